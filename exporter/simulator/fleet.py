@@ -1,0 +1,166 @@
+"""Simulated fleets: the data model plus demo, synthetic (benchmark) and golden generators."""
+
+from __future__ import annotations
+
+import random
+
+from exporter.simulator.model import Account, Bucket, Fleet
+
+__all__ = [
+    "DEMO_ACCOUNTS",
+    "DEMO_PROJECT",
+    "FIXED_EPOCH",
+    "GOLDEN_PRIVATE_KEY",
+    "GOLDEN_PROJECT",
+    "GOLDEN_PUBLIC_KEY",
+    "REGION_IDS",
+    "Account",
+    "Bucket",
+    "Fleet",
+    "demo_fleet",
+    "golden_fleet",
+    "region_id",
+    "synthetic_fleet",
+]
+
+#: Region ids in the order of UCloud's public region list.
+REGION_IDS: tuple[str, ...] = (
+    "cn-bj1", "cn-bj2", "cn-wlcb", "cn-wlcb2", "cn-sh2", "cn-jx", "cn-sh", "cn-gd2", "cn-gd",
+    "cn-guiyang1", "hk", "tw-tp", "sg", "jpn-tky", "kr-seoul", "th-bkk", "idn-jakarta", "vn-sng",
+    "ph-mnl", "ind-mumbai", "pk-khi", "us-den", "us-ca", "us-ws", "bra-saopaulo", "rus-mosc",
+    "ge-fra", "uk-london", "uae-dubai", "afr-nigeria", "uz-tas", "kz-ala", "mx-mex",
+)  # fmt: skip
+
+#: "Now" for generated create times (2025-01-01T00:00:00Z), so output never depends on the clock.
+FIXED_EPOCH = 1_735_689_600
+_THREE_YEARS = 3 * 365 * 86_400
+
+#: (account name, public key, private key, regions) of the demo fleet.
+DEMO_ACCOUNTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("main", "demo-public-key-main", "demo-private-key-main", ("cn-bj2", "cn-sh2", "hk", "sg")),
+    ("staging", "demo-public-key-staging", "demo-private-key-staging", ("cn-bj2", "cn-gd")),
+)
+DEMO_PROJECT = "org-demo"
+
+GOLDEN_PUBLIC_KEY = "golden-public-key"
+GOLDEN_PRIVATE_KEY = "golden-private-key"
+GOLDEN_PROJECT = "org-golden"
+
+# Typical bucket count per (account, region) of the demo fleet; each varies by up to 15 %.
+_DEMO_SIZES = {
+    ("main", "cn-bj2"): 220,
+    ("main", "cn-sh2"): 130,
+    ("main", "hk"): 70,
+    ("main", "sg"): 45,
+    ("staging", "cn-bj2"): 24,
+    ("staging", "cn-gd"): 12,
+}
+_NAMESPACES = (
+    "team-a", "team-b", "payments", "search", "infra", "data", "ml", "web", "mobile",
+    "platform", "security", "qa",
+)  # fmt: skip
+_SERVICES = (
+    "api-gateway", "auth", "billing", "checkout", "frontend", "backend", "scheduler", "notifier",
+    "search-indexer", "recommender", "image-resizer", "log-shipper", "metrics-proxy", "envoy",
+    "kafka-connect", "etl", "feature-store", "model-server", "admin-portal", "cdn-purger",
+    "mailer", "sms-gateway", "user-profile", "inventory", "order-service", "report-builder",
+)  # fmt: skip
+_FLAVOURS = ("", "-worker", "-canary", "-legacy")
+_SIMPLE = ("nginx", "hello-world", "test", "tmp-build", "demo-app", "jenkins-agent", "ci-runner")
+_LIBRARY = ("nginx", "redis", "mysql", "ubuntu", "centos", "golang", "python", "node", "alpine")
+
+
+def region_id(index: int) -> str:
+    """Return the index-th region id of the docs' list, suffixed once the list runs out."""
+    base = REGION_IDS[index % len(REGION_IDS)]
+    return base if index < len(REGION_IDS) else f"{base}-{index // len(REGION_IDS) + 1}"
+
+
+def demo_fleet(*, seed: int = 42) -> Fleet:
+    """Build the believable two-account demo fleet, deterministic for ``seed``."""
+    accounts = []
+    for name, public_key, private_key, regions in DEMO_ACCOUNTS:
+        buckets = {region: _demo_region(seed, name, region) for region in regions}
+        accounts.append(Account(public_key, private_key, {DEMO_PROJECT}, buckets))
+    return Fleet(accounts)
+
+
+def _demo_region(seed: int, account: str, region: str) -> list[Bucket]:
+    """Generate one demo region's buckets, newest first."""
+    rng = random.Random(f"{seed}:{account}:{region}")
+    typical = _DEMO_SIZES[(account, region)]
+    total = typical + rng.randint(-typical * 15 // 100, typical * 15 // 100)
+    shared = rng.sample(_LIBRARY, rng.randint(2, 5))
+    simple = rng.sample(_SIMPLE, rng.randint(1, 4))
+    pool = [f"uhub.service.ucloud.cn/{ns}/{svc}{fl}" for ns in _NAMESPACES for svc in _SERVICES
+            for fl in _FLAVOURS]  # fmt: skip
+    own = simple + rng.sample(pool, total - len(shared) - len(simple))
+    buckets = [
+        Bucket(f"uhub.service.ucloud.cn/library/{lib}", "Public", rng.randint(20, 500),
+               _demo_time(rng), shared=True)
+        for lib in shared
+    ]  # fmt: skip
+    for bucket_name in own:
+        kind = "Public" if rng.random() < 0.3 else "Private"
+        buckets.append(Bucket(bucket_name, kind, _demo_count(rng), _demo_time(rng)))
+    buckets.sort(key=lambda b: (-b.create_time, b.name))
+    return buckets
+
+
+def _demo_count(rng: random.Random) -> int:
+    """Draw an image count in 0..500, mostly small."""
+    if rng.random() < 0.08:
+        return 0
+    return min(500, int(rng.lognormvariate(1.8, 1.2)))
+
+
+def _demo_time(rng: random.Random) -> int:
+    """Draw a create time within the three years before the fixed epoch."""
+    return FIXED_EPOCH - rng.randrange(_THREE_YEARS)
+
+
+def synthetic_fleet(
+    *,
+    regions: int,
+    buckets_per_region: int,
+    public_key: str = "bench-public-key",
+    private_key: str = "bench-private-key",
+    seed: int = 0,
+) -> Fleet:
+    """Build a large one-account fleet for benchmarks (``bucket-00001``, ... per region)."""
+    rng = random.Random(seed)
+    rnd = rng.random
+    by_region: dict[str, list[Bucket]] = {}
+    for index in range(regions):
+        by_region[region_id(index)] = [
+            Bucket(
+                f"bucket-{i:05d}",
+                "Public" if i % 5 == 0 else "Private",
+                int(500 * rnd() ** 4),
+                FIXED_EPOCH - int(rnd() * _THREE_YEARS),
+                i % 50 == 0,
+            )
+            for i in range(1, buckets_per_region + 1)
+        ]
+    return Fleet([Account(public_key, private_key, {"org-bench"}, by_region)])
+
+
+def golden_fleet() -> Fleet:
+    """Build the small, fully fixed fleet used by golden-file tests."""
+    long_name = "uhub.service.ucloud.cn/golden/" + "very-long-name-" * 13
+    long_name = (long_name + "x" * 220)[:220]
+    bj2 = [
+        Bucket('golden/quote"name', "Private", 3, 1_600_000_000),
+        Bucket("golden\\back\\slash", "Public", 0, 1_600_000_100),
+        Bucket("golden/new\nline", "Private", 7, 1_600_000_200),
+        Bucket("ucsdr.ucloud.cn:5000/ucs/helloworld:6", "Public", 10, 1_234_567_890, shared=True),
+        Bucket("镜像仓库/测试", "Private", 42, 1_650_000_000),
+        Bucket(long_name, "Public", 500, 1_700_000_000),
+    ]
+    sh2 = [
+        Bucket("golden/alpha", "Private", 1, 1_500_000_000),
+        Bucket("golden/beta", "Public", 12, 1_510_000_000),
+        Bucket("golden/gamma", "Private", 250, 1_520_000_000),
+    ]
+    regions = {"cn-bj2": bj2, "cn-sh2": sh2, "hk": []}
+    return Fleet([Account(GOLDEN_PUBLIC_KEY, GOLDEN_PRIVATE_KEY, {GOLDEN_PROJECT}, regions)])

@@ -1,0 +1,135 @@
+"""Data model: the simulated accounts, regions and image buckets behind the gateway."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+__all__ = ["Account", "Bucket", "Fleet"]
+
+
+@dataclass(slots=True)
+class Bucket:
+    """One image bucket (repository) as GetImageBucketList reports it."""
+
+    name: str
+    type: str  # "Private" or "Public", the API's BucketType response values
+    image_count: int
+    create_time: int  # unix seconds
+    shared: bool = False  # a third-party public image (filter "Share"); else the user's own
+
+    def to_item(self) -> dict[str, object]:
+        """Render this bucket as an ``ImageSet`` item."""
+        return {
+            "BucketName": self.name,
+            "BucketType": self.type,
+            "ImageCount": self.image_count,
+            "CreateTime": self.create_time,
+        }
+
+
+@dataclass
+class Account:
+    """One UCloud account: credentials, valid projects and buckets per region."""
+
+    public_key: str
+    private_key: str = field(repr=False)
+    projects: set[str] = field(default_factory=set)
+    regions: dict[str, list[Bucket]] = field(default_factory=dict)
+    zones_per_region: int = 2
+
+
+class Fleet:
+    """Thread-safe set of accounts keyed by public key, editable while serving."""
+
+    def __init__(self, accounts: Iterable[Account]) -> None:
+        """Index ``accounts`` by public key; duplicate keys are an error."""
+        self._lock = threading.RLock()
+        self._accounts: dict[str, Account] = {}
+        for account in accounts:
+            if account.public_key in self._accounts:
+                raise ValueError(f"duplicate public key {account.public_key!r}")
+            self._accounts[account.public_key] = account
+
+    def account(self, public_key: str) -> Account | None:
+        """Return the account owning ``public_key``, if any."""
+        with self._lock:
+            return self._accounts.get(public_key)
+
+    def public_keys(self) -> list[str]:
+        """List the public keys of all accounts."""
+        with self._lock:
+            return list(self._accounts)
+
+    def regions(self, public_key: str) -> list[str]:
+        """List the region ids of one account, in order."""
+        with self._lock:
+            return list(self._require(public_key).regions)
+
+    def buckets(self, public_key: str, region: str) -> list[Bucket]:
+        """Return copies of one account's buckets in ``region`` (empty if none)."""
+        with self._lock:
+            found = self._require(public_key).regions.get(region, [])
+            return [Bucket(b.name, b.type, b.image_count, b.create_time, b.shared) for b in found]
+
+    def size(self) -> int:
+        """Count all buckets of all accounts."""
+        with self._lock:
+            return sum(
+                len(buckets) for acc in self._accounts.values() for buckets in acc.regions.values()
+            )
+
+    def query(
+        self,
+        public_key: str,
+        region: str,
+        *,
+        name: str = "",
+        shared: bool | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> tuple[int, list[dict[str, object]]]:
+        """Filter one region's buckets and return (total matching, one page of items)."""
+        with self._lock:
+            found = self._require(public_key).regions.get(region, [])
+            if name or shared is not None:
+                found = [
+                    b
+                    for b in found
+                    if (not name or b.name == name) and (shared is None or b.shared == shared)
+                ]
+            return len(found), [b.to_item() for b in found[offset : offset + limit]]
+
+    def add_bucket(self, public_key: str, region: str, bucket: Bucket, *, index: int = 0) -> None:
+        """Insert ``bucket`` at position ``index`` of a region's listing order."""
+        with self._lock:
+            self._require(public_key).regions.setdefault(region, []).insert(index, bucket)
+
+    def remove_bucket(self, public_key: str, region: str, name: str) -> None:
+        """Delete the bucket called ``name`` from a region; KeyError if absent."""
+        with self._lock:
+            buckets = self._require(public_key).regions.get(region, [])
+            for position, bucket in enumerate(buckets):
+                if bucket.name == name:
+                    del buckets[position]
+                    return
+            raise KeyError(f"no bucket {name!r} in region {region!r}")
+
+    def drift(self, rng: random.Random) -> None:
+        """Nudge a few image counts per region up (rarely down, never below zero)."""
+        with self._lock:
+            for account in self._accounts.values():
+                for buckets in account.regions.values():
+                    for _ in range(min(3, len(buckets))):
+                        bucket = buckets[rng.randrange(len(buckets))]
+                        step = -1 if rng.random() < 0.1 else rng.randint(1, 3)
+                        bucket.image_count = max(0, bucket.image_count + step)
+
+    def _require(self, public_key: str) -> Account:
+        """Return the account for ``public_key`` or raise KeyError."""
+        account = self._accounts.get(public_key)
+        if account is None:
+            raise KeyError(f"unknown public key {public_key!r}")
+        return account

@@ -1,0 +1,213 @@
+"""The simulated UCloud API gateway: HTTP/1.1 with keep-alive on a loopback port."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http import HTTPStatus
+from types import TracebackType
+from typing import cast
+
+from exporter.simulator.faults import Fault, FaultBook
+from exporter.simulator.gateway import Response, authenticate, dispatch, error
+from exporter.simulator.handler import GatewayServer, Reply, json_reply
+from exporter.simulator.model import Account, Fleet
+
+__all__ = ["Simulator"]
+
+
+class Simulator:
+    """A UCloud API gateway simulator serving ``fleet`` from a daemon thread."""
+
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency: float = 0.0,
+        limit_clamp: int | None = None,
+        drift: bool = False,
+        seed: int = 0,
+    ) -> None:
+        """Bind the listening socket now (so ``url`` is known); serve after start()."""
+        self.fleet = fleet
+        self.latency = latency
+        self.limit_clamp = limit_clamp
+        self.drift = drift
+        self.max_in_flight = 0
+        self.connection_count = 0
+        self._rng = random.Random(seed)
+        self._faults = FaultBook()
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str | None, str | None]] = Counter()
+        self._in_flight = 0
+        self._connections: set[socket.socket] = set()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+        self._server = GatewayServer((host, port), self)
+
+    @property
+    def url(self) -> str:
+        """Return the base URL, e.g. ``http://127.0.0.1:PORT/``."""
+        host, port = cast(tuple[str, int], self._server.server_address[:2])
+        return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+    def start(self) -> Simulator:
+        """Serve in a daemon thread; return self."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="ucloud-simulator",
+                daemon=True,
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close every open connection and the socket, join the thread."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            connections = list(self._connections)
+        if self._thread is not None:
+            self._server.shutdown()
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> Simulator:
+        """Start serving."""
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop serving."""
+        self.stop()
+
+    def add_fault(
+        self,
+        fault: Fault,
+        *,
+        account: str | None = None,
+        region: str | None = None,
+        action: str | None = None,
+    ) -> None:
+        """Inject ``fault`` for requests matching public key, region and action (None = any)."""
+        self._faults.add(fault, account=account, region=region, action=action)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self._faults.clear()
+
+    def request_count(self, *, action: str | None = None, region: str | None = None) -> int:
+        """Count parsed requests, optionally only those for ``action`` and/or ``region``."""
+        with self._lock:
+            return sum(
+                n
+                for (act, reg), n in self._counts.items()
+                if (action is None or act == action) and (region is None or reg == region)
+            )
+
+    def reset_counts(self) -> None:
+        """Zero the request counts, ``max_in_flight`` and ``connection_count``."""
+        with self._lock:
+            self._counts.clear()
+            self.max_in_flight = self._in_flight
+            self.connection_count = 0
+
+    def answer(self, params: dict[str, str]) -> Reply:
+        """Count, delay, authenticate, apply any fault and answer one request."""
+        action, region, key = params.get("Action"), params.get("Region"), params.get("PublicKey")
+        with self._lock:
+            self._counts[(action, region)] += 1
+        if self.latency > 0:
+            time.sleep(self.latency)
+        auth = authenticate(self.fleet, params)
+        if not isinstance(auth, Account):
+            fault = self._faults.peek(key, region, action)
+            if fault is not None and fault.delay > 0:
+                time.sleep(fault.delay)
+            return json_reply(auth)
+        fault = self._faults.take(key, region, action)
+        if fault is None:
+            return json_reply(self._dispatch(auth, params))
+        return self._faulty(fault, auth, params)
+
+    def _dispatch(self, account: Account, params: dict[str, str]) -> Response:
+        """Answer an authenticated request normally."""
+        rng = self._rng if self.drift else None
+        return dispatch(self.fleet, account, params, limit_clamp=self.limit_clamp, drift_rng=rng)
+
+    def _faulty(self, fault: Fault, account: Account, params: dict[str, str]) -> Reply:
+        """Answer an authenticated request the way ``fault`` says."""
+        if fault.delay > 0:
+            time.sleep(fault.delay)
+        if fault.close_connection:
+            return Reply(drop=True)
+        action = params["Action"]
+        if fault.http_status is not None:
+            return self._status_reply(fault, action)
+        if fault.body is not None:
+            return Reply(body=fault.body)
+        if fault.retcode is not None:
+            return json_reply(error(action, fault.retcode, fault.message))
+        response = self._dispatch(account, params)
+        if fault.mutate is not None and response.get("RetCode") == 0:
+            response = fault.mutate(response)
+        return json_reply(response)
+
+    @staticmethod
+    def _status_reply(fault: Fault, action: str) -> Reply:
+        """Build the reply for an HTTP-status fault."""
+        status = cast(int, fault.http_status)
+        if fault.body is not None:
+            return Reply(status, fault.body)
+        if fault.retcode is not None:
+            return json_reply(error(action, fault.retcode, fault.message), status=status)
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        return Reply(status, f"{status} {phrase}\n".encode(), "text/plain; charset=utf-8")
+
+    @contextlib.contextmanager
+    def tracking(self) -> Iterator[None]:
+        """Track how many requests are being handled at once."""
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def opened(self, conn: socket.socket) -> None:
+        """Remember a new connection (or refuse it after stop())."""
+        with self._lock:
+            self.connection_count += 1
+            self._connections.add(conn)
+            stopped = self._stopped
+        if stopped:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def closed(self, conn: socket.socket) -> None:
+        """Forget a finished connection."""
+        with self._lock:
+            self._connections.discard(conn)
