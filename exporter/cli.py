@@ -1,0 +1,117 @@
+"""Command line: parse flags, load config, serve until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from exporter import __version__, config, logs
+from exporter.engine import Engine
+from exporter.web import App, parse_listen_address, serve
+
+log = logging.getLogger("exporter")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser with exporter-toolkit style flags."""
+    p = argparse.ArgumentParser(
+        prog="ucloud-image-exporter",
+        description="Prometheus exporter for UCloud image buckets (GetImageBucketList).")
+    p.add_argument("--config.file", dest="config_file", default="config.yaml", metavar="PATH",
+                   help="YAML configuration file (default: %(default)s)")
+    p.add_argument("--config.check", dest="config_check", action="store_true",
+                   help="validate the configuration file and exit")
+    p.add_argument("--web.listen-address", dest="listen_address", default=":9787",
+                   metavar="HOST:PORT", help="address to listen on (default: %(default)s)")
+    p.add_argument("--web.telemetry-path", dest="telemetry_path", default="/metrics",
+                   metavar="PATH", help="path under which to expose metrics "
+                                        "(default: %(default)s)")
+    p.add_argument("--web.timeout-offset", dest="timeout_offset", type=float, default=0.5,
+                   metavar="SECONDS", help="subtracted from Prometheus's scrape timeout to "
+                                           "leave time to answer (default: %(default)s)")
+    p.add_argument("--log.level", dest="log_level", choices=tuple(logs.LEVELS), default="info",
+                   help="log level (default: %(default)s)")
+    p.add_argument("--log.format", dest="log_format", choices=("logfmt", "json"),
+                   default="logfmt", help="log format (default: %(default)s)")
+    p.add_argument("--demo", action="store_true",
+                   help="run against an embedded simulated UCloud API; no config or credentials")
+    p.add_argument("--version", action="version",
+                   version=f"ucloud-image-exporter {__version__} "
+                           f"(python {platform.python_version()})")
+    return p
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse and cross-check flags; exit 2 with an argparse error when they are wrong."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.telemetry_path.startswith("/") or args.telemetry_path in ("/", "/-/healthy",
+                                                                          "/-/ready"):
+        parser.error(f"argument --web.telemetry-path: must start with / and not clash with "
+                     f"other endpoints, got {args.telemetry_path!r}")
+    if not args.timeout_offset >= 0:
+        parser.error(f"argument --web.timeout-offset: must be >= 0, got {args.timeout_offset}")
+    try:
+        parse_listen_address(args.listen_address)
+    except ValueError as exc:
+        parser.error(f"argument --web.listen-address: {exc}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the exporter; return the process exit code."""
+    args = parse_args(argv)
+    logs.setup(args.log_level, args.log_format)
+    simulator = None
+    if args.demo:
+        from exporter import demo
+
+        simulator = demo.start_simulator()
+        cfg = demo.demo_config(simulator.url)
+    else:
+        try:
+            cfg = config.load(args.config_file)
+        except config.ConfigError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 1
+    targets = sum(len(a.regions) for a in cfg.accounts)
+    if args.config_check:
+        print(f"{args.config_file}: OK ({len(cfg.accounts)} accounts, {targets} targets)")
+        return 0
+    engine = Engine(cfg)
+    try:
+        server = serve(App(lambda: engine, telemetry_path=args.telemetry_path,
+                           timeout_offset=args.timeout_offset), args.listen_address)
+    except OSError as exc:
+        log.error("cannot listen on %s: %s", args.listen_address, exc.strerror or exc)
+        engine.close()
+        return 1
+    port = server.server_port
+    log.info("listening", extra={"address": args.listen_address, "port": port,
+                                 "path": args.telemetry_path})
+    if simulator is not None:
+        print(f"Demo mode: simulated UCloud API at {simulator.url}\n"
+              f"Metrics: http://localhost:{port}{args.telemetry_path}  "
+              f"(landing page http://localhost:{port}/). Ctrl-C stops.", flush=True)
+    _wait_for_signal()
+    log.info("shutting down")
+    server.shutdown()
+    server.server_close()
+    engine.close()
+    if simulator is not None:
+        simulator.stop()
+    return 0
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1):
+        pass

@@ -1,0 +1,133 @@
+"""Turn one collection of all targets into Prometheus metric families.
+
+Example output (one target, one bucket)::
+
+    # HELP ucloud_image_buckets Number of image buckets by type.
+    # TYPE ucloud_image_buckets gauge
+    ucloud_image_buckets{account="main",region="cn-bj2",type="private"} 1.0
+    ucloud_image_buckets{account="main",region="cn-bj2",type="public"} 0.0
+    # HELP ucloud_image_bucket_images Number of images in the bucket (ImageCount).
+    # TYPE ucloud_image_bucket_images gauge
+    ucloud_image_bucket_images{account="main",bucket="team/api",region="cn-bj2",type="private"} 12.0
+    # HELP ucloud_image_bucket_up 1 if the last listing of this account and region succeeded.
+    # TYPE ucloud_image_bucket_up gauge
+    ucloud_image_bucket_up{account="main",region="cn-bj2"} 1.0
+"""
+
+from __future__ import annotations
+
+import platform
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+
+from prometheus_client.metrics_core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from exporter import __version__
+from exporter.engine import Engine, Result, Stats
+
+ALWAYS_TYPES = ("private", "public")
+TARGET = ("account", "region")
+BUCKET = ("account", "region", "bucket", "type")
+
+
+class BucketCollector(Collector):
+    """Collect all targets on each scrape; registration never calls the API."""
+
+    def __init__(self, engine: Engine, *, timeout: float) -> None:
+        self._engine = engine
+        self._timeout = timeout
+
+    def describe(self) -> Iterable[Metric]:
+        """Describe nothing, so registering does not trigger a collection."""
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield metric families built fresh from one collection."""
+        results = self._engine.collect(timeout=self._timeout)
+        yield from bucket_families(results)
+        yield from target_families(results, self._engine.stats.snapshot())
+
+
+def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
+    """Yield the business metrics of the targets that succeeded."""
+    buckets = GaugeMetricFamily("ucloud_image_buckets", "Number of image buckets by type.",
+                                labels=("account", "region", "type"))
+    images = GaugeMetricFamily("ucloud_image_bucket_images",
+                               "Number of images in the bucket (ImageCount).", labels=BUCKET)
+    created = GaugeMetricFamily("ucloud_image_bucket_created_timestamp_seconds",
+                                "When the bucket was created (CreateTime), in Unix seconds.",
+                                labels=BUCKET)
+    for r in results:
+        if r.buckets is None:
+            continue
+        by_type = Counter(dict.fromkeys(ALWAYS_TYPES, 0))
+        for b in r.buckets:
+            by_type[b.type] += 1
+            images.add_metric((r.account, r.region, b.name, b.type), b.images)
+            created.add_metric((r.account, r.region, b.name, b.type), b.created)
+        for kind, n in sorted(by_type.items()):
+            buckets.add_metric((r.account, r.region, kind), n)
+    yield from (buckets, images, created)
+
+
+def target_families(results: Sequence[Result], stats: Stats) -> Iterator[Metric]:
+    """Yield per-target health and the API counters."""
+    up = GaugeMetricFamily("ucloud_image_bucket_up",
+                           "1 if the last listing of this account and region succeeded, "
+                           "else 0.", labels=TARGET)
+    duration = GaugeMetricFamily("ucloud_image_bucket_scrape_duration_seconds",
+                                 "How long listing this account and region took.",
+                                 labels=TARGET)
+    error = GaugeMetricFamily("ucloud_image_bucket_error_info",
+                              "Present (value 1) while this account and region fails; "
+                              "reason says why.", labels=("account", "region", "reason"))
+    for r in results:
+        up.add_metric((r.account, r.region), 1 if r.ok else 0)
+        duration.add_metric((r.account, r.region), r.duration)
+        if r.error is not None:
+            error.add_metric((r.account, r.region, r.error.reason), 1)
+    last = GaugeMetricFamily("ucloud_image_bucket_last_success_timestamp_seconds",
+                             "When this account and region was last listed successfully, in "
+                             "Unix seconds (older than the scrape when served from the "
+                             "min_interval_seconds cache).", labels=TARGET)
+    for key, ts in sorted(stats.last_success.items()):
+        last.add_metric(key, ts)
+    yield from (up, duration, error, last, *counter_families(stats))
+
+
+def counter_families(stats: Stats) -> Iterator[Metric]:
+    """Yield the counters that live across scrapes."""
+    requests = CounterMetricFamily("ucloud_image_bucket_api_requests",
+                                   "UCloud API requests sent, retries included.",
+                                   labels=("account", "region", "action"))
+    for key, n in sorted(stats.requests.items()):
+        requests.add_metric(key, n)
+    errors = CounterMetricFamily("ucloud_image_bucket_api_errors",
+                                 "UCloud API requests that failed, by reason (retcode_<n>, "
+                                 "http_<status>, timeout, transport, decode, paging, "
+                                 "deadline).", labels=("account", "region", "action", "reason"))
+    for ekey, n in sorted(stats.errors.items()):
+        errors.add_metric(ekey, n)
+    invalid = CounterMetricFamily("ucloud_image_bucket_invalid_entries",
+                                  "Bucket entries skipped because a field was missing or "
+                                  "malformed.", labels=TARGET)
+    for ikey, n in sorted(stats.invalid.items()):
+        invalid.add_metric(ikey, n)
+    yield from (requests, errors, invalid)
+
+
+class BuildInfoCollector(Collector):
+    """Expose ``ucloud_image_bucket_exporter_build_info``."""
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the constant build info gauge."""
+        info = GaugeMetricFamily("ucloud_image_bucket_exporter_build_info",
+                                 "Exporter version and Python version; always 1.",
+                                 labels=("version", "python_version"))
+        info.add_metric((__version__, platform.python_version()), 1)
+        yield info

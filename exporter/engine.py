@@ -1,0 +1,195 @@
+"""Collect every target concurrently on a private event loop, with single flight and caching."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Coroutine, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from exporter.config import Account, Config
+from exporter.ucloud import (
+    Bucket,
+    DeadlineExceeded,
+    UCloudClient,
+    UCloudError,
+    list_image_buckets,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One account in one region: the unit that succeeds or fails on its own."""
+
+    account: Account
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The outcome of listing one target."""
+
+    account: str
+    region: str
+    buckets: tuple[Bucket, ...] | None  # None when the listing failed
+    duration: float
+    finished: float = field(compare=False)  # time.monotonic() at the end
+    error: UCloudError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Return whether the listing succeeded."""
+        return self.buckets is not None
+
+
+class InternalError(UCloudError):
+    """A bug in the exporter while listing a target (logged with its traceback)."""
+
+    reason = "internal"
+
+
+class Stats:
+    """Counters that live across scrapes: API requests, errors, invalid entries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: Counter[tuple[str, str, str]] = Counter()
+        self.errors: Counter[tuple[str, str, str, str]] = Counter()
+        self.invalid: Counter[tuple[str, str]] = Counter()
+        self.last_success: dict[tuple[str, str], float] = {}
+
+    def observer(self, account: str, region: str) -> Any:
+        """Return an Observer that records attempts for this target."""
+        def observe(action: str, reason: str | None) -> None:
+            with self._lock:
+                self.requests[account, region, action] += 1
+                if reason is not None:
+                    self.errors[account, region, action, reason] += 1
+        return observe
+
+    def record(self, result: Result, invalid: int) -> None:
+        """Record a finished listing."""
+        with self._lock:
+            if invalid:
+                self.invalid[result.account, result.region] += invalid
+            if result.ok:
+                self.last_success[result.account, result.region] = time.time()
+
+    def snapshot(self) -> Stats:
+        """Return a consistent copy for rendering."""
+        copy = Stats()
+        with self._lock:
+            copy.requests = self.requests.copy()
+            copy.errors = self.errors.copy()
+            copy.invalid = self.invalid.copy()
+            copy.last_success = dict(self.last_success)
+        return copy
+
+
+class _Slot:
+    """Per-target state: the running listing (single flight) and the last result."""
+
+    __slots__ = ("last", "task")
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[Result] | None = None
+        self.last: Result | None = None
+
+
+class Engine:
+    """Own the event loop thread, the API client and the per-target state."""
+
+    def __init__(self, config: Config, *, client: UCloudClient | None = None,
+                 stats: Stats | None = None) -> None:
+        self.config = config
+        self.stats = stats or Stats()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="ucloud-io",
+                                        daemon=True)
+        self._thread.start()
+        self._client = client or UCloudClient(config.ucloud)
+        self._slots: dict[tuple[str, str], _Slot] = {}
+        self.targets = tuple(Target(a, r) for a in config.accounts for r in a.regions)
+
+    def close(self) -> None:
+        """Close the client and stop the loop thread."""
+        if self._loop.is_closed():
+            return
+        self._run(self._client.aclose(), timeout=5)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
+
+    def collect(self, *, timeout: float, targets: Iterable[Target] | None = None) -> list[Result]:
+        """Return one Result per target within ``timeout`` seconds."""
+        chosen = list(self.targets if targets is None else targets)
+        deadline = time.monotonic() + timeout
+        return self._run(self._collect(chosen, deadline), timeout=timeout + 5)
+
+    def _run(self, coro: Coroutine[Any, Any, T], *, timeout: float) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    async def _collect(self, targets: list[Target], deadline: float) -> list[Result]:
+        started = time.monotonic()
+        waits = [asyncio.ensure_future(self._get(t, deadline)) for t in targets]
+        if waits:
+            await asyncio.wait(waits, timeout=max(0.0, deadline - time.monotonic()))
+        results = []
+        for target, wait in zip(targets, waits, strict=True):
+            if wait.done():
+                results.append(wait.result())
+                continue
+            wait.cancel()  # only our wait: the shared listing goes on (shielded)
+            elapsed = time.monotonic() - started
+            error = DeadlineExceeded(f"listing not finished within the {elapsed:.2f}s budget")
+            _log_failure(target, error)
+            results.append(Result(target.account.name, target.region, None, elapsed,
+                                  time.monotonic(), error))
+        return results
+
+    async def _get(self, target: Target, deadline: float) -> Result:
+        slot = self._slots.setdefault((target.account.name, target.region), _Slot())
+        interval = self.config.collect.min_interval_seconds
+        if slot.last and interval and time.monotonic() - slot.last.finished < interval:
+            return slot.last
+        if slot.task is None or slot.task.done():
+            slot.task = asyncio.ensure_future(self._list(target, slot, deadline))
+        return await asyncio.shield(slot.task)
+
+    async def _list(self, target: Target, slot: _Slot, deadline: float) -> Result:
+        account, region = target.account.name, target.region
+        started = time.monotonic()
+        invalid = 0
+        try:
+            listing = await list_image_buckets(self._client, target.account, region,
+                                               deadline=deadline,
+                                               observe=self.stats.observer(account, region))
+        except UCloudError as exc:
+            _log_failure(target, exc)
+            result = Result(account, region, None, time.monotonic() - started,
+                            time.monotonic(), exc)
+        except Exception as exc:  # a bug must cost one target, not the scrape
+            log.exception("listing crashed", extra={"account": account, "region": region})
+            result = Result(account, region, None, time.monotonic() - started,
+                            time.monotonic(), InternalError(f"internal error: {exc!r:.200}"))
+        else:
+            invalid = listing.invalid_entries
+            wanted = tuple(b for b in listing.buckets if self.config.collect.wants(b.name))
+            result = Result(account, region, wanted, time.monotonic() - started,
+                            time.monotonic())
+        self.stats.record(result, invalid)
+        slot.last = result
+        return result
+
+
+def _log_failure(target: Target, error: UCloudError) -> None:
+    log.warning("target listing failed: %s", error, extra={
+        "account": target.account.name, "region": target.region, "reason": error.reason,
+        "action": error.action or "GetImageBucketList"})

@@ -1,0 +1,36 @@
+"""UCloud API client: signing, errors, and the paged ``GetImageBucketList`` listing."""
+
+from __future__ import annotations
+
+from exporter.ucloud._auth import UCloudAuth, sign
+from exporter.ucloud._client import USER_AGENT, Observer, UCloudClient
+from exporter.ucloud._errors import (
+    APIError,
+    DeadlineExceeded,
+    DecodeError,
+    HTTPStatusError,
+    PagingError,
+    RequestTimeout,
+    TransportError,
+    UCloudError,
+)
+from exporter.ucloud._listing import Bucket, Listing, list_image_buckets
+
+__all__ = [
+    "USER_AGENT",
+    "APIError",
+    "Bucket",
+    "DeadlineExceeded",
+    "DecodeError",
+    "HTTPStatusError",
+    "Listing",
+    "Observer",
+    "PagingError",
+    "RequestTimeout",
+    "TransportError",
+    "UCloudAuth",
+    "UCloudClient",
+    "UCloudError",
+    "list_image_buckets",
+    "sign",
+]

@@ -1,0 +1,151 @@
+"""The UCloud API client: one pooled ``httpx.AsyncClient``, retries, a global in-flight bound."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from exporter import __version__
+from exporter.config import Account, UCloudSettings
+from exporter.ucloud._auth import ParamValue, UCloudAuth, format_value
+from exporter.ucloud._errors import (
+    APIError,
+    DeadlineExceeded,
+    DecodeError,
+    HTTPStatusError,
+    RequestTimeout,
+    TransportError,
+    UCloudError,
+)
+
+USER_AGENT = f"ucloud-image-exporter/{__version__}"
+MAX_BODY_BYTES = 16 * 1024 * 1024
+BACKOFF_BASE_SECONDS = 0.2
+BACKOFF_MAX_SECONDS = 5.0
+
+# Called once per HTTP attempt with the action and the error reason (None on success).
+Observer = Callable[[str, str | None], None]
+Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
+
+
+class UCloudClient:
+    """Send signed UCloud API calls; safe to share between all targets of the exporter."""
+
+    def __init__(self, settings: UCloudSettings, *,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 rng: random.Random | None = None, sleep: Sleep = asyncio.sleep) -> None:
+        self._settings = settings
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            headers={"User-Agent": USER_AGENT},
+            limits=httpx.Limits(max_connections=settings.max_concurrent_requests,
+                                max_keepalive_connections=settings.max_concurrent_requests),
+            follow_redirects=False,
+        )
+        self._slots = asyncio.Semaphore(settings.max_concurrent_requests)
+        self._auth: dict[str, UCloudAuth] = {}
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+
+    @property
+    def settings(self) -> UCloudSettings:
+        """Return the settings this client was built with."""
+        return self._settings
+
+    async def aclose(self) -> None:
+        """Close pooled connections."""
+        await self._http.aclose()
+
+    async def call(self, account: Account, params: Mapping[str, ParamValue], *,
+                   deadline: float, observe: Observer,
+                   parse: Callable[[dict[str, Any]], T]) -> T:
+        """Send one action and ``parse`` its body; retry transient failures within budget."""
+        action = str(params["Action"])
+        attempt = 0
+        while True:
+            try:
+                body = parse(await self._attempt(account, params, deadline))
+            except UCloudError as exc:
+                exc.action = action
+                observe(action, exc.reason)
+                delay = self._backoff(attempt)
+                if (not exc.transient or attempt >= self._settings.retries
+                        or time.monotonic() + delay >= deadline):
+                    raise
+                attempt += 1
+                await self._sleep(delay)
+                continue
+            observe(action, None)
+            return body
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+        return float(base * self._rng.uniform(0.5, 1.5))
+
+    async def _attempt(self, account: Account, params: Mapping[str, ParamValue],
+                       deadline: float) -> dict[str, Any]:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise DeadlineExceeded("scrape deadline reached before the request was sent")
+        try:
+            async with asyncio.timeout(remaining):
+                async with self._slots:
+                    status, raw = await self._post(account, params, deadline)
+        except TimeoutError as exc:
+            raise DeadlineExceeded(f"scrape deadline reached after {remaining:.2f}s") from exc
+        if status != 200:
+            raise HTTPStatusError(status)
+        return decode(raw)
+
+    async def _post(self, account: Account, params: Mapping[str, ParamValue],
+                    deadline: float) -> tuple[int, bytes]:
+        timeout = max(0.001, min(self._settings.timeout_seconds, deadline - time.monotonic()))
+        data = {k: format_value(v) for k, v in params.items()}
+        try:
+            async with self._http.stream("POST", self._settings.base_url, data=data,
+                                         auth=self._auth_for(account),
+                                         timeout=timeout) as response:
+                chunks: list[bytes] = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > MAX_BODY_BYTES:
+                        raise DecodeError(f"response body larger than {MAX_BODY_BYTES} bytes")
+                    chunks.append(chunk)
+                return response.status_code, b"".join(chunks)
+        except httpx.TimeoutException as exc:
+            raise RequestTimeout(f"{type(exc).__name__} after {timeout:.2f}s") from exc
+        except httpx.DecodingError as exc:
+            raise DecodeError(f"cannot decode body: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _auth_for(self, account: Account) -> UCloudAuth:
+        auth = self._auth.get(account.name)
+        if auth is None:
+            auth = self._auth[account.name] = UCloudAuth(account.public_key, account.private_key)
+        return auth
+
+
+def decode(raw: bytes) -> dict[str, Any]:
+    """Parse a gateway answer; raise APIError for RetCode != 0, DecodeError for junk."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DecodeError(f"body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise DecodeError(f"body is a JSON {type(body).__name__}, not an object")
+    code = body.get("RetCode")
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise DecodeError(f"RetCode is missing or not an integer: {code!r:.40}")
+    if code != 0:
+        message = body.get("Message")
+        raise APIError(code, message if isinstance(message, str) else "(no message)")
+    return body

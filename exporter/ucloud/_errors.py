@@ -1,0 +1,104 @@
+"""The exception tree for everything that can go wrong talking to UCloud.
+
+::
+
+    UCloudError                 base; ``reason`` is the metric label value
+    ├── APIError                the gateway answered RetCode != 0 (``code``, ``message``)
+    ├── HTTPStatusError         the gateway answered an HTTP status other than 200
+    ├── TransportError          no usable answer: connection refused, reset, TLS ...
+    │   └── RequestTimeout      connect/read/write/pool timeout
+    ├── DecodeError             the body is not JSON or not the documented shape
+    │   └── PagingError         pages contradict each other (empty page, TotalCount ahead)
+    └── DeadlineExceeded        the scrape's time budget ran out before an answer
+"""
+
+from __future__ import annotations
+
+# RetCodes that mean "try again later" (SDKs retry >= 2000 too).
+_TRANSIENT_RETCODES = frozenset({150, 153})
+# Authentication and authorisation: retrying cannot help.
+_AUTH_RETCODES = frozenset({*range(170, 175), *range(292, 300)})
+
+
+class UCloudError(Exception):
+    """Base class of every error raised by the UCloud client."""
+
+    reason = "error"
+    transient = False
+
+    def __init__(self, message: str, *, action: str = "") -> None:
+        super().__init__(message)
+        self.action = action
+
+
+class APIError(UCloudError):
+    """The gateway answered with a non-zero RetCode."""
+
+    def __init__(self, code: int, message: str, *, action: str = "") -> None:
+        super().__init__(f"RetCode {code}: {message}", action=action)
+        self.code = code
+        self.message = message
+
+    @property
+    def reason(self) -> str:  # type: ignore[override]
+        """Return ``retcode_<n>``."""
+        return f"retcode_{self.code}"
+
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        """Return whether a retry may succeed."""
+        return self.code in _TRANSIENT_RETCODES or self.code >= 2000
+
+    @property
+    def is_auth(self) -> bool:
+        """Return whether this is an authentication or permission failure."""
+        return self.code in _AUTH_RETCODES
+
+
+class HTTPStatusError(UCloudError):
+    """The gateway answered with an HTTP status other than 200."""
+
+    def __init__(self, status: int, *, action: str = "") -> None:
+        super().__init__(f"HTTP status {status}", action=action)
+        self.status = status
+
+    @property
+    def reason(self) -> str:  # type: ignore[override]
+        """Return ``http_<status>``."""
+        return f"http_{self.status}"
+
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        """Return whether a retry may succeed (429 and 5xx)."""
+        return self.status == 429 or self.status >= 500
+
+
+class TransportError(UCloudError):
+    """The request got no usable answer (connection refused, reset, protocol error)."""
+
+    reason = "transport"
+    transient = True
+
+
+class RequestTimeout(TransportError):
+    """The request timed out."""
+
+    reason = "timeout"
+
+
+class DecodeError(UCloudError):
+    """The body was not JSON, or not the documented shape."""
+
+    reason = "decode"
+
+
+class PagingError(DecodeError):
+    """The pages of one listing contradict each other."""
+
+    reason = "paging"
+
+
+class DeadlineExceeded(UCloudError):
+    """The scrape's time budget ran out."""
+
+    reason = "deadline"
