@@ -78,13 +78,23 @@ class Simulator:
             self._stopped = True
             connections = list(self._connections)
         if self._thread is not None:
-            self._server.shutdown()
+            self._shutdown_server()
         for conn in connections:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+    def _shutdown_server(self) -> None:
+        """Stop serve_forever promptly by waking its poll with a throwaway connection."""
+        waiter = threading.Thread(target=self._server.shutdown, name="ucloud-simulator-stop")
+        waiter.start()
+        address = cast(tuple[str, int], self._server.server_address[:2])
+        while waiter.is_alive():
+            with contextlib.suppress(OSError), socket.create_connection(address, timeout=1):
+                pass
+            waiter.join(timeout=0.01)
 
     def __enter__(self) -> Simulator:
         """Start serving."""
