@@ -26,7 +26,8 @@ def test_documented_vectors(params, private_key, expected):
 
 
 def test_signature_param_is_ignored_and_values_formatted():
-    base = {"Action": "X", "Limit": 10, "Flag": True, "Ratio": 42.0}
+    base: dict[str, str | int | float | bool] = {"Action": "X", "Limit": 10, "Flag": True,
+                                                 "Ratio": 42.0}
     assert sign({**base, "Signature": "whatever"}, "k") == sign(base, "k")
     assert sign(base, "k") == sign({"Action": "X", "Limit": "10", "Flag": "true",
                                     "Ratio": "42"}, "k")

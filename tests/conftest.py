@@ -1,0 +1,48 @@
+"""Shared fixtures: the simulator and exporter processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exporter.simulator import (
+    GOLDEN_PRIVATE_KEY,
+    GOLDEN_PROJECT,
+    GOLDEN_PUBLIC_KEY,
+    Simulator,
+    golden_fleet,
+)
+from tests.procs import Exporter
+
+
+@pytest.fixture
+def simulator() -> Iterator[Simulator]:
+    """Serve the golden fleet on a loopback port."""
+    with Simulator(golden_fleet()) as sim:
+        yield sim
+
+
+def golden_account(**overrides: Any) -> dict[str, Any]:
+    """Return the config entry for the golden fleet's account."""
+    return {"name": "golden", "public_key": GOLDEN_PUBLIC_KEY,
+            "private_key": GOLDEN_PRIVATE_KEY, "project_id": GOLDEN_PROJECT,
+            "regions": ["cn-bj2", "cn-sh2", "hk"], **overrides}
+
+
+@pytest.fixture
+def start_exporter(tmp_path: Path) -> Iterator[Callable[..., Exporter]]:
+    """Start exporter processes; each is stopped (and must exit 0) at teardown."""
+    started: list[Exporter] = []
+
+    def start(config: dict[str, Any] | None, *args: str, **kw: Any) -> Exporter:
+        exp = Exporter(tmp_path, config, *args, **kw)
+        started.append(exp)
+        return exp
+
+    yield start
+    codes = [(exp.stop(), exp) for exp in started]
+    for code, exp in codes:
+        assert code == 0, f"exporter exited {code}:\n{exp.logs()}"
