@@ -1,0 +1,416 @@
+"""Run the real Prometheus and Alertmanager binaries on loopback, for tests.
+
+Plain functions and context managers, no pytest fixtures: fixtures wrap them
+where they are needed.  Every network call goes to 127.0.0.1 and every wait is
+bounded in time.
+
+    with PrometheusServer(config_yaml, {"alerts.yml": rules}, workdir=tmp_path) as prom:
+        prom.wait_for('up{job="ucloud-image-exporter"} == 1', timeout=60)
+        print(prom.query("ucloud_image_buckets"))
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NoReturn, Self, cast
+
+import httpx
+import pytest
+
+LOOPBACK = "127.0.0.1"
+PROMETHEUS_BINARY = "/usr/bin/prometheus"
+ALERTMANAGER_BINARY = "/usr/bin/prometheus-alertmanager"
+
+Sample = dict[str, Any]
+"""One element of an instant-query result: {"metric": {...}, "value": [ts, "v"]}."""
+
+
+def _missing(message: str) -> NoReturn:
+    # In CI a missing binary is a broken machine, not a reason to skip.
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def require_binary(name: str) -> str:
+    """Return the path of executable ``name`` (a name on PATH or a path).
+
+    If it is missing, fail the test when the environment variable ``CI`` is
+    ``true`` and skip it otherwise.
+    """
+    if os.sep in name:
+        if os.path.isfile(name) and os.access(name, os.X_OK):
+            return name
+        found = None
+    else:
+        found = shutil.which(name)
+    if found is None:
+        _missing(f"required binary {name!r} not found (install Debian's prometheus packages)")
+    return found
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        return f"<cannot read {path}: {exc}>"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class _Server:
+    """A binary listening on 127.0.0.1:<free port>, logging to ``workdir``."""
+
+    name = "server"
+    default_binary = ""
+    # Failures that mean "someone took our port": try again with another one.
+    _PORT_TAKEN = ("address already in use", "bind: address")
+    _START_ATTEMPTS = 3
+
+    def __init__(
+        self,
+        *,
+        binary: str | None = None,
+        workdir: Path | None = None,
+        extra_args: Sequence[str] = (),
+        ready_timeout: float = 30.0,
+        request_timeout: float = 10.0,
+    ) -> None:
+        self.binary = require_binary(binary or self.default_binary)
+        self._own_workdir = workdir is None
+        self.workdir = (
+            Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
+        )
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.workdir / f"{self.name}.log"
+        self.extra_args = list(extra_args)
+        self.ready_timeout = ready_timeout
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self._client = httpx.Client(timeout=request_timeout, trust_env=False)
+
+    # -- to be provided by subclasses ------------------------------------
+
+    def _prepare(self) -> None:
+        """Write config files into ``self.workdir``."""
+
+    def _args(self, port: int) -> list[str]:
+        raise NotImplementedError
+
+    # -- lifecycle ---------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def start(self) -> None:
+        self._prepare()
+        for attempt in range(1, self._START_ATTEMPTS + 1):
+            self.port = free_port()
+            with self.log_path.open("ab") as log:
+                log.write(f"--- start attempt {attempt} on port {self.port}\n".encode())
+                log.flush()
+                self.process = subprocess.Popen(
+                    [self.binary, *self._args(self.port), *self.extra_args],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=self.workdir,
+                )
+            try:
+                self._wait_ready()
+                return
+            except _PortTaken:
+                self._terminate()
+        raise RuntimeError(
+            f"{self.name} could not get a free port in {self._START_ATTEMPTS} attempts; "
+            f"log {self.log_path}:\n{_tail(self.log_path)}"
+        )
+
+    def _wait_ready(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + self.ready_timeout
+        last_error = "no answer yet"
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                log = _tail(self.log_path)
+                if any(marker in log.lower() for marker in self._PORT_TAKEN):
+                    raise _PortTaken
+                raise RuntimeError(
+                    f"{self.name} exited with status {code} before it was ready; "
+                    f"log {self.log_path}:\n{log}"
+                )
+            try:
+                response = self._client.get(f"{self.url}/-/ready", timeout=2.0)
+                if response.status_code == 200:
+                    return
+                last_error = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.2)
+        self._terminate()
+        raise RuntimeError(
+            f"{self.name} not ready on {self.url} within {self.ready_timeout:.0f}s "
+            f"({last_error}); log {self.log_path}:\n{_tail(self.log_path)}"
+        )
+
+    def _terminate(self, grace: float = 10.0) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=grace)
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after 10 s)."""
+        self._terminate()
+        self._client.close()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+        # A workdir we made ourselves goes away after a clean run; after a
+        # failure it stays, with the log in it.
+        if self._own_workdir and exc_type is None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # -- HTTP helpers ------------------------------------------------------
+
+    def _get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        response = self._client.get(f"{self.url}{path}", params=params)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise RuntimeError(
+                f"{self.name} {path}: HTTP {response.status_code}, not JSON: {response.text[:500]}"
+            ) from exc
+        if response.status_code != 200:
+            raise RuntimeError(f"{self.name} {path}: HTTP {response.status_code}: {body}")
+        return body
+
+
+class _PortTaken(Exception):
+    pass
+
+
+class PrometheusServer(_Server):
+    """``/usr/bin/prometheus`` with the given configuration, on loopback.
+
+    ``config_yaml`` is written to ``<workdir>/prometheus.yml``; ``rule_files``
+    maps file names (relative to that config, as its ``rule_files`` refer to
+    them) to their text or to a path to copy.
+
+    Prometheus sends a firing alert to Alertmanager at once only if it already
+    knows the Alertmanager, and otherwise resends it after
+    ``--rules.alert.resend-delay`` (1m): tests that wait for alerts in
+    Alertmanager should pass ``extra_args=["--rules.alert.resend-delay=1s"]``.
+    """
+
+    name = "prometheus"
+    default_binary = PROMETHEUS_BINARY
+
+    def __init__(
+        self,
+        config_yaml: str,
+        rule_files: Mapping[str, str | Path] | None = None,
+        *,
+        binary: str | None = None,
+        workdir: Path | None = None,
+        extra_args: Sequence[str] = (),
+        ready_timeout: float = 30.0,
+        request_timeout: float = 10.0,
+    ) -> None:
+        super().__init__(
+            binary=binary,
+            workdir=workdir,
+            extra_args=extra_args,
+            ready_timeout=ready_timeout,
+            request_timeout=request_timeout,
+        )
+        self.config_yaml = config_yaml
+        self.rule_files = dict(rule_files or {})
+        self.config_path = self.workdir / "prometheus.yml"
+        self.data_path = self.workdir / "data"
+
+    def _prepare(self) -> None:
+        self.config_path.write_text(self.config_yaml, encoding="utf-8")
+        for name, content in self.rule_files.items():
+            target = self.workdir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, Path):
+                shutil.copyfile(content, target)
+            else:
+                target.write_text(content, encoding="utf-8")
+        self.data_path.mkdir(exist_ok=True)
+
+    def _args(self, port: int) -> list[str]:
+        return [
+            f"--config.file={self.config_path}",
+            f"--storage.tsdb.path={self.data_path}",
+            f"--web.listen-address={LOOPBACK}:{port}",
+            "--web.enable-lifecycle",
+        ]
+
+    def _api(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        body = self._get_json(path, params)
+        if body.get("status") != "success":
+            raise RuntimeError(f"prometheus {path} {params or ''}: {body}")
+        return body["data"]
+
+    def query(self, expr: str, time_: float | None = None) -> list[Sample]:
+        """Instant query; the result vector (or [scalar/string] wrapped as one sample)."""
+        params = {"query": expr}
+        if time_ is not None:
+            params["time"] = f"{time_:.3f}"
+        data = self._api("/api/v1/query", params)
+        result = data["result"]
+        if data["resultType"] in ("scalar", "string"):
+            return [{"metric": {}, "value": result}]
+        return cast(list[Sample], result)
+
+    def wait_for(
+        self,
+        expr: str,
+        predicate: Callable[[list[Sample]], bool] = bool,
+        timeout: float = 30.0,
+        interval: float = 0.5,
+    ) -> list[Sample]:
+        """Poll ``expr`` until ``predicate(result)`` holds; return that result.
+
+        The default predicate waits for a non-empty result.  Raises
+        ``TimeoutError`` (with the last result or query error) after ``timeout``.
+        """
+        deadline = time.monotonic() + timeout
+        last: object = "never queried"
+        while True:
+            try:
+                result = self.query(expr)
+                if predicate(result):
+                    return result
+                last = result
+            except (RuntimeError, httpx.HTTPError) as exc:
+                last = exc
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{expr!r} did not satisfy the predicate in {timeout}s: {last}")
+            time.sleep(interval)
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Active (pending and firing) alerts, from /api/v1/alerts."""
+        return cast(list[dict[str, Any]], self._api("/api/v1/alerts")["alerts"])
+
+    def rules(self) -> list[dict[str, Any]]:
+        """Rule groups with their rules' health, from /api/v1/rules."""
+        return cast(list[dict[str, Any]], self._api("/api/v1/rules")["groups"])
+
+    def targets(self) -> list[dict[str, Any]]:
+        """Active scrape targets, from /api/v1/targets."""
+        return cast(list[dict[str, Any]], self._api("/api/v1/targets")["activeTargets"])
+
+    def reload(self) -> None:
+        """Re-read the configuration (POST /-/reload; needs --web.enable-lifecycle)."""
+        response = self._client.post(f"{self.url}/-/reload")
+        if response.status_code != 200:
+            raise RuntimeError(f"prometheus reload: HTTP {response.status_code}: {response.text}")
+
+
+class AlertmanagerServer(_Server):
+    """``/usr/bin/prometheus-alertmanager`` with the given configuration, on loopback.
+
+    Clustering is disabled (``--cluster.listen-address=``).
+    """
+
+    name = "alertmanager"
+    default_binary = ALERTMANAGER_BINARY
+
+    def __init__(
+        self,
+        config_yaml: str,
+        *,
+        binary: str | None = None,
+        workdir: Path | None = None,
+        extra_args: Sequence[str] = (),
+        ready_timeout: float = 30.0,
+        request_timeout: float = 10.0,
+    ) -> None:
+        super().__init__(
+            binary=binary,
+            workdir=workdir,
+            extra_args=extra_args,
+            ready_timeout=ready_timeout,
+            request_timeout=request_timeout,
+        )
+        self.config_yaml = config_yaml
+        self.config_path = self.workdir / "alertmanager.yml"
+        self.data_path = self.workdir / "alertmanager-data"
+
+    def _prepare(self) -> None:
+        self.config_path.write_text(self.config_yaml, encoding="utf-8")
+        self.data_path.mkdir(exist_ok=True)
+
+    def _args(self, port: int) -> list[str]:
+        return [
+            f"--config.file={self.config_path}",
+            f"--storage.path={self.data_path}",
+            f"--web.listen-address={LOOPBACK}:{port}",
+            "--cluster.listen-address=",
+        ]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Alerts Alertmanager holds, from /api/v2/alerts."""
+        return cast(list[dict[str, Any]], self._get_json("/api/v2/alerts"))
+
+    def wait_for_alerts(
+        self,
+        predicate: Callable[[list[dict[str, Any]]], bool] = bool,
+        timeout: float = 30.0,
+        interval: float = 0.5,
+    ) -> list[dict[str, Any]]:
+        """Poll ``alerts()`` until ``predicate`` holds; ``TimeoutError`` after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        last: object = "never queried"
+        while True:
+            try:
+                alerts = self.alerts()
+                if predicate(alerts):
+                    return alerts
+                last = alerts
+            except (RuntimeError, httpx.HTTPError) as exc:
+                last = exc
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"alertmanager alerts did not match in {timeout}s: {last}")
+            time.sleep(interval)
