@@ -109,7 +109,8 @@ def counter_families(stats: Stats) -> Iterator[Metric]:
         requests.add_metric(key, n)
     errors = CounterMetricFamily("ucloud_image_bucket_api_errors",
                                  "UCloud API requests that failed, by reason (retcode_<n>, "
-                                 "http_<status>, timeout, transport, decode, deadline).", labels=("account", "region", "action", "reason"))
+                                 "http_<status>, timeout, transport, decode, deadline).",
+                                 labels=("account", "region", "action", "reason"))
     for ekey, n in sorted(stats.errors.items()):
         errors.add_metric(ekey, n)
     invalid = CounterMetricFamily("ucloud_image_bucket_invalid_entries",
