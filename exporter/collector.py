@@ -26,9 +26,11 @@ from prometheus_client.metrics_core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from exporter import __version__
 from exporter.engine import Engine, Result, Stats
+from exporter.ucloud import Bucket
 
 ALWAYS_TYPES = ("private", "public")
 TARGET = ("account", "region")
@@ -65,14 +67,28 @@ def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
     for r in results:
         if r.buckets is None:
             continue
+        add_bucket_samples(images, created, r.account, r.region, r.buckets)
         by_type = Counter(dict.fromkeys(ALWAYS_TYPES, 0))
-        for b in r.buckets:
-            by_type[b.type] += 1
-            images.add_metric((r.account, r.region, b.name, b.type), b.images)
-            created.add_metric((r.account, r.region, b.name, b.type), b.created)
+        by_type.update(b.type for b in r.buckets)
         for kind, n in sorted(by_type.items()):
             buckets.add_metric((r.account, r.region, kind), n)
     yield from (buckets, images, created)
+
+
+def add_bucket_samples(images: Metric, created: Metric, account: str, region: str,
+                       buckets: Iterable[Bucket]) -> None:
+    """Append each bucket's two samples, which share one label dict (they never change).
+
+    Equivalent to ``add_metric`` per bucket, but about 1.5x faster: at 100k buckets the
+    families are built on every scrape, so this is a measurable share of the render cost
+    (see docs/benchmarks.md).
+    """
+    image_name, created_name = images.name, created.name
+    add_image, add_created = images.samples.append, created.samples.append
+    for b in buckets:
+        labels = {"account": account, "region": region, "bucket": b.name, "type": b.type}
+        add_image(Sample(image_name, labels, b.images))
+        add_created(Sample(created_name, labels, b.created))
 
 
 def target_families(results: Sequence[Result], stats: Stats) -> Iterator[Metric]:
