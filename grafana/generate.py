@@ -56,6 +56,7 @@ METRIC_LABELS: dict[str, tuple[str, ...]] = {
     "ucloud_image_bucket_images": ("account", "region", "bucket", "type"),
     "ucloud_image_bucket_created_timestamp_seconds": ("account", "region", "bucket", "type"),
     "ucloud_image_bucket_up": ("account", "region"),
+    "ucloud_image_bucket_error_info": ("account", "region"),
     "ucloud_image_bucket_scrape_duration_seconds": ("account", "region"),
     "ucloud_image_bucket_last_success_timestamp_seconds": ("account", "region"),
     "ucloud_image_bucket_api_requests_total": ("account", "region"),
@@ -536,6 +537,27 @@ def exporter_health() -> list[tuple[JSON, int, int]]:
             "tooltip": {"mode": "single", "sort": "none"},
         },
     )
+    failing = table(
+        "Failing targets",
+        "Targets whose last listing failed, with the reason "
+        "(ucloud_image_bucket_error_info: retcode_<n>, http_<status>, timeout, "
+        "transport, decode, paging, deadline). Empty when every target is fine. "
+        "The README's troubleshooting table says what each reason means.",
+        "none",
+        [instant_target(sel("ucloud_image_bucket_error_info"), "A", table=True)],
+        [
+            organize(
+                [
+                    ("account", "Account"),
+                    ("region", "Region"),
+                    ("reason", "Reason"),
+                    ("instance", "Instance"),
+                ],
+                ("Time", "__name__", "job", "Value"),
+            )
+        ],
+        sort_by="Account",
+    )
     build_info = table(
         "Exporter build info",
         "Version of each exporter instance and the Python it runs on "
@@ -557,6 +579,7 @@ def exporter_health() -> list[tuple[JSON, int, int]]:
     )
     return [
         (target_status, 12, 9),
+        (failing, 12, 9),
         (
             timeseries(
                 "Listing duration per target",
@@ -649,7 +672,7 @@ def exporter_health() -> list[tuple[JSON, int, int]]:
             12,
             9,
         ),
-        (build_info, 24, 5),
+        (build_info, 12, 9),
     ]
 
 

@@ -39,6 +39,9 @@ CONTRACT: dict[str, set[str]] = {
     "ucloud_image_bucket_images": {"account", "region", "bucket", "type"},
     "ucloud_image_bucket_created_timestamp_seconds": {"account", "region", "bucket", "type"},
     "ucloud_image_bucket_up": {"account", "region"},
+    # Not in the original contract table, but exposed (see the golden file):
+    # 1 while a target fails, with the reason.
+    "ucloud_image_bucket_error_info": {"account", "region", "reason"},
     "ucloud_image_bucket_scrape_duration_seconds": {"account", "region"},
     "ucloud_image_bucket_last_success_timestamp_seconds": {"account", "region"},
     "ucloud_image_bucket_api_requests_total": {"account", "region", "action"},
