@@ -8,10 +8,10 @@ import platform
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from exporter import __version__, config, logs
-from exporter.engine import Engine
+from exporter.runtime import Runtime
 from exporter.web import App, parse_listen_address, serve
 
 log = logging.getLogger("exporter")
@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--web.timeout-offset", dest="timeout_offset", type=float, default=0.5,
                    metavar="SECONDS", help="subtracted from Prometheus's scrape timeout to "
                                            "leave time to answer (default: %(default)s)")
+    p.add_argument("--web.enable-lifecycle", dest="enable_lifecycle", action="store_true",
+                   help="enable POST /-/reload (SIGHUP always reloads)")
     p.add_argument("--log.level", dest="log_level", choices=tuple(logs.LEVELS), default="info",
                    help="log level (default: %(default)s)")
     p.add_argument("--log.format", dest="log_format", choices=("logfmt", "json"),
@@ -72,25 +74,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         from exporter import demo
 
         simulator = demo.start_simulator()
-        cfg = demo.demo_config(simulator.url)
+        url = simulator.url
+        cfg = demo.demo_config(url)
+        load: Callable[[], config.Config] = lambda: demo.demo_config(url)  # noqa: E731
     else:
+        load = lambda: config.load(args.config_file)  # noqa: E731
         try:
-            cfg = config.load(args.config_file)
+            cfg = load()
         except config.ConfigError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
             return 1
-    targets = sum(len(a.regions) for a in cfg.accounts)
     if args.config_check:
-        print(f"{args.config_file}: OK ({len(cfg.accounts)} accounts, {targets} targets)")
+        print(f"{args.config_file}: OK ({len(cfg.accounts)} accounts, "
+              f"{_describe_targets(cfg)})")
         return 0
-    engine = Engine(cfg)
+    runtime = Runtime(load, initial=cfg)
     try:
-        server = serve(App(lambda: engine, telemetry_path=args.telemetry_path,
-                           timeout_offset=args.timeout_offset), args.listen_address)
+        server = serve(App(runtime, telemetry_path=args.telemetry_path,
+                           timeout_offset=args.timeout_offset,
+                           enable_lifecycle=args.enable_lifecycle), args.listen_address)
     except OSError as exc:
         log.error("cannot listen on %s: %s", args.listen_address, exc.strerror or exc)
-        engine.close()
+        runtime.close()
         return 1
     port = server.server_port
     log.info("listening", extra={"address": args.listen_address, "port": port,
@@ -99,19 +105,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Demo mode: simulated UCloud API at {simulator.url}\n"
               f"Metrics: http://localhost:{port}{args.telemetry_path}  "
               f"(landing page http://localhost:{port}/). Ctrl-C stops.", flush=True)
-    _wait_for_signal()
+    _serve_until_stopped(runtime)
     log.info("shutting down")
     server.shutdown()
     server.server_close()
-    engine.close()
+    runtime.close()
     if simulator is not None:
         simulator.stop()
     return 0
 
 
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    while not stop.wait(1):
-        pass
+def _describe_targets(cfg: config.Config) -> str:
+    fixed = sum(len(a.regions) for a in cfg.accounts)
+    auto = sum(a.discover_regions for a in cfg.accounts)
+    return f"{fixed} targets" + (f", {auto} accounts with discovered regions" if auto else "")
+
+
+def _serve_until_stopped(runtime: Runtime) -> None:
+    """Block until SIGTERM or SIGINT; reload the configuration on SIGHUP."""
+    wake = threading.Event()
+    pending: list[int] = []
+
+    def handle(sig: int, _: object) -> None:
+        pending.append(sig)
+        wake.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, handle)
+    while True:
+        wake.wait(1)
+        wake.clear()
+        while pending:
+            if pending.pop(0) != signal.SIGHUP:
+                return
+            log.info("SIGHUP: reloading configuration")
+            runtime.reload()

@@ -71,6 +71,7 @@ class CollectSettings:
     """The ``collect:`` section: what to collect and how often."""
 
     min_interval_seconds: float = 0.0
+    region_refresh_seconds: float = 3600.0
     include_buckets: tuple[re.Pattern[str], ...] = ()
     exclude_buckets: tuple[re.Pattern[str], ...] = ()
 
@@ -89,9 +90,10 @@ class Account:
     public_key: str
     private_key: Secret = field(repr=False)
     project_id: str | None
-    regions: tuple[str, ...]
+    regions: tuple[str, ...]  # empty when discovered (``regions: auto``)
     bucket_type: str = "All"
     bucket_name: str = ""
+    discover_regions: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,11 +194,14 @@ def _ucloud(check: _Checker, raw: Any, env: Mapping[str, str]) -> UCloudSettings
 
 
 def _collect(check: _Checker, raw: Any) -> CollectSettings:
-    s = check.mapping(raw, "collect", ("min_interval_seconds", "include_buckets",
-                                       "exclude_buckets"))
+    s = check.mapping(raw, "collect", ("min_interval_seconds", "region_refresh_seconds",
+                                       "include_buckets", "exclude_buckets"))
     return CollectSettings(
         min_interval_seconds=float(check.number(s, "collect", "min_interval_seconds", 0.0,
                                                 low=0, high=86400, integer=False)),
+        region_refresh_seconds=float(check.number(s, "collect", "region_refresh_seconds",
+                                                  3600.0, low=10, high=7 * 86400,
+                                                  integer=False)),
         include_buckets=check.patterns(s, "collect", "include_buckets"),
         exclude_buckets=check.patterns(s, "collect", "exclude_buckets"),
     )
@@ -232,10 +237,13 @@ def _key(check: _Checker, a: Mapping[str, Any], path: str, which: str, *,
     return found.strip()
 
 
-def _regions(check: _Checker, a: Mapping[str, Any], path: str) -> tuple[str, ...]:
+def _regions(check: _Checker, a: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
+    """Return the listed regions, None for ``auto`` (discovery), () when invalid."""
     value = a.get("regions")
+    if value == "auto":
+        return None
     if not isinstance(value, list) or not value:
-        check.fail(f"{path}.regions", "must be a non-empty list of region ids")
+        check.fail(f"{path}.regions", "must be a non-empty list of region ids, or auto")
         return ()
     regions: list[str] = []
     for i, r in enumerate(value):
@@ -269,11 +277,13 @@ def _account(check: _Checker, raw: Any, path: str, env: Mapping[str, str],
         check.fail(f"{path}.bucket_type", f"must be one of {', '.join(BUCKET_TYPES)}, "
                                           f"got {bucket_type!r}")
     bucket_name = check.string(a, path, "bucket_name", "") or ""
-    if not (name and public_key and private_key and regions and bucket_type in BUCKET_TYPES):
+    if not (name and public_key and private_key and regions != ()
+            and bucket_type in BUCKET_TYPES):
         return None
     return Account(name=name, public_key=public_key, private_key=Secret(private_key),
-                   project_id=project_id or None, regions=regions,
-                   bucket_type=str(bucket_type), bucket_name=bucket_name)
+                   project_id=project_id or None, regions=regions or (),
+                   bucket_type=str(bucket_type), bucket_name=bucket_name,
+                   discover_regions=regions is None)
 
 
 def _accounts(check: _Checker, raw: Any, env: Mapping[str, str],

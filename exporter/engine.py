@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from exporter.config import Account, Config
+from exporter.discovery import RegionBook
 from exporter.ucloud import (
     Bucket,
     DeadlineExceeded,
@@ -82,15 +83,22 @@ class Stats:
             if result.ok:
                 self.last_success[result.account, result.region] = time.time()
 
-    def snapshot(self) -> Stats:
-        """Return a consistent copy for rendering."""
+    def snapshot(self, only: set[tuple[str, str]] | None = None) -> Stats:
+        """Return a consistent copy for rendering, optionally of some targets only."""
+        def keep(key: tuple[str, ...]) -> bool:
+            return only is None or (key[0], key[1]) in only
+
         copy = Stats()
         with self._lock:
-            copy.requests = self.requests.copy()
-            copy.errors = self.errors.copy()
-            copy.invalid = self.invalid.copy()
-            copy.last_success = dict(self.last_success)
+            copy.requests = Counter({k: v for k, v in self.requests.items() if keep(k)})
+            copy.errors = Counter({k: v for k, v in self.errors.items() if keep(k)})
+            copy.invalid = Counter({k: v for k, v in self.invalid.items() if keep(k)})
+            copy.last_success = {k: v for k, v in self.last_success.items() if keep(k)}
         return copy
+
+
+class UnknownTargetError(ValueError):
+    """A probe asked for an account or region that is not configured or discovered."""
 
 
 class _Slot:
@@ -116,10 +124,20 @@ class Engine:
         self._thread.start()
         self._client = client or UCloudClient(config.ucloud)
         self._slots: dict[tuple[str, str], _Slot] = {}
-        self.targets = tuple(Target(a, r) for a in config.accounts for r in a.regions)
+        self.regions = RegionBook(self._client,
+                                  refresh_seconds=config.collect.region_refresh_seconds)
+        self._active = 0
+        self._idle = threading.Condition()
 
-    def close(self) -> None:
-        """Close the client and stop the loop thread."""
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        """Return the targets known now (discovered regions as last seen)."""
+        return tuple(Target(a, r) for a in self.config.accounts for r in self.regions.known(a))
+
+    def close(self, *, wait: float = 0.0) -> None:
+        """Wait up to ``wait`` s for running collections, close the client, stop the loop."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._active == 0, timeout=wait)
         if self._loop.is_closed():
             return
         self._run(self._client.aclose(), timeout=5)
@@ -128,16 +146,46 @@ class Engine:
         self._loop.close()
 
     def collect(self, *, timeout: float, targets: Iterable[Target] | None = None) -> list[Result]:
-        """Return one Result per target within ``timeout`` seconds."""
-        chosen = list(self.targets if targets is None else targets)
+        """Return one Result per target (all known ones by default) within ``timeout`` s."""
         deadline = time.monotonic() + timeout
+        chosen = None if targets is None else list(targets)
         return self._run(self._collect(chosen, deadline), timeout=timeout + 5)
 
-    def _run(self, coro: Coroutine[Any, Any, T], *, timeout: float) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+    def resolve(self, account: str, region: str | None, *, timeout: float) -> list[Target]:
+        """Return the targets of a probe; raise UnknownTargetError for anything unknown."""
+        acc = next((a for a in self.config.accounts if a.name == account), None)
+        if acc is None:
+            raise UnknownTargetError(f"unknown account {account!r}")
+        regions = self._run(self._regions(acc, time.monotonic() + timeout), timeout=timeout + 5)
+        if region is None:
+            return [Target(acc, r) for r in regions]
+        if region not in regions:
+            raise UnknownTargetError(f"region {region!r} is not configured or discovered for "
+                                     f"account {account!r}")
+        return [Target(acc, region)]
 
-    async def _collect(self, targets: list[Target], deadline: float) -> list[Result]:
+    def _run(self, coro: Coroutine[Any, Any, T], *, timeout: float) -> T:
+        with self._idle:
+            self._active += 1
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    async def _regions(self, account: Account, deadline: float) -> tuple[str, ...]:
+        return await self.regions.regions(account, deadline=deadline,
+                                          observe=self.stats.observer(account.name, ""))
+
+    async def _all_targets(self, deadline: float) -> list[Target]:
+        found = await asyncio.gather(*(self._regions(a, deadline) for a in self.config.accounts))
+        return [Target(a, r) for a, regions in zip(self.config.accounts, found, strict=True)
+                for r in regions]
+
+    async def _collect(self, chosen: list[Target] | None, deadline: float) -> list[Result]:
         started = time.monotonic()
+        targets = await self._all_targets(deadline) if chosen is None else chosen
         waits = [asyncio.ensure_future(self._get(t, deadline)) for t in targets]
         if waits:
             await asyncio.wait(waits, timeout=max(0.0, deadline - time.monotonic()))

@@ -6,9 +6,11 @@ import html
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from socketserver import ThreadingMixIn
 from typing import Any
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
@@ -18,10 +20,17 @@ from prometheus_client import (
     CollectorRegistry,
     make_wsgi_app,
 )
+from prometheus_client.metrics_core import Metric
 
 from exporter import __version__
-from exporter.collector import BucketCollector, BuildInfoCollector
-from exporter.engine import Engine
+from exporter.collector import (
+    BucketCollector,
+    BuildInfoCollector,
+    bucket_families,
+    target_families,
+)
+from exporter.engine import UnknownTargetError
+from exporter.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -51,41 +60,101 @@ def scrape_budget(header: str | None, offset: float) -> float:
     return max(MIN_SCRAPE_BUDGET, timeout - offset)
 
 
-class App:
-    """Route requests; ``engine`` is read per request so a reload can swap it."""
+class _Families:
+    """A one-shot collector over already built metric families."""
 
-    def __init__(self, engine: Callable[[], Engine], *, telemetry_path: str = "/metrics",
-                 timeout_offset: float = 0.5, registry: CollectorRegistry | None = None) -> None:
-        self._engine = engine
+    def __init__(self, families: Callable[[], Iterator[Metric]]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the families."""
+        return self._families()
+
+
+class App:
+    """Route requests; the engine is read from ``runtime`` per request so reloads swap it."""
+
+    def __init__(self, runtime: Runtime, *, telemetry_path: str = "/metrics",
+                 timeout_offset: float = 0.5, enable_lifecycle: bool = False,
+                 registry: CollectorRegistry | None = None) -> None:
+        self._runtime = runtime
         self._path = telemetry_path
         self._offset = timeout_offset
+        self._lifecycle = enable_lifecycle
         self._self_registry = registry or self_registry()
+        self._routes: dict[str, Callable[[dict[str, Any], StartResponse], Iterable[bytes]]] = {
+            telemetry_path: self._metrics, "/probe": self._probe, "/": self._landing,
+            "/-/healthy": self._ok, "/-/ready": self._ok}
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Serve one WSGI request."""
         path = environ.get("PATH_INFO", "/")
-        if environ.get("REQUEST_METHOD", "GET") not in ("GET", "HEAD"):
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/-/reload":
+            return self._reload(method, start_response)
+        route = self._routes.get(path)
+        if route is None:
+            return _text(start_response, "404 Not Found", "not found\n")
+        if method not in ("GET", "HEAD"):
             return _text(start_response, "405 Method Not Allowed", "method not allowed\n",
                          [("Allow", "GET, HEAD")])
-        if path == self._path:
-            return self._metrics(environ, start_response)
-        if path == "/":
-            return _html(start_response, self.landing_page())
-        if path in ("/-/healthy", "/-/ready"):
-            return _text(start_response, "200 OK", "OK\n")
-        return _text(start_response, "404 Not Found", "not found\n")
+        return route(environ, start_response)
+
+    def _landing(self, _: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return _html(start_response, self.landing_page())
+
+    @staticmethod
+    def _ok(_: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        return _text(start_response, "200 OK", "OK\n")
 
     def _metrics(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         budget = scrape_budget(environ.get(TIMEOUT_HEADER), self._offset)
+        engine = self._runtime.engine
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self._self_registry)
-        registry.register(BucketCollector(self._engine(), timeout=budget))
+        registry.register(_Families(self._runtime.families))
+        registry.register(_Families(engine.regions.families))
+        registry.register(BucketCollector(engine, timeout=budget))
         result: Iterable[bytes] = make_wsgi_app(registry)(environ, start_response)
         return result
 
+    def _probe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Collect one account (and optionally one region) into a fresh registry."""
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        account = query.get("account", [""])[0]
+        region = query.get("region", [None])[0]
+        if not account:
+            return _text(start_response, "400 Bad Request", "missing parameter: account\n")
+        budget = scrape_budget(environ.get(TIMEOUT_HEADER), self._offset)
+        deadline = time.monotonic() + budget
+        engine = self._runtime.engine
+        try:
+            targets = engine.resolve(account, region or None, timeout=budget)
+        except UnknownTargetError as exc:
+            return _text(start_response, "400 Bad Request", f"{exc}\n")
+        results = engine.collect(timeout=max(MIN_SCRAPE_BUDGET, deadline - time.monotonic()),
+                                 targets=targets)
+        keys = {(t.account.name, t.region) for t in targets}
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_Families(lambda: iter([
+            *bucket_families(results), *target_families(results, engine.stats.snapshot(keys))])))
+        probe: Iterable[bytes] = make_wsgi_app(registry)(environ, start_response)
+        return probe
+
+    def _reload(self, method: str, start_response: StartResponse) -> Iterable[bytes]:
+        if method not in ("POST", "PUT"):
+            return _text(start_response, "405 Method Not Allowed", "use POST\n",
+                         [("Allow", "POST, PUT")])
+        if not self._lifecycle:
+            return _text(start_response, "403 Forbidden", "Lifecycle API is not enabled.\n")
+        if self._runtime.reload():
+            return _text(start_response, "200 OK", "configuration reloaded\n")
+        return _text(start_response, "500 Internal Server Error",
+                     "reload failed; the running configuration is kept (see the log)\n")
+
     def landing_page(self) -> str:
         """Return the HTML landing page: version, metrics link, targets; never secrets."""
-        engine = self._engine()
+        engine = self._runtime.engine
         rows = "".join(
             f"<tr><td>{html.escape(t.account.name)}</td><td>{html.escape(t.region)}</td>"
             f"<td>{html.escape(t.account.bucket_type)}</td></tr>"

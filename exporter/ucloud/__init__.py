@@ -15,6 +15,7 @@ from exporter.ucloud._errors import (
     UCloudError,
 )
 from exporter.ucloud._listing import Bucket, Listing, list_image_buckets
+from exporter.ucloud._regions import get_regions
 
 __all__ = [
     "USER_AGENT",
@@ -31,6 +32,7 @@ __all__ = [
     "UCloudAuth",
     "UCloudClient",
     "UCloudError",
+    "get_regions",
     "list_image_buckets",
     "sign",
 ]

@@ -1,0 +1,71 @@
+"""The running engine and configuration reloads (SIGHUP, ``POST /-/reload``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+
+from exporter.config import Config, ConfigError
+from exporter.engine import Engine, Stats
+
+log = logging.getLogger(__name__)
+# How long a replaced engine may keep serving scrapes that started before the reload.
+RETIRE_GRACE_SECONDS = 120.0
+
+
+def _retire(engine: Engine) -> None:
+    """Close a replaced engine once the scrapes that already hold it are done."""
+    time.sleep(1.0)  # let a request that fetched the engine just before the swap start using it
+    engine.close(wait=RETIRE_GRACE_SECONDS)
+
+
+class Runtime:
+    """Hold the current Engine; swap it for a new one when a reload brings a valid config."""
+
+    def __init__(self, load: Callable[[], Config], *, initial: Config | None = None) -> None:
+        self._load = load
+        self._lock = threading.Lock()
+        self.stats = Stats()
+        self._engine = Engine(initial or load(), stats=self.stats)
+        self._reload_ok = True
+        self._reload_time = time.time()
+
+    @property
+    def engine(self) -> Engine:
+        """Return the engine serving now."""
+        return self._engine
+
+    def reload(self) -> bool:
+        """Re-read the configuration; keep the old one if the new one is invalid."""
+        with self._lock:
+            try:
+                config = self._load()
+            except ConfigError as exc:
+                self._reload_ok = False
+                for problem in exc.problems:
+                    log.error("reload rejected, keeping the running config: %s", problem)
+                return False
+            old, self._engine = self._engine, Engine(config, stats=self.stats)
+            self._reload_ok, self._reload_time = True, time.time()
+        log.info("configuration reloaded")
+        threading.Thread(target=_retire, args=(old,), name="retire-engine", daemon=True).start()
+        return True
+
+    def close(self) -> None:
+        """Stop the current engine."""
+        self._engine.close(wait=5)
+
+    def families(self) -> Iterator[Metric]:
+        """Yield the reload gauges."""
+        ok = GaugeMetricFamily("ucloud_image_bucket_config_last_reload_successful",
+                               "1 if the last configuration reload succeeded.")
+        ok.add_metric((), 1 if self._reload_ok else 0)
+        when = GaugeMetricFamily(
+            "ucloud_image_bucket_config_last_reload_success_timestamp_seconds",
+            "When the configuration was last loaded successfully.")
+        when.add_metric((), self._reload_time)
+        yield from (ok, when)
