@@ -15,10 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-try:
-    from tests.realparts import require_binary
-except ModuleNotFoundError:  # tests/ is not a package: pytest put tests/ on sys.path
-    from realparts import require_binary  # type: ignore[no-redef]
+from tests.realparts import require_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 PROM = ROOT / "prometheus"
