@@ -200,7 +200,7 @@ def _collect(check: _Checker, raw: Any) -> CollectSettings:
         min_interval_seconds=float(check.number(s, "collect", "min_interval_seconds", 0.0,
                                                 low=0, high=86400, integer=False)),
         region_refresh_seconds=float(check.number(s, "collect", "region_refresh_seconds",
-                                                  3600.0, low=10, high=7 * 86400,
+                                                  3600.0, low=1, high=7 * 86400,
                                                   integer=False)),
         include_buckets=check.patterns(s, "collect", "include_buckets"),
         exclude_buckets=check.patterns(s, "collect", "exclude_buckets"),

@@ -113,8 +113,8 @@ class App:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self._self_registry)
         registry.register(_Families(self._runtime.families))
-        registry.register(_Families(engine.regions.families))
         registry.register(BucketCollector(engine, timeout=budget))
+        registry.register(_Families(engine.regions.families))  # after: collecting refreshes
         result: Iterable[bytes] = make_wsgi_app(registry)(environ, start_response)
         return result
 
