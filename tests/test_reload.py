@@ -13,7 +13,7 @@ from tests.procs import config_for
 from tests.test_integration import samples, value
 
 
-def reload_metrics(exp) -> tuple[float | None, float | None]:
+def reload_metrics(exp):
     m = samples(exp.get().text)
     return (value(m, "ucloud_image_bucket_config_last_reload_successful"),
             value(m, "ucloud_image_bucket_config_last_reload_success_timestamp_seconds"))
