@@ -1,0 +1,87 @@
+"""Two real Prometheus servers shard the exporter's /probe targets with hashmod.
+
+The shipped example prometheus/prometheus-sharded.yml is used as it is, except for the
+target list, the exporter's address, the shard number and the intervals.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import golden_account
+from tests.procs import config_for
+from tests.realparts import PrometheusServer
+
+pytestmark = pytest.mark.e2e
+EXAMPLE = Path(__file__).resolve().parent.parent / "prometheus" / "prometheus-sharded.yml"
+TARGETS = [f"{account}/{region}" for account in ("golden", "second", "third")
+           for region in ("cn-bj2", "cn-sh2", "hk")]
+
+
+def shard_config(shard: int, exporter: str) -> str:
+    """Return the example config for ``shard`` of 2, pointed at ``exporter``."""
+    config = yaml.safe_load(EXAMPLE.read_text())
+    config.pop("rule_files")
+    config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
+    (probe,) = [j for j in config["scrape_configs"] if j["job_name"] == "ucloud-image-probe"]
+    config["scrape_configs"] = [probe]
+    probe.update(scrape_interval="1s", scrape_timeout="1s",
+                 static_configs=[{"targets": TARGETS}])
+    relabel = probe["relabel_configs"]
+    (keep,) = [r for r in relabel if r.get("action") == "keep"]
+    keep["regex"] = str(shard)
+    relabel[-1]["replacement"] = exporter
+    return yaml.safe_dump(config)
+
+
+def active_targets(prom: PrometheusServer, timeout: float = 15) -> set[str]:
+    """Return the instances this server scrapes, once service discovery has run."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        found = {t["labels"]["instance"] for t in prom.targets()}
+        if found:
+            return found
+        time.sleep(0.2)
+    return set()
+
+
+def test_two_servers_hold_every_target_exactly_once(simulator, start_exporter, tmp_path):
+    accounts = [golden_account(), golden_account(name="second"), golden_account(name="third")]
+    exp = start_exporter(config_for(simulator.url, accounts))
+    address = f"127.0.0.1:{exp.port}"
+    with PrometheusServer(shard_config(0, address), workdir=tmp_path / "p0") as p0, \
+            PrometheusServer(shard_config(1, address), workdir=tmp_path / "p1") as p1:
+        seen: list[set[str]] = []
+        for prom in (p0, p1):
+            targets = active_targets(prom)
+            prom.wait_for("up == 1", lambda r, n=len(targets): len(r) == n, timeout=30)
+            series = prom.wait_for("ucloud_image_bucket_up", lambda r, n=len(targets):
+                                   len(r) == n, timeout=30)
+            assert {f"{s['metric']['account']}/{s['metric']['region']}" for s in series} \
+                == targets
+            seen.append(targets)
+        assert seen[0] and seen[1], f"hashmod gave one server nothing: {seen}"
+        assert not seen[0] & seen[1]
+        assert seen[0] | seen[1] == set(TARGETS)
+        images = [len(p.query("ucloud_image_bucket_images")) for p in (p0, p1)]
+        assert sum(images) == 3 * 9  # 9 buckets per account, each series exactly once
+        for prom in (p0, p1):
+            assert not prom.query("process_resident_memory_bytes")  # no self-metrics on /probe
+
+
+def test_sharded_example_passes_promtool(tmp_path):
+    import shutil
+    import subprocess
+
+    from tests.realparts import require_binary
+
+    for name in ("prometheus-sharded.yml", "alerts.yml", "recording.yml"):
+        shutil.copy(EXAMPLE.parent / name, tmp_path / name)
+    result = subprocess.run([require_binary("promtool"), "check", "config",
+                             str(tmp_path / "prometheus-sharded.yml")], capture_output=True,
+                            text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
