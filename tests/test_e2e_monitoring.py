@@ -62,7 +62,8 @@ scrape_configs:
   - job_name: ucloud-image-exporter
     static_configs: [{{targets: ["127.0.0.1:{exp.port}"]}}]
 """
-        rules = {"alerts.yml": fast_rules(), "recording.yml": ROOT / "prometheus/recording.yml"}
+        rules: dict[str, str | Path] = {"alerts.yml": fast_rules(),
+                                        "recording.yml": ROOT / "prometheus/recording.yml"}
         with PrometheusServer(prom_config, rules, workdir=tmp_path / "prom",
                               extra_args=["--rules.alert.resend-delay=1s"]) as prom:
             prom.wait_for('up{job="ucloud-image-exporter"} == 1', timeout=30)

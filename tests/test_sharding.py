@@ -49,6 +49,11 @@ def active_targets(prom: PrometheusServer, timeout: float = 15) -> set[str]:
     return set()
 
 
+def has_n(n: int):
+    """Return a predicate: the query result has exactly ``n`` series."""
+    return lambda result: len(result) == n
+
+
 def test_two_servers_hold_every_target_exactly_once(simulator, start_exporter, tmp_path):
     accounts = [golden_account(), golden_account(name="second"), golden_account(name="third")]
     exp = start_exporter(config_for(simulator.url, accounts))
@@ -58,9 +63,8 @@ def test_two_servers_hold_every_target_exactly_once(simulator, start_exporter, t
         seen: list[set[str]] = []
         for prom in (p0, p1):
             targets = active_targets(prom)
-            prom.wait_for("up == 1", lambda r, n=len(targets): len(r) == n, timeout=30)
-            series = prom.wait_for("ucloud_image_bucket_up", lambda r, n=len(targets):
-                                   len(r) == n, timeout=30)
+            prom.wait_for("up == 1", has_n(len(targets)), timeout=30)
+            series = prom.wait_for("ucloud_image_bucket_up", has_n(len(targets)), timeout=30)
             assert {f"{s['metric']['account']}/{s['metric']['region']}" for s in series} \
                 == targets
             seen.append(targets)
