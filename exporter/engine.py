@@ -83,6 +83,15 @@ class Stats:
             if result.ok:
                 self.last_success[result.account, result.region] = time.time()
 
+    def forget_unless(self, config: Config) -> None:
+        """Drop last-success times of targets a new configuration no longer has."""
+        wanted = {a.name: a for a in config.accounts}
+        with self._lock:
+            for account, region in list(self.last_success):
+                acc = wanted.get(account)
+                if acc is None or not (acc.discover_regions or region in acc.regions):
+                    del self.last_success[account, region]
+
     def snapshot(self, only: set[tuple[str, str]] | None = None) -> Stats:
         """Return a consistent copy for rendering, optionally of some targets only."""
         def keep(key: tuple[str, ...]) -> bool:

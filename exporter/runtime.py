@@ -49,6 +49,7 @@ class Runtime:
                 for problem in exc.problems:
                     log.error("reload rejected, keeping the running config: %s", problem)
                 return False
+            self.stats.forget_unless(config)
             old, self._engine = self._engine, Engine(config, stats=self.stats)
             self._reload_ok, self._reload_time = True, time.time()
         log.info("configuration reloaded")

@@ -63,6 +63,8 @@ def test_http_reload_needs_lifecycle_flag(simulator, start_exporter):
     m = samples(exp.get().text)
     assert value(m, "ucloud_image_bucket_up", account="renamed", region="cn-sh2") == 1
     assert value(m, "ucloud_image_bucket_up", account="golden", region="cn-sh2") is None
+    assert value(m, "ucloud_image_bucket_last_success_timestamp_seconds", account="golden",
+                 region="cn-sh2") is None  # nothing left behind of the old target
     (exp.workdir / "config.yaml").write_text("accounts: nope\n")
     bad = httpx.post(exp.url + "/-/reload")
     assert bad.status_code == 500 and "kept" in bad.text
