@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from exporter import __version__, config, logs
+from exporter import __version__, config, logs, websecurity
 from exporter.runtime import Runtime
 from exporter.web import App, parse_listen_address, serve
 
@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="validate the configuration file and exit")
     p.add_argument("--web.listen-address", dest="listen_address", default=":9787",
                    metavar="HOST:PORT", help="address to listen on (default: %(default)s)")
+    p.add_argument("--web.config.file", dest="web_config_file", default="", metavar="PATH",
+                   help="web configuration (exporter-toolkit format: tls_server_config, "
+                        "basic_auth_users), read once at start-up")
     p.add_argument("--web.telemetry-path", dest="telemetry_path", default="/metrics",
                    metavar="PATH", help="path under which to expose metrics "
                                         "(default: %(default)s)")
@@ -69,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the exporter; return the process exit code."""
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
+    security, problems = _load_web_security(args.web_config_file)
     simulator = None
     if args.demo:
         from exporter import demo
@@ -82,18 +86,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             cfg = load()
         except config.ConfigError as exc:
-            for problem in exc.problems:
-                print(problem, file=sys.stderr)
-            return 1
+            problems = exc.problems + problems
+    if problems:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if simulator is not None:
+            simulator.stop()
+        return 1
     if args.config_check:
         print(f"{args.config_file}: OK ({len(cfg.accounts)} accounts, "
               f"{_describe_targets(cfg)})")
+        if security is not None:
+            print(f"{args.web_config_file}: OK ({security.describe()})")
         return 0
     runtime = Runtime(load, initial=cfg)
     try:
         server = serve(App(runtime, telemetry_path=args.telemetry_path,
                            timeout_offset=args.timeout_offset,
-                           enable_lifecycle=args.enable_lifecycle), args.listen_address)
+                           enable_lifecycle=args.enable_lifecycle), args.listen_address,
+                       security)
     except OSError as exc:
         log.error("cannot listen on %s: %s", args.listen_address, exc.strerror or exc)
         runtime.close()
@@ -102,9 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("listening", extra={"address": args.listen_address, "port": port,
                                  "path": args.telemetry_path})
     if simulator is not None:
+        scheme = "https" if security is not None and security.tls else "http"
         print(f"Demo mode: simulated UCloud API at {simulator.url}\n"
-              f"Metrics: http://localhost:{port}{args.telemetry_path}  "
-              f"(landing page http://localhost:{port}/). Ctrl-C stops.", flush=True)
+              f"Metrics: {scheme}://localhost:{port}{args.telemetry_path}  "
+              f"(landing page {scheme}://localhost:{port}/). Ctrl-C stops.", flush=True)
     _serve_until_stopped(runtime)
     log.info("shutting down")
     server.shutdown()
@@ -113,6 +125,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if simulator is not None:
         simulator.stop()
     return 0
+
+
+def _load_web_security(path: str) -> tuple[websecurity.WebSecurity | None, list[str]]:
+    """Load ``--web.config.file`` if given; return it and its problems (one per line)."""
+    if not path:
+        return None, []
+    try:
+        return websecurity.load(path), []
+    except config.ConfigError as exc:
+        return None, exc.problems
 
 
 def _describe_targets(cfg: config.Config) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import socket
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +34,8 @@ from exporter.collector import (
 )
 from exporter.engine import UnknownTargetError
 from exporter.runtime import Runtime
+from exporter.webauth import WSGIApp
+from exporter.websecurity import WebSecurity
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,7 @@ StartResponse = Callable[..., Any]
 TIMEOUT_HEADER = "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"
 DEFAULT_SCRAPE_TIMEOUT = 60.0
 MIN_SCRAPE_BUDGET = 0.1
+HANDSHAKE_TIMEOUT = 10.0  # seconds a TLS client has to complete its handshake
 
 
 def self_registry() -> CollectorRegistry:
@@ -188,8 +194,46 @@ def _html(start_response: StartResponse, body: str) -> list[bytes]:
 
 
 class _Server(ThreadingMixIn, WSGIServer):
+    """Threading WSGI server; with ``tls`` set, each connection's thread runs the handshake."""
+
     daemon_threads = True
     allow_reuse_address = True
+    tls: ssl.SSLContext | None = None
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Serve one connection, after a TLS handshake when TLS is on (never in accept)."""
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        conn = self._handshake(self.tls, request, client_address)
+        if conn is None:
+            return
+        try:
+            super().finish_request(conn, client_address)
+        finally:
+            _close(conn)
+
+    def _handshake(self, tls: ssl.SSLContext, sock: socket.socket,
+                   client_address: Any) -> ssl.SSLSocket | None:
+        """Return the TLS socket, or None (logged at debug) when the handshake fails."""
+        sock.settimeout(self.handshake_timeout)
+        try:
+            return tls.wrap_socket(sock, server_side=True)
+        except OSError as exc:  # ssl.SSLError, timeouts, resets
+            log.debug("TLS handshake failed", extra={"address": _peer(client_address),
+                                                     "reason": _reason(exc)})
+            return None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Log a failed connection at debug (I/O) or error (bug), never print to stderr."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):
+            log.debug("connection failed", extra={"address": _peer(client_address),
+                                                  "reason": _reason(exc)})
+        else:
+            log.error("error serving a connection", exc_info=True,
+                      extra={"address": _peer(client_address)})
 
 
 class _Server6(_Server):
@@ -197,8 +241,33 @@ class _Server6(_Server):
 
 
 class _Handler(WSGIRequestHandler):
+    def get_environ(self) -> dict[str, Any]:
+        """Return the WSGI environ; ``HTTPS=on`` over TLS so url_scheme is https."""
+        environ: dict[str, Any] = super().get_environ()
+        if isinstance(self.connection, ssl.SSLSocket):
+            environ["HTTPS"] = "on"
+        return environ
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("http %s", format % args)
+
+
+def _peer(client_address: Any) -> str:
+    if isinstance(client_address, tuple) and len(client_address) >= 2:
+        return f"{client_address[0]}:{client_address[1]}"
+    return str(client_address)
+
+
+def _reason(exc: OSError) -> str:
+    reason = getattr(exc, "reason", None)
+    return str(reason) if reason else (exc.strerror or type(exc).__name__)
+
+
+def _close(conn: socket.socket) -> None:
+    """Send FIN after the response and close, ignoring a peer that already left."""
+    with contextlib.suppress(OSError):
+        conn.shutdown(socket.SHUT_WR)
+    conn.close()
 
 
 def parse_listen_address(value: str) -> tuple[str, int]:
@@ -210,10 +279,20 @@ def parse_listen_address(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def serve(app: App, address: str) -> _Server:
-    """Bind ``address`` and serve ``app`` in a background thread; return the server."""
+def serve(app: WSGIApp, address: str, security: WebSecurity | None = None, *,
+          handshake_timeout: float = HANDSHAKE_TIMEOUT) -> _Server:
+    """Bind ``address`` and serve ``app`` (TLS, basic auth per ``security``) in a thread."""
     host, port = parse_listen_address(address)
     server_class = _Server6 if ":" in host else _Server
-    server = make_server(host, port, app, server_class=server_class, handler_class=_Handler)
+    handler = security.wrap(app) if security is not None else app
+    server = make_server(host, port, handler, server_class=server_class,
+                         handler_class=_Handler)
+    if security is not None and security.tls is not None:
+        server.tls = security.tls.context
+        server.handshake_timeout = handshake_timeout
+    log.info("TLS is %s", "enabled" if server.tls else "disabled",
+             extra={"address": address})
+    if security is not None and security.users:
+        log.info("basic authentication is enabled", extra={"address": address})
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server

@@ -1,0 +1,362 @@
+"""--web.config.file: real TLS, client certificates and basic auth on the exporter process."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import httpx
+import pytest
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from exporter import websecurity
+from exporter.config import ConfigError
+from exporter.webauth import BasicAuth
+from tests.conftest import golden_account
+from tests.procs import config_for, run_cli
+
+PASSWORD = "s3cret-pässword"
+HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+CLIENT_TIMEOUT = 10
+
+
+def _issue(path: Path, name: str, *, issuer: tuple[x509.Certificate, Any] | None = None,
+           ca: bool = False, server: bool = False) -> tuple[x509.Certificate, Any]:
+    """Write ``name.crt``/``name.key`` under ``path``, signed by ``issuer`` or self-signed."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+    builder = (x509.CertificateBuilder()
+               .subject_name(subject).issuer_name(issuer[0].subject if issuer else subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5))
+               .not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    if ca:
+        builder = builder.add_extension(x509.KeyUsage(
+            digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+            key_encipherment=False, data_encipherment=False, key_agreement=False,
+            encipher_only=False, decipher_only=False), critical=True)
+    else:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+    if server:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    cert = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
+    (path / f"{name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (path / f"{name}.key").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CA, a server cert for 127.0.0.1, a client cert from the CA and one from another CA."""
+    d = tmp_path_factory.mktemp("pki")
+    ca = _issue(d, "ca", ca=True)
+    _issue(d, "server", issuer=ca, server=True)
+    _issue(d, "client", issuer=ca)
+    _issue(d, "stranger", issuer=_issue(d, "other-ca", ca=True))
+    _issue(d, "selfsigned")
+    return d
+
+
+def web_config(tmp_path: Path, data: dict[str, Any]) -> str:
+    """Write ``data`` as web.yml in its own directory (files are relative to it)."""
+    path = web_dir(tmp_path) / "web.yml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def rel(pki: Path, name: str) -> str:
+    """Return ``name`` in ``pki`` relative to a test's ``tmp_path / "web"`` directory."""
+    return str(Path("..") / ".." / pki.name / name)
+
+
+def web_dir(tmp_path: Path) -> Path:
+    """Return (made) the directory that web configs of this test live in."""
+    (tmp_path / "web").mkdir(exist_ok=True)
+    return tmp_path / "web"
+
+
+def tls_config(pki: Path, **extra: Any) -> dict[str, Any]:
+    """Return a tls_server_config with paths relative to the web config directory."""
+    return {"cert_file": rel(pki, "server.crt"), "key_file": rel(pki, "server.key"), **extra}
+
+
+def client(pki: Path, cert: str | None = None, *, max_version: ssl.TLSVersion | None = None,
+           **kw: Any) -> httpx.Client:
+    """Return an httpx client trusting the test CA, optionally with a client certificate."""
+    ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    if cert:
+        ctx.load_cert_chain(pki / f"{cert}.crt", pki / f"{cert}.key")
+    if max_version:
+        ctx.maximum_version = max_version
+    return httpx.Client(verify=ctx, timeout=CLIENT_TIMEOUT, **kw)
+
+
+@pytest.fixture
+def secured(simulator, start_exporter, tmp_path):
+    """Start an exporter against the simulator with ``data`` as its web config."""
+    def start(data: dict[str, Any]):
+        return start_exporter(config_for(simulator.url, [golden_account()]),
+                              "--web.config.file", web_config(tmp_path, data))
+    return start
+
+
+def refused(call: Callable[[], httpx.Response]) -> bool:
+    """Return whether ``call`` failed at the transport level or got no 200."""
+    try:
+        return call().status_code != 200
+    except httpx.TransportError:
+        return True
+
+
+def test_tls_with_basic_auth_and_a_silent_client(secured, pki):
+    exp = secured({"tls_server_config": tls_config(pki), "basic_auth_users": {"alice": HASH}})
+    url = f"https://127.0.0.1:{exp.port}"
+    silent = socket.create_connection(("127.0.0.1", exp.port), timeout=5)
+    try:  # connected, sends nothing: must not hold up anyone else
+        with client(pki, auth=("alice", PASSWORD)) as c:
+            start = time.monotonic()
+            response = c.get(url + "/metrics")
+            assert response.status_code == 200, response.text
+            assert time.monotonic() - start < 5
+            assert "ucloud_image_buckets{" in response.text
+            assert c.get(url + "/-/healthy").status_code == 200
+        with client(pki) as c:
+            anonymous = c.get(url + "/metrics")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["WWW-Authenticate"] == 'Basic realm="ucloud-image-exporter"'
+    finally:
+        silent.close()
+    with pytest.raises(httpx.ConnectError):  # not our CA: the client refuses the server
+        httpx.get(url + "/metrics", timeout=CLIENT_TIMEOUT)
+    assert refused(lambda: httpx.get(f"http://127.0.0.1:{exp.port}/metrics",
+                                     auth=("alice", PASSWORD), timeout=CLIENT_TIMEOUT))
+    logs = exp.logs()
+    assert "TLS is enabled" in logs and "basic authentication is enabled" in logs
+    assert "TLS handshake failed" in logs and "Traceback" not in logs
+    assert PASSWORD not in logs and HASH not in logs
+
+
+def test_min_version_tls13_refuses_a_tls12_client(secured, pki):
+    exp = secured({"tls_server_config": tls_config(pki, min_version="TLS13")})
+    url = f"https://127.0.0.1:{exp.port}/-/healthy"
+    with client(pki, max_version=ssl.TLSVersion.TLSv1_2) as old, pytest.raises(
+            httpx.ConnectError):
+        old.get(url)
+    with client(pki) as c:
+        response = c.get(url)
+    assert response.status_code == 200 and response.extensions["network_stream"] is not None
+    assert "Traceback" not in exp.logs()
+
+
+def test_require_and_verify_client_cert(secured, pki):
+    exp = secured({"tls_server_config": tls_config(
+        pki, client_auth_type="RequireAndVerifyClientCert",
+        client_ca_file=rel(pki, "ca.crt"))})
+    url = f"https://127.0.0.1:{exp.port}/metrics"
+    for cert in (None, "stranger", "selfsigned"):
+        with client(pki, cert) as c, pytest.raises(httpx.TransportError):
+            c.get(url)
+    with client(pki, "client") as c:
+        response = c.get(url)
+    assert response.status_code == 200 and "ucloud_image_bucket_up{" in response.text
+    logs = exp.logs()
+    assert "TLS handshake failed" in logs and "Traceback" not in logs
+
+
+def test_basic_auth_on_every_endpoint(secured):
+    other = bcrypt.hashpw(b"bobs-password", bcrypt.gensalt(rounds=4)).decode()
+    exp = secured({"basic_auth_users": {"alice": HASH, "bob": other}})
+    for path in ("/metrics", "/", "/-/healthy", "/-/ready", "/probe?account=golden"):
+        assert exp.get(path, auth=("alice", PASSWORD)).status_code == 200, path
+        assert exp.get(path, auth=("bob", "bobs-password")).status_code == 200, path
+        missing = exp.get(path)
+        assert missing.status_code == 401, path
+        assert missing.headers["WWW-Authenticate"] == 'Basic realm="ucloud-image-exporter"'
+    assert exp.get("/nope", auth=("alice", PASSWORD)).status_code == 404
+    assert exp.get("/nope").status_code == 401
+    for user, password in (("alice", "wrong"), ("alice", "bobs-password"), ("mallory", PASSWORD),
+                           ("", ""), ("alice", PASSWORD + "x")):
+        assert exp.get("/metrics", auth=(user, password)).status_code == 401, (user, password)
+    bearer = exp.get("/metrics", headers={"Authorization": "Bearer abc"})
+    assert bearer.status_code == 401
+    garbage = exp.get("/metrics", headers={"Authorization": "Basic %%%"})
+    assert garbage.status_code == 401
+    logs = exp.logs()
+    assert "Traceback" not in logs and PASSWORD not in logs and "bobs-password" not in logs
+
+
+def test_unknown_user_costs_a_check_and_successes_are_cached():
+    calls: list[tuple[bytes, bytes]] = []
+
+    def check(password: bytes, hashed: bytes) -> bool:
+        calls.append((password, hashed))
+        return hashed == b"H-alice" and password == b"right"
+
+    auth = BasicAuth({"alice": b"H-alice"}, dummy=b"H-dummy", check=check)
+    assert not auth.verify("mallory", b"right")
+    assert calls == [(b"right", b"H-dummy")]  # unknown user: a real check all the same
+    assert not auth.verify("alice", b"wrong")
+    assert auth.verify("alice", b"right")
+    assert auth.verify("alice", b"right")
+    assert not auth.verify("alice", b"wrong")
+    assert calls[1:] == [(b"wrong", b"H-alice"), (b"right", b"H-alice"), (b"wrong", b"H-alice")]
+    assert not auth.verify("mallory", b"right")  # a failure is never cached
+    assert len(calls) == 5
+    assert auth.authorized("Basic " + base64("alice:right"))
+    assert not auth.authorized("Basic " + base64("alice"))
+    assert not auth.authorized("Digest " + base64("alice:right"))
+
+
+def base64(text: str) -> str:
+    import base64 as b64
+
+    return b64.b64encode(text.encode()).decode()
+
+
+def test_dummy_hash_has_the_users_cost():
+    hashed = bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=5)).decode()
+    seen: list[bytes] = []
+
+    def check(password: bytes, hashed: bytes) -> bool:
+        seen.append(hashed)
+        return False
+
+    auth = BasicAuth.for_users({"alice": hashed}, check=check)
+    assert not auth.verify("mallory", b"pw")
+    assert seen[0].startswith(b"$2b$05$") and seen[0] != hashed.encode()
+    assert bcrypt.checkpw(b"pw", hashed.encode()) and not BasicAuth.for_users(
+        {"alice": hashed}).verify("alice", b"x" * 100)  # over 72 bytes: refused, no error
+
+
+def problems(data: Any, base: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        websecurity.parse(data, source="web.yml", base_dir=base)
+    return info.value.problems
+
+
+def test_every_problem_at_once(pki, tmp_path):
+    (tmp_path / "notpem.crt").write_text("hello")
+    found = problems({
+        "tls_server_config": {"cert_file": "notpem.crt", "key_file": "absent.key",
+                              "client_auth_type": "Sometimes", "min_version": "TLS10",
+                              "cipher_suites": ["X"], "bogus": 1},
+        "basic_auth_users": {"alice": "plaintext-password", "bob": 3},
+        "http_server_config": {"http2": False}, "extra": True}, tmp_path)
+    text = "\n".join(found)
+    for expected in (
+            "web.yml: tls_server_config.cert_file: no PEM certificate in ",
+            "web.yml: tls_server_config.key_file: cannot read ",
+            "web.yml: tls_server_config.client_auth_type: must be one of NoClientCert, ",
+            "web.yml: tls_server_config.min_version: must be TLS12 or TLS13, got 'TLS10' (TLS 1.0",
+            "web.yml: tls_server_config.cipher_suites: exporter-toolkit option not supported",
+            "web.yml: tls_server_config.bogus: unknown key (allowed: cert_file, ",
+            "web.yml: basic_auth_users.alice: must be a bcrypt hash",
+            "web.yml: basic_auth_users.bob: must be a bcrypt hash",
+            "web.yml: http_server_config: exporter-toolkit option not supported",
+            "web.yml: extra: unknown key (allowed: tls_server_config, basic_auth_users)"):
+        assert expected in text, (expected, found)
+    assert len(found) == 10 and "plaintext-password" not in text
+    ca = str(pki / "ca.crt")
+    for tls, expected in (
+            ({"cert_file": str(pki / "server.crt"), "key_file": str(pki / "client.key")},
+             "tls_server_config: cert_file "),
+            ({"key_file": str(pki / "server.key")}, "tls_server_config.cert_file: missing"),
+            ({"cert_file": str(pki / "server.crt"), "key_file": str(pki / "server.key"),
+              "client_ca_file": ca}, "client_auth_type is NoClientCert"),
+            ({"cert_file": str(pki / "server.crt"), "key_file": str(pki / "server.key"),
+              "client_auth_type": "RequireAndVerifyClientCert"},
+             "tls_server_config.client_ca_file: missing"),
+            ({"cert_file": str(pki / "server.crt"), "key_file": str(pki / "server.key"),
+              "min_version": "TLS13", "max_version": "TLS12"}, "below min_version")):
+        assert expected in "\n".join(problems({"tls_server_config": tls}, tmp_path)), tls
+
+
+def test_valid_configs_parse(pki, tmp_path):
+    assert websecurity.parse(None).tls is None
+    assert websecurity.parse({"tls_server_config": {}}).tls is None
+    sec = websecurity.parse({"tls_server_config": tls_config(
+        pki, client_auth_type="VerifyClientCertIfGiven", client_ca_file=rel(pki, "ca.crt")),
+        "basic_auth_users": {"alice": HASH}}, base_dir=web_dir(tmp_path))
+    assert sec.tls is not None and sec.tls.context.verify_mode == ssl.CERT_OPTIONAL
+    assert sec.describe() == ("TLS (min TLS12, client certificates: VerifyClientCertIfGiven), "
+                              "basic auth for 1 users")
+    assert HASH not in repr(sec)
+
+
+def test_bad_web_config_exits_1_at_start_and_in_check(simulator, tmp_path, pki):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump(config_for(simulator.url, [golden_account()])))
+    bad = web_config(tmp_path, {"tls_server_config": {"cert_file": "absent.crt",
+                                                      "key_file": "absent.key"},
+                                "basic_auth_users": {"alice": "nope"}})
+    for extra in (("--config.check",), ("--web.listen-address", "127.0.0.1:0")):
+        result = run_cli("--config.file", str(cfg), "--web.config.file", bad, *extra)
+        assert result.returncode == 1, result
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 3, lines
+        assert lines[0].startswith(f"{bad}: tls_server_config.cert_file: cannot read ")
+        assert lines[0].endswith(f"{tmp_path / 'web' / 'absent.crt'}': No such file or directory")
+        assert lines[2] == f"{bad}: basic_auth_users.alice: " + lines[2].split(": ", 2)[2]
+        assert "Traceback" not in result.stderr
+    missing = run_cli("--config.file", str(cfg), "--web.config.file", str(tmp_path / "no.yml"))
+    assert missing.returncode == 1 and "cannot read web config file" in missing.stderr
+    good = web_config(tmp_path, {"tls_server_config": tls_config(pki)})
+    ok = run_cli("--config.file", str(cfg), "--web.config.file", good, "--config.check")
+    assert ok.returncode == 0, ok.stderr
+    assert f"{good}: OK (TLS (min TLS12, client certificates: NoClientCert), no basic auth)" \
+        in ok.stdout
+
+
+def test_missing_bcrypt_is_a_config_error(tmp_path):
+    web = web_config(tmp_path, {"basic_auth_users": {"alice": HASH}})
+    code = ("import sys; sys.modules['bcrypt'] = None\n"  # as if bcrypt were not installed
+            "from exporter import websecurity\n"
+            f"websecurity.load({web!r})\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=30, check=False)
+    assert result.returncode == 1
+    assert ("basic_auth_users: needs the bcrypt package: "
+            "pip install 'ucloud-image-exporter[auth]'") in result.stderr
+
+
+def test_handshake_runs_off_the_accept_loop_with_a_timeout(pki, tmp_path):
+    from exporter.web import serve
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["wsgi.url_scheme"].encode()]
+
+    security = websecurity.parse({"tls_server_config": tls_config(pki)},
+                                 base_dir=web_dir(tmp_path))
+    server = serve(app, "127.0.0.1:0", security, handshake_timeout=0.5)
+    try:
+        silent = socket.create_connection(("127.0.0.1", server.server_port), timeout=5)
+        with client(pki) as c:
+            response = c.get(f"https://127.0.0.1:{server.server_port}/")
+        assert response.status_code == 200 and response.text == "https"
+        start = time.monotonic()
+        assert silent.recv(1) == b""  # the server gave up on the silent client
+        assert 0 < time.monotonic() - start < 3
+        silent.close()
+    finally:
+        server.shutdown()
+        server.server_close()
