@@ -4,7 +4,7 @@ Read once at start-up (not on reload). Every problem is reported at once, one li
 naming the key path, like the main configuration::
 
     web.yml: tls_server_config.key_file: cannot read '/etc/x/server.key': No such file ...
-    web.yml: basic_auth_users.alice: must be a bcrypt hash ($2y$10$...), see the README
+    web.yml: tls_server_config.min_version: must be TLS12 or TLS13, got 'TLS10' (TLS 1.0 ...
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from exporter.config import ConfigError, _Checker
+from exporter._checks import ConfigError, _Checker, _kind
 from exporter.webauth import BasicAuth, WSGIApp, bcrypt_cost
 
 TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
@@ -75,7 +75,7 @@ def _known(check: _Checker, raw: Any, path: str, allowed: tuple[str, ...],
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        check.fail(path or "(top level)", f"must be a mapping, got {type(raw).__name__}")
+        check.fail(path or "(top level)", f"must be a mapping, got {_kind(raw)}")
         return {}
     for key in raw:
         where = f"{path}.{key}" if path else str(key)
@@ -143,7 +143,9 @@ def _client_auth(check: _Checker, s: Mapping[str, Any]) -> str:
         return "NoClientCert"
     if CLIENT_AUTH[auth][1] and s.get("client_ca_file") is None:
         check.fail("tls_server_config.client_ca_file",
-                   f"missing: client_auth_type {auth} needs the CA of the client certificates")
+                   f"missing: client_auth_type {auth} needs the CA of the client certificates"
+                   + (" (client certificates are always verified here)"
+                      if auth == "RequireAnyClientCert" else ""))
     elif not CLIENT_AUTH[auth][1] and s.get("client_ca_file") is not None:
         check.fail("tls_server_config.client_ca_file", "set, but client_auth_type is "
                    "NoClientCert; use RequireAndVerifyClientCert to verify clients")

@@ -162,8 +162,11 @@ def test_min_version_tls13_refuses_a_tls12_client(secured, pki):
             httpx.ConnectError):
         old.get(url)
     with client(pki) as c:
-        response = c.get(url)
-    assert response.status_code == 200 and response.extensions["network_stream"] is not None
+        assert c.get(url).status_code == 200
+    ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+    with socket.create_connection(("127.0.0.1", exp.port), timeout=CLIENT_TIMEOUT) as raw, \
+            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        assert tls.version() == "TLSv1.3"
     assert "Traceback" not in exp.logs()
 
 
@@ -286,11 +289,16 @@ def test_every_problem_at_once(pki, tmp_path):
               "client_auth_type": "RequireAndVerifyClientCert"},
              "tls_server_config.client_ca_file: missing"),
             ({"cert_file": str(pki / "server.crt"), "key_file": str(pki / "server.key"),
+              "client_auth_type": "RequireAnyClientCert"}, "always verified here"),
+            ({"cert_file": str(pki / "server.crt"), "key_file": str(pki / "server.key"),
               "min_version": "TLS13", "max_version": "TLS12"}, "below min_version")):
         assert expected in "\n".join(problems({"tls_server_config": tls}, tmp_path)), tls
 
 
 def test_valid_configs_parse(pki, tmp_path):
+    (tmp_path / "broken.yml").write_text("tls_server_config: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"broken.yml: invalid YAML at line 2, column 1"):
+        websecurity.load(tmp_path / "broken.yml")
     assert websecurity.parse(None).tls is None
     assert websecurity.parse({"tls_server_config": {}}).tls is None
     sec = websecurity.parse({"tls_server_config": tls_config(
