@@ -26,6 +26,7 @@ from exporter.ucloud._errors import (
 
 USER_AGENT = f"ucloud-image-exporter/{__version__}"
 MAX_BODY_BYTES = 16 * 1024 * 1024
+MAX_MESSAGE_CHARS = 500  # of the gateway's Message, kept in errors and log lines
 BACKOFF_BASE_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 5.0
 
@@ -109,23 +110,32 @@ class UCloudClient:
         timeout = max(0.001, min(self._settings.timeout_seconds, deadline - time.monotonic()))
         data = {k: format_value(v) for k, v in params.items()}
         try:
-            async with self._http.stream("POST", self._settings.base_url, data=data,
-                                         auth=self._auth_for(account),
-                                         timeout=timeout) as response:
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > MAX_BODY_BYTES:
-                        raise DecodeError(f"response body larger than {MAX_BODY_BYTES} bytes")
-                    chunks.append(chunk)
-                return response.status_code, b"".join(chunks)
-        except httpx.TimeoutException as exc:
+            # httpx's timeouts are per phase (one read); this bounds the whole exchange.
+            async with asyncio.timeout(timeout):
+                return await self._exchange(account, data, timeout)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            if timeout < self._settings.timeout_seconds:  # cut short by the scrape deadline
+                raise DeadlineExceeded(f"scrape deadline reached after {timeout:.2f}s") from exc
             raise RequestTimeout(f"{type(exc).__name__} after {timeout:.2f}s") from exc
         except httpx.DecodingError as exc:
             raise DecodeError(f"cannot decode body: {exc}") from exc
         except httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _exchange(self, account: Account, data: dict[str, str],
+                        timeout: float) -> tuple[int, bytes]:
+        """Send one POST and read its body, at most MAX_BODY_BYTES of it."""
+        async with self._http.stream("POST", self._settings.base_url, data=data,
+                                     auth=self._auth_for(account),
+                                     timeout=timeout) as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_BODY_BYTES:
+                    raise DecodeError(f"response body larger than {MAX_BODY_BYTES} bytes")
+                chunks.append(chunk)
+            return response.status_code, b"".join(chunks)
 
     def _auth_for(self, account: Account) -> UCloudAuth:
         auth = self._auth.get(account.name)
@@ -138,8 +148,8 @@ def decode(raw: bytes) -> dict[str, Any]:
     """Parse a gateway answer; raise APIError for RetCode != 0, DecodeError for junk."""
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DecodeError(f"body is not JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:  # also too deep, or an int of > 4300 digits
+        raise DecodeError(f"body is not JSON: {exc!s:.200}") from exc
     if not isinstance(body, dict):
         raise DecodeError(f"body is a JSON {type(body).__name__}, not an object")
     code = body.get("RetCode")
@@ -147,5 +157,6 @@ def decode(raw: bytes) -> dict[str, Any]:
         raise DecodeError(f"RetCode is missing or not an integer: {code!r:.40}")
     if code != 0:
         message = body.get("Message")
-        raise APIError(code, message if isinstance(message, str) else "(no message)")
+        text = message[:MAX_MESSAGE_CHARS] if isinstance(message, str) else "(no message)"
+        raise APIError(code, text)
     return body

@@ -118,6 +118,7 @@ class _Pager:
 
     async def by_total(self, total: int, step: int) -> None:
         """Fetch offsets [step, total) concurrently, then refetch any gaps short pages left."""
+        self.check_budget(-(-(total - step) // step), total)
         gaps = [(off, min(step, total - off)) for off in range(step, total, step)]
         while gaps:
             pages = await gather_all([self.fetch(off) for off, _ in gaps])
@@ -130,7 +131,14 @@ class _Pager:
                                       f"{total}")
                 if page.size < want:
                     missing.append((off + page.size, want - page.size))
+            self.check_budget(len(missing), total)
             gaps = missing
+
+    def check_budget(self, more: int, total: int) -> None:
+        """Fail before planning more page requests than one listing may send."""
+        if self.requests + more > MAX_REQUESTS_PER_LISTING:
+            raise PagingError(f"TotalCount {total} would need {self.requests + more} page "
+                              f"requests, more than {MAX_REQUESTS_PER_LISTING}")
 
     async def until_short(self, step: int) -> None:
         """Without TotalCount: fetch pages one by one until an empty or short one."""
@@ -139,7 +147,7 @@ class _Pager:
             page = await self.fetch(offset)
             if page.size == 0 or page.size < step:
                 return
-            offset += page.size
+            offset += min(page.size, self._client.settings.page_size)
 
 
 async def list_image_buckets(client: UCloudClient, account: Account, region: str, *,
@@ -147,13 +155,15 @@ async def list_image_buckets(client: UCloudClient, account: Account, region: str
     """Return every image bucket of ``account`` in ``region``."""
     pager = _Pager(client, account, region, deadline=deadline, observe=observe)
     first = await pager.fetch(0)
+    # Advance by what came back, but never by more than was asked: extra entries are junk.
+    step = min(first.size, client.settings.page_size)
     if first.total is not None:
         if first.size == 0 and first.total > 0:
             raise PagingError(f"empty first page although TotalCount is {first.total}")
         if first.size:
-            await pager.by_total(first.total, first.size)
+            await pager.by_total(first.total, step)
     elif first.size:
-        await pager.until_short(first.size)
+        await pager.until_short(step)
     unique: dict[str, Bucket] = {}
     for _, page in sorted(pager.pages, key=lambda p: p[0]):
         for bucket in page.buckets:

@@ -1,0 +1,1 @@
+"""Load and soak runs of the real exporter process against the in-process simulator."""
