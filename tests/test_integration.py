@@ -130,13 +130,18 @@ def test_unreachable_api(start_exporter):
 
 
 def test_single_flight_shares_one_collection(simulator, start_exporter):
-    simulator.latency = 0.3
     exp = start_exporter(config_for(simulator.url, [golden_account(regions=["cn-sh2"])],
                                     ucloud={"page_size": 100}))
+    simulator.latency = 2.0  # long enough for all eight scrapes to arrive during one listing
     simulator.reset_counts()
     codes: list[int] = []
-    threads = [threading.Thread(target=lambda: codes.append(exp.get().status_code))
-               for _ in range(8)]
+    gate = threading.Barrier(8)
+
+    def scrape() -> None:
+        gate.wait(10)
+        codes.append(exp.get().status_code)
+
+    threads = [threading.Thread(target=scrape) for _ in range(8)]
     for th in threads:
         th.start()
     for th in threads:
