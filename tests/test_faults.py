@@ -45,7 +45,6 @@ TARGETS = (("victim", "cn-bj2"), ("victim", "cn-sh2"), ("bystander", "cn-bj2"),
 KEYS = {"victim": VICTIM_KEY, "bystander": BYSTANDER_KEY}
 TIMEOUT, RETRIES, HEADER = 1.0, 1, 10.0
 BUDGET = HEADER - 0.5  # the default --web.timeout-offset
-SCRAPE = {"X-Prometheus-Scrape-Timeout-Seconds": str(HEADER)}
 Key = tuple[str, frozenset[tuple[str, str]]]
 
 
@@ -105,17 +104,16 @@ class Scrape:
                                     region).items()})
 
 
-def scrape(exp: Exporter) -> Scrape:
+def scrape(exp: Exporter, header: float = HEADER) -> Scrape:
     """GET /metrics with Prometheus's timeout header; parse it."""
     started = time.monotonic()
-    response = exp.get("/metrics", headers=SCRAPE)
+    response = exp.get("/metrics", headers={"X-Prometheus-Scrape-Timeout-Seconds": str(header)})
     seconds = time.monotonic() - started
     assert response.status_code == 200
-    keys = [(s.name, frozenset(s.labels.items()))
-            for fam in text_string_to_metric_families(response.text) for s in fam.samples]
-    samples = {(s.name, frozenset(s.labels.items())): s.value
-               for fam in text_string_to_metric_families(response.text) for s in fam.samples}
-    return Scrape(response.text, seconds, samples, keys)
+    parsed = [(s.name, frozenset(s.labels.items()), s.value)
+              for fam in text_string_to_metric_families(response.text) for s in fam.samples]
+    return Scrape(response.text, seconds, {(n, labels): v for n, labels, v in parsed},
+                  [(n, labels) for n, labels, _ in parsed])
 
 
 def images(m: Scrape, account: str, region: str) -> dict[str, float]:
