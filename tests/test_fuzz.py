@@ -27,6 +27,7 @@ from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as parse_openmetrics,
 )
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 from exporter import cli, config
 from exporter.collector import bucket_families
@@ -148,7 +149,7 @@ configs = st.fixed_dictionaries({}, optional=sections) | junk
 @pytest.fixture(scope="module")
 def confdir(tmp_path_factory) -> Path:
     """A directory with a key file and an empty one."""
-    root = tmp_path_factory.mktemp("fuzzconf")
+    root: Path = tmp_path_factory.mktemp("fuzzconf")
     (root / "key.txt").write_text("key-from-file\n")
     (root / "empty.txt").write_text("  \n")
     return root
@@ -190,10 +191,10 @@ def test_yaml_text_loads_or_is_a_config_error(confdir, text):
 
 # -- bucket names through the exposition -------------------------------------------------
 
-names = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=40)
+names = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40)
 
 
-class Families:
+class Families(Collector):
     """A collector yielding fixed families."""
 
     def __init__(self, results: list[Result]) -> None:
@@ -211,7 +212,7 @@ def test_any_unicode_bucket_name_round_trips(buckets):
     result = Result("main", "cn-bj2", tuple(Bucket(name, kind.lower(), n, 1_600_000_000)
                                             for name, kind, n in buckets), 0.1, 0.0)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(Families([result]))  # type: ignore[arg-type]
+    registry.register(Families([result]))
     want = {(name, kind.lower()): n for name, kind, n in buckets}
     for text, parse in ((generate_latest(registry).decode(), text_string_to_metric_families),
                         (generate_openmetrics(registry).decode(), parse_openmetrics)):
