@@ -1,0 +1,150 @@
+"""Private keys never appear in anything the exporter, its client or the simulator emits."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import logging
+import random
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from exporter import config
+from exporter.config import Account, Secret, UCloudSettings
+from exporter.simulator import Simulator
+from exporter.ucloud import UCloudAuth, UCloudClient, UCloudError, list_image_buckets
+from loadtest.faults import CASES, Target
+from tests.procs import Exporter, run_cli
+from tests.test_faults import (
+    BYSTANDER_SECRET,
+    TIMEOUT,
+    VICTIM_KEY,
+    VICTIM_SECRET,
+    fault_config,
+    fault_fleet,
+)
+
+SECRETS = (VICTIM_SECRET, BYSTANDER_SECRET)
+
+
+@pytest.fixture
+def simulator_log() -> Iterator[io.StringIO]:
+    """Capture the in-process simulator's log at DEBUG, tracebacks included."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger("exporter.simulator")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield stream
+    logger.removeHandler(handler)
+    logger.setLevel(old_level)
+
+
+def exporter_outputs(tmp_path: Path) -> tuple[list[str], Path]:
+    """Run the exporter (debug logs) through every fault case; return all it emitted."""
+    outputs: list[str] = []
+    with Simulator(fault_fleet()) as sim:
+        exp = Exporter(tmp_path, fault_config(sim.url))
+        try:
+            target = Target(sim, VICTIM_KEY, "cn-bj2", TIMEOUT)
+            for case in CASES:
+                sim.clear_faults()
+                sim.fleet = fault_fleet()
+                case.inject(target)
+                outputs.append(exp.get("/metrics").text)
+            outputs += [exp.get("/").text, exp.get("/nope").text,
+                        exp.get("/metrics", headers={"Accept": "application/openmetrics-text"
+                                                                "; version=1.0.0"}).text]
+        finally:
+            code = exp.stop()
+        outputs.append(exp.logs())
+    assert code == 0
+    assert "level=debug" in exp.logs() and "target listing failed" in exp.logs()
+    return outputs, exp.workdir / "config.yaml"
+
+
+def config_check_outputs(tmp_path: Path, good: Path) -> list[str]:
+    """Return stdout and stderr of --config.check on a good and a bad config."""
+    bad = yaml.safe_load(good.read_text())
+    bad["ucloud"]["page_size"] = 0
+    bad["accounts"].append(dict(bad["accounts"][0], regions=["NOT A REGION"], extra=1))
+    bad["accounts"][1]["private_key"] = [BYSTANDER_SECRET]  # wrong type: must not echo it
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(bad))
+    ok = run_cli("--config.file", str(good), "--config.check")
+    failed = run_cli("--config.file", str(tmp_path / "bad.yaml"), "--config.check")
+    assert ok.returncode == 0 and failed.returncode == 1
+    return [ok.stdout, ok.stderr, failed.stdout, failed.stderr]
+
+
+def client_errors() -> list[str]:
+    """Raise every UCloudError through the real client; return their str, repr, traceback."""
+    account = Account(name="victim", public_key=VICTIM_KEY, private_key=Secret(VICTIM_SECRET),
+                      project_id="org-1", regions=("cn-bj2",))
+    answers: list[Callable[[httpx.Request], httpx.Response]] = [
+        lambda r: httpx.Response(200, json={"RetCode": 171, "Message": r.content.decode()}),
+        lambda r: httpx.Response(503, text=r.content.decode()),
+        lambda r: httpx.Response(200, content=b"<html>" + r.content),
+        lambda r: httpx.Response(200, json={"RetCode": 0, "TotalCount": 5, "ImageSet": []}),
+        _raise(httpx.ConnectError("refused")), _raise(httpx.ReadTimeout("slow")),
+    ]
+    texts = []
+    for answer in answers:
+        texts.append(_describe(_listing_error(account, answer, budget=5)))
+    texts.append(_describe(_listing_error(account, _raise(httpx.ReadTimeout("x")), budget=0)))
+    settings = UCloudSettings(base_url="http://127.0.0.1:9/")
+    cfg = config.Config(ucloud=settings, collect=config.CollectSettings(), accounts=(account,))
+    texts += [repr(cfg), str(cfg), repr(account), repr(dataclasses.asdict(account)),
+              repr(UCloudAuth(VICTIM_KEY, Secret(VICTIM_SECRET))), str(account.private_key)]
+    return texts
+
+
+def _raise(exc: Exception) -> Callable[[httpx.Request], httpx.Response]:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise exc
+    return handler
+
+
+def _listing_error(account: Account, answer: Callable[[httpx.Request], httpx.Response], *,
+                   budget: float) -> UCloudError:
+    settings = UCloudSettings(base_url="https://api.example/", page_size=1, retries=1)
+
+    async def go() -> UCloudError:
+        client = UCloudClient(settings, transport=httpx.MockTransport(answer),
+                              rng=random.Random(0))
+        try:
+            await list_image_buckets(client, account, "cn-bj2",
+                                     deadline=time.monotonic() + budget,
+                                     observe=lambda *_: None)
+        except UCloudError as exc:
+            return exc
+        finally:
+            await client.aclose()
+        raise AssertionError("the listing did not fail")
+
+    return asyncio.run(go())
+
+
+def _describe(exc: UCloudError) -> str:
+    return "\n".join([str(exc), repr(exc), exc.reason, *traceback.format_exception(exc)])
+
+
+def test_private_keys_appear_nowhere(tmp_path, simulator_log) -> None:
+    outputs, good_config = exporter_outputs(tmp_path)
+    assert VICTIM_SECRET in good_config.read_text()  # the needle is the one configured
+    outputs += config_check_outputs(tmp_path, good_config)
+    outputs += client_errors()
+    outputs.append(simulator_log.getvalue())
+    assert "POST" in simulator_log.getvalue()  # the simulator did log its requests
+    assert len(outputs) > len(CASES)
+    for text in outputs:
+        for secret in SECRETS:
+            assert secret not in text, f"private key leaked in:\n{text[:2000]}"
