@@ -1,0 +1,224 @@
+"""Case 2: the cost of serving ``/metrics`` from cached data against the library floor.
+
+The exporter's real path is the WSGI ``App`` (registry of the exporter's own collectors,
+``BucketCollector`` building families from the engine's cached results, ``make_wsgi_app``
+rendering). The floor is ``prometheus_client`` rendering the same, already built families
+(built once, with plain ``add_metric``) -- what any Python exporter pays at least. The data
+is cached with ``min_interval_seconds``, and the simulator is stopped before measuring, so
+no network is measured.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import gzip
+import io
+import pstats
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.openmetrics import exposition as openmetrics
+
+from benchmarks.harness import Gateway, config, fleet
+from benchmarks.report import Table, median
+from exporter import config as exporter_config
+from exporter.collector import ALWAYS_TYPES, BUCKET, target_families
+from exporter.engine import Result
+from exporter.runtime import Runtime
+from exporter.web import App, self_registry
+
+GOAL = 1.3
+REGIONS = 10
+OPENMETRICS = "application/openmetrics-text;version=1.0.0"
+FORMATS: dict[str, tuple[str, str]] = {  # name -> (Accept, Accept-Encoding)
+    "text": ("", ""),
+    "openmetrics+gzip": (OPENMETRICS, "gzip"),
+}
+Renderer = Callable[[CollectorRegistry], bytes]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Sizes and repetitions of the render case."""
+
+    buckets: tuple[int, ...]
+    runs: int
+    profile: bool
+
+
+FULL = Plan(buckets=(10_000, 100_000), runs=5, profile=True)
+QUICK = Plan(buckets=(1_000, 5_000), runs=3, profile=False)
+
+
+def run(plan: Plan) -> list[Table]:
+    """Measure every size and format; return the results table and, if asked, a profile."""
+    table = Table("render", f"Render cost of GET /metrics from cached data vs prometheus_client "
+                  f"floor ({REGIONS} targets)",
+                  ("format", "buckets", "series", "runs", "exporter_ms", "exporter_cpu_ms",
+                   "floor_ms", "floor_cpu_ms", "cpu_ratio", "wall_ratio", "identical",
+                   f"goal<={GOAL}"))
+    tables = [table]
+    for buckets in plan.buckets:
+        with Served(buckets) as served:
+            for name in FORMATS:
+                _row(table, served, name, plan.runs)
+            if plan.profile and buckets == max(plan.buckets):
+                tables.append(served.profile())
+    table.notes += [
+        "exporter = the WSGI App serving the telemetry path (real path minus the socket); "
+        "floor = prometheus_client's generate_latest (openmetrics: its OpenMetrics encoder, "
+        "then gzip.compress as make_wsgi_app does) over the same families built beforehand.",
+        "series = all sample lines of the exposition (2 per bucket plus per-target series).",
+        "identical: the exporter's bytes from the first ucloud_ family to the end equal the "
+        "floor's; the goal is judged on cpu_ratio (medians; process CPU of this process).",
+    ]
+    return tables
+
+
+class Served:
+    """An in-process App over an engine whose results are cached; the floor beside it."""
+
+    def __init__(self, buckets: int) -> None:
+        per_region = buckets // REGIONS
+        self.buckets = per_region * REGIONS
+        gateway = Gateway(fleet([per_region] * REGIONS)).start()
+        cfg = exporter_config.parse(config(gateway.url, REGIONS, page_size=1000,
+                                           min_interval=86_400))
+        self.runtime = Runtime(lambda: cfg, initial=cfg)
+        self.app = App(self.runtime)
+        try:
+            self.serve("")  # list everything once; later scrapes hit the cache
+        finally:
+            gateway.stop()  # nothing below may reach the network
+        results = self.runtime.engine.collect(timeout=60)
+        if not all(r.ok for r in results):
+            raise RuntimeError(f"listing failed: {[r.error for r in results if r.error]}")
+        self.prebuilt = CollectorRegistry(auto_describe=False)
+        self.prebuilt.register(_Prebuilt(_floor_families(results, self.runtime)))
+
+    def serve(self, accept: str, encoding: str = "") -> bytes:
+        """GET the telemetry path through the App; return the body."""
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/metrics", "QUERY_STRING": "",
+                   "HTTP_ACCEPT": accept, "HTTP_ACCEPT_ENCODING": encoding,
+                   "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS": "120"}
+        status: list[str] = []
+        body = b"".join(self.app(environ, lambda s, h, exc=None: status.append(s)))
+        if status != ["200 OK"]:
+            raise RuntimeError(f"GET /metrics: {status}")
+        return body
+
+    def floor(self, name: str) -> bytes:
+        """Render the pre-built families the way make_wsgi_app would for format ``name``."""
+        if name == "text":
+            return generate_latest(self.prebuilt)
+        render: Renderer = partial(openmetrics.generate_latest, version="1.0.0")
+        return gzip.compress(render(self.prebuilt))
+
+    def profile(self, top: int = 12) -> Table:
+        """Profile one text scrape through the App; return the top functions by own time."""
+        profiler = cProfile.Profile()
+        profiler.runcall(self.serve, "")
+        stream = io.StringIO()
+        stats = pstats.Stats(profiler, stream=stream)
+        table = Table("profile", f"Where a text scrape of {self.buckets} buckets spends its "
+                      "time (cProfile, own time)", ("function", "calls", "own_s", "share"))
+        entries: Any = stats.stats  # type: ignore[attr-defined]
+        total = sum(v[2] for v in entries.values())
+        ranked = sorted(entries.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
+        for (path, line, func), (_, calls, own, _cum, _callers) in ranked:
+            where = f"{path.rsplit('/', 2)[-2]}/{path.rsplit('/', 1)[-1]}:{line}" if "/" in path \
+                else path
+            table.add(f"{func} ({where})", calls, own, f"{own / total:.0%}")
+        table.notes.append(f"total profiled own time {total:.2f} s (cProfile inflates it).")
+        return table
+
+    def close(self) -> None:
+        """Stop the engine."""
+        self.runtime.close()
+
+    def __enter__(self) -> Served:
+        """Return self."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop the engine."""
+        self.close()
+
+
+def _row(table: Table, served: Served, name: str, runs: int) -> None:
+    """Time the exporter and the floor for one format, interleaved; add the row."""
+    accept, encoding = FORMATS[name]
+    mine, theirs = served.serve(accept, encoding), served.floor(name)  # also warm-up
+    if encoding:
+        mine, theirs = gzip.decompress(mine), gzip.decompress(theirs)
+    identical = _ucloud_part(mine) == _ucloud_part(theirs)
+    series = sum(1 for line in theirs.split(b"\n") if line and not line.startswith(b"#"))
+    timings: dict[str, tuple[list[float], list[float]]] = {"exporter": ([], []),
+                                                           "floor": ([], [])}
+    for _ in range(runs):  # interleaved, so load from elsewhere hits both alike
+        _timed(lambda: served.serve(accept, encoding), *timings["exporter"])
+        _timed(lambda: served.floor(name), *timings["floor"])
+    (e_wall, e_cpu), (f_wall, f_cpu) = ((median(w), median(c)) for w, c in timings.values())
+    table.add(name, served.buckets, series, runs, e_wall * 1000, e_cpu * 1000, f_wall * 1000,
+              f_cpu * 1000, e_cpu / f_cpu, e_wall / f_wall, identical, e_cpu / f_cpu <= GOAL)
+
+
+def _timed(work: Callable[[], bytes], walls: list[float], cpus: list[float]) -> None:
+    """Run ``work`` once, appending its wall and CPU seconds."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    work()
+    cpus.append(time.process_time() - cpu)
+    walls.append(time.perf_counter() - wall)
+
+
+def _ucloud_part(body: bytes) -> bytes:
+    """Return the exposition from the first ucloud_image_buckets family on."""
+    start = body.find(b"# HELP ucloud_image_buckets ")
+    if start < 0:
+        raise RuntimeError("no ucloud_image_buckets family in the exposition")
+    return body[start:]
+
+
+class _Prebuilt:
+    """A collector yielding families built once."""
+
+    def __init__(self, families: Sequence[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the pre-built families."""
+        return iter(self._families)
+
+
+def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]:
+    """Build, the plain documented way, every family the App serves, in the same order."""
+    return [*self_registry().collect(), *runtime.families(), *reference_bucket_families(results),
+            *target_families(results, runtime.stats.snapshot()),
+            *runtime.engine.regions.families()]
+
+
+def reference_bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
+    """Build the bucket families with plain ``add_metric`` (the unoptimised reference)."""
+    buckets = GaugeMetricFamily("ucloud_image_buckets", "Number of image buckets by type.",
+                                labels=("account", "region", "type"))
+    images = GaugeMetricFamily("ucloud_image_bucket_images",
+                               "Number of images in the bucket (ImageCount).", labels=BUCKET)
+    created = GaugeMetricFamily("ucloud_image_bucket_created_timestamp_seconds",
+                                "When the bucket was created (CreateTime), in Unix seconds.",
+                                labels=BUCKET)
+    for r in results:
+        if r.buckets is None:
+            continue
+        by_type = dict.fromkeys(ALWAYS_TYPES, 0)
+        for b in r.buckets:
+            by_type[b.type] = by_type.get(b.type, 0) + 1
+            images.add_metric((r.account, r.region, b.name, b.type), b.images)
+            created.add_metric((r.account, r.region, b.name, b.type), b.created)
+        for kind, n in sorted(by_type.items()):
+            buckets.add_metric((r.account, r.region, kind), n)
+    yield from (buckets, images, created)

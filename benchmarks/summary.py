@@ -1,0 +1,46 @@
+"""The goals of the issue, judged from the case tables."""
+
+from __future__ import annotations
+
+from benchmarks import latency, render
+from benchmarks.report import Cell, Table
+
+
+def goals(tables: list[Table]) -> Table:
+    """Return one row per goal whose case ran: does it hold, and the deciding figure."""
+    by_case = {t.case: t.records() for t in tables}
+    summary = Table("goals", "Goals", ("goal", "holds", "figure"))
+    if "latency" in by_case:
+        rows = by_case["latency"]
+        worst_collect = max(_num(r["collect/bound"]) for r in rows)
+        worst_scrape = max(_num(r["scrape/bound"]) for r in rows)
+        summary.add(f"listing (collect) / bound <= {latency.GOAL}, every cell",
+                    worst_collect <= latency.GOAL, f"worst {worst_collect:.3f}")
+        summary.add(f"whole scrape / bound <= {latency.GOAL}, every cell",
+                    worst_scrape <= latency.GOAL, f"worst {worst_scrape:.3f}")
+        summary.add("exact calls per scrape in the latency cells",
+                    all(r["calls_exact"] for r in rows), f"{len(rows)} cells")
+    if "render" in by_case:
+        rows = by_case["render"]
+        worst = max(_num(r["cpu_ratio"]) for r in rows)
+        summary.add(f"render CPU <= {render.GOAL} x floor, identical bytes",
+                    worst <= render.GOAL and all(r["identical"] for r in rows),
+                    f"worst {worst:.3f}")
+    if "calls" in by_case:
+        rows = by_case["calls"]
+        summary.add("upstream calls exact (per target, single flight, min_interval)",
+                    all(r["exact"] for r in rows),
+                    f"{sum(1 for r in rows if r['exact'])}/{len(rows)} checks")
+    if "memory" in by_case:
+        values = {str(r["measure"]): r["value"] for r in by_case["memory"]}
+        growth = next(v for k, v in values.items() if k.startswith("growth ") and "->" in k)
+        summary.add("no RSS growth beyond noise over many scrapes",
+                    bool(values.get("growth within noise")), f"{_num(growth):+.1f} MiB")
+    return summary
+
+
+def _num(cell: Cell) -> float:
+    """Return a numeric cell as float."""
+    if isinstance(cell, bool) or not isinstance(cell, int | float):
+        raise TypeError(f"not a number: {cell!r}")
+    return float(cell)

@@ -1,0 +1,125 @@
+"""Keep ``python -m benchmarks`` working: run its quick variant and check its figures' shape.
+
+Timings are never asserted (they are noise on a shared machine); upstream call counts are
+deterministic, so those are asserted exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.__main__ import BEGIN, END, write_markdown
+from benchmarks.harness import pages
+from benchmarks.latency import issue_rounds, lower_rounds
+from benchmarks.report import Table
+
+ROOT = Path(__file__).resolve().parent.parent
+TITLES = ("calibration", "latency", "render", "calls", "memory", "goals")
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
+    """Run ``python -m benchmarks --quick`` once; return its JSON and stdout."""
+    out = tmp_path_factory.mktemp("bench") / "results.json"
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(out.read_text()), done.stdout
+
+
+def rows(results: dict[str, Any], case: str) -> list[dict[str, Any]]:
+    """Return the rows of one case's table."""
+    tables = [t for t in results["tables"] if t["case"] == case]
+    assert len(tables) == 1, f"want one {case} table, got {len(tables)}"
+    assert tables[0]["rows"], f"{case} table is empty"
+    return list(tables[0]["rows"])
+
+
+def positive(value: Any) -> bool:
+    """Tell whether ``value`` is a finite number above zero."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)
+
+
+def test_prints_every_table_and_the_machine(quick):
+    results, stdout = quick
+    assert [t["case"] for t in results["tables"]] == list(TITLES)
+    for table in results["tables"]:
+        assert f"== {table['title']}" in stdout
+    info = results["machine"]
+    assert info["cpus"] >= 1 and info["python"].count(".") == 2 and info["date"][:2] == "20"
+    assert results["command"] == "python -m benchmarks --quick"
+
+
+def test_latency_rows_are_well_formed_and_calls_exact(quick):
+    for row in rows(quick[0], "latency"):
+        assert row["requests"] == row["R"] * pages(row["B"], 100)
+        assert row["calls_exact"] is True, row
+        assert 1 <= row["max_in_flight"] <= 16, row
+        assert row["bound_lower_s"] >= row["bound_issue_s"] > 0
+        for key in ("collect_s", "scrape_s", "collect/bound", "scrape/bound"):
+            assert positive(row[key]), (key, row)
+        assert row["scrape_s"] >= row["collect_s"] * 0.9  # a scrape contains its listing
+
+
+def test_render_is_byte_identical_to_the_floor(quick):
+    for row in rows(quick[0], "render"):
+        assert row["identical"] is True, row
+        assert row["series"] > 2 * row["buckets"]
+        for key in ("exporter_ms", "exporter_cpu_ms", "floor_ms", "floor_cpu_ms", "cpu_ratio"):
+            assert positive(row[key]), (key, row)
+
+
+def test_upstream_calls_are_exact(quick):
+    checks = rows(quick[0], "calls")
+    for row in checks:
+        assert row["measured_calls"] == row["expected_calls"], row
+        assert row["exact"] is True, row
+    by_name = {row["check"]: row for row in checks}
+    assert by_name["one target, B=101"]["expected_calls"] == 2 * by_name["one target, B=101"][
+        "scrapes"]
+    assert by_name["min_interval 300 s: scrapes within it"]["measured_calls"] == 0
+    assert by_name["32 concurrent scrapes, one collection"]["measured_calls"] == sum(
+        pages(b, 100) for b in (0, 1, 100, 101, 250))
+
+
+def test_memory_figures_are_plausible(quick):
+    values = {row["measure"]: row for row in rows(quick[0], "memory")}
+    for name, row in values.items():
+        if row["unit"] == "MiB" and not name.startswith("growth"):
+            assert 5 < row["value"] < 4096, row
+        if row["unit"] == "s":
+            assert positive(row["value"]), row
+    assert values["start-up to first successful scrape"]["value"] > values[
+        "start-up to listening"]["value"]
+    assert values["peak RSS (VmHWM)"]["value"] >= values["RSS after the scrapes (VmRSS)"][
+        "value"]
+
+
+@pytest.mark.parametrize(("regions", "per_target", "issue", "lower"), [
+    (1, 1, 1, 1), (1, 10, 2, 2), (8, 10, 6, 6), (8, 100, 51, 51), (32, 1, 1, 2),
+    (32, 10, 19, 20), (32, 100, 199, 200), (17, 1, 1, 2)])
+def test_bounds(regions, per_target, issue, lower):
+    assert issue_rounds(regions, per_target, 16) == issue
+    assert lower_rounds(regions, per_target, 16) == lower
+
+
+def test_markdown_replaces_only_the_results(tmp_path):
+    path = tmp_path / "bench.md"
+    path.write_text(f"# Title\n\nkept above\n\n{BEGIN}\nold figures\n{END}\n\nkept below\n")
+    table = Table("x", "A table", ("a", "b"))
+    table.add(1, 2.5)
+    info: dict[str, str | int] = {"date": "2030-01-01 00:00 UTC", "cpus": 2, "cpu_model": "cpu",
+                                  "python": "3.11.7", "platform": "Linux", "load_1m": "0.00"}
+    write_markdown(path, "python -m benchmarks", info, [table])
+    text = path.read_text()
+    assert "old figures" not in text and "| 1 | 2.500 |" in text
+    assert text.startswith("# Title\n\nkept above\n") and text.endswith("\n\nkept below\n")
+    assert "2 CPUs" in text and "`python -m benchmarks`" in text
