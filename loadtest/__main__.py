@@ -1,0 +1,86 @@
+"""``python -m loadtest [--quick]``: load (single flight, latency) and soak (flat resources).
+
+Everything runs on 127.0.0.1: the simulator in this process, the exporter as a child process.
+Exit status 0 when every invariant held, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from loadtest.runs import LoadResult, SoakResult, load_run, soak_run
+from loadtest.scrape import percentile
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; --quick picks the short variant the tests run."""
+    p = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__)
+    p.add_argument("--quick", action="store_true",
+                   help="10 scrapers x 3 s and 150 soak scrapes (default 50 x 30 s and 2000)")
+    p.add_argument("--scrapers", type=int, help="concurrent scrapers in the load run")
+    p.add_argument("--seconds", type=float, help="length of the load run")
+    p.add_argument("--soak-scrapes", type=int, help="scrapes in the soak run")
+    p.add_argument("--latency", type=float, default=0.05, help="simulator latency per request")
+    args = p.parse_args(argv)
+    args.scrapers = args.scrapers or (10 if args.quick else 50)
+    args.seconds = args.seconds or (3.0 if args.quick else 30.0)
+    args.soak_scrapes = args.soak_scrapes or (150 if args.quick else 2000)
+    return args
+
+
+def report_load(r: LoadResult) -> None:
+    """Print the load run's figures."""
+    times = r.times()
+    ok = sum(o.complete for o in r.outcomes)
+    print(f"load: {r.scrapers} concurrent scrapers for {r.seconds:g} s, one exporter, "
+          f"simulator latency {r.latency * 1000:g} ms, {len(r.listings)} targets")
+    print(f"  scrapes {len(r.outcomes)}, 200 and complete {ok}, "
+          f"{len(r.outcomes) / r.seconds:.1f}/s")
+    print(f"  response time p50 {percentile(times, 50):.3f} s, p99 {percentile(times, 99):.3f} s,"
+          f" max {max(times, default=0):.3f} s")
+    listings = sum(r.listings.values()) / max(1, len(r.listings))
+    print(f"  upstream listings per target {listings:g} (one per collection: "
+          f"{len(r.outcomes) / max(listings, 1):.1f} scrapes shared each)")
+
+
+def report_soak(r: SoakResult) -> None:
+    """Print the soak run's figures."""
+    ok = sum(o.complete for o in r.outcomes)
+    times = [o.seconds for o in r.outcomes]
+    print(f"soak: {len(r.outcomes)} scrapes in {r.seconds:.0f} s, each after one random "
+          f"fault (times=1) on a random region; {len(r.faults)} fault kinds")
+    print(f"  200 and complete {ok}; response time p50 {percentile(times, 50):.3f} s, "
+          f"p99 {percentile(times, 99):.3f} s")
+    print("  exporter     scrapes   RSS MiB   open fds   threads")
+    for label, (done, s) in (("first", r.stats[0]), ("last", r.stats[-1])) if r.stats else ():
+        print(f"  {label:<10} {done:>9} {s.rss_kib / 1024:>9.1f} {s.fds:>10} {s.threads:>9}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run both, print figures and broken invariants; return the exit status."""
+    args = parse_args(argv)
+    print(f"{datetime.datetime.now().isoformat(timespec='seconds')}  python "
+          f"{platform.python_version()}  {os.cpu_count()} CPUs  {platform.machine()}")
+    with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
+        load = load_run(Path(tmp) / "load", scrapers=args.scrapers, seconds=args.seconds,
+                        latency=args.latency)
+        report_load(load)
+        soak = soak_run(Path(tmp) / "soak", scrapes=args.soak_scrapes,
+                        batch=max(25, args.soak_scrapes // 20))
+        report_soak(soak)
+    problems = load.problems() + soak.problems()
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    print("OK" if not problems else f"{len(problems)} problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

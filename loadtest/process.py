@@ -1,0 +1,88 @@
+"""The exporter as a real process on loopback, and what /proc says about it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+_PORT = re.compile(r'(?:msg=listening .*port=|"msg": "listening".*"port": )(\d+)')
+
+
+@dataclass(frozen=True)
+class ProcStats:
+    """Resident memory, open file descriptors and threads of one process."""
+
+    rss_kib: int
+    fds: int
+    threads: int
+
+
+def proc_stats(pid: int) -> ProcStats:
+    """Read RSS and thread count from /proc/<pid>/status and count /proc/<pid>/fd."""
+    fields = dict(line.split(":", 1) for line in
+                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return ProcStats(rss_kib=int(fields["VmRSS"].split()[0]),
+                     fds=len(os.listdir(f"/proc/{pid}/fd")),
+                     threads=int(fields["Threads"]))
+
+
+class ExporterProcess:
+    """Run ``python -m exporter`` on 127.0.0.1 with a port of its choosing."""
+
+    def __init__(self, workdir: Path, config: dict[str, Any], *args: str,
+                 start_timeout: float = 20.0) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        path = workdir / "loadtest-config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        self.log_path = workdir / f"loadtest-exporter-{time.monotonic_ns()}.log"
+        self._log = self.log_path.open("wb")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "exporter", "--config.file", str(path),
+             "--web.listen-address", "127.0.0.1:0", "--log.level", "info", *args],
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir, env=env)
+        self.url = f"http://127.0.0.1:{self._wait_port(start_timeout)}"
+
+    @property
+    def pid(self) -> int:
+        """Return the process id."""
+        return self.proc.pid
+
+    def _wait_port(self, timeout: float) -> int:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            match = _PORT.search(self.logs())
+            if match:
+                return int(match.group(1))
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"exporter did not start:\n{self.logs()}")
+
+    def logs(self) -> str:
+        """Return everything the process logged so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> int:
+        """SIGTERM, wait (kill after 10 s), return the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return self.proc.returncode
