@@ -136,6 +136,12 @@ class ExporterProcess:
                     out[key] = int(rest.split()[0])
         return out
 
+    def cpu_seconds(self) -> float:
+        """Return the user + system CPU seconds the process has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> int:
         """SIGTERM, wait (kill after 10 s), clean up; return the exit code."""
         if self.proc.poll() is None:

@@ -70,7 +70,8 @@ def run(plan: Plan) -> Table:
     table = Table("latency", f"Scrape latency vs bound (page_size {PAGE_SIZE}, in_flight "
                   f"{IN_FLIGHT}, RTT {plan.rtt * 1000:.0f} ms)",
                   ("R", "B", "requests", "runs", "bound_issue_s", "bound_lower_s",
-                   "collect_s", "scrape_s", "collect/bound", "scrape/bound", "max_in_flight",
+                   "collect_s", "scrape_s", "collect/bound", "scrape/bound", "exporter_cpu_s",
+                   "max_in_flight",
                    "calls_exact", f"goal<={GOAL}"))
     for regions in plan.regions:
         for buckets in plan.buckets:
@@ -84,7 +85,8 @@ def run(plan: Plan) -> Table:
         "scrape = the whole GET /metrics, rendering R*B*2 bucket series included; "
         "the goal is judged on scrape/bound.",
         "calls_exact: the simulator counted exactly R*P GetImageBucketList calls per scrape; "
-        "max_in_flight: the most requests the simulator saw at once.",
+        "max_in_flight: the most requests the simulator saw at once; exporter_cpu_s: CPU "
+        "the exporter process used per scrape (listing + render).",
     ]
     return table
 
@@ -96,7 +98,7 @@ def _cell(table: Table, plan: Plan, regions: int, buckets: int) -> None:
     issue = issue_rounds(regions, per_target, IN_FLIGHT) * plan.rtt
     bound = lower_rounds(regions, per_target, IN_FLIGHT) * plan.rtt
     runs = plan.big_runs if bound >= plan.big_seconds else plan.runs
-    collects, scrapes, exact, in_flight = [], [], True, 0
+    collects, scrapes, cpus, exact, in_flight = [], [], [], True, 0
     with Gateway(fleet([buckets] * regions), latency=plan.rtt) as sim, \
             ExporterProcess(config(sim.url, regions, page_size=PAGE_SIZE,
                                    in_flight=IN_FLIGHT)) as exporter:
@@ -104,7 +106,9 @@ def _cell(table: Table, plan: Plan, regions: int, buckets: int) -> None:
             exporter.scrape()  # warm-up: connections, lazy imports
         for _ in range(runs):
             sim.reset_counts()
+            cpu = exporter.cpu_seconds()
             seconds, body = exporter.scrape()
+            cpus.append(exporter.cpu_seconds() - cpu)
             ups = target_series(body, "ucloud_image_bucket_up")
             if ups != [1.0] * regions or count_series(body, "ucloud_image_bucket_images") != (
                     regions * buckets):
@@ -117,7 +121,7 @@ def _cell(table: Table, plan: Plan, regions: int, buckets: int) -> None:
             in_flight = max(in_flight, sim.max_in_flight)
     scrape, collect = median(scrapes), median(collects)
     table.add(regions, buckets, total, runs, issue, bound, collect, scrape, collect / bound,
-              scrape / bound, in_flight, exact, scrape / bound <= GOAL)
+              scrape / bound, median(cpus), in_flight, exact, scrape / bound <= GOAL)
 
 
 def calibrate(requests: int = 30, trials: int = 5) -> Table:

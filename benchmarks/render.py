@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as openmetrics
 
+from benchmarks import writer
 from benchmarks.harness import Gateway, config, fleet
 from benchmarks.report import Table, median
 from exporter import config as exporter_config
@@ -62,11 +63,15 @@ def run(plan: Plan) -> list[Table]:
                   ("format", "buckets", "series", "runs", "exporter_ms", "exporter_cpu_ms",
                    "floor_ms", "floor_cpu_ms", "cpu_ratio", "wall_ratio", "identical",
                    f"goal<={GOAL}"))
-    tables = [table]
+    prototype = writer.table()
+    tables = [table, prototype]
     for buckets in plan.buckets:
         with Served(buckets) as served:
             for name in FORMATS:
                 _row(table, served, name, plan.runs)
+            library, direct, same = writer.compare(served.results, plan.runs)
+            prototype.add(served.buckets, 2 * served.buckets, plan.runs, library * 1000,
+                          direct * 1000, library / direct, same)
             if plan.profile and buckets == max(plan.buckets):
                 tables.append(served.profile())
     table.notes += [
@@ -95,7 +100,7 @@ class Served:
             self.serve("")  # list everything once; later scrapes hit the cache
         finally:
             gateway.stop()  # nothing below may reach the network
-        results = self.runtime.engine.collect(timeout=60)
+        self.results = results = self.runtime.engine.collect(timeout=60)
         if not all(r.ok for r in results):
             raise RuntimeError(f"listing failed: {[r.error for r in results if r.error]}")
         self.prebuilt = CollectorRegistry(auto_describe=False)
