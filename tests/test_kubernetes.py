@@ -436,7 +436,7 @@ def test_prometheusrule_carries_exactly_the_rule_files():
 
 
 def test_prometheusrule_is_up_to_date():
-    result = subprocess.run([sys.executable, str(K8S / "generate.py"), "--check"],
+    result = subprocess.run([sys.executable, str(K8S / "generate_rules.py"), "--check"],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
 
@@ -444,7 +444,7 @@ def test_prometheusrule_is_up_to_date():
 def test_generate_check_would_catch_a_stale_file(tmp_path: Path):
     stale = tmp_path / "prometheusrule.yaml"
     stale.write_text((K8S / "prometheusrule.yaml").read_text().replace("for: 5m", "for: 6m"))
-    result = subprocess.run([sys.executable, str(K8S / "generate.py"), "--check",
+    result = subprocess.run([sys.executable, str(K8S / "generate_rules.py"), "--check",
                              "--output", str(stale)],
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1
