@@ -132,7 +132,7 @@ def test_unreachable_api(start_exporter):
 def test_single_flight_shares_one_collection(simulator, start_exporter):
     exp = start_exporter(config_for(simulator.url, [golden_account(regions=["cn-sh2"])],
                                     ucloud={"page_size": 100}))
-    simulator.latency = 2.0  # long enough for all eight scrapes to arrive during one listing
+    simulator.latency = 1.0  # all eight scrapes arrive during one listing (timeout is 2 s)
     simulator.reset_counts()
     codes: list[int] = []
     gate = threading.Barrier(8)
