@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
 
 class ConfigError(Exception):
     """The configuration is invalid; ``problems`` holds one line per problem."""
@@ -47,8 +49,9 @@ class _Checker:
         self.problems: list[str] = []
 
     def fail(self, path: str, message: str) -> None:
-        """Record one problem at ``path``."""
-        self.problems.append(f"{self.source}: {path}: {message}")
+        """Record one problem at ``path``, control characters escaped to keep it one line."""
+        line = f"{self.source}: {path}: {message}"
+        self.problems.append(_CONTROL.sub(lambda m: repr(m.group())[1:-1], line))
 
     def mapping(self, value: Any, path: str, allowed: tuple[str, ...]) -> Mapping[str, Any]:
         """Return ``value`` as a mapping, reporting wrong types and unknown keys."""

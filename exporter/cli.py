@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from exporter import __version__, config, logs, websecurity
 from exporter.runtime import Runtime
@@ -17,9 +18,17 @@ from exporter.web import App, parse_listen_address, serve
 log = logging.getLogger("exporter")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose error stays one line whatever the arguments contain."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print usage and a one-line error, exit 2."""
+        super().error(message.replace("\r", "\\r").replace("\n", "\\n"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with exporter-toolkit style flags."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="ucloud-image-exporter",
         description="Prometheus exporter for UCloud image buckets (GetImageBucketList).")
     p.add_argument("--config.file", dest="config_file", default="config.yaml", metavar="PATH",

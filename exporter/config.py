@@ -128,8 +128,9 @@ def _key(check: _Checker, a: Mapping[str, Any], path: str, which: str, *,
         p = base / Path(file_).expanduser()
         try:
             value = p.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            check.fail(f"{path}.{which}_key_file", f"cannot read {str(p)!r}: {exc.strerror}")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not a readable UTF-8 text file"
+            check.fail(f"{path}.{which}_key_file", f"cannot read {str(p)!r}: {reason}")
             return None
         if not value:
             check.fail(f"{path}.{which}_key_file", f"file {str(p)!r} is empty")
@@ -245,4 +246,6 @@ def load(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
             where = f" at line {mark.line + 1}, column {mark.column + 1}"
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ConfigError([f"{p}: invalid YAML{where}: {problem}"]) from exc
+    except (ValueError, TypeError, RecursionError) as exc:  # e.g. an impossible date, deep nesting
+        raise ConfigError([f"{p}: invalid YAML: {type(exc).__name__}: {exc}"[:300]]) from exc
     return parse(data, source=str(p), env=env, base_dir=p.parent)

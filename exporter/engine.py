@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,6 +23,9 @@ from exporter.ucloud import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# How long past its deadline a collection may take (a CPU-starved loop) before the scrape
+# gives up waiting and reports every target as failed with reason "deadline".
+OVERRUN_GRACE_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,16 +159,28 @@ class Engine:
 
     def collect(self, *, timeout: float, targets: Iterable[Target] | None = None) -> list[Result]:
         """Return one Result per target (all known ones by default) within ``timeout`` s."""
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
         chosen = None if targets is None else list(targets)
-        return self._run(self._collect(chosen, deadline), timeout=timeout + 5)
+
+        def too_busy() -> list[Result]:
+            error = DeadlineExceeded("the exporter was too busy to finish within the budget")
+            log.warning("collection overran its %.2fs budget; reporting every target as "
+                        "failed", timeout, extra={"reason": error.reason})
+            elapsed = time.monotonic() - started
+            return [Result(t.account.name, t.region, None, elapsed, time.monotonic(), error)
+                    for t in (self.targets if chosen is None else chosen)]
+
+        return self._run(self._collect(chosen, started + timeout),
+                         timeout=timeout + OVERRUN_GRACE_SECONDS, on_timeout=too_busy)
 
     def resolve(self, account: str, region: str | None, *, timeout: float) -> list[Target]:
         """Return the targets of a probe; raise UnknownTargetError for anything unknown."""
         acc = next((a for a in self.config.accounts if a.name == account), None)
         if acc is None:
             raise UnknownTargetError(f"unknown account {account!r}")
-        regions = self._run(self._regions(acc, time.monotonic() + timeout), timeout=timeout + 5)
+        regions = self._run(self._regions(acc, time.monotonic() + timeout),
+                            timeout=timeout + OVERRUN_GRACE_SECONDS,
+                            on_timeout=lambda: self.regions.known(acc))
         if region is None:
             return [Target(acc, r) for r in regions]
         if region not in regions:
@@ -173,11 +188,20 @@ class Engine:
                                      f"account {account!r}")
         return [Target(acc, region)]
 
-    def _run(self, coro: Coroutine[Any, Any, T], *, timeout: float) -> T:
+    def _run(self, coro: Coroutine[Any, Any, T], *, timeout: float,
+             on_timeout: Callable[[], T] | None = None) -> T:
+        """Run ``coro`` on the loop; past ``timeout`` cancel it and return ``on_timeout()``."""
         with self._idle:
             self._active += 1
         try:
-            return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            try:
+                return future.result(timeout)
+            except TimeoutError:
+                future.cancel()
+                if on_timeout is None:
+                    raise
+                return on_timeout()
         finally:
             with self._idle:
                 self._active -= 1
