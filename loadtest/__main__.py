@@ -61,6 +61,7 @@ def report_soak(r: SoakResult) -> None:
     print("  exporter     scrapes   RSS MiB   open fds   threads")
     for label, (done, s) in (("first", r.stats[0]), ("last", r.stats[-1])) if r.stats else ():
         print(f"  {label:<10} {done:>9} {s.rss_kib / 1024:>9.1f} {s.fds:>10} {s.threads:>9}")
+    print("  RSS MiB after each batch: " + " ".join(f"{s.rss_kib / 1024:.0f}" for _, s in r.stats))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

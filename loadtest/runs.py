@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ import httpx
 
 from exporter.simulator import Simulator, synthetic_fleet
 from exporter.simulator.fleet import region_id
-from loadtest.faults import CASES, Target
+from loadtest.faults import CASES, FaultCase, Target
 from loadtest.process import ExporterProcess, ProcStats, proc_stats
 from loadtest.scrape import Outcome, scrape
 
@@ -129,7 +129,8 @@ class SoakResult:
 
 
 def soak_run(workdir: Path, *, scrapes: int, batch: int = 100, concurrency: int = 4,
-             regions: int = 4, seed: int = 1) -> SoakResult:
+             regions: int = 4, seed: int = 1,
+             cases: Sequence[FaultCase] = CASES) -> SoakResult:
     """Scrape ``scrapes`` times, each after injecting one random fault once on a region."""
     names = [region_id(i) for i in range(regions)]
     fleet = synthetic_fleet(regions=regions, buckets_per_region=50, public_key=PUBLIC_KEY,
@@ -142,7 +143,7 @@ def soak_run(workdir: Path, *, scrapes: int, batch: int = 100, concurrency: int 
             for done in range(batch, scrapes + batch, batch):
                 count = min(batch, scrapes - (done - batch))
                 _soak_batch(sim, exp.url, names, rng, result, count=count,
-                            concurrency=concurrency)
+                            concurrency=concurrency, cases=cases)
                 result.stats.append((len(result.outcomes), proc_stats(exp.pid)))
         finally:
             result.exit_code = exp.stop()
@@ -151,7 +152,8 @@ def soak_run(workdir: Path, *, scrapes: int, batch: int = 100, concurrency: int 
 
 
 def _soak_batch(sim: Simulator, url: str, regions: list[str], rng: random.Random,
-                result: SoakResult, *, count: int, concurrency: int) -> None:
+                result: SoakResult, *, count: int, concurrency: int,
+                cases: Sequence[FaultCase]) -> None:
     """Run ``count`` fault-then-scrape rounds on ``concurrency`` threads."""
     lock = threading.Lock()
     left = [count]
@@ -163,7 +165,7 @@ def _soak_batch(sim: Simulator, url: str, regions: list[str], rng: random.Random
                     if left[0] <= 0:
                         return
                     left[0] -= 1
-                    case, region = rng.choice(CASES), rng.choice(regions)
+                    case, region = rng.choice(cases), rng.choice(regions)
                     result.faults[case.name] += 1
                 case.inject(Target(sim, PUBLIC_KEY, region, 0.3), once=True)
                 outcome = scrape(client, url, targets=len(regions))
