@@ -197,6 +197,7 @@ class _Server(ThreadingMixIn, WSGIServer):
     """Threading WSGI server; with ``tls`` set, each connection's thread runs the handshake."""
 
     daemon_threads = True
+    request_queue_size = 128  # listen backlog: HA pairs, probes and bursts of scrapers
     allow_reuse_address = True
     tls: ssl.SSLContext | None = None
     handshake_timeout: float = HANDSHAKE_TIMEOUT
