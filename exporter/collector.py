@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import platform
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import overload
 
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -59,36 +60,74 @@ def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
     """Yield the business metrics of the targets that succeeded."""
     buckets = GaugeMetricFamily("ucloud_image_buckets", "Number of image buckets by type.",
                                 labels=("account", "region", "type"))
-    images = GaugeMetricFamily("ucloud_image_bucket_images",
-                               "Number of images in the bucket (ImageCount).", labels=BUCKET)
-    created = GaugeMetricFamily("ucloud_image_bucket_created_timestamp_seconds",
-                                "When the bucket was created (CreateTime), in Unix seconds.",
-                                labels=BUCKET)
-    for r in results:
-        if r.buckets is None:
-            continue
-        add_bucket_samples(images, created, r.account, r.region, r.buckets)
+    listed = [r for r in results if r.buckets is not None]
+    for r in listed:
         by_type = Counter(dict.fromkeys(ALWAYS_TYPES, 0))
-        by_type.update(b.type for b in r.buckets)
+        by_type.update(b.type for b in r.buckets or ())
         for kind, n in sorted(by_type.items()):
             buckets.add_metric((r.account, r.region, kind), n)
-    yield from (buckets, images, created)
+    yield buckets
+    yield _bucket_gauge("ucloud_image_bucket_images",
+                        "Number of images in the bucket (ImageCount).", _images, listed)
+    yield _bucket_gauge("ucloud_image_bucket_created_timestamp_seconds",
+                        "When the bucket was created (CreateTime), in Unix seconds.", _created,
+                        listed)
 
 
-def add_bucket_samples(images: Metric, created: Metric, account: str, region: str,
-                       buckets: Iterable[Bucket]) -> None:
-    """Append each bucket's two samples, which share one label dict (they never change).
+class BucketSamples(Sequence[Sample]):
+    """The samples of one per-bucket family, made while they are read and never stored.
 
-    Equivalent to ``add_metric`` per bucket, but about 1.5x faster: at 100k buckets the
-    families are built on every scrape, so this is a measurable share of the render cost
-    (see docs/benchmarks.md).
+    Stored, the samples of 100k buckets (200k tuples, 100k label dicts) cost a quarter of
+    rendering them, mostly garbage collection of objects that live until the render ends;
+    made on the fly, each is freed once written (docs/benchmarks.md). Every iteration makes
+    the same samples from the same immutable results, so nothing can be stale.
     """
-    image_name, created_name = images.name, created.name
-    add_image, add_created = images.samples.append, created.samples.append
-    for b in buckets:
-        labels = {"account": account, "region": region, "bucket": b.name, "type": b.type}
-        add_image(Sample(image_name, labels, b.images))
-        add_created(Sample(created_name, labels, b.created))
+
+    def __init__(self, name: str, value: Callable[[Bucket], int],
+                 results: Sequence[Result]) -> None:
+        self._name, self._value = name, value
+        self._targets = tuple((r.account, r.region, r.buckets or ()) for r in results)
+
+    def __iter__(self) -> Iterator[Sample]:
+        """Make the samples, target by target, in listing order."""
+        name, value = self._name, self._value
+        for account, region, buckets in self._targets:
+            for b in buckets:
+                yield Sample(name, {"account": account, "region": region, "bucket": b.name,
+                                    "type": b.type}, value(b))
+
+    def __len__(self) -> int:
+        """Count the samples (one per bucket)."""
+        return sum(len(buckets) for _, _, buckets in self._targets)
+
+    @overload
+    def __getitem__(self, index: int) -> Sample: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Sample]: ...
+
+    def __getitem__(self, index: int | slice) -> Sample | list[Sample]:
+        """Return samples by position; O(n), for tests and debugging only."""
+        return list(self)[index]
+
+
+def _bucket_gauge(name: str, documentation: str, value: Callable[[Bucket], int],
+                  results: Sequence[Result]) -> Metric:
+    """Return a per-bucket gauge family whose samples are made while it is rendered."""
+    family = Metric(name, documentation, "gauge")
+    # A read-only Sequence where prometheus_client declares a list: every reader iterates.
+    family.samples = BucketSamples(name, value, results)  # type: ignore[assignment]
+    return family
+
+
+def _images(bucket: Bucket) -> int:
+    """Return the bucket's image count."""
+    return bucket.images
+
+
+def _created(bucket: Bucket) -> int:
+    """Return the bucket's creation time."""
+    return bucket.created
 
 
 def target_families(results: Sequence[Result], stats: Stats) -> Iterator[Metric]:
