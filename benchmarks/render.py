@@ -1,7 +1,7 @@
 """Case 2: the cost of serving ``/metrics`` from cached data against the library floor.
 
 The exporter's real path is the WSGI ``App`` (registry of the exporter's own collectors,
-``BucketCollector`` building families from the engine's cached results, ``make_wsgi_app``
+the exporter building families from the engine's cached results, ``make_wsgi_app``
 rendering). The floor is ``prometheus_client`` rendering the same, already built families
 (built once, with plain ``add_metric``) -- what any Python exporter pays at least. The data
 is cached with ``min_interval_seconds``, and the simulator is stopped before measuring, so
@@ -202,9 +202,10 @@ class _Prebuilt:
 
 def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]:
     """Build, the plain documented way, every family the App serves, in the same order."""
-    return [*self_registry().collect(), *runtime.families(), *reference_bucket_families(results),
+    counts, images, created = reference_bucket_families(results)
+    return [*self_registry().collect(), *runtime.families(), counts,
             *target_families(results, runtime.stats.snapshot()),
-            *runtime.engine.regions.families()]
+            *runtime.engine.regions.families(), images, created]  # per-bucket series last
 
 
 def reference_bucket_families(results: Sequence[Result]) -> Iterator[Metric]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import platform
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import overload
 
 from prometheus_client.metrics_core import (
@@ -30,7 +30,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.samples import Sample
 
 from exporter import __version__
-from exporter.engine import Engine, Result, Stats
+from exporter.engine import Result, Stats
 from exporter.ucloud import Bucket
 
 ALWAYS_TYPES = ("private", "public")
@@ -38,40 +38,44 @@ TARGET = ("account", "region")
 BUCKET = ("account", "region", "bucket", "type")
 
 
-class BucketCollector(Collector):
-    """Collect all targets on each scrape; registration never calls the API."""
+def _images(bucket: Bucket) -> int:
+    """Return the bucket's image count."""
+    return bucket.images
 
-    def __init__(self, engine: Engine, *, timeout: float) -> None:
-        self._engine = engine
-        self._timeout = timeout
 
-    def describe(self) -> Iterable[Metric]:
-        """Describe nothing, so registering does not trigger a collection."""
-        return []
+def _created(bucket: Bucket) -> int:
+    """Return the bucket's creation time."""
+    return bucket.created
 
-    def collect(self) -> Iterator[Metric]:
-        """Yield metric families built fresh from one collection."""
-        results = self._engine.collect(timeout=self._timeout)
-        yield from bucket_families(results)
-        yield from target_families(results, self._engine.stats.snapshot())
+
+# The per-bucket gauges: name, HELP text, value. exporter.exposition writes them directly.
+PER_BUCKET_FAMILIES: tuple[tuple[str, str, Callable[[Bucket], int]], ...] = (
+    ("ucloud_image_bucket_images", "Number of images in the bucket (ImageCount).", _images),
+    ("ucloud_image_bucket_created_timestamp_seconds",
+     "When the bucket was created (CreateTime), in Unix seconds.", _created),
+)
+
+
+def bucket_counts(results: Sequence[Result]) -> Metric:
+    """Return ``ucloud_image_buckets`` for the targets that succeeded."""
+    buckets = GaugeMetricFamily("ucloud_image_buckets", "Number of image buckets by type.",
+                                labels=("account", "region", "type"))
+    for r in results:
+        if r.buckets is None:
+            continue
+        by_type = Counter(dict.fromkeys(ALWAYS_TYPES, 0))
+        by_type.update(b.type for b in r.buckets)
+        for kind, n in sorted(by_type.items()):
+            buckets.add_metric((r.account, r.region, kind), n)
+    return buckets
 
 
 def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
     """Yield the business metrics of the targets that succeeded."""
-    buckets = GaugeMetricFamily("ucloud_image_buckets", "Number of image buckets by type.",
-                                labels=("account", "region", "type"))
     listed = [r for r in results if r.buckets is not None]
-    for r in listed:
-        by_type = Counter(dict.fromkeys(ALWAYS_TYPES, 0))
-        by_type.update(b.type for b in r.buckets or ())
-        for kind, n in sorted(by_type.items()):
-            buckets.add_metric((r.account, r.region, kind), n)
-    yield buckets
-    yield _bucket_gauge("ucloud_image_bucket_images",
-                        "Number of images in the bucket (ImageCount).", _images, listed)
-    yield _bucket_gauge("ucloud_image_bucket_created_timestamp_seconds",
-                        "When the bucket was created (CreateTime), in Unix seconds.", _created,
-                        listed)
+    yield bucket_counts(listed)
+    for name, documentation, value in PER_BUCKET_FAMILIES:
+        yield _bucket_gauge(name, documentation, value, listed)
 
 
 class BucketSamples(Sequence[Sample]):
@@ -118,16 +122,6 @@ def _bucket_gauge(name: str, documentation: str, value: Callable[[Bucket], int],
     # A read-only Sequence where prometheus_client declares a list: every reader iterates.
     family.samples = BucketSamples(name, value, results)  # type: ignore[assignment]
     return family
-
-
-def _images(bucket: Bucket) -> int:
-    """Return the bucket's image count."""
-    return bucket.images
-
-
-def _created(bucket: Bucket) -> int:
-    """Return the bucket's creation time."""
-    return bucket.created
 
 
 def target_families(results: Sequence[Result], stats: Stats) -> Iterator[Metric]:

@@ -21,17 +21,11 @@ from prometheus_client import (
     PLATFORM_COLLECTOR,
     PROCESS_COLLECTOR,
     CollectorRegistry,
-    make_wsgi_app,
 )
 from prometheus_client.metrics_core import Metric
 
-from exporter import __version__
-from exporter.collector import (
-    BucketCollector,
-    BuildInfoCollector,
-    bucket_families,
-    target_families,
-)
+from exporter import __version__, exposition
+from exporter.collector import BuildInfoCollector, bucket_counts, target_families
 from exporter.engine import UnknownTargetError
 from exporter.runtime import Runtime
 from exporter.webauth import WSGIApp
@@ -104,7 +98,8 @@ class App:
         if method not in ("GET", "HEAD"):
             return _text(start_response, "405 Method Not Allowed", "method not allowed\n",
                          [("Allow", "GET, HEAD")])
-        return route(environ, start_response)
+        body = route({**environ, "REQUEST_METHOD": "GET"}, start_response)
+        return [] if method == "HEAD" else body
 
     def _landing(self, _: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         return _html(start_response, self.landing_page())
@@ -114,15 +109,18 @@ class App:
         return _text(start_response, "200 OK", "OK\n")
 
     def _metrics(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Collect every target (within the scrape's budget) and render the page."""
         budget = scrape_budget(environ.get(TIMEOUT_HEADER), self._offset)
         engine = self._runtime.engine
+        results = engine.collect(timeout=budget)
+        stats = engine.stats.snapshot()
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self._self_registry)
         registry.register(_Families(self._runtime.families))
-        registry.register(BucketCollector(engine, timeout=budget))
-        registry.register(_Families(engine.regions.families))  # after: collecting refreshes
-        result: Iterable[bytes] = make_wsgi_app(registry)(environ, start_response)
-        return result
+        registry.register(_Families(lambda: iter([bucket_counts(results),
+                                                  *target_families(results, stats)])))
+        registry.register(_Families(engine.regions.families))
+        return exposition.render(environ, start_response, registry, results)
 
     def _probe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Collect one account (and optionally one region) into a fresh registry."""
@@ -140,12 +138,11 @@ class App:
             return _text(start_response, "400 Bad Request", f"{exc}\n")
         results = engine.collect(timeout=max(MIN_SCRAPE_BUDGET, deadline - time.monotonic()),
                                  targets=targets)
-        keys = {(t.account.name, t.region) for t in targets}
+        stats = engine.stats.snapshot({(t.account.name, t.region) for t in targets})
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Families(lambda: iter([
-            *bucket_families(results), *target_families(results, engine.stats.snapshot(keys))])))
-        probe: Iterable[bytes] = make_wsgi_app(registry)(environ, start_response)
-        return probe
+        registry.register(_Families(lambda: iter([bucket_counts(results),
+                                                  *target_families(results, stats)])))
+        return exposition.render(environ, start_response, registry, results)
 
     def _reload(self, method: str, start_response: StartResponse) -> Iterable[bytes]:
         if method not in ("POST", "PUT"):

@@ -1,0 +1,65 @@
+"""The specialised per-bucket writer produces exactly prometheus_client's bytes."""
+
+from __future__ import annotations
+
+import httpx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as om_generate_latest
+
+from exporter.collector import bucket_families
+from exporter.engine import Result
+from exporter.exposition import per_bucket_text
+from exporter.ucloud import Bucket
+from tests.conftest import golden_account
+from tests.procs import config_for
+
+text = st.text(st.characters(codec="utf-8"), max_size=40)
+buckets = st.builds(Bucket, name=text, type=text,
+                    images=st.integers(0, 2**63), created=st.integers(0, 2**63))
+results = st.lists(st.builds(Result, account=text, region=text,
+                             buckets=st.none() | st.lists(buckets, max_size=5).map(tuple),
+                             duration=st.just(0.1), finished=st.just(0.0)), max_size=4)
+
+
+class _Two:
+    def __init__(self, results):
+        self._results = results
+
+    def collect(self):
+        return list(bucket_families(self._results))[1:]
+
+
+def library(results, encoder):
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Two(results))
+    return encoder(registry).decode().removesuffix("# EOF\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(results=results)
+def test_writer_matches_the_library_in_both_formats(results):
+    written = per_bucket_text(results)
+    assert written == library(results, generate_latest)
+    assert written == library(results, om_generate_latest)
+
+
+def test_served_pages_match_filtered_and_formats(simulator, start_exporter):
+    exp = start_exporter(config_for(simulator.url, [golden_account()],
+                                    collect={"min_interval_seconds": 60}))
+    page = exp.get().text
+    filtered = exp.get("/metrics?name[]=ucloud_image_bucket_images").text
+    images = [ln for ln in page.splitlines() if ln.startswith("ucloud_image_bucket_images{")]
+    assert len(images) == 9
+    assert [ln for ln in filtered.splitlines() if not ln.startswith("#")] == images
+    om = exp.get(headers={"Accept": "application/openmetrics-text; version=1.0.0"}).text
+    assert om.endswith("# EOF\n") and om.count("# EOF") == 1
+    assert all(line in om for line in images)
+    zipped = httpx.get(exp.url + "/metrics", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"  # httpx decompressed it for us
+    assert zipped.text.count("ucloud_image_bucket_images{") == 9
+    head = httpx.head(exp.url + "/metrics")
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) > 1000
+    assert httpx.head(exp.url + "/").status_code == 200
