@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from benchmarks.harness import ExporterProcess, Gateway, config, fleet, pages
+from benchmarks.harness import ExporterProcess, config, fleet, pages
 from benchmarks.report import Table, median
 from exporter.simulator import Fault, Simulator
 from exporter.simulator.fleet import region_id
@@ -41,14 +41,14 @@ def run(plan: Plan) -> Table:
     table = Table("calls", f"Upstream {ACTION} calls (page_size {PAGE_SIZE})",
                   ("check", "scrapes", "expected_calls", "measured_calls", "exact",
                    "median_scrape_s", "slowest_scrape_s"))
-    with Gateway(fleet(list(plan.sizes)), latency=plan.latency) as sim:
+    with Simulator(fleet(list(plan.sizes)), latency=plan.latency) as sim:
         with ExporterProcess(config(sim.url, len(plan.sizes), page_size=PAGE_SIZE)) as exp:
             _per_target(table, plan, sim, exp)
             _single_flight(table, plan, sim, exp)
         with ExporterProcess(config(sim.url, len(plan.sizes), page_size=PAGE_SIZE,
                                     min_interval=300)) as exp:
             _cached(table, plan, sim, exp)
-    with Gateway(fleet([1]), latency=plan.latency) as sim, \
+    with Simulator(fleet([1]), latency=plan.latency) as sim, \
             ExporterProcess(config(sim.url, 1, min_interval=300)) as exp:
         exp.scrape()
         _cached_burst(table, f"tiny cache (1 bucket): {CONCURRENT} concurrent scrapes", sim,

@@ -6,7 +6,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import yaml
 
-from exporter.simulator import Fleet, Simulator, synthetic_fleet
+from exporter.simulator import Fleet, synthetic_fleet
 from exporter.simulator.fleet import region_id
 from exporter.simulator.model import Account
 
@@ -27,30 +26,6 @@ PRIVATE_KEY = "bench-private-key"
 PROJECT = "org-bench"
 START_TIMEOUT = 30.0
 SCRAPE_HEADERS = {"X-Prometheus-Scrape-Timeout-Seconds": "600"}
-
-
-class Gateway(Simulator):
-    """The simulator made to behave like a real API gateway on two TCP details.
-
-    As shipped, the simulator (1) writes a response's headers and body in two ``send`` calls
-    without ``TCP_NODELAY``: Nagle's algorithm holds the body until the client's delayed ACK
-    (about 40 ms on Linux), so every request costs ~40 ms more than the injected latency; and
-    (2) listens with ``socketserver``'s default backlog of 5: when the exporter opens 16
-    connections at once, some SYNs are dropped and retried after 1 s, and some connections
-    are reset (``ReadError``). ``latency.calibrate`` prints both effects.
-    """
-
-    BACKLOG = 128
-
-    def __init__(self, fleet: Fleet, *, latency: float = 0.0) -> None:
-        """Bind like the simulator, then widen the listen backlog."""
-        super().__init__(fleet, latency=latency)
-        self._server.socket.listen(self.BACKLOG)
-
-    def opened(self, conn: socket.socket) -> None:
-        """Disable Nagle's algorithm on a new connection, then register it."""
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().opened(conn)
 
 
 def pages(buckets: int, page_size: int) -> int:

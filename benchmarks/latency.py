@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 from benchmarks.harness import (
     ExporterProcess,
-    Gateway,
     config,
     count_series,
     fleet,
@@ -99,7 +98,7 @@ def _cell(table: Table, plan: Plan, regions: int, buckets: int) -> None:
     bound = lower_rounds(regions, per_target, IN_FLIGHT) * plan.rtt
     runs = plan.big_runs if bound >= plan.big_seconds else plan.runs
     collects, scrapes, cpus, exact, in_flight = [], [], [], True, 0
-    with Gateway(fleet([buckets] * regions), latency=plan.rtt) as sim, \
+    with Simulator(fleet([buckets] * regions), latency=plan.rtt) as sim, \
             ExporterProcess(config(sim.url, regions, page_size=PAGE_SIZE,
                                    in_flight=IN_FLIGHT)) as exporter:
         if bound < plan.big_seconds:
@@ -125,16 +124,15 @@ def _cell(table: Table, plan: Plan, regions: int, buckets: int) -> None:
 
 
 def calibrate(requests: int = 30, trials: int = 5) -> Table:
-    """Show the simulator's TCP artefacts: as shipped vs ``Gateway`` (used by the cases)."""
-    table = Table("calibration", "Simulator calibration: as shipped vs benchmarks.harness."
-                  "Gateway (TCP_NODELAY, listen backlog 128)",
+    """Show what the simulator itself costs per request and for a burst of connections."""
+    table = Table("calibration", "Simulator calibration (TCP_NODELAY, listen backlog 128)",
                   ("simulator", "test", "samples", "median_ms", "max_ms", "failed_requests"))
-    for name, kind in (("as shipped", Simulator), ("Gateway (used)", Gateway)):
+    for name, kind in (("simulator", Simulator),):
         with kind(fleet([20])) as sim:
             times = asyncio.run(_round_trips(sim.url, requests))
         table.add(name, "1 request, latency 0", requests, median(times) * 1000,
                   max(times) * 1000, 0)
-    for name, kind in (("as shipped", Simulator), ("Gateway (used)", Gateway)) * bool(trials):
+    for name, kind in (("simulator", Simulator),) * bool(trials):
         bursts, failed = [], 0
         for _ in range(trials):
             with kind(fleet([20] * 32), latency=0.1) as sim:
@@ -144,11 +142,10 @@ def calibrate(requests: int = 30, trials: int = 5) -> Table:
         table.add(name, "32 first pages, fresh pool, 16 in flight, latency 100 ms", trials,
                   median(bursts) * 1000, max(bursts) * 1000, failed)
     table.notes += [
-        "As shipped, the simulator writes headers and body in two sends without TCP_NODELAY "
-        "(Nagle + delayed ACK: ~40 ms per request) and listens with a backlog of 5 (16 "
-        "connections at once: SYNs retried after 1 s, some reset). Both are test-double "
-        "artefacts, not the exporter's; the cases below use Gateway. Bound for the burst: "
-        "2 x 100 ms.",
+        "The simulator sets TCP_NODELAY (it writes headers and body in two sends; without it "
+        "Nagle + delayed ACK cost ~40 ms per request) and listens with a backlog of 128 (with "
+        "the default 5, 16 connections at once saw SYNs retried after 1 s). Bound for the "
+        "burst: 2 x 100 ms.",
     ]
     return table
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from benchmarks.harness import ExporterProcess, Gateway, config, count_series, fleet
+from benchmarks.harness import ExporterProcess, config, count_series, fleet
 from benchmarks.report import Table, median
+from exporter.simulator import Simulator
 
 GROWTH_TOLERANCE_MIB = 4.0
 GROWTH_TOLERANCE_SHARE = 0.05
@@ -53,7 +54,7 @@ def run(plan: Plan) -> Table:
 
 def _startup(table: Table, regions: int, buckets: int) -> None:
     """Time spawn -> listening -> end of the first successful scrape (sent at once)."""
-    with Gateway(fleet([buckets] * regions)) as sim, \
+    with Simulator(fleet([buckets] * regions)) as sim, \
             ExporterProcess(config(sim.url, regions)) as exp:
         _complete(exp, regions, buckets)
         first = time.monotonic() - exp.spawned
@@ -66,7 +67,7 @@ def _startup(table: Table, regions: int, buckets: int) -> None:
 def _peak(table: Table, plan: Plan) -> None:
     """Idle RSS, then scrape the big fleet a few times: time per scrape, peak and last RSS."""
     regions, buckets = plan.peak_regions, plan.peak_buckets
-    with Gateway(fleet([buckets] * regions)) as sim, \
+    with Simulator(fleet([buckets] * regions)) as sim, \
             ExporterProcess(config(sim.url, regions)) as exp:
         time.sleep(SETTLE_SECONDS)
         idle = exp.memory()["VmRSS"] / 1024
@@ -91,7 +92,7 @@ def _growth(table: Table, plan: Plan) -> None:
     regions, buckets = plan.growth_regions, plan.growth_buckets
     total = regions * buckets
     readings = []
-    with Gateway(fleet([buckets] * regions)) as sim, \
+    with Simulator(fleet([buckets] * regions)) as sim, \
             ExporterProcess(config(sim.url, regions)) as exp:
         done = 0
         for mark in plan.growth_marks:

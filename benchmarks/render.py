@@ -25,12 +25,13 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics import exposition as openmetrics
 
 from benchmarks import writer
-from benchmarks.harness import Gateway, config, fleet
+from benchmarks.harness import config, fleet
 from benchmarks.report import Table, median
 from exporter import config as exporter_config
 from exporter.collector import ALWAYS_TYPES, BUCKET, target_families
 from exporter.engine import Result
 from exporter.runtime import Runtime
+from exporter.simulator import Simulator
 from exporter.web import App, self_registry
 
 GOAL = 1.3
@@ -91,7 +92,7 @@ class Served:
     def __init__(self, buckets: int) -> None:
         per_region = buckets // REGIONS
         self.buckets = per_region * REGIONS
-        gateway = Gateway(fleet([per_region] * REGIONS)).start()
+        gateway = Simulator(fleet([per_region] * REGIONS)).start()
         cfg = exporter_config.parse(config(gateway.url, REGIONS, page_size=1000,
                                            min_interval=86_400))
         self.runtime = Runtime(lambda: cfg, initial=cfg)

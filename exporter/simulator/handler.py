@@ -65,6 +65,7 @@ class GatewayServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # a client opening many connections at once is not refused
 
     def __init__(self, address: tuple[str, int], sim: Backend) -> None:
         """Bind ``address`` (IPv4 or IPv6) for ``sim``."""
@@ -81,6 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
     """Parse one HTTP request into gateway parameters and write the reply."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go in two sends: no delayed-ACK stall
     server_version = "UCloudSimulator/0.1"
     timeout = 120.0  # idle keep-alive connections are closed after this
 
