@@ -21,7 +21,7 @@ from benchmarks.latency import issue_rounds, lower_rounds
 from benchmarks.report import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-TITLES = ("calibration", "latency", "render", "writer", "calls", "memory", "goals")
+TITLES = ("calibration", "latency", "render", "calls", "memory", "goals")
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +75,6 @@ def test_render_is_byte_identical_to_the_floor(quick):
         assert row["series"] > 2 * row["buckets"]
         for key in ("exporter_ms", "exporter_cpu_ms", "floor_ms", "floor_cpu_ms", "cpu_ratio"):
             assert positive(row[key]), (key, row)
-
-
-def test_prototype_writer_is_byte_identical(quick):
-    for row in rows(quick[0], "writer"):
-        assert row["identical"] is True, row
-        assert positive(row["writer_cpu_ms"]) and positive(row["speed-up"]), row
 
 
 def test_upstream_calls_are_exact(quick):
