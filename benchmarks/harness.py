@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import httpx
-import yaml
 
 from exporter.simulator import Fleet, synthetic_fleet
 from exporter.simulator.fleet import region_id
 from exporter.simulator.model import Account
+from loadtest import process
 
 PUBLIC_KEY = "bench-public-key"
 PRIVATE_KEY = "bench-private-key"
@@ -56,41 +51,14 @@ def config(base_url: str, regions: int, *, page_size: int = 100, in_flight: int 
     }
 
 
-class ExporterProcess:
-    """``python -m exporter`` on a free loopback port, configured by ``cfg``."""
+class ExporterProcess(process.ExporterProcess):
+    """``python -m exporter`` in a temporary directory, JSON logs, with an HTTP client."""
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="bench-exporter-")
-        path = Path(self._dir.name) / "config.yaml"
-        path.write_text(yaml.safe_dump(cfg))
-        self._log_path = Path(self._dir.name) / "exporter.log"
-        self._log = self._log_path.open("wb")
-        self.spawned = time.monotonic()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exporter", "--config.file", str(path),
-             "--web.listen-address", "127.0.0.1:0", "--log.format", "json"],
-            stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": _root()})
-        self.port = self._wait_port()
-        self.listening = time.monotonic()
-        self.url = f"http://127.0.0.1:{self.port}"
+        super().__init__(Path(self._dir.name), cfg, "--log.format", "json",
+                         start_timeout=START_TIMEOUT)
         self._http = httpx.Client(timeout=600)
-
-    def _wait_port(self) -> int:
-        """Poll the log for the ``listening`` line and return its port."""
-        end = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < end:
-            for line in self.logs().splitlines():
-                if '"msg": "listening"' in line:
-                    return int(json.loads(line)["port"])
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.01)
-        self.stop()
-        raise RuntimeError(f"exporter did not start:\n{self.logs()}")
-
-    def logs(self) -> str:
-        """Return what the process logged so far."""
-        return self._log_path.read_text(errors="replace")
 
     def scrape(self, path: str = "/metrics") -> tuple[float, bytes]:
         """GET the telemetry path; return (seconds, body); raise unless 200."""
@@ -118,35 +86,12 @@ class ExporterProcess:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> int:
-        """SIGTERM, wait (kill after 10 s), clean up; return the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+        """Stop the process, close the client, remove the directory; return the exit code."""
+        code = super().stop()
         if hasattr(self, "_http"):
             self._http.close()
-        self._log.close()
         self._dir.cleanup()
-        return self.proc.returncode
-
-    def __enter__(self) -> ExporterProcess:
-        """Return self (the process is already running)."""
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        """Stop the process."""
-        self.stop()
-
-
-def _root() -> str:
-    """Return the repository root, so ``-m exporter`` finds this checkout."""
-    root = str(Path(__file__).resolve().parent.parent)
-    existing = os.environ.get("PYTHONPATH")
-    return f"{root}{os.pathsep}{existing}" if existing else root
+        return code
 
 
 def target_series(body: bytes, name: str) -> list[float]:

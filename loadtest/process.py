@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import yaml
 
@@ -37,22 +37,33 @@ def proc_stats(pid: int) -> ProcStats:
 
 
 class ExporterProcess:
-    """Run ``python -m exporter`` on 127.0.0.1 with a port of its choosing."""
+    """Run ``python -m exporter`` on 127.0.0.1 with a port of its choosing.
 
-    def __init__(self, workdir: Path, config: dict[str, Any], *args: str,
-                 start_timeout: float = 20.0) -> None:
+    The one way the tests, the load test and the benchmarks start the real exporter.
+    ``config`` is written to ``workdir/config.yaml`` (None: no ``--config.file``, e.g. --demo).
+    """
+
+    def __init__(self, workdir: Path, config: dict[str, Any] | None, *args: str,
+                 log_level: str = "info", start_timeout: float = 20.0,
+                 env: dict[str, str] | None = None) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
-        path = workdir / "loadtest-config.yaml"
-        path.write_text(yaml.safe_dump(config))
-        self.log_path = workdir / f"loadtest-exporter-{time.monotonic_ns()}.log"
+        self.workdir = workdir
+        argv = [sys.executable, "-m", "exporter", "--web.listen-address", "127.0.0.1:0",
+                "--log.level", log_level, *args]
+        if config is not None:
+            path = workdir / "config.yaml"
+            path.write_text(yaml.safe_dump(config, allow_unicode=True))
+            argv += ["--config.file", str(path)]
+        self.log_path = workdir / f"exporter-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("wb")
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exporter", "--config.file", str(path),
-             "--web.listen-address", "127.0.0.1:0", "--log.level", "info", *args],
-            stdout=self._log, stderr=subprocess.STDOUT, cwd=workdir, env=env)
-        self.url = f"http://127.0.0.1:{self._wait_port(start_timeout)}"
+        path_env = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        self.spawned = time.monotonic()
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                     cwd=workdir, env={**os.environ, "PYTHONPATH": path_env,
+                                                       **(env or {})})
+        self.port = self._wait_port(start_timeout)
+        self.listening = time.monotonic()
+        self.url = f"http://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int:
@@ -67,9 +78,9 @@ class ExporterProcess:
                 return int(match.group(1))
             if self.proc.poll() is not None:
                 break
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"exporter did not start:\n{self.logs()}")
+            time.sleep(0.02)
+        code = self.stop()
+        raise RuntimeError(f"exporter did not start (exit {code}):\n{self.logs()}")
 
     def logs(self) -> str:
         """Return everything the process logged so far."""
@@ -86,3 +97,11 @@ class ExporterProcess:
                 self.proc.wait()
         self._log.close()
         return self.proc.returncode
+
+    def __enter__(self) -> Self:
+        """Return self (the process is already running)."""
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop the process."""
+        self.stop()

@@ -10,8 +10,12 @@ from dataclasses import dataclass
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-# The exposition's last family: a response that ends with it was not cut short.
-LAST_FAMILY = "ucloud_image_bucket_region_discovery_regions"
+# Families every whole page has, from its first part to its last (the per-bucket series are
+# written last): a response missing one was cut short or built wrongly.
+REQUIRED_FAMILIES = ("ucloud_image_bucket_exporter_build_info", "ucloud_image_buckets",
+                     "ucloud_image_bucket_up", "ucloud_image_bucket_region_discovery_regions",
+                     "ucloud_image_bucket_images",
+                     "ucloud_image_bucket_created_timestamp_seconds")
 SCRAPE_TIMEOUT = 10.0  # what the scrapers send as X-Prometheus-Scrape-Timeout-Seconds
 
 
@@ -45,8 +49,10 @@ def check_exposition(text: str, targets: int) -> str:
         families = list(text_string_to_metric_families(text))
     except ValueError as exc:
         return f"unparsable: {exc}"
-    if not families or families[-1].name != LAST_FAMILY:
-        return f"ends with {families[-1].name if families else 'nothing'}, not {LAST_FAMILY}"
+    names = {f.name for f in families}
+    missing = [name for name in REQUIRED_FAMILIES if name not in names]
+    if missing or not text.endswith("\n"):
+        return f"incomplete: missing {', '.join(missing) or 'the final newline'}"
     ups = [s for f in families if f.name == "ucloud_image_bucket_up" for s in f.samples]
     if len(ups) != targets:
         return f"{len(ups)} ucloud_image_bucket_up samples, want {targets}"
