@@ -21,13 +21,13 @@ from functools import partial
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import Metric
 from prometheus_client.openmetrics import exposition as openmetrics
 
 from benchmarks.harness import config, fleet
 from benchmarks.report import Table, median
 from exporter import config as exporter_config
-from exporter.collector import ALWAYS_TYPES, BUCKET, target_families
+from exporter.collector import bucket_families, target_families
 from exporter.engine import Result
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
@@ -200,29 +200,7 @@ class _Prebuilt:
 
 def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]:
     """Build, the plain documented way, every family the App serves, in the same order."""
-    counts, images, created = reference_bucket_families(results)
+    counts, images, created = bucket_families(results)
     return [*self_registry().collect(), *runtime.families(), counts,
             *target_families(results, runtime.stats.snapshot()),
             *runtime.engine.regions.families(), images, created]  # per-bucket series last
-
-
-def reference_bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
-    """Build the bucket families with plain ``add_metric`` (the unoptimised reference)."""
-    buckets = GaugeMetricFamily("ucloud_image_buckets", "Number of image buckets by type.",
-                                labels=("account", "region", "type"))
-    images = GaugeMetricFamily("ucloud_image_bucket_images",
-                               "Number of images in the bucket (ImageCount).", labels=BUCKET)
-    created = GaugeMetricFamily("ucloud_image_bucket_created_timestamp_seconds",
-                                "When the bucket was created (CreateTime), in Unix seconds.",
-                                labels=BUCKET)
-    for r in results:
-        if r.buckets is None:
-            continue
-        by_type = dict.fromkeys(ALWAYS_TYPES, 0)
-        for b in r.buckets:
-            by_type[b.type] = by_type.get(b.type, 0) + 1
-            images.add_metric((r.account, r.region, b.name, b.type), b.images)
-            created.add_metric((r.account, r.region, b.name, b.type), b.created)
-        for kind, n in sorted(by_type.items()):
-            buckets.add_metric((r.account, r.region, kind), n)
-    yield from (buckets, images, created)

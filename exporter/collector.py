@@ -19,7 +19,6 @@ from __future__ import annotations
 import platform
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from typing import overload
 
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -27,7 +26,6 @@ from prometheus_client.metrics_core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from prometheus_client.samples import Sample
 
 from exporter import __version__
 from exporter.engine import Result, Stats
@@ -71,57 +69,19 @@ def bucket_counts(results: Sequence[Result]) -> Metric:
 
 
 def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
-    """Yield the business metrics of the targets that succeeded."""
+    """Yield the business metrics of the targets that succeeded, as plain families.
+
+    /metrics and /probe write the per-bucket series with ``exporter.exposition`` instead;
+    these families are its reference (the property test) and serve ``name[]`` scrapes.
+    """
     listed = [r for r in results if r.buckets is not None]
     yield bucket_counts(listed)
     for name, documentation, value in PER_BUCKET_FAMILIES:
-        yield _bucket_gauge(name, documentation, value, listed)
-
-
-class BucketSamples(Sequence[Sample]):
-    """The samples of one per-bucket family, made while they are read and never stored.
-
-    Stored, the samples of 100k buckets (200k tuples, 100k label dicts) cost a quarter of
-    rendering them, mostly garbage collection of objects that live until the render ends;
-    made on the fly, each is freed once written (docs/benchmarks.md). Every iteration makes
-    the same samples from the same immutable results, so nothing can be stale.
-    """
-
-    def __init__(self, name: str, value: Callable[[Bucket], int],
-                 results: Sequence[Result]) -> None:
-        self._name, self._value = name, value
-        self._targets = tuple((r.account, r.region, r.buckets or ()) for r in results)
-
-    def __iter__(self) -> Iterator[Sample]:
-        """Make the samples, target by target, in listing order."""
-        name, value = self._name, self._value
-        for account, region, buckets in self._targets:
-            for b in buckets:
-                yield Sample(name, {"account": account, "region": region, "bucket": b.name,
-                                    "type": b.type}, value(b))
-
-    def __len__(self) -> int:
-        """Count the samples (one per bucket)."""
-        return sum(len(buckets) for _, _, buckets in self._targets)
-
-    @overload
-    def __getitem__(self, index: int) -> Sample: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Sample]: ...
-
-    def __getitem__(self, index: int | slice) -> Sample | list[Sample]:
-        """Return samples by position; O(n), for tests and debugging only."""
-        return list(self)[index]
-
-
-def _bucket_gauge(name: str, documentation: str, value: Callable[[Bucket], int],
-                  results: Sequence[Result]) -> Metric:
-    """Return a per-bucket gauge family whose samples are made while it is rendered."""
-    family = Metric(name, documentation, "gauge")
-    # A read-only Sequence where prometheus_client declares a list: every reader iterates.
-    family.samples = BucketSamples(name, value, results)  # type: ignore[assignment]
-    return family
+        family = GaugeMetricFamily(name, documentation, labels=BUCKET)
+        for r in listed:
+            for b in r.buckets or ():
+                family.add_metric((r.account, r.region, b.name, b.type), value(b))
+        yield family
 
 
 def target_families(results: Sequence[Result], stats: Stats) -> Iterator[Metric]:

@@ -123,25 +123,3 @@ def test_markdown_replaces_only_the_results(tmp_path):
     assert "old figures" not in text and "| 1 | 2.500 |" in text
     assert text.startswith("# Title\n\nkept above\n") and text.endswith("\n\nkept below\n")
     assert "2 CPUs" in text and "`python -m benchmarks`" in text
-
-
-def test_lazy_bucket_samples_equal_the_plain_families():
-    from benchmarks.render import reference_bucket_families
-    from exporter.collector import BucketSamples, bucket_families
-    from exporter.engine import Result
-    from exporter.ucloud import Bucket
-
-    results = [Result("a", "r1", (Bucket('q"\\\nx', "public", 3, 1_600_000_000),
-                                  Bucket("b", "private", 0, 0)), 0.1, 0.0),
-               Result("a", "r2", None, 0.1, 0.0),
-               Result("b", "r3", (Bucket("镜像", "share", 10**6, 2**40),), 0.1, 0.0)]
-    mine, plain = list(bucket_families(results)), list(reference_bucket_families(results))
-    assert [f.name for f in mine] == [f.name for f in plain]
-    for got, want in zip(mine, plain, strict=True):
-        assert list(got.samples) == want.samples
-        assert list(got.samples) == list(got.samples)  # re-iterable, same every time
-        assert len(got.samples) == len(want.samples)
-    lazy = mine[1].samples
-    assert isinstance(lazy, BucketSamples)
-    assert lazy[0] == plain[1].samples[0] and lazy[-1] == plain[1].samples[-1]
-    assert lazy[1:] == plain[1].samples[1:]
