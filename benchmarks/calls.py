@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 from benchmarks.harness import ExporterProcess, config, fleet, pages
 from benchmarks.report import Table, median
-from exporter.simulator import Fault, Simulator
-from exporter.simulator.fleet import region_id
+from exporter.simulator import Fault, Simulator, region_id
 
 ACTION = "GetImageBucketList"
 PAGE_SIZE = 100

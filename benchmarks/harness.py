@@ -11,9 +11,7 @@ from typing import Any
 
 import httpx
 
-from exporter.simulator import Fleet, synthetic_fleet
-from exporter.simulator.fleet import region_id
-from exporter.simulator.model import Account
+from exporter.simulator import Account, Fleet, region_id, synthetic_fleet
 from loadtest import process
 
 PUBLIC_KEY = "bench-public-key"

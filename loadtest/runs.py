@@ -14,8 +14,7 @@ from typing import Any
 
 import httpx
 
-from exporter.simulator import Simulator, synthetic_fleet
-from exporter.simulator.fleet import region_id
+from exporter.simulator import Simulator, region_id, synthetic_fleet
 from loadtest.faults import CASES, FaultCase, Target
 from loadtest.process import ExporterProcess, ProcStats, proc_stats
 from loadtest.scrape import Outcome, scrape

@@ -19,6 +19,7 @@ from exporter.simulator.fleet import (
     REGION_IDS,
     demo_fleet,
     golden_fleet,
+    region_id,
     synthetic_fleet,
 )
 from exporter.simulator.model import Account, Bucket, Fleet
@@ -40,6 +41,7 @@ __all__ = [
     "Simulator",
     "demo_fleet",
     "golden_fleet",
+    "region_id",
     "sign",
     "synthetic_fleet",
 ]

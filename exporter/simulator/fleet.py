@@ -1,4 +1,4 @@
-"""Simulated fleets: the data model plus demo, synthetic (benchmark) and golden generators."""
+"""Simulated fleets: demo, synthetic (benchmark) and golden generators of the data model."""
 
 from __future__ import annotations
 
@@ -14,9 +14,6 @@ __all__ = [
     "GOLDEN_PROJECT",
     "GOLDEN_PUBLIC_KEY",
     "REGION_IDS",
-    "Account",
-    "Bucket",
-    "Fleet",
     "demo_fleet",
     "golden_fleet",
     "region_id",
