@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn, Self, cast
+from typing import Any, NoReturn, Self, TypedDict, Unpack, cast
 
 import httpx
 import pytest
@@ -73,6 +73,16 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+class ServerOptions(TypedDict, total=False):
+    """Keyword options every server takes (see ``_Server``)."""
+
+    binary: str | None
+    workdir: Path | None
+    extra_args: Sequence[str]
+    ready_timeout: float
+    request_timeout: float
+
+
 class _Server:
     """A binary listening on 127.0.0.1:<free port>, logging to ``workdir``."""
 
@@ -84,6 +94,7 @@ class _Server:
 
     def __init__(
         self,
+        config_yaml: str,
         *,
         binary: str | None = None,
         workdir: Path | None = None,
@@ -91,6 +102,7 @@ class _Server:
         ready_timeout: float = 30.0,
         request_timeout: float = 10.0,
     ) -> None:
+        self.config_yaml = config_yaml
         self.binary = require_binary(binary or self.default_binary)
         self._own_workdir = workdir is None
         self.workdir = (
@@ -103,11 +115,15 @@ class _Server:
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._client = httpx.Client(timeout=request_timeout, trust_env=False)
-
-    # -- to be provided by subclasses ------------------------------------
+        self.config_path = self.workdir / f"{self.name}.yml"
+        self.data_path = self.workdir / f"{self.name}-data"
 
     def _prepare(self) -> None:
-        """Write config files into ``self.workdir``."""
+        """Write the configuration and make the data directory in ``self.workdir``."""
+        self.config_path.write_text(self.config_yaml, encoding="utf-8")
+        self.data_path.mkdir(exist_ok=True)
+
+    # -- to be provided by subclasses ------------------------------------
 
     def _args(self, port: int) -> list[str]:
         raise NotImplementedError
@@ -248,27 +264,13 @@ class PrometheusServer(_Server):
         self,
         config_yaml: str,
         rule_files: Mapping[str, str | Path] | None = None,
-        *,
-        binary: str | None = None,
-        workdir: Path | None = None,
-        extra_args: Sequence[str] = (),
-        ready_timeout: float = 30.0,
-        request_timeout: float = 10.0,
+        **options: Unpack[ServerOptions],
     ) -> None:
-        super().__init__(
-            binary=binary,
-            workdir=workdir,
-            extra_args=extra_args,
-            ready_timeout=ready_timeout,
-            request_timeout=request_timeout,
-        )
-        self.config_yaml = config_yaml
+        super().__init__(config_yaml, **options)
         self.rule_files = dict(rule_files or {})
-        self.config_path = self.workdir / "prometheus.yml"
-        self.data_path = self.workdir / "data"
 
     def _prepare(self) -> None:
-        self.config_path.write_text(self.config_yaml, encoding="utf-8")
+        super()._prepare()
         for name, content in self.rule_files.items():
             target = self.workdir / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -276,7 +278,6 @@ class PrometheusServer(_Server):
                 shutil.copyfile(content, target)
             else:
                 target.write_text(content, encoding="utf-8")
-        self.data_path.mkdir(exist_ok=True)
 
     def _args(self, port: int) -> list[str]:
         return [
@@ -356,31 +357,6 @@ class AlertmanagerServer(_Server):
 
     name = "alertmanager"
     default_binary = ALERTMANAGER_BINARY
-
-    def __init__(
-        self,
-        config_yaml: str,
-        *,
-        binary: str | None = None,
-        workdir: Path | None = None,
-        extra_args: Sequence[str] = (),
-        ready_timeout: float = 30.0,
-        request_timeout: float = 10.0,
-    ) -> None:
-        super().__init__(
-            binary=binary,
-            workdir=workdir,
-            extra_args=extra_args,
-            ready_timeout=ready_timeout,
-            request_timeout=request_timeout,
-        )
-        self.config_yaml = config_yaml
-        self.config_path = self.workdir / "alertmanager.yml"
-        self.data_path = self.workdir / "alertmanager-data"
-
-    def _prepare(self) -> None:
-        self.config_path.write_text(self.config_yaml, encoding="utf-8")
-        self.data_path.mkdir(exist_ok=True)
 
     def _args(self, port: int) -> list[str]:
         return [
