@@ -222,6 +222,18 @@ def check_partial(m: Scrape, case: FaultCase, expected: Fleet, spoiled: str) -> 
     assert total == len(got)
 
 
+def assert_every_target_failed(exp: Exporter, reason: str, *,
+                               attempts: int | None = None) -> None:
+    """Scrape once: in budget, every target failed for ``reason``, nothing escaped."""
+    m = scrape(exp)
+    assert m.seconds < BUDGET + 1
+    for account, reg in TARGETS:
+        assert_failed(m, account, reg, reason)
+        if attempts is not None:
+            assert m.errors(account, reg)[reason] == attempts
+    assert_clean(m, exp.logs())
+
+
 def test_connection_refused_after_a_healthy_scrape(tmp_path) -> None:
     sim = Simulator(fault_fleet()).start()
     exp = Exporter(tmp_path, fault_config(sim.url))
@@ -229,12 +241,7 @@ def test_connection_refused_after_a_healthy_scrape(tmp_path) -> None:
         for account, reg in TARGETS:
             assert_whole(scrape(exp), account, reg, sim.fleet)
         sim.stop()  # the port is closed now: connections are refused
-        after = scrape(exp)
-        assert after.seconds < BUDGET + 1
-        for account, reg in TARGETS:
-            assert_failed(after, account, reg, "transport")
-            assert after.errors(account, reg)["transport"] == RETRIES + 1
-        assert_clean(after, exp.logs())
+        assert_every_target_failed(exp, "transport", attempts=RETRIES + 1)
     finally:
         sim.stop()
         assert exp.stop() == 0
@@ -269,12 +276,7 @@ def test_connect_timeout(tmp_path) -> None:
     with full_backlog() as url:
         exp = Exporter(tmp_path, fault_config(url))
         try:
-            m = scrape(exp)
-            assert m.seconds < BUDGET + 1
-            for account, reg in TARGETS:
-                assert_failed(m, account, reg, "timeout")
-                assert m.errors(account, reg)["timeout"] == RETRIES + 1
-            assert_clean(m, exp.logs())
+            assert_every_target_failed(exp, "timeout", attempts=RETRIES + 1)
         finally:
             assert exp.stop() == 0
 
@@ -314,11 +316,7 @@ def test_truncated_http_body(tmp_path) -> None:
     with truncating_server() as url:
         exp = Exporter(tmp_path, fault_config(url))
         try:
-            m = scrape(exp)
-            assert m.seconds < BUDGET + 1
-            for account, reg in TARGETS:
-                assert_failed(m, account, reg, "transport")
-            assert_clean(m, exp.logs())
+            assert_every_target_failed(exp, "transport")
         finally:
             assert exp.stop() == 0
 
