@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from exporter.config import Account
-from exporter.ucloud import UCloudClient, UCloudError, get_regions
-from exporter.ucloud._client import Observer
+from exporter.ucloud import Observer, UCloudClient, UCloudError, get_regions
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from exporter.discovery import RegionBook
 from exporter.ucloud import (
     Bucket,
     DeadlineExceeded,
+    Observer,
     UCloudClient,
     UCloudError,
     list_image_buckets,
@@ -69,7 +70,7 @@ class Stats:
         self.invalid: Counter[tuple[str, str]] = Counter()
         self.last_success: dict[tuple[str, str], float] = {}
 
-    def observer(self, account: str, region: str) -> Any:
+    def observer(self, account: str, region: str) -> Observer:
         """Return an Observer that records attempts for this target."""
         def observe(action: str, reason: str | None) -> None:
             with self._lock:
