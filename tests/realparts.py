@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn, Self, TypedDict, Unpack, cast
+from typing import Any, NoReturn, Self, TypedDict, TypeVar, Unpack, cast
 
 import httpx
 import pytest
@@ -30,6 +30,7 @@ LOOPBACK = "127.0.0.1"
 PROMETHEUS_BINARY = "/usr/bin/prometheus"
 ALERTMANAGER_BINARY = "/usr/bin/prometheus-alertmanager"
 
+R = TypeVar("R")
 Sample = dict[str, Any]
 """One element of an instant-query result: {"metric": {...}, "value": [ts, "v"]}."""
 
@@ -71,6 +72,27 @@ def _tail(path: Path, lines: int = 40) -> str:
     except OSError as exc:
         return f"<cannot read {path}: {exc}>"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def poll(read: Callable[[], R], predicate: Callable[[R], bool], *, timeout: float,
+         interval: float, what: str) -> R:
+    """Call ``read`` until ``predicate`` holds on its result; ``TimeoutError`` after ``timeout``.
+
+    Errors from ``read`` (a server not answering yet) count as "not yet".
+    """
+    deadline = time.monotonic() + timeout
+    last: object = "never read"
+    while True:
+        try:
+            result = read()
+            if predicate(result):
+                return result
+            last = result
+        except (RuntimeError, httpx.HTTPError) as exc:
+            last = exc
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} did not satisfy the predicate in {timeout}s: {last}")
+        time.sleep(interval)
 
 
 class ServerOptions(TypedDict, total=False):
@@ -316,19 +338,8 @@ class PrometheusServer(_Server):
         The default predicate waits for a non-empty result.  Raises
         ``TimeoutError`` (with the last result or query error) after ``timeout``.
         """
-        deadline = time.monotonic() + timeout
-        last: object = "never queried"
-        while True:
-            try:
-                result = self.query(expr)
-                if predicate(result):
-                    return result
-                last = result
-            except (RuntimeError, httpx.HTTPError) as exc:
-                last = exc
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"{expr!r} did not satisfy the predicate in {timeout}s: {last}")
-            time.sleep(interval)
+        return poll(lambda: self.query(expr), predicate, timeout=timeout, interval=interval,
+                    what=f"{expr!r}")
 
     def alerts(self) -> list[dict[str, Any]]:
         """Active (pending and firing) alerts, from /api/v1/alerts."""
@@ -377,16 +388,5 @@ class AlertmanagerServer(_Server):
         interval: float = 0.5,
     ) -> list[dict[str, Any]]:
         """Poll ``alerts()`` until ``predicate`` holds; ``TimeoutError`` after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        last: object = "never queried"
-        while True:
-            try:
-                alerts = self.alerts()
-                if predicate(alerts):
-                    return alerts
-                last = alerts
-            except (RuntimeError, httpx.HTTPError) as exc:
-                last = exc
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"alertmanager alerts did not match in {timeout}s: {last}")
-            time.sleep(interval)
+        return poll(self.alerts, predicate, timeout=timeout, interval=interval,
+                    what="alertmanager alerts")
