@@ -31,23 +31,24 @@ from exporter import __version__
 from exporter.engine import Result, Stats
 from exporter.ucloud import Bucket
 
-ALWAYS_TYPES = ("private", "public")
+ALWAYS_TYPES = ("private", "public")  # "unknown" appears only while such buckets exist
 TARGET = ("account", "region")
 BUCKET = ("account", "region", "bucket", "type")
 
 
-def _images(bucket: Bucket) -> int:
-    """Return the bucket's image count."""
+def _images(bucket: Bucket) -> int | None:
+    """Return the bucket's image count (None when the API left it out)."""
     return bucket.images
 
 
-def _created(bucket: Bucket) -> int:
-    """Return the bucket's creation time."""
+def _created(bucket: Bucket) -> int | None:
+    """Return the bucket's creation time (None when the API left it out)."""
     return bucket.created
 
 
 # The per-bucket gauges: name, HELP text, value. exporter.exposition writes them directly.
-PER_BUCKET_FAMILIES: tuple[tuple[str, str, Callable[[Bucket], int]], ...] = (
+# A bucket without a name, or without the value, has no series in that family.
+PER_BUCKET_FAMILIES: tuple[tuple[str, str, Callable[[Bucket], int | None]], ...] = (
     ("ucloud_image_bucket_images", "Number of images in the bucket (ImageCount).", _images),
     ("ucloud_image_bucket_created_timestamp_seconds",
      "When the bucket was created (CreateTime), in Unix seconds.", _created),
@@ -80,7 +81,9 @@ def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
         family = GaugeMetricFamily(name, documentation, labels=BUCKET)
         for r in listed:
             for b in r.buckets or ():
-                family.add_metric((r.account, r.region, b.name, b.type), value(b))
+                v = value(b)
+                if b.name is not None and v is not None:
+                    family.add_metric((r.account, r.region, b.name, b.type), v)
         yield family
 
 
@@ -123,11 +126,20 @@ def counter_families(stats: Stats) -> Iterator[Metric]:
     for ekey, n in sorted(stats.errors.items()):
         errors.add_metric(ekey, n)
     invalid = CounterMetricFamily("ucloud_image_bucket_invalid_entries",
-                                  "Bucket entries skipped because a field was missing or "
-                                  "malformed.", labels=TARGET)
+                                  "Bucket entries with a missing or malformed field (BucketName, "
+                                  "BucketType, ImageCount, CreateTime; entry: not an object). "
+                                  "The bucket still counts.",
+                                  labels=("account", "region", "field"))
     for ikey, n in sorted(stats.invalid.items()):
         invalid.add_metric(ikey, n)
-    yield from (requests, errors, invalid)
+    odd = CounterMetricFamily("ucloud_image_bucket_paging_inconsistencies",
+                              "Listings where the pages were inconsistent, by kind: total_ahead "
+                              "(fewer buckets than TotalCount), repeated_page (Offset ignored), "
+                              "oversized_page (more entries than Limit).",
+                              labels=("account", "region", "kind"))
+    for okey, n in sorted(stats.inconsistent.items()):
+        odd.add_metric(okey, n)
+    yield from (requests, errors, invalid, odd)
 
 
 class BuildInfoCollector(Collector):

@@ -37,6 +37,8 @@ class UCloudSettings:
     page_size: int = 100
     max_concurrent_requests: int = 8
     retries: int = 2
+    max_response_bytes: int = 8 * 1024 * 1024
+    max_buckets_per_listing: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class Config:
 def _ucloud(check: _Checker, raw: Any, env: Mapping[str, str]) -> UCloudSettings:
     d = UCloudSettings()
     s = check.mapping(raw, "ucloud", ("base_url", "timeout_seconds", "page_size",
-                                      "max_concurrent_requests", "retries"))
+                                      "max_concurrent_requests", "retries",
+                                      "max_response_bytes", "max_buckets_per_listing"))
     base_url = check.string(s, "ucloud", "base_url", env.get("UCLOUD_API_BASE_URL") or d.base_url)
     if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
         check.fail("ucloud.base_url", f"must be an http:// or https:// URL, got {base_url!r}")
@@ -95,6 +98,12 @@ def _ucloud(check: _Checker, raw: Any, env: Mapping[str, str]) -> UCloudSettings
                                              d.max_concurrent_requests, low=1, high=256,
                                              integer=True),
         retries=check.number(s, "ucloud", "retries", d.retries, low=0, high=10, integer=True),
+        max_response_bytes=check.number(s, "ucloud", "max_response_bytes",
+                                        d.max_response_bytes, low=1024, high=256 * 1024 * 1024,
+                                        integer=True),
+        max_buckets_per_listing=check.number(s, "ucloud", "max_buckets_per_listing",
+                                             d.max_buckets_per_listing, low=1,
+                                             high=10_000_000, integer=True),
     )
 
 

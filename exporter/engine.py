@@ -16,6 +16,7 @@ from exporter.discovery import RegionBook
 from exporter.ucloud import (
     Bucket,
     DeadlineExceeded,
+    Listing,
     Observer,
     UCloudClient,
     UCloudError,
@@ -24,9 +25,9 @@ from exporter.ucloud import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# How long past its deadline a collection may take (a CPU-starved loop) before the scrape
-# gives up waiting and reports every target as failed with reason "deadline".
-OVERRUN_GRACE_SECONDS = 0.25
+# The longest a collection may take, whatever Prometheus's timeout header says (thread waits
+# overflow beyond threading.TIMEOUT_MAX; no scrape should take longer anyway).
+MAX_COLLECT_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +62,14 @@ class InternalError(UCloudError):
 
 
 class Stats:
-    """Counters that live across scrapes: API requests, errors, invalid entries."""
+    """Counters that live across scrapes: API requests, errors, invalid fields, oddities."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests: Counter[tuple[str, str, str]] = Counter()
         self.errors: Counter[tuple[str, str, str, str]] = Counter()
-        self.invalid: Counter[tuple[str, str]] = Counter()
+        self.invalid: Counter[tuple[str, str, str]] = Counter()  # account, region, field
+        self.inconsistent: Counter[tuple[str, str, str]] = Counter()  # account, region, kind
         self.last_success: dict[tuple[str, str], float] = {}
 
     def observer(self, account: str, region: str) -> Observer:
@@ -79,11 +81,14 @@ class Stats:
                     self.errors[account, region, action, reason] += 1
         return observe
 
-    def record(self, result: Result, invalid: int) -> None:
-        """Record a finished listing."""
+    def record(self, result: Result, listing: Listing | None) -> None:
+        """Record a finished listing (``listing`` is None when it failed)."""
         with self._lock:
-            if invalid:
-                self.invalid[result.account, result.region] += invalid
+            if listing is not None:
+                for name, n in listing.invalid.items():
+                    self.invalid[result.account, result.region, name] += n
+                for kind in listing.inconsistencies:
+                    self.inconsistent[result.account, result.region, kind] += 1
             if result.ok:
                 self.last_success[result.account, result.region] = time.time()
 
@@ -106,6 +111,8 @@ class Stats:
             copy.requests = Counter({k: v for k, v in self.requests.items() if keep(k)})
             copy.errors = Counter({k: v for k, v in self.errors.items() if keep(k)})
             copy.invalid = Counter({k: v for k, v in self.invalid.items() if keep(k)})
+            copy.inconsistent = Counter({k: v for k, v in self.inconsistent.items()
+                                         if keep(k)})
             copy.last_success = {k: v for k, v in self.last_success.items() if keep(k)}
         return copy
 
@@ -159,28 +166,29 @@ class Engine:
         self._loop.close()
 
     def collect(self, *, timeout: float, targets: Iterable[Target] | None = None) -> list[Result]:
-        """Return one Result per target (all known ones by default) within ``timeout`` s."""
+        """Return one Result per target (all known ones by default) within ``timeout`` s.
+
+        Whatever happens on the event loop, the answer is ready by the deadline: a target whose
+        listing finished is reported whole, one that did not is ``deadline``.
+        """
+        timeout = min(timeout, MAX_COLLECT_SECONDS)
         started = time.monotonic()
         chosen = None if targets is None else list(targets)
 
-        def too_busy() -> list[Result]:
-            error = DeadlineExceeded("the exporter was too busy to finish within the budget")
-            log.warning("collection overran its %.2fs budget; reporting every target as "
-                        "failed", timeout, extra={"reason": error.reason})
-            elapsed = time.monotonic() - started
-            return [Result(t.account.name, t.region, None, elapsed, time.monotonic(), error)
+        def settle() -> list[Result]:  # the loop is too busy to answer: read what finished
+            return [self._outcome(t, started)
                     for t in (self.targets if chosen is None else chosen)]
 
-        return self._run(self._collect(chosen, started + timeout),
-                         timeout=timeout + OVERRUN_GRACE_SECONDS, on_timeout=too_busy)
+        return self._run(self._collect(chosen, started, timeout), timeout=timeout,
+                         on_timeout=settle)
 
     def resolve(self, account: str, region: str | None, *, timeout: float) -> list[Target]:
         """Return the targets of a probe; raise UnknownTargetError for anything unknown."""
         acc = next((a for a in self.config.accounts if a.name == account), None)
         if acc is None:
             raise UnknownTargetError(f"unknown account {account!r}")
-        regions = self._run(self._regions(acc, time.monotonic() + timeout),
-                            timeout=timeout + OVERRUN_GRACE_SECONDS,
+        timeout = min(timeout, MAX_COLLECT_SECONDS)
+        regions = self._run(self._regions(acc, time.monotonic() + timeout), timeout=timeout,
                             on_timeout=lambda: self.regions.known(acc))
         if region is None:
             return [Target(acc, r) for r in regions]
@@ -217,29 +225,43 @@ class Engine:
         return [Target(a, r) for a, regions in zip(self.config.accounts, found, strict=True)
                 for r in regions]
 
-    async def _collect(self, chosen: list[Target] | None, deadline: float) -> list[Result]:
-        started = time.monotonic()
+    async def _collect(self, chosen: list[Target] | None, started: float,
+                       timeout: float) -> list[Result]:
+        deadline = started + timeout
         targets = await self._all_targets(deadline) if chosen is None else chosen
         waits = [asyncio.ensure_future(self._get(t, deadline)) for t in targets]
-        if waits:
-            await asyncio.wait(waits, timeout=max(0.0, deadline - time.monotonic()))
-        results = []
-        for target, wait in zip(targets, waits, strict=True):
-            if wait.done():
-                results.append(wait.result())
-                continue
-            wait.cancel()  # only our wait: the shared listing goes on (shielded)
-            elapsed = time.monotonic() - started
-            error = DeadlineExceeded(f"listing not finished within the {elapsed:.2f}s budget")
-            _log_failure(target, error)
-            results.append(Result(target.account.name, target.region, None, elapsed,
-                                  time.monotonic(), error))
-        return results
+        try:
+            if waits:
+                await asyncio.wait(waits, timeout=max(0.0, deadline - time.monotonic()))
+        finally:
+            for wait in waits:
+                wait.cancel()  # only our wait: the shared listing goes on (shielded)
+        return [self._outcome(t, started) for t in targets]
+
+    def _outcome(self, target: Target, started: float) -> Result:
+        """Return the target's result for a scrape that began at ``started``.
+
+        It is the last listing if that finished during the scrape (or is still fresh under
+        ``min_interval_seconds``), else a ``deadline`` failure. Safe from any thread.
+        """
+        slot = self._slots.get((target.account.name, target.region))
+        last = slot.last if slot is not None else None
+        if last is not None and (last.finished >= started or self._fresh(last, started)):
+            return last
+        elapsed = time.monotonic() - started
+        error = DeadlineExceeded(f"listing not finished within the {elapsed:.2f}s budget")
+        _log_failure(target, error)
+        return Result(target.account.name, target.region, None, elapsed, time.monotonic(),
+                      error)
+
+    def _fresh(self, result: Result, at: float) -> bool:
+        """Return whether ``result`` may be served at ``at`` under ``min_interval_seconds``."""
+        interval = self.config.collect.min_interval_seconds
+        return bool(interval) and at - result.finished < interval
 
     async def _get(self, target: Target, deadline: float) -> Result:
         slot = self._slots.setdefault((target.account.name, target.region), _Slot())
-        interval = self.config.collect.min_interval_seconds
-        if slot.last and interval and time.monotonic() - slot.last.finished < interval:
+        if slot.last is not None and self._fresh(slot.last, time.monotonic()):
             return slot.last
         if slot.task is None or slot.task.done():
             slot.task = asyncio.ensure_future(self._list(target, slot, deadline))
@@ -248,7 +270,7 @@ class Engine:
     async def _list(self, target: Target, slot: _Slot, deadline: float) -> Result:
         account, region = target.account.name, target.region
         started = time.monotonic()
-        invalid = 0
+        listing = None
         try:
             listing = await list_image_buckets(self._client, target.account, region,
                                                deadline=deadline,
@@ -262,11 +284,14 @@ class Engine:
             result = Result(account, region, None, time.monotonic() - started,
                             time.monotonic(), InternalError(f"internal error: {exc!r:.200}"))
         else:
-            invalid = listing.invalid_entries
-            wanted = tuple(b for b in listing.buckets if self.config.collect.wants(b.name))
+            if listing.inconsistencies:
+                log.warning("listing was inconsistent: %s", ", ".join(sorted(
+                    listing.inconsistencies)), extra={"account": account, "region": region})
+            wanted = tuple(b for b in listing.buckets
+                           if self.config.collect.wants(b.name or ""))
             result = Result(account, region, wanted, time.monotonic() - started,
                             time.monotonic())
-        self.stats.record(result, invalid)
+        self.stats.record(result, listing)
         slot.last = result
         return result
 

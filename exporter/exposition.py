@@ -45,8 +45,9 @@ def per_bucket_text(results: Sequence[Result]) -> str:
                 continue
             head = f'{name}{{account="{_escape(r.account)}",bucket="'
             middle = f'",region="{_escape(r.region)}",type="'
-            out.extend([f'{head}{_escape(b.name)}{middle}{_escape(b.type)}"}} '
-                        f"{_go_float(value(b))}\n" for b in r.buckets])
+            out.extend([f'{head}{_escape(b.name)}{middle}{_escape(b.type)}"}} {_go_float(v)}\n'
+                        for b in r.buckets
+                        if b.name is not None and (v := value(b)) is not None])
     return "".join(out)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import math
 import socket
 import ssl
 import sys
@@ -26,7 +27,7 @@ from prometheus_client.metrics_core import Metric
 
 from exporter import __version__, exposition
 from exporter.collector import BuildInfoCollector, bucket_counts, target_families
-from exporter.engine import UnknownTargetError
+from exporter.engine import MAX_COLLECT_SECONDS, UnknownTargetError
 from exporter.runtime import Runtime
 from exporter.webauth import WSGIApp
 from exporter.websecurity import WebSecurity
@@ -50,14 +51,18 @@ def self_registry() -> CollectorRegistry:
 
 
 def scrape_budget(header: str | None, offset: float) -> float:
-    """Return seconds to spend on a scrape, from Prometheus's timeout header minus offset."""
+    """Return seconds to spend on a scrape, from Prometheus's timeout header minus offset.
+
+    A header that is not a finite positive number counts as absent (60 s); a larger one than
+    ``MAX_COLLECT_SECONDS`` (600 s) is clamped to it.
+    """
     try:
         timeout = float(header) if header else DEFAULT_SCRAPE_TIMEOUT
     except ValueError:
         timeout = DEFAULT_SCRAPE_TIMEOUT
-    if not timeout > 0:  # also rejects NaN
+    if not (math.isfinite(timeout) and timeout > 0):
         timeout = DEFAULT_SCRAPE_TIMEOUT
-    return max(MIN_SCRAPE_BUDGET, timeout - offset)
+    return max(MIN_SCRAPE_BUDGET, min(timeout, MAX_COLLECT_SECONDS) - offset)
 
 
 class _Families:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
+import pytest
 
 from exporter.config import Account, CollectSettings, Config, Secret, UCloudSettings
 from exporter.engine import Engine
 from exporter.ucloud import UCloudClient
+from exporter.web import scrape_budget
 
 
 def config() -> Config:
@@ -34,3 +37,45 @@ def test_starved_loop_still_answers_in_time_with_every_target_failed():
         assert elapsed < 1.2  # did not wait for the hog to finish
     finally:
         engine.close(wait=5)
+
+
+def test_a_busy_loop_costs_only_the_target_that_did_not_finish():
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if b"Region=hk" in request.content:
+            await asyncio.sleep(0.1)  # after cn-bj2 is done ...
+            time.sleep(1.5)  # ... this target blocks the event loop (a huge page to parse)
+        return httpx.Response(200, json={"RetCode": 0, "TotalCount": 1, "ImageSet": [
+            {"BucketName": "b", "BucketType": "Private", "ImageCount": 1, "CreateTime": 1}]})
+
+    cfg = config()
+    engine = Engine(cfg, client=UCloudClient(cfg.ucloud, transport=httpx.MockTransport(answer)))
+    try:
+        started = time.monotonic()
+        results = engine.collect(timeout=0.5)
+        elapsed = time.monotonic() - started
+        assert [(r.region, r.ok, r.error and r.error.reason) for r in results] == [
+            ("cn-bj2", True, None), ("hk", False, "deadline")]  # was: both failed
+        assert elapsed < 0.6  # by the budget, not budget + a grace
+    finally:
+        engine.close(wait=5)
+
+
+def test_an_absurd_timeout_is_clamped_not_an_overflow():
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"RetCode": 0, "TotalCount": 0, "ImageSet": []})
+
+    cfg = config()
+    engine = Engine(cfg, client=UCloudClient(cfg.ucloud, transport=httpx.MockTransport(answer)))
+    try:
+        results = engine.collect(timeout=1e10)  # was: OverflowError from the thread wait
+        assert [r.ok for r in results] == [True, True]
+    finally:
+        engine.close(wait=5)
+
+
+@pytest.mark.parametrize(("header", "budget"), [
+    ("10", 9.5), ("1e10", 599.5), ("600.5", 599.5), ("inf", 59.5), ("-inf", 59.5),
+    ("nan", 59.5), ("0", 59.5), ("-3", 59.5), ("junk", 59.5), (None, 59.5), ("0.2", 0.1),
+])
+def test_scrape_budget_from_the_timeout_header(header, budget):
+    assert scrape_budget(header, 0.5) == pytest.approx(budget)

@@ -23,9 +23,9 @@ from exporter.ucloud._errors import (
     TransportError,
     UCloudError,
 )
+from exporter.ucloud._text import clean
 
 USER_AGENT = f"ucloud-image-exporter/{__version__}"
-MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_MESSAGE_CHARS = 500  # of the gateway's Message, kept in errors and log lines
 BACKOFF_BASE_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 5.0
@@ -106,7 +106,7 @@ class UCloudClient:
         return decode(raw)
 
     async def _post(self, account: Account, params: Mapping[str, ParamValue],
-                    deadline: float) -> tuple[int, bytes]:
+                    deadline: float) -> tuple[int, bytearray]:
         timeout = max(0.001, min(self._settings.timeout_seconds, deadline - time.monotonic()))
         data = {k: format_value(v) for k, v in params.items()}
         try:
@@ -123,19 +123,19 @@ class UCloudClient:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 
     async def _exchange(self, account: Account, data: dict[str, str],
-                        timeout: float) -> tuple[int, bytes]:
-        """Send one POST and read its body, at most MAX_BODY_BYTES of it."""
+                        timeout: float) -> tuple[int, bytearray]:
+        """Send one POST and read its (decoded) body, at most ``max_response_bytes`` of it."""
+        cap = self._settings.max_response_bytes
         async with self._http.stream("POST", self._settings.base_url, data=data,
                                      auth=self._auth_for(account),
                                      timeout=timeout) as response:
-            chunks: list[bytes] = []
-            size = 0
+            body = bytearray()
             async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    raise DecodeError(f"response body larger than {MAX_BODY_BYTES} bytes")
-                chunks.append(chunk)
-            return response.status_code, b"".join(chunks)
+                if len(body) + len(chunk) > cap:
+                    raise DecodeError(f"response body larger than {cap} bytes "
+                                      f"(ucloud.max_response_bytes)")
+                body += chunk
+            return response.status_code, body
 
     def _auth_for(self, account: Account) -> UCloudAuth:
         auth = self._auth.get(account.name)
@@ -144,7 +144,7 @@ class UCloudClient:
         return auth
 
 
-def decode(raw: bytes) -> dict[str, Any]:
+def decode(raw: bytes | bytearray) -> dict[str, Any]:
     """Parse a gateway answer; raise APIError for RetCode != 0, DecodeError for junk."""
     try:
         body = json.loads(raw)
@@ -157,6 +157,6 @@ def decode(raw: bytes) -> dict[str, Any]:
         raise DecodeError(f"RetCode is missing or not an integer: {code!r:.40}")
     if code != 0:
         message = body.get("Message")
-        text = message[:MAX_MESSAGE_CHARS] if isinstance(message, str) else "(no message)"
+        text = clean(message[:MAX_MESSAGE_CHARS]) if isinstance(message, str) else "(no message)"
         raise APIError(code, text)
     return body

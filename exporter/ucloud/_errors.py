@@ -8,7 +8,8 @@
     ├── TransportError          no usable answer: connection refused, reset, TLS ...
     │   └── RequestTimeout      connect/read/write/pool timeout
     ├── DecodeError             the body is not JSON or not the documented shape
-    │   └── PagingError         pages contradict each other (empty page, TotalCount ahead)
+    │   ├── PagingError         the pages never end (a paging loop)
+    │   └── ListingTooLarge     more buckets than ucloud.max_buckets_per_listing
     └── DeadlineExceeded        the scrape's time budget ran out before an answer
 """
 
@@ -93,9 +94,15 @@ class DecodeError(UCloudError):
 
 
 class PagingError(DecodeError):
-    """The pages of one listing contradict each other."""
+    """The pages of one listing never end."""
 
     reason = "paging"
+
+
+class ListingTooLarge(DecodeError):
+    """One listing holds more buckets than the configured cap."""
+
+    reason = "too_many_buckets"
 
 
 class DeadlineExceeded(UCloudError):

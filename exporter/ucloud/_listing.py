@@ -1,32 +1,51 @@
-"""Page through ``GetImageBucketList``: first page, then the rest concurrently."""
+"""Page through ``GetImageBucketList``: the first page, then a bounded window of the rest.
+
+The gateway is trusted only as far as what it really sends back. ``TotalCount`` bounds the
+pages asked for but never makes a listing fail; a listing ends at the first empty page, at a
+page shorter than the page size the gateway honours, or at a page that holds only buckets
+already seen (a gateway that ignores ``Offset``). At most ``max_concurrent_requests`` pages
+are in flight, and those beyond the end are cancelled, so a listing costs at most its real
+page count plus that window. What was odd is reported as ``Listing.inconsistencies``.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping
+from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from exporter.config import Account
 from exporter.ucloud._auth import ParamValue
 from exporter.ucloud._client import Observer, UCloudClient
-from exporter.ucloud._errors import DecodeError, PagingError
+from exporter.ucloud._errors import DecodeError, ListingTooLarge, PagingError
+from exporter.ucloud._text import clean
 
 ACTION = "GetImageBucketList"
 # A listing that needs more requests than this is treated as a paging loop.
 MAX_REQUESTS_PER_LISTING = 20_000
-
-T = TypeVar("T")
+KNOWN_TYPES = frozenset({"private", "public"})
+UNKNOWN_TYPE = "unknown"
+# The kinds of Listing.inconsistencies.
+TOTAL_AHEAD = "total_ahead"  # the listing ended before TotalCount buckets came back
+REPEATED_PAGE = "repeated_page"  # a page held only buckets already seen (Offset ignored)
+OVERSIZED_PAGE = "oversized_page"  # a page held more entries than Limit asked for
+NOT_AN_OBJECT = "entry"  # Listing.invalid key of ImageSet entries that are not JSON objects
 
 
 @dataclass(frozen=True, slots=True)
 class Bucket:
-    """One image bucket as the API reported it (``type`` lower-cased)."""
+    """One image bucket as the API reported it; a missing or malformed field is None.
 
-    name: str
+    ``type`` is ``private``, ``public`` or ``unknown`` (BucketType missing or not one of the
+    documented values). A bucket without a name is counted but has no per-bucket series.
+    """
+
+    name: str | None
     type: str
-    images: int
-    created: int
+    images: int | None
+    created: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,20 +53,20 @@ class Listing:
     """Every bucket of one account and region, de-duplicated by name."""
 
     buckets: tuple[Bucket, ...]
-    invalid_entries: int
+    invalid: Mapping[str, int]  # API field name -> entries where it was missing or malformed
+    inconsistencies: frozenset[str]
     requests: int
 
 
 @dataclass(frozen=True, slots=True)
 class _Page:
-    buckets: list[Bucket]
-    size: int  # entries on the page, valid or not
+    entries: list[tuple[Bucket, tuple[str, ...]]]  # each bucket with its bad fields
+    size: int  # entries on the page, objects or not
     total: int | None
-    invalid: int
 
 
 def parse_page(body: Mapping[str, Any]) -> _Page:
-    """Decode one page; skip (and count) entries with a missing or malformed field."""
+    """Decode one page; every JSON object in ``ImageSet`` is a bucket."""
     total = body.get("TotalCount")
     if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
         raise DecodeError(f"TotalCount is not a non-negative integer: {total!r:.40}")
@@ -56,19 +75,29 @@ def parse_page(body: Mapping[str, Any]) -> _Page:
         items = []
     if not isinstance(items, list):
         raise DecodeError(f"ImageSet is a JSON {type(items).__name__}, not an array")
-    buckets = [b for b in map(_bucket, items) if b is not None]
-    return _Page(buckets, len(items), total, len(items) - len(buckets))
+    entries = [_bucket(item) for item in items if isinstance(item, dict)]
+    return _Page(entries, len(items), total)
 
 
-def _bucket(item: Any) -> Bucket | None:
-    if not isinstance(item, dict):
-        return None
-    name, kind = item.get("BucketName"), item.get("BucketType")
+def _bucket(item: Mapping[str, Any]) -> tuple[Bucket, tuple[str, ...]]:
+    bad: list[str] = []
+    name = item.get("BucketName")
+    if not (isinstance(name, str) and name):
+        bad.append("BucketName")
+        name = None
+    kind = item.get("BucketType")
+    kind = kind.lower() if isinstance(kind, str) else None
+    if kind not in KNOWN_TYPES:
+        bad.append("BucketType")
+        kind = UNKNOWN_TYPE
     images, created = _count(item.get("ImageCount")), _count(item.get("CreateTime"))
-    if not (isinstance(name, str) and name and isinstance(kind, str) and kind
-            and images is not None and created is not None):
-        return None
-    return Bucket(name=name, type=kind.lower(), images=images, created=created)
+    if images is None:
+        bad.append("ImageCount")
+    if created is None:
+        bad.append("CreateTime")
+    bucket = Bucket(name=None if name is None else clean(name), type=kind, images=images,
+                    created=created)
+    return bucket, tuple(bad)
 
 
 def _count(value: Any) -> int | None:
@@ -78,23 +107,14 @@ def _count(value: Any) -> int | None:
     return None
 
 
-async def gather_all(coros: list[Coroutine[Any, Any, T]]) -> list[T]:
-    """Run coroutines concurrently; on the first failure cancel the rest and re-raise it."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return list(await asyncio.gather(*tasks))
-    finally:
-        for t in tasks:
-            t.cancel()
-
-
 class _Pager:
-    """State of one listing: pages fetched so far, requests spent."""
+    """State of one listing: the buckets kept so far, requests spent, oddities seen."""
 
     def __init__(self, client: UCloudClient, account: Account, region: str, *,
                  deadline: float, observe: Observer) -> None:
         self._client, self._account = client, account
         self._deadline, self._observe = deadline, observe
+        self._limit = client.settings.page_size
         self._params: dict[str, ParamValue] = {"Action": ACTION, "Region": region,
                                                "BucketType": account.bucket_type}
         if account.bucket_name:
@@ -102,52 +122,90 @@ class _Pager:
         if account.project_id:
             self._params["ProjectId"] = account.project_id
         self.requests = 0
-        self.pages: list[tuple[int, _Page]] = []
+        self.buckets: list[Bucket] = []
+        self.invalid: Counter[str] = Counter()
+        self.kinds: set[str] = set()
+        self._seen: set[str] = set()
 
     async def fetch(self, offset: int) -> _Page:
         """Fetch the page at ``offset``."""
         self.requests += 1
         if self.requests > MAX_REQUESTS_PER_LISTING:
             raise PagingError(f"gave up after {MAX_REQUESTS_PER_LISTING} page requests")
-        params = {**self._params, "Offset": offset,
-                  "Limit": self._client.settings.page_size}
+        params = {**self._params, "Offset": offset, "Limit": self._limit}
         page = await self._client.call(self._account, params, deadline=self._deadline,
                                        observe=self._observe, parse=parse_page)
-        self.pages.append((offset, page))
+        if page.size > self._limit:
+            self.kinds.add(OVERSIZED_PAGE)
         return page
 
-    async def by_total(self, total: int, step: int) -> None:
-        """Fetch offsets [step, total) concurrently, then refetch any gaps short pages left."""
-        self.check_budget(-(-(total - step) // step), total)
-        gaps = [(off, min(step, total - off)) for off in range(step, total, step)]
-        while gaps:
-            pages = await gather_all([self.fetch(off) for off, _ in gaps])
-            missing = []
-            for (off, want), page in zip(gaps, pages, strict=True):
+    def keep(self, page: _Page) -> bool:
+        """Keep the page's buckets not seen before; False if it had buckets, all seen."""
+        fresh = 0
+        for bucket, bad in page.entries:
+            if bucket.name is not None:
+                if bucket.name in self._seen:
+                    continue
+                self._seen.add(bucket.name)
+            fresh += 1
+            self.buckets.append(bucket)
+            self.invalid.update(bad)
+        if fresh:
+            self.invalid[NOT_AN_OBJECT] += page.size - len(page.entries)
+        cap = self._client.settings.max_buckets_per_listing
+        if len(self.buckets) > cap:
+            raise ListingTooLarge(f"more than {cap} buckets in one listing "
+                                  f"(ucloud.max_buckets_per_listing)")
+        return fresh > 0 or not page.entries
+
+    def complete(self, total: int | None) -> bool:
+        """Return whether everything TotalCount promises is here."""
+        return total is not None and len(self.buckets) >= total
+
+    async def rest(self, step: int, total: int | None) -> None:
+        """Fetch the pages after the first, ``step`` apart, a bounded window at a time."""
+        window = self._client.settings.max_concurrent_requests if total is not None else 1
+        pending: deque[tuple[int, asyncio.Task[_Page]]] = deque()
+        offset, end = step, total
+        try:
+            while True:
+                while len(pending) < window and (total is None or offset < total):
+                    pending.append((offset, _task(self.fetch(offset))))
+                    offset += step
+                if not pending:
+                    break
+                at, task = pending.popleft()
+                page = await task
                 if page.size == 0:
-                    if page.total is not None and page.total <= off:
-                        continue  # the list shrank while we paged: this is its end now
-                    raise PagingError(f"empty page at Offset {off} although TotalCount is "
-                                      f"{total}")
-                if page.size < want:
-                    missing.append((off + page.size, want - page.size))
-            self.check_budget(len(missing), total)
-            gaps = missing
+                    end = at
+                    break
+                if not self.keep(page):
+                    self.kinds.add(REPEATED_PAGE)  # TotalCount may be true: no total_ahead
+                    end = None
+                    break
+                if self.complete(total):
+                    break
+                if page.size < step:
+                    end = at + page.size
+                    break
+        finally:
+            for _, task in pending:
+                task.cancel()
+        if total is not None and end is not None and end < total:
+            self.kinds.add(TOTAL_AHEAD)
 
-    def check_budget(self, more: int, total: int) -> None:
-        """Fail before planning more page requests than one listing may send."""
-        if self.requests + more > MAX_REQUESTS_PER_LISTING:
-            raise PagingError(f"TotalCount {total} would need {self.requests + more} page "
-                              f"requests, more than {MAX_REQUESTS_PER_LISTING}")
+    def listing(self) -> Listing:
+        """Return what was kept."""
+        return Listing(buckets=tuple(self.buckets),
+                       invalid={k: n for k, n in self.invalid.items() if n},
+                       inconsistencies=frozenset(self.kinds), requests=self.requests)
 
-    async def until_short(self, step: int) -> None:
-        """Without TotalCount: fetch pages one by one until an empty or short one."""
-        offset = step
-        while True:
-            page = await self.fetch(offset)
-            if page.size == 0 or page.size < step:
-                return
-            offset += min(page.size, self._client.settings.page_size)
+
+def _task(coro: Any) -> asyncio.Task[_Page]:
+    """Start ``coro``; an error it raises after being cancelled is not reported twice."""
+    task: asyncio.Task[_Page] = asyncio.ensure_future(coro)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
 
 
 async def list_image_buckets(client: UCloudClient, account: Account, region: str, *,
@@ -155,20 +213,12 @@ async def list_image_buckets(client: UCloudClient, account: Account, region: str
     """Return every image bucket of ``account`` in ``region``."""
     pager = _Pager(client, account, region, deadline=deadline, observe=observe)
     first = await pager.fetch(0)
-    # Advance by what came back, but never by more than was asked: extra entries are junk.
+    pager.keep(first)
+    # Advance by what came back, but never by more than was asked: a gateway may clamp Limit
+    # (a short first page), or ignore it (a long one).
     step = min(first.size, client.settings.page_size)
-    if first.total is not None:
-        if first.size == 0 and first.total > 0:
-            raise PagingError(f"empty first page although TotalCount is {first.total}")
-        if first.size:
-            await pager.by_total(first.total, step)
-    elif first.size:
-        await pager.until_short(step)
-    unique: dict[str, Bucket] = {}
-    for _, page in sorted(pager.pages, key=lambda p: p[0]):
-        for bucket in page.buckets:
-            unique.setdefault(bucket.name, bucket)
-    return Listing(buckets=tuple(unique.values()),
-                   invalid_entries=sum(p.invalid for _, p in pager.pages),
-                   requests=pager.requests)
-
+    if step and not pager.complete(first.total):
+        await pager.rest(step, first.total)
+    elif first.total is not None and len(pager.buckets) < first.total:
+        pager.kinds.add(TOTAL_AHEAD)  # an empty first page although TotalCount says more
+    return pager.listing()
