@@ -12,10 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.simulator import FIXED_EPOCH, Bucket, Fault, Simulator
+from exporter.simulator import FIXED_EPOCH, Bucket, Fault, Quirks, Simulator
 
 Body = dict[str, Any]
-BIG_BODY_BYTES = 50 * 1024 * 1024  # beyond the client's 16 MiB cap
+BIG_BODY_BYTES = 50 * 1024 * 1024  # beyond the client's default 8 MiB cap
+IMAGES = "ucloud_image_bucket_images"
+CREATED = "ucloud_image_bucket_created_timestamp_seconds"
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,9 @@ class FaultCase:
     """One fault class: how to produce it and what the exporter should report.
 
     ``reason`` is the ``error_info`` reason of the failing target, or None when the target
-    stays up (bad entries are skipped; pages that shift are absorbed). ``request_errors`` is
-    how many failed API requests a listing costs with ``retries`` retries.
+    stays up (a bad field costs only that field's series; pages that shift are absorbed; odd
+    pages are reported as inconsistencies). ``request_errors`` is how many failed API requests
+    a listing costs with ``retries`` retries.
     """
 
     name: str
@@ -46,8 +49,11 @@ class FaultCase:
     reason: str | None
     retried: bool = False
     request_errors: bool = True
-    invalid: int = 0  # entries skipped per listing
-    lost: int = 0  # of the target's buckets, how many the listing cannot report
+    invalid: str | None = None  # the `field` counted once per listing in invalid_entries
+    lacks: tuple[str, ...] = ()  # per-bucket families the spoiled (second) bucket has not
+    unknown_type: bool = False  # the spoiled bucket counts under type="unknown"
+    odd: str | None = None  # the paging inconsistency counted once per listing
+    reported: int | None = None  # the listing reports only the first N buckets
     exact: bool = True  # False: the target's listing may miss buckets (pages shifted)
 
     def faults(self, target: Target, *, once: bool = False) -> list[Fault]:
@@ -157,8 +163,14 @@ def _decode(name: str, build: Callable[[Target], list[Fault]]) -> FaultCase:
     return FaultCase(name, build, "decode")
 
 
-def _invalid(name: str, field: str, value: Any) -> FaultCase:
-    return FaultCase(name, _entry(field, value), None, invalid=1, lost=1)
+def _invalid(name: str, field: str, value: Any, lacks: tuple[str, ...] = ()) -> FaultCase:
+    return FaultCase(name, _entry(field, value), None, invalid=field, lacks=lacks,
+                     unknown_type=field == "BucketType")
+
+
+def _quirky(name: str, odd: str, reported: int | None = None, **quirks: Any) -> FaultCase:
+    return FaultCase(name, _always(Fault(quirks=Quirks(**quirks))), None, odd=odd,
+                     reported=reported)
 
 
 CASES: tuple[FaultCase, ...] = (
@@ -175,20 +187,27 @@ CASES: tuple[FaultCase, ...] = (
     _decode("imageset-string", _mutate(lambda b: b.update(ImageSet="[]"))),
     _decode("totalcount-string", _mutate(lambda b: b.update(TotalCount="7"))),
     _decode("totalcount-negative", _mutate(lambda b: b.update(TotalCount=-1))),
-    _invalid("imagecount-string", "ImageCount", "12"),
-    _invalid("imagecount-negative", "ImageCount", -3),
-    _invalid("imagecount-missing", "ImageCount", ...),
-    _invalid("imagecount-float", "ImageCount", 1.5),
-    _invalid("bucketname-missing", "BucketName", ...),
-    _invalid("bucketname-empty", "BucketName", ""),
-    _invalid("createtime-missing", "CreateTime", ...),
-    _invalid("createtime-bool", "CreateTime", True),
+    _invalid("imagecount-string", "ImageCount", "12", (IMAGES,)),
+    _invalid("imagecount-negative", "ImageCount", -3, (IMAGES,)),
+    _invalid("imagecount-missing", "ImageCount", ..., (IMAGES,)),
+    _invalid("imagecount-float", "ImageCount", 1.5, (IMAGES,)),
+    _invalid("bucketname-missing", "BucketName", ..., (IMAGES, CREATED)),
+    _invalid("bucketname-empty", "BucketName", "", (IMAGES, CREATED)),
+    _invalid("createtime-missing", "CreateTime", ..., (CREATED,)),
+    _invalid("createtime-bool", "CreateTime", True, (CREATED,)),
     _invalid("buckettype-null", "BucketType", None),
+    _invalid("buckettype-unknown", "BucketType", "Shared"),
     FaultCase("entry-not-object", _on_page(lambda items, i: items.insert(i, 42)), None,
-              invalid=1),
+              invalid="entry", odd="oversized_page"),
     *(_retcode(code) for code in (150, 153, 171, 172, 292, 2000, 5001)),
-    FaultCase("totalcount-ahead", _mutate(_total_ahead), "paging", request_errors=False),
-    FaultCase("empty-page-total-ahead", _empty_later_pages, "paging", request_errors=False),
+    FaultCase("totalcount-ahead", _mutate(_total_ahead), None, odd="total_ahead"),
+    FaultCase("empty-page-total-ahead", _empty_later_pages, None, odd="total_ahead",
+              reported=2),
+    _quirky("totalcount-100000", "total_ahead", total_count=100_000),
+    _quirky("offset-ignored", "repeated_page", reported=2, ignore_offset=True),
+    _quirky("limit-ignored", "oversized_page", ignore_limit=True),
+    _quirky("offset-and-limit-ignored", "oversized_page", ignore_offset=True, ignore_limit=True),
     FaultCase("bucket-added-mid-listing", _shift(add=True), None, exact=False),
-    FaultCase("bucket-removed-mid-listing", _shift(add=False), None, exact=False),
+    FaultCase("bucket-removed-mid-listing", _shift(add=False), None, exact=False,
+              odd="total_ahead"),
 )

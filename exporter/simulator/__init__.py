@@ -22,7 +22,8 @@ from exporter.simulator.fleet import (
     region_id,
     synthetic_fleet,
 )
-from exporter.simulator.model import Account, Bucket, Fleet
+from exporter.simulator.fleetfile import fleet_from_dict, load_fleet
+from exporter.simulator.model import Account, Bucket, Fleet, Quirks
 from exporter.simulator.server import Simulator
 from exporter.simulator.signing import sign
 
@@ -38,9 +39,12 @@ __all__ = [
     "Bucket",
     "Fault",
     "Fleet",
+    "Quirks",
     "Simulator",
     "demo_fleet",
+    "fleet_from_dict",
     "golden_fleet",
+    "load_fleet",
     "region_id",
     "sign",
     "synthetic_fleet",

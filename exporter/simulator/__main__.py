@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from exporter.simulator.fleet import demo_fleet, golden_fleet, synthetic_fleet
+from exporter.simulator.fleetfile import load_fleet
 from exporter.simulator.model import Fleet
 from exporter.simulator.server import Simulator
 
@@ -24,6 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT (default %(default)s)")
     parser.add_argument("--fleet", choices=("demo", "golden", "synthetic"), default="demo")
+    parser.add_argument("--fleet-file", metavar="PATH",
+                        help="serve the fleet (and its quirks) of this YAML file instead")
     parser.add_argument("--regions", type=int, default=4, help="synthetic: number of regions")
     parser.add_argument("--buckets", type=int, default=1000, help="synthetic: buckets per region")
     parser.add_argument("--seed", type=int, default=42, help="fleet and drift seed")
@@ -44,6 +47,8 @@ def _split_listen(value: str) -> tuple[str, int]:
 
 def _build_fleet(args: argparse.Namespace) -> Fleet:
     """Create the fleet the command line asks for."""
+    if args.fleet_file:
+        return load_fleet(args.fleet_file)
     if args.fleet == "golden":
         return golden_fleet()
     if args.fleet == "synthetic":
@@ -64,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         host, port = _split_listen(args.listen)
+        fleet = _build_fleet(args)
     except ValueError as exc:
         parser.error(str(exc))
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
@@ -76,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     simulator = Simulator(
-        _build_fleet(args),
+        fleet,
         host=host,
         port=port,
         latency=args.latency,

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from exporter.simulator.model import Quirks
+
 __all__ = ["Fault", "FaultBook"]
 
 
@@ -16,7 +18,8 @@ class Fault:
 
     ``close_connection`` drops the socket without a response, ``http_status`` answers that
     status, ``body`` sends raw bytes with status 200, ``retcode`` answers a gateway error and
-    ``mutate`` rewrites the successful JSON response. ``delay`` is added before any of them.
+    ``mutate`` rewrites the successful JSON response, which ``quirks`` (instead of the region's
+    own) shaped. ``delay`` is added before any of them.
     """
 
     retcode: int | None = None
@@ -27,6 +30,7 @@ class Fault:
     mutate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     times: int | None = None
     close_connection: bool = False
+    quirks: Quirks | None = None
 
     def __post_init__(self) -> None:
         """Reject negative delays and counts."""

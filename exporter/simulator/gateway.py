@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from exporter.simulator.fleet import REGION_IDS
-from exporter.simulator.model import Account, Fleet
+from exporter.simulator.model import Account, Fleet, Quirks
 from exporter.simulator.signing import verify
 
 __all__ = ["ACTIONS", "Response", "authenticate", "dispatch", "error"]
@@ -66,12 +66,13 @@ def dispatch(
     *,
     limit_clamp: int | None = None,
     drift_rng: random.Random | None = None,
+    quirks: Quirks | None = None,
 ) -> Response:
     """Answer an authenticated request for one of ``ACTIONS``."""
     if params["Action"] == "GetRegion":
         return get_region(fleet, account)
     return get_image_bucket_list(
-        fleet, account, params, limit_clamp=limit_clamp, drift_rng=drift_rng
+        fleet, account, params, limit_clamp=limit_clamp, drift_rng=drift_rng, quirks=quirks
     )
 
 
@@ -82,8 +83,12 @@ def get_image_bucket_list(
     *,
     limit_clamp: int | None = None,
     drift_rng: random.Random | None = None,
+    quirks: Quirks | None = None,
 ) -> Response:
-    """List one region's buckets with the documented filters and paging."""
+    """List one region's buckets with the documented filters and paging.
+
+    ``quirks`` (the region's own from the fleet by default) make the answer odd but possible.
+    """
     action = "GetImageBucketList"
     region = params.get("Region", "")
     if not region:
@@ -101,15 +106,31 @@ def get_image_bucket_list(
         limit = min(limit, limit_clamp)
     if drift_rng is not None and offset == 0:
         fleet.drift(drift_rng)
+    quirks = quirks or fleet.quirks(account.public_key, region)
     total, items = fleet.query(
         account.public_key,
         region,
         name=params.get("BucketName", ""),
         shared=_BUCKET_TYPES[bucket_type],
-        offset=offset,
-        limit=limit,
+        offset=0 if quirks.ignore_offset else offset,
+        limit=_page_entries(quirks, limit),
     )
-    return {"RetCode": 0, "Action": f"{action}Response", "TotalCount": total, "ImageSet": items}
+    response: Response = {"RetCode": 0, "Action": f"{action}Response", "ImageSet": items}
+    if not quirks.omit_total:
+        response["TotalCount"] = total if quirks.total_count is None else quirks.total_count
+    if quirks.omit_zero or quirks.omit_fields:
+        for item in items:
+            for key in [k for k, v in item.items()
+                        if (quirks.omit_zero and v == 0) or k in quirks.omit_fields]:
+                del item[key]
+    return response
+
+
+def _page_entries(quirks: Quirks, limit: int) -> int | None:
+    """Return how many entries a page holds under ``quirks`` (None: to the end)."""
+    if quirks.ignore_limit:
+        return None
+    return limit if quirks.page_entries is None else quirks.page_entries
 
 
 def get_region(fleet: Fleet, account: Account) -> Response:

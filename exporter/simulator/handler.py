@@ -51,8 +51,11 @@ class Reply:
 
 
 def json_reply(response: Response, *, status: int = 200) -> Reply:
-    """Encode a JSON response."""
-    return Reply(status, json.dumps(response, ensure_ascii=False).encode("utf-8"))
+    """Encode a JSON response; lone surrogates go as ``\\ud800`` escapes, as JSON allows."""
+    try:
+        return Reply(status, json.dumps(response, ensure_ascii=False).encode("utf-8"))
+    except UnicodeEncodeError:
+        return Reply(status, json.dumps(response).encode("ascii"))
 
 
 def _redact(message: str) -> str:

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["Account", "Bucket", "Fleet"]
+__all__ = ["Account", "Bucket", "Fleet", "Quirks"]
 
 
 @dataclass(slots=True)
@@ -30,6 +30,37 @@ class Bucket:
         }
 
 
+@dataclass(frozen=True)
+class Quirks:
+    """Odd but possible GetImageBucketList behaviour of one region (all off by default).
+
+    Every response field is optional in the API reference and no maximum ``Limit`` is
+    documented, so a real gateway may omit zero values or clamp or stretch pages; the rest are
+    plain lies a broken gateway tells. The exporter must survive each.
+    """
+
+    total_count: int | None = None  # report this TotalCount instead of the truth
+    omit_total: bool = False  # leave TotalCount out
+    ignore_offset: bool = False  # every page starts at the first bucket
+    ignore_limit: bool = False  # every page runs to the end of the list
+    page_entries: int | None = None  # every page holds this many entries, whatever Limit asks
+    omit_zero: bool = False  # leave out fields whose value is 0 (ImageCount: 0)
+    omit_fields: tuple[str, ...] = ()  # leave these fields out of every entry
+    delay_seconds: float = 0.0  # answer this region this much later
+
+    def __post_init__(self) -> None:
+        """Reject values that cannot be served."""
+        for name in ("total_count", "page_entries"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if self.delay_seconds < 0:
+            raise ValueError("delay_seconds must be >= 0")
+
+
+NO_QUIRKS = Quirks()
+
+
 @dataclass
 class Account:
     """One UCloud account: credentials, valid projects and buckets per region."""
@@ -39,6 +70,7 @@ class Account:
     projects: set[str] = field(default_factory=set)
     regions: dict[str, list[Bucket]] = field(default_factory=dict)
     zones_per_region: int = 2
+    quirks: dict[str, Quirks] = field(default_factory=dict)  # by region
 
 
 class Fleet:
@@ -74,6 +106,16 @@ class Fleet:
             found = self._require(public_key).regions.get(region, [])
             return [Bucket(b.name, b.type, b.image_count, b.create_time, b.shared) for b in found]
 
+    def quirks(self, public_key: str, region: str) -> Quirks:
+        """Return how one account's region misbehaves (``NO_QUIRKS`` by default)."""
+        with self._lock:
+            return self._require(public_key).quirks.get(region, NO_QUIRKS)
+
+    def set_quirks(self, public_key: str, region: str, quirks: Quirks) -> None:
+        """Make one account's region misbehave from now on."""
+        with self._lock:
+            self._require(public_key).quirks[region] = quirks
+
     def size(self) -> int:
         """Count all buckets of all accounts."""
         with self._lock:
@@ -89,9 +131,12 @@ class Fleet:
         name: str = "",
         shared: bool | None = None,
         offset: int = 0,
-        limit: int = 20,
+        limit: int | None = 20,
     ) -> tuple[int, list[dict[str, object]]]:
-        """Filter one region's buckets and return (total matching, one page of items)."""
+        """Filter one region's buckets and return (total matching, one page of items).
+
+        ``limit`` None means to the end of the list.
+        """
         with self._lock:
             found = self._require(public_key).regions.get(region, [])
             if name or shared is not None:
@@ -100,7 +145,8 @@ class Fleet:
                     for b in found
                     if (not name or b.name == name) and (shared is None or b.shared == shared)
                 ]
-            return len(found), [b.to_item() for b in found[offset : offset + limit]]
+            end = None if limit is None else offset + limit
+            return len(found), [b.to_item() for b in found[offset:end]]
 
     def add_bucket(self, public_key: str, region: str, bucket: Bucket, *, index: int = 0) -> None:
         """Insert ``bucket`` at position ``index`` of a region's listing order."""

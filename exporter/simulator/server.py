@@ -16,7 +16,7 @@ from typing import cast
 from exporter.simulator.faults import Fault, FaultBook
 from exporter.simulator.gateway import Response, authenticate, dispatch, error
 from exporter.simulator.handler import GatewayServer, Reply, json_reply
-from exporter.simulator.model import Account, Fleet
+from exporter.simulator.model import Account, Fleet, Quirks
 
 __all__ = ["Simulator"]
 
@@ -153,15 +153,22 @@ class Simulator:
             if fault is not None and fault.delay > 0:
                 time.sleep(fault.delay)
             return json_reply(auth)
+        delay = self.fleet.quirks(auth.public_key, region or "").delay_seconds
+        if delay and action == "GetImageBucketList":
+            time.sleep(delay)
         fault = self._faults.take(key, region, action)
         if fault is None:
             return json_reply(self._dispatch(auth, params))
         return self._faulty(fault, auth, params)
 
-    def _dispatch(self, account: Account, params: dict[str, str]) -> Response:
-        """Answer an authenticated request normally."""
+    def _dispatch(
+        self, account: Account, params: dict[str, str], quirks: Quirks | None = None
+    ) -> Response:
+        """Answer an authenticated request normally (or with ``quirks``)."""
         rng = self._rng if self.drift else None
-        return dispatch(self.fleet, account, params, limit_clamp=self.limit_clamp, drift_rng=rng)
+        return dispatch(
+            self.fleet, account, params, limit_clamp=self.limit_clamp, drift_rng=rng, quirks=quirks
+        )
 
     def _faulty(self, fault: Fault, account: Account, params: dict[str, str]) -> Reply:
         """Answer an authenticated request the way ``fault`` says."""
@@ -176,7 +183,7 @@ class Simulator:
             return Reply(body=fault.body)
         if fault.retcode is not None:
             return json_reply(error(action, fault.retcode, fault.message))
-        response = self._dispatch(account, params)
+        response = self._dispatch(account, params, fault.quirks)
         if fault.mutate is not None and response.get("RetCode") == 0:
             response = fault.mutate(response)
         return json_reply(response)
