@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import calls, latency, memory, render
+from benchmarks import calls, hostile, latency, memory, render
 from benchmarks.report import Table, machine, render_markdown, render_text
 from benchmarks.summary import goals
 
-CASES = ("latency", "render", "calls", "memory")
+CASES = ("latency", "render", "calls", "memory", "hostile")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
@@ -43,6 +43,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "render": lambda: render.run(render.QUICK if quick else render.FULL),
         "calls": lambda: [calls.run(calls.QUICK if quick else calls.FULL)],
         "memory": lambda: [memory.run(memory.QUICK if quick else memory.FULL)],
+        "hostile": lambda: [hostile.run(hostile.QUICK if quick else hostile.FULL)],
     }
 
 

@@ -36,6 +36,11 @@ def goals(tables: list[Table]) -> Table:
         growth = next(v for k, v in values.items() if k.startswith("growth ") and "->" in k)
         summary.add("no RSS growth beyond noise over many scrapes",
                     bool(values.get("growth within noise")), f"{_num(growth):+.1f} MiB")
+    if "hostile" in by_case:
+        rows = by_case["hostile"]
+        summary.add("hostile gateway: calls, RSS and answer time within their bounds",
+                    all(r["holds"] for r in rows),
+                    f"{sum(1 for r in rows if r['holds'])}/{len(rows)} checks")
     return summary
 
 

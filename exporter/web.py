@@ -38,6 +38,8 @@ StartResponse = Callable[..., Any]
 TIMEOUT_HEADER = "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"
 DEFAULT_SCRAPE_TIMEOUT = 60.0
 MIN_SCRAPE_BUDGET = 0.1
+# At most this share of a scrape's budget is held back for writing the answer.
+MAX_RENDER_RESERVE_SHARE = 0.5
 HANDSHAKE_TIMEOUT = 10.0  # seconds a TLS client has to complete its handshake
 
 
@@ -87,6 +89,9 @@ class App:
         self._offset = timeout_offset
         self._lifecycle = enable_lifecycle
         self._self_registry = registry or self_registry()
+        # How long the last answer of each page (telemetry path, each probe) took to write:
+        # the next scrape of it stops waiting for stragglers that much earlier.
+        self._render_seconds: dict[str, float] = {}
         self._routes: dict[str, Callable[[dict[str, Any], StartResponse], Iterable[bytes]]] = {
             telemetry_path: self._metrics, "/probe": self._probe, "/": self._landing,
             "/-/healthy": self._ok, "/-/ready": self._ok}
@@ -117,7 +122,8 @@ class App:
         """Collect every target (within the scrape's budget) and render the page."""
         budget = scrape_budget(environ.get(TIMEOUT_HEADER), self._offset)
         engine = self._runtime.engine
-        results = engine.collect(timeout=budget)
+        results = engine.collect(timeout=self._collect_budget(self._path, budget))
+        rendering = time.monotonic()
         stats = engine.stats.snapshot()
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self._self_registry)
@@ -125,7 +131,8 @@ class App:
         registry.register(_Families(lambda: iter([bucket_counts(results),
                                                   *target_families(results, stats)])))
         registry.register(_Families(engine.regions.families))
-        return exposition.render(environ, start_response, registry, results)
+        return self._timed(self._path, rendering,
+                           exposition.render(environ, start_response, registry, results))
 
     def _probe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Collect one account (and optionally one region) into a fresh registry."""
@@ -141,13 +148,27 @@ class App:
             targets = engine.resolve(account, region or None, timeout=budget)
         except UnknownTargetError as exc:
             return _text(start_response, "400 Bad Request", f"{exc}\n")
-        results = engine.collect(timeout=max(MIN_SCRAPE_BUDGET, deadline - time.monotonic()),
+        page = f"/probe?account={account}&region={region or ''}"
+        results = engine.collect(timeout=self._collect_budget(page, deadline - time.monotonic()),
                                  targets=targets)
+        rendering = time.monotonic()
         stats = engine.stats.snapshot({(t.account.name, t.region) for t in targets})
         registry = CollectorRegistry(auto_describe=False)
         registry.register(_Families(lambda: iter([bucket_counts(results),
                                                   *target_families(results, stats)])))
-        return exposition.render(environ, start_response, registry, results)
+        return self._timed(page, rendering,
+                           exposition.render(environ, start_response, registry, results))
+
+    def _timed(self, page: str, started: float, body: Iterable[bytes]) -> Iterable[bytes]:
+        """Return ``body``; when the server has sent it, remember how long that took."""
+        def done() -> None:
+            self._render_seconds[page] = time.monotonic() - started
+        return _Timed(body, done)
+
+    def _collect_budget(self, page: str, budget: float) -> float:
+        """Return how long to wait for listings: ``budget`` less the last render of ``page``."""
+        reserve = min(self._render_seconds.get(page, 0.0), budget * MAX_RENDER_RESERVE_SHARE)
+        return max(MIN_SCRAPE_BUDGET, budget - reserve)
 
     def _reload(self, method: str, start_response: StartResponse) -> Iterable[bytes]:
         if method not in ("POST", "PUT"):
@@ -178,6 +199,20 @@ class App:
             "<h2>Targets</h2><table><tr><th>account</th><th>region</th>"
             f"<th>bucket type</th></tr>{rows}</table></body></html>\n"
         )
+
+
+class _Timed:
+    """A WSGI body that calls ``done`` when the server closes it (PEP 3333: after sending)."""
+
+    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
+        self._body, self._done = body, done
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        """Record the time taken."""
+        self._done()
 
 
 def _text(start_response: StartResponse, status: str, body: str,

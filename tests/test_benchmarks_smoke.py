@@ -21,7 +21,7 @@ from benchmarks.latency import issue_rounds, lower_rounds
 from benchmarks.report import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-TITLES = ("calibration", "latency", "render", "calls", "memory", "goals")
+TITLES = ("calibration", "latency", "render", "calls", "memory", "hostile", "goals")
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +101,16 @@ def test_memory_figures_are_plausible(quick):
         "start-up to listening"]["value"]
     assert values["peak RSS (VmHWM)"]["value"] >= values["RSS after the scrapes (VmRSS)"][
         "value"]
+
+
+def test_hostile_gateway_stays_within_its_bounds(quick):
+    checks = rows(quick[0], "hostile")
+    assert len(checks) == 9
+    for row in checks:
+        assert row["holds"] is True, row
+    by_scenario = {(row["scenario"], row["measure"]): row["value"] for row in checks}
+    assert 5 < by_scenario["flood", "peak RSS (VmHWM), MiB"] < 256
+    assert by_scenario["TotalCount 100,000, 5 real buckets", "calls per listing"] <= 9
 
 
 @pytest.mark.parametrize(("regions", "per_target", "issue", "lower"), [
