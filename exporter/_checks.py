@@ -72,9 +72,9 @@ class _Checker:
         value = section.get(key, default)
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type or not low <= value <= high:
-            kind = "an integer" if integer else "a number"
-            self.fail(f"{path}.{key}", f"must be {kind} between {low:g} and {high:g}, "
-                                       f"got {value!r}")
+            kind, lo, hi = ("an integer", f"{int(low)}", f"{int(high)}") if integer else (
+                "a number", f"{low:g}", f"{high:g}")
+            self.fail(f"{path}.{key}", f"must be {kind} between {lo} and {hi}, got {value!r}")
             return default
         return value
 

@@ -53,6 +53,8 @@ def test_good_config_and_defaults():
                                 "UCLOUD_API_BASE_URL": "http://127.0.0.1:9/"})
     assert minimal.ucloud.base_url == "http://127.0.0.1:9/"
     assert minimal.ucloud.page_size == 100 and minimal.ucloud.max_concurrent_requests == 8
+    assert minimal.ucloud.max_response_bytes == 8 * 1024 * 1024
+    assert minimal.ucloud.max_buckets_per_listing == 100_000
     assert minimal.accounts[0].project_id == "org-env"
     assert minimal.accounts[0].bucket_type == "All"
 
@@ -102,6 +104,10 @@ def test_duplicate_account_name():
     ({"accounts": [{"name": "bad name!", "public_key": "p", "private_key": "s",
                     "regions": ["hk"]}]}, "c.yaml: accounts[0].name: must be 1-64"),
     ({"ucloud": {"timeout_seconds": True}, "accounts": []}, "c.yaml: ucloud.timeout_seconds"),
+    ({"ucloud": {"max_response_bytes": 10}, "accounts": []},
+     "c.yaml: ucloud.max_response_bytes: must be an integer between 1024 and 268435456"),
+    ({"ucloud": {"max_buckets_per_listing": 0}, "accounts": []},
+     "c.yaml: ucloud.max_buckets_per_listing: must be an integer between 1 and 10000000"),
 ])
 def test_single_problems(data, expected):
     assert any(p.startswith(expected) for p in problems(data)), problems(data)
