@@ -93,7 +93,7 @@ def client_errors() -> list[str]:
         lambda r: httpx.Response(200, json={"RetCode": 171, "Message": r.content.decode()}),
         lambda r: httpx.Response(503, text=r.content.decode()),
         lambda r: httpx.Response(200, content=b"<html>" + r.content),
-        lambda r: httpx.Response(200, json={"RetCode": 0, "TotalCount": 5, "ImageSet": []}),
+        lambda r: httpx.Response(200, json={"RetCode": 0, "TotalCount": r.content.decode()}),
         _raise(httpx.ConnectError("refused")), _raise(httpx.ReadTimeout("slow")),
     ]
     texts = []
