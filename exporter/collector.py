@@ -114,32 +114,26 @@ def target_families(results: Sequence[Result], stats: Stats) -> Iterator[Metric]
 
 def counter_families(stats: Stats) -> Iterator[Metric]:
     """Yield the counters that live across scrapes."""
-    requests = CounterMetricFamily("ucloud_image_bucket_api_requests",
-                                   "UCloud API requests sent, retries included.",
-                                   labels=("account", "region", "action"))
-    for key, n in sorted(stats.requests.items()):
-        requests.add_metric(key, n)
-    errors = CounterMetricFamily("ucloud_image_bucket_api_errors",
-                                 "UCloud API requests that failed, by reason (retcode_<n>, "
-                                 "http_<status>, timeout, transport, decode, deadline).",
-                                 labels=("account", "region", "action", "reason"))
-    for ekey, n in sorted(stats.errors.items()):
-        errors.add_metric(ekey, n)
-    invalid = CounterMetricFamily("ucloud_image_bucket_invalid_entries",
-                                  "Bucket entries with a missing or malformed field (BucketName, "
-                                  "BucketType, ImageCount, CreateTime; entry: not an object). "
-                                  "The bucket still counts.",
-                                  labels=("account", "region", "field"))
-    for ikey, n in sorted(stats.invalid.items()):
-        invalid.add_metric(ikey, n)
-    odd = CounterMetricFamily("ucloud_image_bucket_paging_inconsistencies",
-                              "Listings where the pages were inconsistent, by kind: total_ahead "
-                              "(fewer buckets than TotalCount), repeated_page (Offset ignored), "
-                              "oversized_page (more entries than Limit).",
-                              labels=("account", "region", "kind"))
-    for okey, n in sorted(stats.inconsistent.items()):
-        odd.add_metric(okey, n)
-    yield from (requests, errors, invalid, odd)
+    for name, documentation, labels, counts in (
+        ("ucloud_image_bucket_api_requests", "UCloud API requests sent, retries included.",
+         ("account", "region", "action"), stats.requests),
+        ("ucloud_image_bucket_api_errors",
+         "UCloud API requests that failed, by reason (retcode_<n>, http_<status>, timeout, "
+         "transport, decode, deadline).", ("account", "region", "action", "reason"),
+         stats.errors),
+        ("ucloud_image_bucket_invalid_entries",
+         "Bucket entries with a missing or malformed field (BucketName, BucketType, ImageCount, "
+         "CreateTime; entry: not an object). The bucket still counts.",
+         ("account", "region", "field"), stats.invalid),
+        ("ucloud_image_bucket_paging_inconsistencies",
+         "Listings where the pages were inconsistent, by kind: total_ahead (fewer buckets than "
+         "TotalCount), repeated_page (Offset ignored), oversized_page (more entries than "
+         "Limit).", ("account", "region", "kind"), stats.inconsistent),
+    ):
+        family = CounterMetricFamily(name, documentation, labels=labels)
+        for key, n in sorted(counts.items()):
+            family.add_metric(key, n)
+        yield family
 
 
 class BuildInfoCollector(Collector):

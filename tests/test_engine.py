@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -21,22 +24,29 @@ def config() -> Config:
                   collect=CollectSettings(), accounts=(account,))
 
 
+@contextlib.contextmanager
+def engine_answering(answer: Callable[[httpx.Request], Any]) -> Iterator[Engine]:
+    """An engine whose API client is answered by ``answer`` (sync or async)."""
+    cfg = config()
+    engine = Engine(cfg, client=UCloudClient(cfg.ucloud, transport=httpx.MockTransport(answer)))
+    try:
+        yield engine
+    finally:
+        engine.close(wait=5)
+
+
 def test_starved_loop_still_answers_in_time_with_every_target_failed():
     def hog(request: httpx.Request) -> httpx.Response:
         time.sleep(1.5)  # blocks the event loop, like CPU-bound work on a starved machine
         return httpx.Response(200, json={"RetCode": 0, "TotalCount": 0, "ImageSet": []})
 
-    cfg = config()
-    engine = Engine(cfg, client=UCloudClient(cfg.ucloud, transport=httpx.MockTransport(hog)))
-    try:
+    with engine_answering(hog) as engine:
         started = time.monotonic()
         results = engine.collect(timeout=0.3)
         elapsed = time.monotonic() - started
         assert [(r.region, r.ok, r.error and r.error.reason) for r in results] == [
             ("cn-bj2", False, "deadline"), ("hk", False, "deadline")]
         assert elapsed < 1.2  # did not wait for the hog to finish
-    finally:
-        engine.close(wait=5)
 
 
 def test_a_busy_loop_costs_only_the_target_that_did_not_finish():
@@ -47,30 +57,22 @@ def test_a_busy_loop_costs_only_the_target_that_did_not_finish():
         return httpx.Response(200, json={"RetCode": 0, "TotalCount": 1, "ImageSet": [
             {"BucketName": "b", "BucketType": "Private", "ImageCount": 1, "CreateTime": 1}]})
 
-    cfg = config()
-    engine = Engine(cfg, client=UCloudClient(cfg.ucloud, transport=httpx.MockTransport(answer)))
-    try:
+    with engine_answering(answer) as engine:
         started = time.monotonic()
         results = engine.collect(timeout=0.5)
         elapsed = time.monotonic() - started
         assert [(r.region, r.ok, r.error and r.error.reason) for r in results] == [
             ("cn-bj2", True, None), ("hk", False, "deadline")]  # was: both failed
         assert elapsed < 0.6  # by the budget, not budget + a grace
-    finally:
-        engine.close(wait=5)
 
 
 def test_an_absurd_timeout_is_clamped_not_an_overflow():
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"RetCode": 0, "TotalCount": 0, "ImageSet": []})
 
-    cfg = config()
-    engine = Engine(cfg, client=UCloudClient(cfg.ucloud, transport=httpx.MockTransport(answer)))
-    try:
+    with engine_answering(answer) as engine:
         results = engine.collect(timeout=1e10)  # was: OverflowError from the thread wait
         assert [r.ok for r in results] == [True, True]
-    finally:
-        engine.close(wait=5)
 
 
 @pytest.mark.parametrize(("header", "budget"), [
