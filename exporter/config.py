@@ -130,6 +130,9 @@ def _key(check: _Checker, a: Mapping[str, Any], path: str, which: str, *,
     """Read ``<which>_key`` from inline, ``<which>_key_file`` or the environment."""
     inline = check.string(a, path, f"{which}_key")
     file_ = check.string(a, path, f"{which}_key_file")
+    if inline is None and file_ is None and any(
+            a.get(k) is not None for k in (f"{which}_key", f"{which}_key_file")):
+        return None  # set, but not a string: reported once already
     if inline is not None and file_ is not None:
         check.fail(path, f"set only one of {which}_key and {which}_key_file")
         return None
@@ -210,13 +213,14 @@ def _accounts(check: _Checker, raw: Any, env: Mapping[str, str],
     seen: set[str] = set()
     for i, item in enumerate(raw):
         acc = _account(check, item, f"accounts[{i}]", env, base)
-        if acc is None:
+        name = item.get("name") if isinstance(item, Mapping) else None
+        if isinstance(name, str) and name in seen:  # also when the entry has other problems
+            check.fail(f"accounts[{i}].name", f"duplicate account name {name!r}")
             continue
-        if acc.name in seen:
-            check.fail(f"accounts[{i}].name", f"duplicate account name {acc.name!r}")
-            continue
-        seen.add(acc.name)
-        out.append(acc)
+        if isinstance(name, str):
+            seen.add(name)
+        if acc is not None:
+            out.append(acc)
     return tuple(out)
 
 
@@ -225,6 +229,10 @@ def parse(data: Any, *, source: str = "config", env: Mapping[str, str] | None = 
     """Validate already-decoded YAML ``data``; raise ConfigError listing every problem."""
     env = os.environ if env is None else env
     check = _Checker(source)
+    if data is not None and not isinstance(data, Mapping):
+        check.fail("(top level)", f"must be a mapping with ucloud, collect and accounts, "
+                                  f"got {_kind(data)}")
+        raise ConfigError(check.problems)
     top = check.mapping(data, "", ("ucloud", "collect", "accounts"))
     if data is None:
         check.fail("accounts", "missing: the file is empty")

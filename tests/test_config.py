@@ -80,7 +80,8 @@ def test_all_problems_reported_at_once_with_paths():
     expected_paths = [
         "ucloud.bogus: unknown key", "ucloud.base_url:", "ucloud.page_size:",
         "ucloud.retries:", "collect.min_interval_seconds:", "collect.include_buckets[0]:",
-        "accounts[1].regions: must be a non-empty list", "accounts[2].extra: unknown key",
+        "accounts[1].regions: must be a non-empty list", "accounts[1].name: duplicate",
+        "accounts[2].extra: unknown key",
         "accounts[2].public_key: missing", "accounts[2].private_key: missing",
         "accounts[2].regions[1]: duplicate", "accounts[2].bucket_type:",
         "accounts[3]: must be a mapping",
@@ -91,6 +92,27 @@ def test_all_problems_reported_at_once_with_paths():
     assert all("\n" not in p for p in got)
 
 
+def test_one_line_per_problem_and_no_line_twice():
+    got = problems({"accounts": [{"name": "a", "public_key": 123, "private_key": ["x"],
+                                  "regions": ["hk"]}]})
+    assert got == ["c.yaml: accounts[0].public_key: must be a string, got int",
+                   "c.yaml: accounts[0].private_key: must be a string, got list"]
+
+
+def test_top_level_problems_name_the_top_level():
+    assert problems([1, 2]) == [
+        "c.yaml: (top level): must be a mapping with ucloud, collect and accounts, got list"]
+
+
+def test_duplicate_account_name_reported_even_with_other_errors():
+    got = problems({"accounts": [
+        {"name": "a", "public_key": "p", "private_key": "s", "regions": ["hk"]},
+        {"name": "a", "public_key": "p", "private_key": "s", "regions": "nowhere"}]})
+    assert got == [
+        "c.yaml: accounts[1].regions: must be a non-empty list of region ids, or auto",
+        "c.yaml: accounts[1].name: duplicate account name 'a'"]
+
+
 def test_duplicate_account_name():
     acc = {"name": "a", "public_key": "p", "private_key": "s", "regions": ["hk"]}
     assert problems({"accounts": [acc, acc]}) == [
@@ -99,7 +121,7 @@ def test_duplicate_account_name():
 
 @pytest.mark.parametrize(("data", "expected"), [
     (None, "c.yaml: accounts: missing: the file is empty"),
-    ([1, 2], "c.yaml: : must be a mapping, got list"),
+    ([1, 2], "c.yaml: (top level): must be a mapping"),
     ({"accounts": {}}, "c.yaml: accounts: must be a non-empty list of accounts"),
     ({"accounts": [{"name": "bad name!", "public_key": "p", "private_key": "s",
                     "regions": ["hk"]}]}, "c.yaml: accounts[0].name: must be 1-64"),

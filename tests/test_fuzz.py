@@ -107,10 +107,11 @@ def test_any_api_answer_is_a_listing_or_a_ucloud_error(script, page_size, retrie
     outcome = run_listing(script, page_size, retries)
     assert isinstance(outcome, Listing | UCloudError)
     if isinstance(outcome, Listing):
-        names = [b.name for b in outcome.buckets]
+        names = [b.name for b in outcome.buckets if b.name is not None]
         assert len(names) == len(set(names)) and all(names)
-        assert all(type(b.images) is int and b.images >= 0 for b in outcome.buckets)
-        assert all(type(b.created) is int and b.created >= 0 for b in outcome.buckets)
+        for value in (v for b in outcome.buckets for v in (b.images, b.created)):
+            assert value is None or (type(value) is int and value >= 0)
+        assert all(b.type in ("private", "public", "unknown") for b in outcome.buckets)
     else:
         assert outcome.reason and "priv" not in repr(outcome) + str(outcome)
 
