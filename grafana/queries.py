@@ -28,7 +28,9 @@ BUCKET = 'bucket=~"$bucket"'
 TARGET_KEYS = "job, account, region"
 BUCKET_KEYS = "job, account, region, bucket, type"
 
-UP = f'up{{job=~"$exporter_jobs", {TARGET}}}'
+# `job=~"$job"` comes first: dashboard-linter's matcher check looks at the first `job`
+# matcher of a selector.
+UP = f'up{{{TARGET}, job=~"$exporter_jobs"}}'
 TARGET_UP = f"ucloud_image_bucket_up{{{TARGET}, {ACCOUNT}}}"
 BUCKETS = f"ucloud_image_buckets{{{TARGET}, {ACCOUNT}, {TYPE}}}"
 IMAGES_BY_TARGET = (
@@ -101,7 +103,7 @@ INVALID_ENTRIES = f"sum by (account, region) ({per_target(INVALID_5M)})"
 # -- Variables: (name, selector of label_values(<selector>, name)) ---------------------------
 VARIABLES = (
     ("job", 'up{job=~"$exporter_jobs"}'),
-    ("instance", 'up{job=~"$exporter_jobs", job=~"$job"}'),
+    ("instance", 'up{job=~"$job", job=~"$exporter_jobs"}'),
     ("account", f"ucloud_image_bucket_up{{{TARGET}}}"),
     ("region", f'ucloud_image_bucket_up{{{TARGET}, account=~"$account"}}'),
     ("type", f"ucloud_image_buckets{{{TARGET}, {ACCOUNT}}}"),
