@@ -326,6 +326,11 @@ class PrometheusServer(_Server):
             return [{"metric": {}, "value": result}]
         return cast(list[Sample], result)
 
+    def series(self, match: str, start: float, end: float) -> list[dict[str, str]]:
+        """Label sets of the series ``match`` selects between ``start`` and ``end`` (unix s)."""
+        params = {"match[]": match, "start": f"{start:.3f}", "end": f"{end:.3f}"}
+        return cast(list[dict[str, str]], self._api("/api/v1/series", params))
+
     def wait_for(
         self,
         expr: str,

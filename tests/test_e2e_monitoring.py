@@ -1,38 +1,55 @@
 """End to end with real parts: exporter + simulator, Prometheus with the shipped rules, and
-Alertmanager. Every dashboard query returns data; an auth failure reaches Alertmanager.
+Alertmanager.
 
-The shipped rules are loaded as they are, except that every ``for:`` is shortened to 2s so
-the test finishes in about a minute; their real durations are covered by promtool unit tests.
+* Every dashboard query returns data, no range query touches more than a few series per
+  target (the fleet has far more buckets than that), and an auth failure reaches
+  Alertmanager.
+* A dead exporter: the dashboard's health panels say "down", none shows a healthy zero.
+* An HA pair (two exporters, same config, one job, a ``replica`` label): every dashboard
+  total and every recording rule equals the single-exporter value.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Bucket, Fault
+from tests import panels
 from tests.conftest import golden_account
+from tests.monitoring import (
+    RANGE,
+    dashboard_results,
+    rule_files,
+    series_touched,
+    settle,
+    values,
+)
 from tests.procs import config_for
 from tests.realparts import AlertmanagerServer, PrometheusServer
-from tests.test_dashboard import SUBSTITUTIONS, targets, variable_selectors
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
-RANGE = 12  # seconds of history the growth and "in range" panels look back over
+BULK = 200  # extra buckets in one region: per-bucket series outnumber targets 60 to 1
+SERIES_PER_TARGET = 4  # a range query may touch this many series per target, at most
+JOB = "ucloud-image-exporter"
 
 
-def fast_rules() -> str:
-    """Return the shipped alert rules with every ``for:`` shortened."""
-    return re.sub(r"(?m)^(\s+for:) \S+$", r"\1 2s", (ROOT / "prometheus/alerts.yml").read_text())
-
-
-def panel_query(expr: str) -> str:
-    """Substitute dashboard variables as Grafana would, for a short test history."""
-    values = {**SUBSTITUTIONS, "__rate_interval": "5s", "__range": f"{RANGE}s"}
-    return re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: values[m.group(1) or m.group(2)], expr)
+def scrape_config(targets: list[tuple[str, dict[str, str]]], alertmanager: str = "") -> str:
+    """A 1s-scrape Prometheus config: one exporter job with ``targets`` (address, labels)."""
+    config: dict[str, Any] = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+        "rule_files": ["alerts.yml", "recording.yml"],
+        "scrape_configs": [{"job_name": JOB, "static_configs": [
+            {"targets": [address], "labels": labels} for address, labels in targets]}],
+    }
+    if alertmanager:
+        config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    return yaml.safe_dump(config)
 
 
 def bump_bucket(simulator, region: str, name: str, extra: int) -> None:
@@ -44,7 +61,10 @@ def bump_bucket(simulator, region: str, name: str, extra: int) -> None:
                                       old.create_time, old.shared))
 
 
-def test_dashboard_queries_and_alert_delivery(simulator, start_exporter, tmp_path):
+def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, tmp_path):
+    for i in range(BULK):
+        simulator.fleet.add_bucket(GOLDEN_PUBLIC_KEY, "hk",
+                                   Bucket(f"bulk/{i:03d}", "Private", i, 1_600_000_000 + i))
     # one entry with a malformed field, so the "invalid entries" panel has data too
     simulator.add_fault(Fault(mutate=lambda body: {**body, "ImageSet": [
         *body["ImageSet"], {"BucketName": "broken", "BucketType": "Private",
@@ -52,43 +72,119 @@ def test_dashboard_queries_and_alert_delivery(simulator, start_exporter, tmp_pat
     exp = start_exporter(config_for(simulator.url, [golden_account()],
                                     ucloud={"page_size": 100, "retries": 0}))
     with AlertmanagerServer("route: {receiver: sink}\nreceivers: [{name: sink}]\n",
-                            workdir=tmp_path / "am") as am:
-        prom_config = f"""
-global: {{scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}}
-rule_files: [alerts.yml, recording.yml]
-alerting:
-  alertmanagers: [{{static_configs: [{{targets: ["127.0.0.1:{am.port}"]}}]}}]
-scrape_configs:
-  - job_name: ucloud-image-exporter
-    static_configs: [{{targets: ["127.0.0.1:{exp.port}"]}}]
-"""
-        rules: dict[str, str | Path] = {"alerts.yml": fast_rules(),
-                                        "recording.yml": ROOT / "prometheus/recording.yml"}
-        with PrometheusServer(prom_config, rules, workdir=tmp_path / "prom",
-                              extra_args=["--rules.alert.resend-delay=1s"]) as prom:
-            prom.wait_for('up{job="ucloud-image-exporter"} == 1', timeout=30)
-            time.sleep(RANGE + 2)
-            bump_bucket(simulator, "cn-sh2", "golden/gamma", 40)
-            simulator.add_fault(Fault(retcode=171, message="signature error"),
-                                account=GOLDEN_PUBLIC_KEY, region="cn-bj2")
-            alerts = am.wait_for_alerts(lambda found: any(
-                a["labels"]["alertname"] == "UCloudImageApiAuthErrors" for a in found),
-                timeout=60)
-            (auth,) = [a for a in alerts if a["labels"]["alertname"] == "UCloudImageApiAuthErrors"]
-            assert auth["labels"]["severity"] == "critical"
-            assert auth["labels"]["account"] == "golden" and auth["labels"]["region"] == "cn-bj2"
-            assert auth["labels"]["reason"] == "retcode_171"
-            assert "golden" in auth["annotations"]["description"]
-            assert "cn-bj2" in auth["annotations"]["description"]
-            assert auth["annotations"]["summary"]
-            prom.wait_for('ucloud_image_bucket_images{bucket="golden/gamma"} == 290', timeout=20)
-            empty = []
-            for title, target in targets():
-                if not prom.query(panel_query(target["expr"])):
-                    empty.append(f"{title}: {panel_query(target['expr'])}")
-            for name, selector in variable_selectors():
-                if not prom.query(f"count by ({name}) ({panel_query(selector)})"):
-                    empty.append(f"variable {name}: {selector}")
-            assert not empty, "queries without data:\n" + "\n".join(empty)
-            firing = {a["labels"]["alertname"] for a in am.alerts()}
-            assert "UCloudImageExporterDown" not in firing
+                            workdir=tmp_path / "am") as am, \
+            PrometheusServer(scrape_config([(f"127.0.0.1:{exp.port}", {})],
+                                           f"127.0.0.1:{am.port}"),
+                             rule_files("alerts.yml", "recording.yml"),
+                             workdir=tmp_path / "prom",
+                             extra_args=["--rules.alert.resend-delay=1s"]) as prom:
+        prom.wait_for(f'up{{job="{JOB}"}} == 1', timeout=30)
+        start = time.time()
+        time.sleep(RANGE + 2)
+        bump_bucket(simulator, "cn-sh2", "golden/gamma", 40)
+        simulator.add_fault(Fault(retcode=171, message="signature error"),
+                            account=GOLDEN_PUBLIC_KEY, region="cn-bj2")
+        alerts = am.wait_for_alerts(lambda found: any(
+            a["labels"]["alertname"] == "UCloudImageApiAuthErrors" for a in found), timeout=60)
+        (auth,) = [a for a in alerts if a["labels"]["alertname"] == "UCloudImageApiAuthErrors"]
+        assert auth["labels"]["severity"] == "critical"
+        assert auth["labels"]["account"] == "golden" and auth["labels"]["region"] == "cn-bj2"
+        assert auth["labels"]["reason"] == "retcode_171"
+        assert "golden" in auth["annotations"]["description"]
+        assert auth["annotations"]["runbook_url"].endswith("runbooks.md#ucloudimageapiautherrors")
+        at = settle(prom, 'ucloud_image_bucket_images{bucket="golden/gamma"} == 290',
+                    "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m")
+        results = dashboard_results(prom, at)
+        empty = [where for where, result in results.items() if not result]
+        assert not empty, "queries without data:\n" + "\n".join(empty)
+        assert "UCloudImageExporterDown" not in {a["labels"]["alertname"] for a in am.alerts()}
+
+        # Scale: count the series every range query's selectors touch over the whole run.
+        targets = len(prom.series("ucloud_image_bucket_up", start, at))
+        buckets = len(prom.series("ucloud_image_bucket_images", start, at))
+        assert targets == 3 and buckets > BULK
+        touched = {query.where: series_touched(prom, query.expr, start, at)
+                   for query in panels.queries() if not query.instant}
+        print(f"\ntargets={targets} per-bucket series={buckets}; series per range query:",
+              *sorted(touched.items()), sep="\n  ")
+        too_many = {w: n for w, n in touched.items() if n > SERIES_PER_TARGET * targets}
+        assert not too_many, too_many
+        for query in panels.queries():
+            if query.instant and query.expr.startswith("topk("):
+                k = int(query.expr[5:].split(",", 1)[0])
+                assert 0 < len(results[query.where]) <= k, query.where
+
+
+HEALTH_STATS = ("Exporter scrapes down", "Targets up", "Targets down", "Buckets", "Images",
+                "Oldest data")
+
+
+def test_dead_exporter_shows_down(simulator, start_exporter, tmp_path):
+    exp = start_exporter(config_for(simulator.url, [golden_account()]))
+    address = f"127.0.0.1:{exp.port}"
+    with PrometheusServer(scrape_config([(address, {})]),
+                          rule_files("alerts.yml", "recording.yml"),
+                          workdir=tmp_path / "prom") as prom:
+        alive = dashboard_results(
+            prom, settle(prom, "instance_account_region_type:ucloud_image_bucket_images:sum"))
+        assert values(alive["Exporter scrapes down / A"]) == [0]
+        assert values(alive["Targets up / A"]) == [3]
+        assert exp.stop() == 0
+        failed = prom.wait_for(f'up{{job="{JOB}"}} == 0', timeout=30)
+        time.sleep(1.5)  # the rules' next evaluation, on the stale series
+        dead = dashboard_results(prom, float(failed[0]["value"][0]) + 1)
+        # Prometheus's own up says the exporter is down ...
+        assert values(dead["Exporter scrapes down / A"]) == [1], dead["Exporter scrapes down / A"]
+        assert values(dead["Exporter scrapes / A"]) == [0]
+        # ... no other health number pretends all is well (no green zero, no stale data) ...
+        claims = {title: dead[f"{title} / A"] for title in HEALTH_STATS[1:]}
+        assert all(not result for result in claims.values()), claims
+        # ... and the variables still offer the dead exporter.
+        assert {s["metric"]["job"] for s in dead["variable job"]} == {JOB}
+        assert {s["metric"]["instance"] for s in dead["variable instance"]} == {address}
+
+
+# Panels whose numbers are totals: with an HA pair they must equal one exporter's.
+TOTALS = ("Targets up", "Targets down", "Buckets", "Images", "Buckets by region and type",
+          "Images by region", "Top buckets by image count", "Newest buckets")
+# Recording rule -> the same total from one exporter's raw series (%s: its instance matcher).
+RULE_TOTALS = {
+    "account_region_type:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
+    "account_region:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
+    "account_region_type:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
+    "account_region:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
+    "job:ucloud_image_bucket_up:sum": "sum(ucloud_image_bucket_up{%s})",
+    "job:ucloud_image_bucket_up:count": "count(ucloud_image_bucket_up{%s})",
+    "account_region:ucloud_image_bucket_up:max": "sum(ucloud_image_bucket_up{%s})",
+}
+
+
+def rows(result: list[dict[str, Any]]) -> list[tuple[list[tuple[str, str]], str]]:
+    return sorted((sorted(s["metric"].items()), s["value"][1]) for s in result)
+
+
+def test_ha_pair_totals_equal_one_exporter(simulator, start_exporter, tmp_path):
+    config = config_for(simulator.url, [golden_account()])
+    addresses = [f"127.0.0.1:{start_exporter(config).port}" for _ in "ab"]
+    targets = [(address, {"replica": name}) for address, name in zip(addresses, "ab", strict=True)]
+    with PrometheusServer(scrape_config(targets), rule_files("recording.yml"),
+                          workdir=tmp_path / "prom") as prom:
+        prom.wait_for(f'up{{job="{JOB}"}} == 1', lambda r: len(r) == 2, timeout=30)
+        at = settle(prom, "account_region:ucloud_image_bucket_up:max",
+                    "account_region:ucloud_image_bucket_images:sum")
+        one = f'instance="{addresses[0]}"'
+        for rule, single in RULE_TOTALS.items():
+            pair, alone = prom.query(f"sum({rule})", at), prom.query(single % one, at)
+            assert values(pair) == values(alone) and values(pair), (rule, pair, alone)
+        requests = "rate(ucloud_image_bucket_api_requests_total{%s}[5s])"
+        single_rate = values(prom.query(f"sum({requests % one})", at))[0]
+        pair_rate = values(prom.query(
+            "sum(account_region_action:ucloud_image_bucket_api_requests:rate5m)", at))[0]
+        assert 0 < pair_rate < 1.5 * single_rate, (pair_rate, single_rate)
+
+        both = dashboard_results(prom, at)
+        alone_ = dashboard_results(prom, at, instance=addresses[0])
+        totals = [query.where for query in panels.queries() if query.panel in TOTALS]
+        assert len(totals) >= len(TOTALS)
+        for where in totals:
+            assert both[where] and rows(both[where]) == rows(alone_[where]), where

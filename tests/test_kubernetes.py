@@ -416,8 +416,10 @@ def test_job_label_matches_the_alert_rules():
     # The Operator names the job after the Service; the `up` alerts match job=~"NAME.*".
     assert "jobLabel" not in get("ServiceMonitor")["spec"]
     alerts = (PROM / "alerts.yml").read_text(encoding="utf-8")
-    assert re.fullmatch(r"ucloud-image-exporter.*", get("Service")["metadata"]["name"])
-    assert 'job=~"ucloud-image-exporter.*"' in alerts
+    regexes = set(re.findall(r'up\{job=~"([^"]+)"\}', alerts))
+    assert regexes
+    for regex in regexes:
+        assert re.fullmatch(regex, get("Service")["metadata"]["name"]), regex
 
 
 # -- PrometheusRule -------------------------------------------------------------------------

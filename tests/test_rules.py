@@ -19,6 +19,10 @@ from tests.realparts import require_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 PROM = ROOT / "prometheus"
+RUNBOOKS = ROOT / "docs" / "runbooks.md"
+RUNBOOK_BASE = (
+    "https://github.com/ucloud-image-exporter/ucloud-image-exporter/blob/main/docs/runbooks.md"
+)
 ALERTS = PROM / "alerts.yml"
 RECORDING = PROM / "recording.yml"
 UNIT_TESTS = sorted((PROM / "tests").glob("*.yml"))
@@ -195,6 +199,10 @@ def test_required_alerts_exist() -> None:
     assert exprs["UCloudImageExporterAbsent"].startswith("absent(up{")
     assert "ucloud_image_bucket_up == 0" in exprs["UCloudImageTargetFailing"]
     assert severity["UCloudImageApiAuthErrors"] == "critical"
+    # The gauge stays present while a target fails, whatever collect.min_interval_seconds is.
+    assert "ucloud_image_bucket_error_info{" in exprs["UCloudImageApiAuthErrors"]
+    assert "_total" not in exprs["UCloudImageApiAuthErrors"]
+    assert severity["UCloudImageBucketDisappeared"] == "info"
     assert severity["UCloudImageApiThrottled"] == "warning"
     assert severity["UCloudImageApiErrors"] == "warning"
     assert severity["UCloudImageDataStale"] == "warning"
@@ -219,13 +227,92 @@ def test_auth_reasons_are_critical_only(reason: str) -> None:
     assert matching == ["UCloudImageApiAuthErrors"]
 
 
-def test_up_alerts_match_the_example_job() -> None:
-    config = load(PROM / "prometheus.yml")
-    jobs = [scrape["job_name"] for scrape in config["scrape_configs"]]
-    assert EXAMPLE_JOB in jobs
+@pytest.mark.parametrize("example", ["prometheus.yml", "prometheus-sharded.yml"])
+def test_up_alerts_match_every_example_job(example: str) -> None:
+    """The "exporter is gone" alerts cover the /metrics job and the sharded /probe job."""
+    jobs = [scrape["job_name"] for scrape in load(PROM / example)["scrape_configs"]]
+    assert jobs
+    regexes = [
+        (rule["alert"], regex)
+        for rule in alert_rules()
+        for regex in re.findall(r'up\{job=~"([^"]+)"\}', rule["expr"])
+    ]
+    assert {alert for alert, _ in regexes} == {
+        "UCloudImageExporterDown",
+        "UCloudImageExporterAbsent",
+    }
+    for alert, regex in regexes:
+        for job in jobs:
+            assert re.fullmatch(regex, job), f"{alert}: {regex} misses job {job} of {example}"
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading."""
+    anchor = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return anchor.replace(" ", "-")
+
+
+def test_every_alert_links_to_a_runbook_heading() -> None:
+    headings = {
+        github_anchor(line.lstrip("#"))
+        for line in RUNBOOKS.read_text(encoding="utf-8").splitlines()
+        if line.startswith("#")
+    }
     for rule in alert_rules():
-        for regex in re.findall(r'up\{job=~"([^"]+)"\}', rule["expr"]):
-            assert re.fullmatch(regex, EXAMPLE_JOB), rule["alert"]
+        url = rule["annotations"].get("runbook_url", "")
+        base, _, anchor = url.partition("#")
+        assert base == RUNBOOK_BASE, f"{rule['alert']}: runbook_url {url!r}"
+        assert anchor in headings, f"{rule['alert']}: no heading #{anchor} in {RUNBOOKS.name}"
+    runbook = RUNBOOKS.read_text(encoding="utf-8")
+    for name in (rule["alert"] for rule in alert_rules()):
+        section = runbook.split(f"## {name}\n", 1)[1].split("\n## ", 1)[0]
+        for part in ("**Meaning.**", "**Confirm.**", "```promql", "**Act.**"):
+            assert part in section, f"runbook of {name} lacks {part}"
+
+
+@pytest.mark.parametrize(
+    ("heading", "anchor"),
+    [("UCloudImageApiErrors", "ucloudimageapierrors"), ("A b-c (d)", "a-b-c-d")],
+)
+def test_github_anchor(heading: str, anchor: str) -> None:
+    assert github_anchor(heading) == anchor
+
+
+COUNTER_WINDOW_RE = re.compile(
+    r"(?:increase|rate)\((ucloud_image_bucket_\w+_total)(\{[^}]*\})?\[(\w+)\]\)"
+)
+
+
+def test_counter_alerts_count_the_first_increment() -> None:
+    """A counter is born at its first increment: increase() alone would miss it.
+
+    Every increase()/rate() of a counter in an alert comes with the birth term
+    ``(increase(x[W]) and x offset W) or x``.
+    """
+    for rule in alert_rules():
+        expr = " ".join(rule["expr"].split())
+        for metric, matchers, window in COUNTER_WINDOW_RE.findall(expr):
+            selector = f"{metric}{matchers}"
+            assert f"and {selector} offset {window}" in expr, (rule["alert"], selector)
+            assert f"or {selector}" in expr, (rule["alert"], selector)
+
+
+def test_counter_alerts_are_tested_with_counters_born_above_zero() -> None:
+    """Each alert on a counter fires in a case whose counter's first sample is not 0."""
+    counter_alerts = {rule["alert"] for rule in alert_rules() if "_total" in rule["expr"]}
+    assert counter_alerts
+    born_above_zero = set()
+    for path in UNIT_TESTS:
+        for test in load(path).get("tests") or []:
+            born = any(
+                "_total{" in series["series"]
+                and re.match(r"[1-9]", series["values"].split()[0])
+                for series in test.get("input_series") or []
+            )
+            for case in test.get("alert_rule_test") or []:
+                if born and case.get("exp_alerts"):
+                    born_above_zero.add(case["alertname"])
+    assert counter_alerts <= born_above_zero, sorted(counter_alerts - born_above_zero)
 
 
 def test_recording_rule_names_follow_convention() -> None:

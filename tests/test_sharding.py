@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault
 from tests.conftest import golden_account
+from tests.monitoring import dashboard_results, rule_files, settle
 from tests.procs import config_for
 from tests.realparts import PrometheusServer
 
@@ -22,19 +24,28 @@ TARGETS = [f"{account}/{region}" for account in ("golden", "second", "third")
            for region in ("cn-bj2", "cn-sh2", "hk")]
 
 
-def shard_config(shard: int, exporter: str) -> str:
-    """Return the example config for ``shard`` of 2, pointed at ``exporter``."""
+def shard_config(shard: int, exporter: str, *, full: bool = False) -> str:
+    """Return the example config for ``shard`` of 2, pointed at ``exporter``.
+
+    ``full`` keeps the rule files and the exporter's own /metrics job (its bucket metrics
+    dropped, as the example does); otherwise only the probe job is left.
+    """
     config = yaml.safe_load(EXAMPLE.read_text())
-    config.pop("rule_files")
     config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
-    (probe,) = [j for j in config["scrape_configs"] if j["job_name"] == "ucloud-image-probe"]
-    config["scrape_configs"] = [probe]
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    probe = jobs["ucloud-image-probe"]
     probe.update(scrape_interval="1s", scrape_timeout="1s",
                  static_configs=[{"targets": TARGETS}])
     relabel = probe["relabel_configs"]
     (keep,) = [r for r in relabel if r.get("action") == "keep"]
     keep["regex"] = str(shard)
     relabel[-1]["replacement"] = exporter
+    if full:
+        jobs["ucloud-image-exporter"].update(scrape_interval="1s", scrape_timeout="1s",
+                                             static_configs=[{"targets": [exporter]}])
+    else:
+        config.pop("rule_files")
+        config["scrape_configs"] = [probe]
     return yaml.safe_dump(config)
 
 
@@ -89,3 +100,37 @@ def test_sharded_example_passes_promtool(tmp_path):
                              str(tmp_path / "prometheus-sharded.yml")], capture_output=True,
                             text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dashboard_queries_on_the_sharded_probe_setup(simulator, start_exporter, tmp_path):
+    """Every dashboard variable and panel query has data with /probe sharding (defect 4)."""
+    simulator.add_fault(Fault(mutate=lambda body: {**body, "ImageSet": [
+        *body["ImageSet"], {"BucketName": "broken", "BucketType": "Private",
+                            "ImageCount": "many", "CreateTime": 1}]}), region="hk")
+    simulator.add_fault(Fault(retcode=171, message="signature error"),
+                        account=GOLDEN_PUBLIC_KEY, region="cn-bj2")
+    accounts = [golden_account(), golden_account(name="second"), golden_account(name="third")]
+    exp = start_exporter(config_for(simulator.url, accounts, ucloud={"retries": 0}))
+    address = f"127.0.0.1:{exp.port}"
+    rules = rule_files("alerts.yml", "recording.yml")
+    with PrometheusServer(shard_config(0, address, full=True), rules,
+                          workdir=tmp_path / "p0") as p0, \
+            PrometheusServer(shard_config(1, address, full=True), rules,
+                             workdir=tmp_path / "p1") as p1:
+        shards = []
+        for prom in (p0, p1):
+            at = settle(prom, "account_region:ucloud_image_bucket_up:max",
+                        "ucloud_image_bucket_exporter_build_info")
+            results = dashboard_results(prom, at)
+            shards.append(results)
+            jobs = {s["metric"]["job"] for s in results["variable job"]}
+            assert jobs == {"ucloud-image-probe", "ucloud-image-exporter"}
+            probes = {s["metric"]["instance"] for s in results["variable instance"]}
+            assert probes == active_targets(prom)  # the probes and the exporter itself
+            for name in ("account", "region", "type"):
+                assert results[f"variable {name}"], name
+            assert not prom.query('process_resident_memory_bytes{job="ucloud-image-probe"}')
+        # Growth needs an hour-old value; everything else has data on one shard at least.
+        empty = [where for where in shards[0] if not (shards[0][where] or shards[1][where])
+                 and not where.startswith("Biggest image-count growth")]
+        assert not empty, empty

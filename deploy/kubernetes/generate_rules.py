@@ -35,7 +35,7 @@ HEADER = """\
 # `release: <its Helm release name>` (README.md shows a kustomize patch that adds it).
 #
 # The two rules on `up` (UCloudImageExporterDown, UCloudImageExporterAbsent) match
-# job=~"ucloud-image-exporter.*". Under the Operator `job` is the Service's name,
+# job=~"ucloud-image-(exporter|probe).*". Under the Operator `job` is the Service's name,
 # `ucloud-image-exporter` here; renaming the Service (e.g. with a kustomize namePrefix) to
 # something not starting with that breaks them: adapt the regex in prometheus/alerts.yml.
 apiVersion: monitoring.coreos.com/v1

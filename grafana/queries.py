@@ -1,0 +1,110 @@
+"""The PromQL of the dashboard's panels and variables (plain strings; no Grafana here).
+
+Rules every query follows, checked by tests/test_dashboard.py:
+
+* Every selector filters on the dashboard variables its metric has labels for.
+* HA pairs: two exporters with the same configuration are two targets of one job (told
+  apart by ``instance`` and ``replica``).  Every total first takes ``max by`` the target's
+  own labels (job, account, region, ...), so a bucket, image or target counts once however
+  many replicas report it.
+* Scale: range queries never select a per-bucket metric (one series per bucket); image
+  totals come from the ``instance_account_region_type:ucloud_image_bucket_images:sum``
+  recording rule.  Instant per-bucket queries are wrapped in ``topk`` with a small k.
+* No ``or vector(0)``: a panel whose data is gone shows "No data", not a healthy zero.
+"""
+
+from __future__ import annotations
+
+# Jobs whose `up` the dashboard shows: `up` exists for every job Prometheus scrapes, and the
+# job variable's "All" is `.+`.  Same default as the alerts' job regex (alerts.yml).
+EXPORTER_JOBS = "ucloud-image-(exporter|probe).*"
+
+TARGET = 'job=~"$job", instance=~"$instance"'
+ACCOUNT = 'account=~"$account", region=~"$region"'
+TYPE = 'type=~"$type"'
+BUCKET = 'bucket=~"$bucket"'
+
+# The labels that identify one target / one bucket of one job, across replicas.
+TARGET_KEYS = "job, account, region"
+BUCKET_KEYS = "job, account, region, bucket, type"
+
+# `job=~"$job"` comes first: dashboard-linter's matcher check looks at the first `job`
+# matcher of a selector.
+UP = f'up{{{TARGET}, job=~"$exporter_jobs"}}'
+TARGET_UP = f"ucloud_image_bucket_up{{{TARGET}, {ACCOUNT}}}"
+BUCKETS = f"ucloud_image_buckets{{{TARGET}, {ACCOUNT}, {TYPE}}}"
+IMAGES_BY_TARGET = (
+    f"instance_account_region_type:ucloud_image_bucket_images:sum{{{TARGET}, {ACCOUNT}, {TYPE}}}"
+)
+IMAGES = f"ucloud_image_bucket_images{{{TARGET}, {ACCOUNT}, {BUCKET}, {TYPE}}}"
+CREATED = f"ucloud_image_bucket_created_timestamp_seconds{{{TARGET}, {ACCOUNT}, {BUCKET}, {TYPE}}}"
+LAST_SUCCESS = f"ucloud_image_bucket_last_success_timestamp_seconds{{{TARGET}, {ACCOUNT}}}"
+DURATION = f"ucloud_image_bucket_scrape_duration_seconds{{{TARGET}, {ACCOUNT}}}"
+ERROR_INFO = f"ucloud_image_bucket_error_info{{{TARGET}, {ACCOUNT}}}"
+REQUESTS = f"ucloud_image_bucket_api_requests_total{{{TARGET}, {ACCOUNT}}}"
+ERRORS = f"ucloud_image_bucket_api_errors_total{{{TARGET}, {ACCOUNT}}}"
+ERRORS_5M = (
+    "instance_account_region_reason:ucloud_image_bucket_api_errors:increase5m"
+    f"{{{TARGET}, {ACCOUNT}}}"
+)
+INVALID_5M = (
+    f"instance_account_region:ucloud_image_bucket_invalid_entries:increase5m{{{TARGET}, {ACCOUNT}}}"
+)
+BUILD_INFO = f"ucloud_image_bucket_exporter_build_info{{{TARGET}}}"
+
+
+def per_target(selector: str, keys: str = TARGET_KEYS) -> str:
+    """One series per target (and ``keys``), whatever the number of replicas."""
+    return f"max by ({keys}) ({selector})"
+
+
+def per_bucket(selector: str) -> str:
+    return per_target(selector, BUCKET_KEYS)
+
+
+def top(k: int, expr: str) -> str:
+    return f"topk({k}, {expr})"
+
+
+# -- Overview --------------------------------------------------------------------------------
+SCRAPES_DOWN = f"sum(1 - {UP})"
+TARGETS_UP = f"sum({per_target(TARGET_UP)})"
+TARGETS_DOWN = f"sum(1 - {per_target(TARGET_UP)})"
+BUCKETS_TOTAL = f"sum({per_target(BUCKETS, TARGET_KEYS + ', type')})"
+IMAGES_TOTAL = f"sum({per_target(IMAGES_BY_TARGET, TARGET_KEYS + ', type')})"
+OLDEST_DATA = f"time() - min({per_target(LAST_SUCCESS)} > 0)"
+# Errors in the range, a counter's first errors included: a series born within the range
+# counts with its whole value (increase() would miss the increment that created it).
+ERRORS_IN_RANGE = (
+    f"sum(max by ({TARGET_KEYS}, action, reason) ("
+    f"(increase({ERRORS}[$__range]) and {ERRORS} offset $__range) or {ERRORS}))"
+)
+
+# -- Buckets and images ----------------------------------------------------------------------
+BUCKETS_BY_REGION_TYPE = f"sum by (region, type) ({per_target(BUCKETS, TARGET_KEYS + ', type')})"
+IMAGES_BY_REGION = f"sum by (region) ({per_target(IMAGES_BY_TARGET, TARGET_KEYS + ', type')})"
+TOP_IMAGES = top(20, per_bucket(IMAGES))
+TOP_IMAGES_CREATED = top(20, f"{per_bucket(CREATED)} * 1000 and on ({BUCKET_KEYS}) {TOP_IMAGES}")
+GROWTH = top(10, f"({per_bucket(IMAGES)} - {per_bucket(IMAGES + ' offset $__range')}) > 0")
+NEWEST_CREATED = top(10, f"{per_bucket(CREATED)} * 1000")
+NEWEST_IMAGES = top(
+    10, f"{per_bucket(IMAGES)} and on ({BUCKET_KEYS}) {top(10, per_bucket(CREATED))}"
+)
+
+# -- Exporter health -------------------------------------------------------------------------
+REQUEST_RATE = (
+    "sum by (account, region, action) "
+    f"({per_target(f'rate({REQUESTS}[$__rate_interval])', TARGET_KEYS + ', action')})"
+)
+ERRORS_BY_REASON = f"sum by (reason) ({per_target(ERRORS_5M, TARGET_KEYS + ', reason')})"
+DATA_AGE = f"time() - {per_target(LAST_SUCCESS)}"
+INVALID_ENTRIES = f"sum by (account, region) ({per_target(INVALID_5M)})"
+
+# -- Variables: (name, selector of label_values(<selector>, name)) ---------------------------
+VARIABLES = (
+    ("job", 'up{job=~"$exporter_jobs"}'),
+    ("instance", 'up{job=~"$job", job=~"$exporter_jobs"}'),
+    ("account", f"ucloud_image_bucket_up{{{TARGET}}}"),
+    ("region", f'ucloud_image_bucket_up{{{TARGET}, account=~"$account"}}'),
+    ("type", f"ucloud_image_buckets{{{TARGET}, {ACCOUNT}}}"),
+)

@@ -1,0 +1,71 @@
+"""The shipped rules and the dashboard's queries against a real Prometheus, for e2e tests.
+
+The rules are loaded as they are, except that every ``for:`` is shortened to 2s and every
+group ``interval:`` to 1s, so the tests finish in seconds; their real durations are covered
+by the promtool unit tests (prometheus/tests/).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+from tests import panels
+from tests.realparts import PrometheusServer, Sample
+
+ROOT = Path(__file__).resolve().parent.parent
+RANGE = 12  # seconds of history the "in range" panels look back over
+# Grafana's variables for a 1s-scrape test history; override e.g. instance=... per call.
+TEST_VALUES = {"__rate_interval": "5s", "__range": f"{RANGE}s"}
+
+
+def fast_rules(name: str) -> str:
+    """Return the shipped rule file ``name`` with short ``for:`` and group ``interval:``."""
+    text = (ROOT / "prometheus" / name).read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^(\s+for:) \S+$", r"\1 2s", text)
+    return re.sub(r"(?m)^(\s+interval:) \S+$", r"\1 1s", text)
+
+
+def rule_files(*names: str) -> dict[str, str | Path]:
+    return {name: fast_rules(name) for name in names}
+
+
+def panel_query(expr: str, **values: str) -> str:
+    """``expr`` with the dashboard variables substituted as Grafana would, for a test history."""
+    return panels.substitute(expr, **{**TEST_VALUES, **values})
+
+
+def dashboard_results(prom: PrometheusServer, at: float,
+                      **values: str) -> dict[str, list[Sample]]:
+    """Every panel query ("panel / refId") and variable ("variable name") evaluated at ``at``.
+
+    Variables are evaluated as Grafana's label_values() does: the series their selector
+    matches over the last ``RANGE`` seconds.
+    """
+    found = {query.where: prom.query(panel_query(query.expr, **values), at)
+             for query in panels.queries()}
+    for name, selector in panels.variable_selectors():
+        series = prom.series(panel_query(selector, **values), at - RANGE, at)
+        found[f"variable {name}"] = [{"metric": s, "value": [at, "1"]} for s in series
+                                     if name in s]
+    return found
+
+
+def series_touched(prom: PrometheusServer, expr: str, start: float, end: float) -> int:
+    """How many series the selectors of ``expr`` select between ``start`` and ``end``."""
+    return sum(len(prom.series(f"{metric}{{{matchers}}}", start, end))
+               for metric, matchers in panels.selectors(panel_query(expr)))
+
+
+def values(result: list[Sample]) -> list[float]:
+    return sorted(float(sample["value"][1]) for sample in result)
+
+
+def settle(prom: PrometheusServer, *exprs: str, timeout: float = 30) -> float:
+    """Wait until every ``exprs`` has a result, then return a query time by when every
+    scrape and rule evaluation has landed (two seconds ago, three seconds later)."""
+    for expr in exprs:
+        prom.wait_for(expr, timeout=timeout)
+    time.sleep(3)
+    return time.time() - 2
