@@ -52,7 +52,8 @@ CONTRACT: dict[str, set[str]] = {
     "ucloud_image_bucket_last_success_timestamp_seconds": {"account", "region"},
     "ucloud_image_bucket_api_requests_total": {"account", "region", "action"},
     "ucloud_image_bucket_api_errors_total": {"account", "region", "action", "reason"},
-    "ucloud_image_bucket_invalid_entries_total": {"account", "region"},
+    "ucloud_image_bucket_invalid_entries_total": {"account", "region", "field"},
+    "ucloud_image_bucket_paging_inconsistencies_total": {"account", "region", "kind"},
     "ucloud_image_bucket_exporter_build_info": {"version", "python_version"},
 }
 # Recording rules (prometheus/recording.yml) the dashboard reads, with their labels.
