@@ -1,0 +1,148 @@
+"""What a request passes before the app (ASGI): its body deadline, basic auth, the request cap.
+
+* The body must arrive whole within ``read_timeout`` and be at most 64 KiB (no endpoint takes
+  one); a stalled body gets ``408`` and the connection is closed.
+* Basic auth: a cached result is decided on the event loop at once; an uncached check runs
+  bcrypt on a small thread pool, at most ``max_requests`` waiting. A valid cached user never
+  waits behind anyone's bcrypt and never competes with failed logins for a request slot.
+* At most ``max_requests`` requests run the app at once; the next gets ``503`` with
+  ``Retry-After`` at once instead of waiting in a queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from exporter.webauth import UNAUTHORIZED_BODY, UNAUTHORIZED_HEADERS, BasicAuth, parse_basic
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+RETRY_AFTER_SECONDS = 1
+MAX_BODY_BYTES = 64 * 1024
+
+
+async def _answer(send: Send, status: int, body: bytes,
+                  headers: list[tuple[str, str]] | None = None) -> None:
+    """Send a complete plain-text answer (headers without Content-Type are added here)."""
+    given = headers or [("Content-Type", "text/plain; charset=utf-8"),
+                        ("Content-Length", str(len(body)))]
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(k.lower().encode(), v.encode()) for k, v in given]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _text(body: str, *extra: tuple[str, str]) -> tuple[bytes, list[tuple[str, str]]]:
+    data = body.encode()
+    return data, [("Content-Type", "text/plain; charset=utf-8"),
+                  ("Content-Length", str(len(data))), *extra]
+
+
+BUSY = _text("too many concurrent requests, retry later\n",
+             ("Retry-After", str(RETRY_AFTER_SECONDS)))
+SLOW_BODY = _text("request body not received in time\n", ("Connection", "close"))
+BIG_BODY = _text(f"request body larger than {MAX_BODY_BYTES} bytes\n", ("Connection", "close"))
+
+
+class Gate:
+    """ASGI middleware in front of ``app``; ``auth`` returns the checker in force (or None)."""
+
+    def __init__(self, app: ASGIApp, *, auth: Callable[[], BasicAuth | None],
+                 max_requests: int, read_timeout: float) -> None:
+        self._app = app
+        self._auth = auth
+        self._max = max_requests
+        self._read_timeout = read_timeout
+        self._running = 0
+        self._checking = 0
+        self._bcrypt = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                          thread_name_prefix="bcrypt")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one HTTP request (other scope types are ignored: lifespan is off)."""
+        if scope["type"] != "http":
+            return
+        body = await self._body(receive, send)
+        if body is None or not await self._authorized(scope, send):
+            return
+        if self._running >= self._max:
+            log.debug("request refused: %d requests running", self._running)
+            await _answer(send, 503, *BUSY)
+            return
+        self._running += 1
+        try:
+            await self._app(scope, _replay(body, receive), send)
+        finally:
+            self._running -= 1
+
+    async def _body(self, receive: Receive, send: Send) -> bytes | None:
+        """Return the whole body, or None after answering 408/413 (or on a disconnect)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._read_timeout
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                await _answer(send, 408, *SLOW_BODY)
+                return None
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                await _answer(send, 413, *BIG_BODY)
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _authorized(self, scope: Scope, send: Send) -> bool:
+        """Return whether the request may pass; answer 401 or 503 when not."""
+        auth = self._auth()
+        if auth is None:
+            return True
+        header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        credentials = parse_basic(header)
+        ok = auth.cached(*credentials) if credentials is not None else False
+        if ok is None and credentials is not None:
+            if self._checking >= self._max:
+                await _answer(send, 503, *BUSY)
+                return False
+            self._checking += 1
+            try:
+                ok = await asyncio.get_running_loop().run_in_executor(
+                    self._bcrypt, auth.verify, *credentials)
+            finally:
+                self._checking -= 1
+        if not ok:
+            log.debug("unauthorized request", extra={"path": scope.get("path", "")})
+            await _answer(send, 401, UNAUTHORIZED_BODY, UNAUTHORIZED_HEADERS)
+        return bool(ok)
+
+    def close(self) -> None:
+        """Stop the bcrypt threads."""
+        self._bcrypt.shutdown(wait=False, cancel_futures=True)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """Return a ``receive`` that first yields the already read ``body``, then ``receive``."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+    return replay
