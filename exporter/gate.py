@@ -7,6 +7,9 @@
   waits behind anyone's bcrypt and never competes with failed logins for a request slot.
 * At most ``max_requests`` requests run the app at once; the next gets ``503`` with
   ``Retry-After`` at once instead of waiting in a queue.
+* Identical GETs (path, query, Accept, Accept-Encoding) that arrive while one of them runs
+  share its answer instead of taking a slot: a burst of scrapes costs one page, as the engine
+  already makes it cost one collection.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class Gate:
         self._read_timeout = read_timeout
         self._running = 0
         self._checking = 0
+        self._leaders: dict[tuple[bytes, ...], asyncio.Future[list[Message] | None]] = {}
         self._bcrypt = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
                                           thread_name_prefix="bcrypt")
 
@@ -74,15 +78,40 @@ class Gate:
         body = await self._body(receive, send)
         if body is None or not await self._authorized(scope, send):
             return
+        key = _share_key(scope) if body == b"" else None
+        leader = self._leaders.get(key) if key is not None else None
+        if leader is not None:
+            answer = await asyncio.shield(leader)
+            if answer is not None:
+                for message in answer:
+                    await send(message)
+                return
+        await self._run(scope, _replay(body, receive), send, key)
+
+    async def _run(self, scope: Scope, receive: Receive, send: Send,
+                   key: tuple[bytes, ...] | None) -> None:
+        """Run the app if a slot is free (else 503); let identical requests share the answer."""
         if self._running >= self._max:
             log.debug("request refused: %d requests running", self._running)
             await _answer(send, 503, *BUSY)
             return
         self._running += 1
+        recorded: list[Message] = []
+        shared: asyncio.Future[list[Message] | None] | None = None
+        if key is not None and key not in self._leaders:
+            shared = self._leaders[key] = asyncio.get_running_loop().create_future()
+
+        async def tee(message: Message) -> None:
+            recorded.append(message)
+            await send(message)
         try:
-            await self._app(scope, _replay(body, receive), send)
+            await self._app(scope, receive, tee if shared is not None else send)
         finally:
             self._running -= 1
+            if shared is not None:
+                del self._leaders[key]  # type: ignore[arg-type]
+                complete = bool(recorded) and not recorded[-1].get("more_body", False)
+                shared.set_result(recorded if complete else None)
 
     async def _body(self, receive: Receive, send: Send) -> bytes | None:
         """Return the whole body, or None after answering 408/413 (or on a disconnect)."""
@@ -133,6 +162,15 @@ class Gate:
     def close(self) -> None:
         """Stop the bcrypt threads."""
         self._bcrypt.shutdown(wait=False, cancel_futures=True)
+
+
+def _share_key(scope: Scope) -> tuple[bytes, ...] | None:
+    """Return what makes two GETs' answers equal, or None for other methods."""
+    if scope["method"] != "GET":
+        return None
+    headers = dict(scope["headers"])
+    return (scope["path"].encode(), scope["query_string"], headers.get(b"accept", b""),
+            headers.get(b"accept-encoding", b""))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

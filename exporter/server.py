@@ -10,13 +10,14 @@ protocol class (``uvicorn.Config(http=...)``):
   it trickles bytes;
 * connection cap: with ``max_connections`` open, a new connection closes the oldest one that
   is not in the middle of a request (idle or still sending headers), or is itself closed when
-  every connection is busy.
+  every connection is busy. Either way the closed one reads ``503`` with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import socket
 import threading
 import time
@@ -33,6 +34,9 @@ from exporter.webauth import WSGIApp
 from exporter.webwatch import LiveWebConfig
 
 log = logging.getLogger(__name__)
+# What a connection closed because of the connection cap reads before the close.
+OVER_CAPACITY = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                 b"Content-Length: 0\r\nConnection: close\r\n\r\n")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
 
@@ -41,7 +45,7 @@ STOP_TIMEOUT = 15.0
 class Limits:
     """What one exporter serves at once, and how long it waits for a client."""
 
-    max_connections: int = 512
+    max_connections: int = 4096
     max_requests: int = 40
     read_header_timeout: float = 10.0
     read_timeout: float = 10.0
@@ -73,17 +77,18 @@ class _Connections:
         self.cap = cap
         self._waiting: dict[H11Protocol, None] = {}  # insertion order: oldest first
         self._busy: set[H11Protocol] = set()
+        self._reused: set[H11Protocol] = set()  # answered before: now idle keep-alive
 
     def opened(self, conn: H11Protocol) -> None:
         if len(self._waiting) + len(self._busy) >= self.cap:
             victim = next(iter(self._waiting), None)
             if victim is None:
                 log.debug("connection refused: %d busy connections", len(self._busy))
-                conn.transport.close()
+                _refuse(conn)
                 return
             log.debug("connection cap reached: closing the oldest waiting connection")
             del self._waiting[victim]
-            victim.transport.close()
+            _refuse(victim, quietly=victim in self._reused)
         self._waiting[conn] = None
 
     def busy(self, conn: H11Protocol, busy: bool) -> None:
@@ -92,11 +97,24 @@ class _Connections:
             self._busy.add(conn)
         elif not busy and conn in self._busy:
             self._busy.discard(conn)
+            self._reused.add(conn)
             self._waiting[conn] = None
 
     def closed(self, conn: H11Protocol) -> None:
         self._waiting.pop(conn, None)
         self._busy.discard(conn)
+        self._reused.discard(conn)
+
+
+def _refuse(conn: H11Protocol, *, quietly: bool = False) -> None:
+    """Answer 503 with Retry-After (no request was read yet) and close.
+
+    An idle keep-alive connection is closed quietly instead: HTTP clients retry a request on a
+    fresh connection when a reused one was closed before any answer.
+    """
+    if not quietly:
+        conn.transport.write(OVER_CAPACITY)
+    conn.transport.close()
 
 
 def _protocol(limits: Limits, connections: _Connections) -> type[H11Protocol]:
@@ -155,6 +173,18 @@ def parse_listen_address(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def _fit_open_files(max_connections: int) -> None:
+    """Raise the soft RLIMIT_NOFILE to hold ``max_connections`` plus room; warn if it can't."""
+    want = max_connections + 256  # listener, upstream connections, logs, Python itself
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        if new < want:
+            log.warning("open files are limited to %d: fewer connections than "
+                        "--web.max-connections=%d will fit", new, max_connections)
+
+
 def _bind(address: str) -> socket.socket:
     host, port = parse_listen_address(address)
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -173,6 +203,7 @@ class Server:
     def __init__(self, app: WSGIApp, address: str, *, limits: Limits,
                  web: LiveWebConfig | None = None) -> None:
         self._sock = _bind(address)
+        _fit_open_files(limits.max_connections)
         self._gate = Gate(WSGIMiddleware(app, workers=limits.max_requests),  # type: ignore[arg-type]
                           auth=lambda: web.auth if web is not None else None,
                           max_requests=limits.max_requests, read_timeout=limits.read_timeout)
