@@ -3,8 +3,9 @@
 * The body must arrive whole within ``read_timeout`` and be at most 64 KiB (no endpoint takes
   one); a stalled body gets ``408`` and the connection is closed.
 * Basic auth: a cached result is decided on the event loop at once; an uncached check runs
-  bcrypt on a small thread pool, at most ``max_requests`` waiting. A valid cached user never
-  waits behind anyone's bcrypt and never competes with failed logins for a request slot.
+  bcrypt on a small thread pool at a lower CPU priority, at most ``max_requests`` waiting.
+  A valid cached user never waits behind anyone's bcrypt and never competes with failed
+  logins for a request slot.
 * At most ``max_requests`` requests run the app at once; the next gets ``503`` with
   ``Retry-After`` at once instead of waiting in a queue.
 * Identical GETs (path, query, Accept, Accept-Encoding) that arrive while one of them runs
@@ -15,8 +16,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,6 +35,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RETRY_AFTER_SECONDS = 1
 MAX_BODY_BYTES = 64 * 1024
+BCRYPT_NICENESS = 10  # on Linux a thread has its own nice value
 
 
 async def _answer(send: Send, status: int, body: bytes,
@@ -69,7 +73,7 @@ class Gate:
         self._checking = 0
         self._leaders: dict[tuple[bytes, ...], asyncio.Future[list[Message] | None]] = {}
         self._bcrypt = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                                          thread_name_prefix="bcrypt")
+                                          thread_name_prefix="bcrypt", initializer=_nice)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request (other scope types are ignored: lifespan is off)."""
@@ -162,6 +166,12 @@ class Gate:
     def close(self) -> None:
         """Stop the bcrypt threads."""
         self._bcrypt.shutdown(wait=False, cancel_futures=True)
+
+
+def _nice() -> None:
+    """Lower this bcrypt thread's CPU priority: serving requests comes first (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BCRYPT_NICENESS)
 
 
 def _share_key(scope: Scope) -> tuple[bytes, ...] | None:
