@@ -46,7 +46,7 @@ def test_slowloris_and_idle_connections_short(tmp_path) -> None:
 
 
 def test_burst_short(tmp_path) -> None:
-    result = burst_run(tmp_path, threads=20, per_thread=10, buckets=1000)
+    result = burst_run(tmp_path, threads=40, per_thread=10, buckets=1000)
     print(f"burst {figures(result.waits)} {dict(result.statuses)}; legit {result.legit}")
     assert result.problems() == []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import ssl
 import threading
@@ -60,18 +61,23 @@ def test_rotated_certificate_and_changed_users_take_effect_without_restart(
     poll(lambda: _serial(exp.port, d / "ca.crt"), lambda s: s == second.serial_number,
          timeout=10, interval=0.2, what="the rotated certificate")
 
+    before = web.stat()
     web.write_text(yaml.safe_dump({"tls_server_config": tls,
-                                   "basic_auth_users": {"bob": _hash(PASSWORD)}}))
-    os.utime(web, ns=(0, 0))  # an unchanged mtime: only SIGHUP can make this one known
-    exp.proc.send_signal(__import__("signal").SIGHUP)
-    poll(lambda: (_status(url, d / "ca.crt", "bob"), _status(url, d / "ca.crt", "alice")),
+                                   "basic_auth_users": {"carol": _hash(PASSWORD)}}))
+    # Same inode, size and mtime: the watcher cannot see this change, only SIGHUP can.
+    assert web.stat().st_size == before.st_size
+    os.utime(web, ns=(before.st_atime_ns, before.st_mtime_ns))
+    time.sleep(3)  # longer than the watcher's interval
+    assert _status(url, d / "ca.crt", "alice") == 200
+    exp.proc.send_signal(signal.SIGHUP)
+    poll(lambda: (_status(url, d / "ca.crt", "carol"), _status(url, d / "ca.crt", "alice")),
          lambda s: s == (200, 401), timeout=10, interval=0.2, what="the new users")
 
     web.write_text("tls_server_config: [broken\n")
-    reload = httpx.post(f"https://127.0.0.1:{exp.port}/-/reload", auth=("bob", PASSWORD),
+    reload = httpx.post(f"https://127.0.0.1:{exp.port}/-/reload", auth=("carol", PASSWORD),
                         verify=ssl.create_default_context(cafile=str(d / "ca.crt")), timeout=10)
     assert reload.status_code == 500
-    assert _status(url, d / "ca.crt", "bob") == 200  # the old configuration keeps serving
+    assert _status(url, d / "ca.crt", "carol") == 200  # the old configuration keeps serving
     assert _serial(exp.port, d / "ca.crt") == second.serial_number
     logs = exp.logs()
     assert "web config reload rejected, keeping the running one" in logs
