@@ -107,15 +107,24 @@ class Gate:
 
         async def tee(message: Message) -> None:
             recorded.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                self._settle(key, shared, recorded)  # before the client can send its next one
             await send(message)
         try:
             await self._app(scope, receive, tee if shared is not None else send)
         finally:
             self._running -= 1
-            if shared is not None:
-                del self._leaders[key]  # type: ignore[arg-type]
-                complete = bool(recorded) and not recorded[-1].get("more_body", False)
-                shared.set_result(recorded if complete else None)
+            self._settle(key, shared, None)
+
+    def _settle(self, key: tuple[bytes, ...] | None,
+                shared: asyncio.Future[list[Message] | None] | None,
+                answer: list[Message] | None) -> None:
+        """Hand ``answer`` to the requests sharing it; later ones run on their own."""
+        if shared is None or shared.done():
+            return
+        if key is not None and self._leaders.get(key) is shared:
+            del self._leaders[key]
+        shared.set_result(answer)
 
     async def _body(self, receive: Receive, send: Send) -> bytes | None:
         """Return the whole body, or None after answering 408/413 (or on a disconnect)."""

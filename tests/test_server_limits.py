@@ -88,6 +88,11 @@ def test_identical_scrapes_share_one_answer(slow_sim, start_exporter) -> None:
         t.join(30)
     assert [a.status_code for a in answers] == [200] * 5
     assert len({a.text.count("\n") for a in answers}) == 1
+    slow_sim.reset_counts()
+    assert exp.get("/metrics").status_code == 200
+    one = slow_sim.request_count(action=ACTION)
+    assert exp.get("/metrics").status_code == 200  # one after another: never a stale copy
+    assert one > 0 and slow_sim.request_count(action=ACTION) == 2 * one
 
 
 def test_connection_cap_closes_the_oldest_waiting_connection(simulator, start_exporter):
