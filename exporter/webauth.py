@@ -14,7 +14,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import logging
 import re
 import secrets
 import threading
@@ -22,10 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-log = logging.getLogger(__name__)
-
-StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Checker = Callable[[bytes, bytes], bool]
 
 REALM = "ucloud-image-exporter"
@@ -141,15 +137,6 @@ class BasicAuth:
         credentials = parse_basic(header)
         return credentials is not None and self.verify(*credentials)
 
-    def wrap(self, app: WSGIApp) -> WSGIApp:
-        """Return ``app`` behind basic authentication (every path)."""
-        def guarded(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-            if self.authorized(environ.get("HTTP_AUTHORIZATION")):
-                return app(environ, start_response)
-            log.debug("unauthorized request", extra={"path": environ.get("PATH_INFO", "")})
-            return _unauthorized(start_response)
-        return guarded
-
 
 def parse_basic(header: str | None) -> tuple[str, bytes] | None:
     """Return (user, password) from ``Basic <base64>``, or None."""
@@ -166,12 +153,7 @@ def parse_basic(header: str | None) -> tuple[str, bytes] | None:
         return None
 
 
-UNAUTHORIZED_BODY = b"Unauthorized\n"
+UNAUTHORIZED_BODY = b"Unauthorized\n"  # with these headers, the answer to bad credentials
 UNAUTHORIZED_HEADERS = [("Content-Type", "text/plain; charset=utf-8"),
                         ("Content-Length", str(len(UNAUTHORIZED_BODY))),
                         ("WWW-Authenticate", f'Basic realm="{REALM}"')]
-
-
-def _unauthorized(start_response: StartResponse) -> list[bytes]:
-    start_response("401 Unauthorized", UNAUTHORIZED_HEADERS)
-    return [UNAUTHORIZED_BODY]

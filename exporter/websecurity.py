@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from exporter._checks import ConfigError, _Checker, _kind
-from exporter.webauth import BasicAuth, WSGIApp, bcrypt_cost, cost_warnings
+from exporter.webauth import bcrypt_cost, cost_warnings
 
 TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
 # client_auth_type -> (verify mode, needs client_ca_file). Python's ssl verifies every client
@@ -56,7 +56,7 @@ class TLSSettings:
 
 @dataclass(frozen=True)
 class WebSecurity:
-    """The validated web configuration: TLS and/or basic-auth users (read once at start)."""
+    """The validated web configuration: TLS and/or basic-auth users (see exporter.webwatch)."""
 
     source: str
     tls: TLSSettings | None = None
@@ -70,10 +70,6 @@ class WebSecurity:
                f"{self.tls.client_auth})" if self.tls else "no TLS")
         auth = f"basic auth for {len(self.users)} users" if self.users else "no basic auth"
         return f"{tls}, {auth}"
-
-    def wrap(self, app: WSGIApp) -> WSGIApp:
-        """Return ``app`` behind basic auth if users are configured, else ``app``."""
-        return BasicAuth.for_users(self.users).wrap(app) if self.users else app
 
 
 def _known(check: _Checker, raw: Any, path: str, allowed: tuple[str, ...],
