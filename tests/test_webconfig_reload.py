@@ -157,3 +157,30 @@ def test_unknown_users_do_not_stall_a_cached_valid_user(simulator, start_exporte
     assert set(statuses) <= {401, 503} and len(statuses) == 50
     # Unknown users cost a cost-10 check each, in parallel; not 50 cost-12 checks in a row.
     assert max(done) - start < 6, max(done) - start
+
+
+def test_client_certificates_required_after_a_reload(simulator, start_exporter, tmp_path, pki):
+    web = tmp_path / "web.yml"
+    tls = {"cert_file": str(pki / "server.crt"), "key_file": str(pki / "server.key")}
+    web.write_text(yaml.safe_dump({"tls_server_config": tls}))
+    exp = start_exporter(config_for(simulator.url, [golden_account()]),
+                         "--web.config.file", str(web))
+    url = f"https://127.0.0.1:{exp.port}/-/healthy"
+
+    def status(cert: str | None) -> int:
+        ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
+        if cert:
+            ctx.load_cert_chain(pki / f"{cert}.crt", pki / f"{cert}.key")
+        try:
+            return httpx.get(url, verify=ctx, timeout=10).status_code
+        except httpx.TransportError:
+            return 0
+
+    assert status(None) == 200
+    web.write_text(yaml.safe_dump({"tls_server_config": {
+        **tls, "client_auth_type": "RequireAndVerifyClientCert",
+        "client_ca_file": str(pki / "ca.crt")}}))
+    exp.proc.send_signal(signal.SIGHUP)
+    poll(lambda: status(None), lambda s: s == 0, timeout=10, interval=0.2,
+         what="a client without a certificate refused")
+    assert status("client") == 200 and status("stranger") == 0
