@@ -38,13 +38,10 @@ MAX_BODY_BYTES = 64 * 1024
 BCRYPT_NICENESS = 10  # on Linux a thread has its own nice value
 
 
-async def _answer(send: Send, status: int, body: bytes,
-                  headers: list[tuple[str, str]] | None = None) -> None:
-    """Send a complete plain-text answer (headers without Content-Type are added here)."""
-    given = headers or [("Content-Type", "text/plain; charset=utf-8"),
-                        ("Content-Length", str(len(body)))]
+async def _answer(send: Send, status: int, body: bytes, headers: list[tuple[str, str]]) -> None:
+    """Send a complete answer."""
     await send({"type": "http.response.start", "status": status,
-                "headers": [(k.lower().encode(), v.encode()) for k, v in given]})
+                "headers": [(k.lower().encode(), v.encode()) for k, v in headers]})
     await send({"type": "http.response.body", "body": body})
 
 
