@@ -13,7 +13,9 @@ from typing import NoReturn
 
 from exporter import __version__, config, logs, websecurity
 from exporter.runtime import Runtime
-from exporter.web import App, parse_listen_address, serve
+from exporter.server import Limits, parse_listen_address, serve
+from exporter.web import App
+from exporter.webwatch import LiveWebConfig
 
 log = logging.getLogger("exporter")
 
@@ -39,7 +41,25 @@ def build_parser() -> argparse.ArgumentParser:
                    metavar="HOST:PORT", help="address to listen on (default: %(default)s)")
     p.add_argument("--web.config.file", dest="web_config_file", default="", metavar="PATH",
                    help="web configuration (exporter-toolkit format: tls_server_config, "
-                        "basic_auth_users), read once at start-up")
+                        "basic_auth_users); re-read when it or its files change, on SIGHUP "
+                        "and on /-/reload")
+    defaults = Limits()
+    p.add_argument("--web.max-connections", dest="max_connections", type=int,
+                   default=defaults.max_connections, metavar="N",
+                   help="open connections at most; at the cap a new connection closes the "
+                        "oldest one without a running request (default: %(default)s)")
+    p.add_argument("--web.max-requests", dest="max_requests", type=int,
+                   default=defaults.max_requests, metavar="N",
+                   help="requests served at once; more get 503 with Retry-After at once "
+                        "(default: %(default)s)")
+    p.add_argument("--web.read-header-timeout", dest="read_header_timeout", type=float,
+                   default=defaults.read_header_timeout, metavar="SECONDS",
+                   help="a connection must send a complete request head within this long "
+                        "of connecting or of its previous answer (default: %(default)s)")
+    p.add_argument("--web.read-timeout", dest="read_timeout", type=float,
+                   default=defaults.read_timeout, metavar="SECONDS",
+                   help="a request body must arrive whole within this long after the head "
+                        "(default: %(default)s)")
     p.add_argument("--web.telemetry-path", dest="telemetry_path", default="/metrics",
                    metavar="PATH", help="path under which to expose metrics "
                                         "(default: %(default)s)")
@@ -64,10 +84,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse and cross-check flags; exit 2 with an argparse error when they are wrong."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.telemetry_path.startswith("/") or args.telemetry_path in ("/", "/-/healthy",
-                                                                          "/-/ready"):
-        parser.error(f"argument --web.telemetry-path: must start with / and not clash with "
-                     f"other endpoints, got {args.telemetry_path!r}")
+    path = args.telemetry_path
+    if not path.startswith("/") or path in ("/", "/probe") or path.startswith("/-/"):
+        parser.error(f"argument --web.telemetry-path: must start with / and not be /, /probe "
+                     f"or under /-/, got {path!r}")
+    for flag, value in (("max-connections", args.max_connections),
+                        ("max-requests", args.max_requests),
+                        ("read-header-timeout", args.read_header_timeout),
+                        ("read-timeout", args.read_timeout)):
+        if not value > 0:
+            parser.error(f"argument --web.{flag}: must be > 0, got {value}")
     if not args.timeout_offset >= 0:
         parser.error(f"argument --web.timeout-offset: must be >= 0, got {args.timeout_offset}")
     try:
@@ -108,12 +134,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         if security is not None:
             print(f"{args.web_config_file}: OK ({security.describe()})")
         return 0
+    for warning in security.warnings if security is not None else ():
+        log.warning("%s", warning)
     runtime = Runtime(load, initial=cfg)
+    web = LiveWebConfig(args.web_config_file, security)
+    limits = Limits(max_connections=args.max_connections, max_requests=args.max_requests,
+                    read_header_timeout=args.read_header_timeout,
+                    read_timeout=args.read_timeout)
     try:
         server = serve(App(runtime, telemetry_path=args.telemetry_path,
                            timeout_offset=args.timeout_offset,
-                           enable_lifecycle=args.enable_lifecycle), args.listen_address,
-                       security)
+                           enable_lifecycle=args.enable_lifecycle, reload_web=web.reload),
+                       args.listen_address, web, limits=limits)
     except OSError as exc:
         log.error("cannot listen on %s: %s", args.listen_address, exc.strerror or exc)
         runtime.close()
@@ -126,8 +158,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Demo mode: simulated UCloud API at {simulator.url}\n"
               f"Metrics: {scheme}://localhost:{port}{args.telemetry_path}  "
               f"(landing page {scheme}://localhost:{port}/). Ctrl-C stops.", flush=True)
-    _serve_until_stopped(runtime)
+    web.watch()
+    _serve_until_stopped(lambda: (runtime.reload(), web.reload()))
     log.info("shutting down")
+    web.close()
     server.shutdown()
     server.server_close()
     runtime.close()
@@ -152,7 +186,7 @@ def _describe_targets(cfg: config.Config) -> str:
     return f"{fixed} targets" + (f", {auto} accounts with discovered regions" if auto else "")
 
 
-def _serve_until_stopped(runtime: Runtime) -> None:
+def _serve_until_stopped(reload: Callable[[], object]) -> None:
     """Block until SIGTERM or SIGINT; reload the configuration on SIGHUP."""
     wake = threading.Event()
     pending: list[int] = []
@@ -170,4 +204,4 @@ def _serve_until_stopped(runtime: Runtime) -> None:
             if pending.pop(0) != signal.SIGHUP:
                 return
             log.info("SIGHUP: reloading configuration")
-            runtime.reload()
+            reload()

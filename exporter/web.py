@@ -1,21 +1,14 @@
-"""The HTTP face: landing page, telemetry path, health endpoints; WSGI on a threading server."""
+"""The HTTP face as a WSGI app: landing page, telemetry path, /probe, health, reload."""
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 import math
-import socket
-import ssl
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from socketserver import ThreadingMixIn
 from typing import Any
 from urllib.parse import parse_qs
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -23,14 +16,13 @@ from prometheus_client import (
     PROCESS_COLLECTOR,
     CollectorRegistry,
 )
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
 from exporter import __version__, exposition
 from exporter.collector import BuildInfoCollector, bucket_counts, target_families
 from exporter.engine import MAX_COLLECT_SECONDS, UnknownTargetError
 from exporter.runtime import Runtime
-from exporter.webauth import WSGIApp
-from exporter.websecurity import WebSecurity
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +32,6 @@ DEFAULT_SCRAPE_TIMEOUT = 60.0
 MIN_SCRAPE_BUDGET = 0.1
 # At most this share of a scrape's budget is held back for writing the answer.
 MAX_RENDER_RESERVE_SHARE = 0.5
-HANDSHAKE_TIMEOUT = 10.0  # seconds a TLS client has to complete its handshake
 
 
 def self_registry() -> CollectorRegistry:
@@ -83,8 +74,10 @@ class App:
 
     def __init__(self, runtime: Runtime, *, telemetry_path: str = "/metrics",
                  timeout_offset: float = 0.5, enable_lifecycle: bool = False,
-                 registry: CollectorRegistry | None = None) -> None:
+                 registry: CollectorRegistry | None = None,
+                 reload_web: Callable[[], bool] | None = None) -> None:
         self._runtime = runtime
+        self._reload_web = reload_web
         self._path = telemetry_path
         self._offset = timeout_offset
         self._lifecycle = enable_lifecycle
@@ -108,6 +101,8 @@ class App:
         if method not in ("GET", "HEAD"):
             return _text(start_response, "405 Method Not Allowed", "method not allowed\n",
                          [("Allow", "GET, HEAD")])
+        if method == "HEAD" and path in (self._path, "/probe"):
+            return _head(environ, start_response)  # headers only: no upstream collection
         body = route({**environ, "REQUEST_METHOD": "GET"}, start_response)
         return [] if method == "HEAD" else body
 
@@ -176,7 +171,10 @@ class App:
                          [("Allow", "POST, PUT")])
         if not self._lifecycle:
             return _text(start_response, "403 Forbidden", "Lifecycle API is not enabled.\n")
-        if self._runtime.reload():
+        ok = self._runtime.reload()
+        if self._reload_web is not None:
+            ok = self._reload_web() and ok
+        if ok:
             return _text(start_response, "200 OK", "configuration reloaded\n")
         return _text(start_response, "500 Internal Server Error",
                      "reload failed; the running configuration is kept (see the log)\n")
@@ -223,114 +221,15 @@ def _text(start_response: StartResponse, status: str, body: str,
     return [data]
 
 
+def _head(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+    """Answer HEAD on a metrics path: the Content-Type a GET would get, no body, no scrape."""
+    _, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
+    start_response("200 OK", [("Content-Type", content_type)])
+    return []
+
+
 def _html(start_response: StartResponse, body: str) -> list[bytes]:
     data = body.encode()
     start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
                               ("Content-Length", str(len(data)))])
     return [data]
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    """Threading WSGI server; with ``tls`` set, each connection's thread runs the handshake."""
-
-    daemon_threads = True
-    request_queue_size = 128  # listen backlog: HA pairs, probes and bursts of scrapers
-    allow_reuse_address = True
-    tls: ssl.SSLContext | None = None
-    handshake_timeout: float = HANDSHAKE_TIMEOUT
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        """Serve one connection, after a TLS handshake when TLS is on (never in accept)."""
-        if self.tls is None:
-            super().finish_request(request, client_address)
-            return
-        conn = self._handshake(self.tls, request, client_address)
-        if conn is None:
-            return
-        try:
-            super().finish_request(conn, client_address)
-        finally:
-            _close(conn)
-
-    def _handshake(self, tls: ssl.SSLContext, sock: socket.socket,
-                   client_address: Any) -> ssl.SSLSocket | None:
-        """Return the TLS socket, or None (logged at debug) when the handshake fails."""
-        sock.settimeout(self.handshake_timeout)
-        try:
-            return tls.wrap_socket(sock, server_side=True)
-        except OSError as exc:  # ssl.SSLError, timeouts, resets
-            log.debug("TLS handshake failed", extra={"address": _peer(client_address),
-                                                     "reason": _reason(exc)})
-            return None
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Log a failed connection at debug (I/O) or error (bug), never print to stderr."""
-        exc = sys.exc_info()[1]
-        if isinstance(exc, OSError):
-            log.debug("connection failed", extra={"address": _peer(client_address),
-                                                  "reason": _reason(exc)})
-        else:
-            log.error("error serving a connection", exc_info=True,
-                      extra={"address": _peer(client_address)})
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-class _Handler(WSGIRequestHandler):
-    def get_environ(self) -> dict[str, Any]:
-        """Return the WSGI environ; ``HTTPS=on`` over TLS so url_scheme is https."""
-        environ: dict[str, Any] = super().get_environ()
-        if isinstance(self.connection, ssl.SSLSocket):
-            environ["HTTPS"] = "on"
-        return environ
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http %s", format % args)
-
-
-def _peer(client_address: Any) -> str:
-    if isinstance(client_address, tuple) and len(client_address) >= 2:
-        return f"{client_address[0]}:{client_address[1]}"
-    return str(client_address)
-
-
-def _reason(exc: OSError) -> str:
-    reason = getattr(exc, "reason", None)
-    return str(reason) if reason else (exc.strerror or type(exc).__name__)
-
-
-def _close(conn: socket.socket) -> None:
-    """Send FIN after the response and close, ignoring a peer that already left."""
-    with contextlib.suppress(OSError):
-        conn.shutdown(socket.SHUT_WR)
-    conn.close()
-
-
-def parse_listen_address(value: str) -> tuple[str, int]:
-    """Split ``host:port`` (``:9787``, ``127.0.0.1:9787``, ``[::1]:9787``)."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"invalid listen address {value!r}: want host:port, e.g. :9787")
-    host = host.strip("[]")
-    return host, int(port)
-
-
-def serve(app: WSGIApp, address: str, security: WebSecurity | None = None, *,
-          handshake_timeout: float = HANDSHAKE_TIMEOUT) -> _Server:
-    """Bind ``address`` and serve ``app`` (TLS, basic auth per ``security``) in a thread."""
-    host, port = parse_listen_address(address)
-    server_class = _Server6 if ":" in host else _Server
-    handler = security.wrap(app) if security is not None else app
-    server = make_server(host, port, handler, server_class=server_class,
-                         handler_class=_Handler)
-    if security is not None and security.tls is not None:
-        server.tls = security.tls.context
-        server.handshake_timeout = handshake_timeout
-    log.info("TLS is %s", "enabled" if server.tls else "disabled",
-             extra={"address": address})
-    if security is not None and security.users:
-        log.info("basic authentication is enabled", extra={"address": address})
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    return server

@@ -1,6 +1,8 @@
 """Load ``--web.config.file``: TLS and basic auth, a subset of the exporter-toolkit format.
 
-Read once at start-up (not on reload). Every problem is reported at once, one line each,
+Re-read when it or a file it names changes, on SIGHUP and on ``/-/reload`` (exporter.webwatch).
+Files are read without blocking and must be regular files of at most 64 KiB, so a FIFO or a
+device is an error, not a hang. Every problem is reported at once, one line each,
 naming the key path, like the main configuration::
 
     web.yml: tls_server_config.key_file: cannot read '/etc/x/server.key': No such file ...
@@ -9,7 +11,9 @@ naming the key path, like the main configuration::
 
 from __future__ import annotations
 
+import os
 import ssl
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +22,7 @@ from typing import Any
 import yaml
 
 from exporter._checks import ConfigError, _Checker, _kind
-from exporter.webauth import BasicAuth, WSGIApp, bcrypt_cost
+from exporter.webauth import bcrypt_cost, cost_warnings
 
 TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
 # client_auth_type -> (verify mode, needs client_ca_file). Python's ssl verifies every client
@@ -38,6 +42,7 @@ _UNSUPPORTED_TOP = ("http_server_config", "rate_limit")
 _UNSUPPORTED_TLS = ("cert", "key", "client_ca", "client_allowed_sans", "cipher_suites",
                     "prefer_server_cipher_suites", "curve_preferences")
 _AUTH_EXTRA = "pip install 'ucloud-image-exporter[auth]'"
+MAX_FILE_BYTES = 64 * 1024  # web config, certificates and keys are small: refuse anything else
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,13 @@ class TLSSettings:
 
 @dataclass(frozen=True)
 class WebSecurity:
-    """The validated web configuration: TLS and/or basic-auth users (read once at start)."""
+    """The validated web configuration: TLS and/or basic-auth users (see exporter.webwatch)."""
 
     source: str
     tls: TLSSettings | None = None
     users: Mapping[str, str] = field(default_factory=dict, repr=False)
+    files: tuple[Path, ...] = ()  # the certificate, key and CA files it was built from
+    warnings: tuple[str, ...] = ()  # not errors, logged at start and on every reload
 
     def describe(self) -> str:
         """Return a one-line summary (never hashes)."""
@@ -63,10 +70,6 @@ class WebSecurity:
                f"{self.tls.client_auth})" if self.tls else "no TLS")
         auth = f"basic auth for {len(self.users)} users" if self.users else "no basic auth"
         return f"{tls}, {auth}"
-
-    def wrap(self, app: WSGIApp) -> WSGIApp:
-        """Return ``app`` behind basic auth if users are configured, else ``app``."""
-        return BasicAuth.for_users(self.users).wrap(app) if self.users else app
 
 
 def _known(check: _Checker, raw: Any, path: str, allowed: tuple[str, ...],
@@ -86,10 +89,31 @@ def _known(check: _Checker, raw: Any, path: str, allowed: tuple[str, ...],
     return raw
 
 
+def read_small_file(file_: Path) -> bytes:
+    """Return a regular file's bytes; never block on a FIFO or device, refuse > 64 KiB.
+
+    Raises OSError with a one-line ``strerror``.
+    """
+    fd = os.open(file_, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(0, "not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise OSError(0, f"larger than {MAX_FILE_BYTES // 1024} KiB ({info.st_size} bytes)")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(0, f"larger than {MAX_FILE_BYTES // 1024} KiB")
+    return data
+
+
 def _read(check: _Checker, path: str, file_: Path, marker: bytes, what: str) -> bytes | None:
     """Read a PEM file, reporting unreadable files and files without ``marker``."""
     try:
-        data = file_.read_bytes()
+        data = read_small_file(file_)
     except OSError as exc:
         check.fail(path, f"cannot read {str(file_)!r}: {exc.strerror or exc}")
         return None
@@ -152,16 +176,16 @@ def _client_auth(check: _Checker, s: Mapping[str, Any]) -> str:
     return auth
 
 
-def _context(check: _Checker, s: Mapping[str, Any], base: Path) -> TLSSettings | None:
+def _context(check: _Checker, s: Mapping[str, Any],
+             files: dict[str, Path]) -> TLSSettings | None:
     """Validate a non-empty ``tls_server_config`` and build the server SSLContext."""
     before = len(check.problems)
-    files = _files(check, s, base)
     auth = _client_auth(check, s)
     low = _version(check, s, "min_version", "TLS12")
     high = _version(check, s, "max_version", "TLS13")
     if TLS_VERSIONS[low] > TLS_VERSIONS[high]:
         check.fail("tls_server_config.max_version", f"{high} is below min_version {low}")
-    if len(check.problems) > before:
+    if len(check.problems) > before or not {"cert_file", "key_file"} <= files.keys():
         return None
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version, ctx.maximum_version = TLS_VERSIONS[low], TLS_VERSIONS[high]
@@ -212,21 +236,25 @@ def parse(data: Any, *, source: str = "web-config", base_dir: Path | None = None
     top = _known(check, data, "", _TOP_KEYS, _UNSUPPORTED_TOP)
     tls_section = _known(check, top.get("tls_server_config"), "tls_server_config", _TLS_KEYS,
                          _UNSUPPORTED_TLS)
-    tls = None
+    tls, files = None, {}
     if any(tls_section.get(k) is not None for k in _TLS_KEYS):
-        tls = _context(check, tls_section, base_dir or Path.cwd())
+        files = _files(check, tls_section, base_dir or Path.cwd())
+        tls = _context(check, tls_section, files)
     users = _users(check, top.get("basic_auth_users"))
     if check.problems:
         raise ConfigError(check.problems)
-    return WebSecurity(source=source, tls=tls, users=users)
+    return WebSecurity(source=source, tls=tls, users=users, files=tuple(files.values()),
+                       warnings=tuple(f"{source}: {w}" for w in cost_warnings(users)))
 
 
 def load(path: str | Path) -> WebSecurity:
     """Read and validate the web config file at ``path``; files are relative to it."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        data = yaml.safe_load(read_small_file(p).decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read web config file: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
         raise ConfigError([f"{p}: cannot read web config file: {exc}"]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

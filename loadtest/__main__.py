@@ -1,4 +1,7 @@
-"""``python -m loadtest [--quick]``: load (single flight, latency) and soak (flat resources).
+"""``python -m loadtest [--quick]``: load, soak, and hostile clients (slowloris, burst).
+
+load: single flight and latency; soak: flat resources under random faults; slowloris: idle and
+byte-a-time connections against the read-header timeout; burst: requests arriving at once.
 
 Everything runs on 127.0.0.1: the simulator in this process, the exporter as a child process.
 Exit status 0 when every invariant held, 1 otherwise.
@@ -15,6 +18,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from loadtest.attacks import BurstResult, SlowlorisResult, burst_run, figures, slowloris_run
 from loadtest.runs import LoadResult, SoakResult, load_run, soak_run
 from loadtest.scrape import percentile
 
@@ -28,7 +32,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, help="length of the load run")
     p.add_argument("--soak-scrapes", type=int, help="scrapes in the soak run")
     p.add_argument("--latency", type=float, default=0.05, help="simulator latency per request")
+    p.add_argument("--idle", type=int, help="silent connections in the slowloris run "
+                                            "(default 1000, quick 100)")
+    p.add_argument("--slow", type=int, help="byte-a-time clients in the slowloris run "
+                                            "(default 300, quick 30)")
+    p.add_argument("--burst-threads", type=int, help="threads of the burst, each opening 10 "
+                                                     "connections (default 200, quick 40)")
     args = p.parse_args(argv)
+    args.idle = args.idle or (100 if args.quick else 1000)
+    args.slow = args.slow or (30 if args.quick else 300)
+    args.burst_threads = args.burst_threads or (40 if args.quick else 200)
+    args.drip, args.header_timeout = (0.5, 1.5) if args.quick else (5.0, 10.0)
     args.scrapers = args.scrapers or (10 if args.quick else 50)
     args.seconds = args.seconds or (3.0 if args.quick else 30.0)
     args.soak_scrapes = args.soak_scrapes or (150 if args.quick else 2000)
@@ -64,6 +78,25 @@ def report_soak(r: SoakResult) -> None:
     print("  RSS MiB after each batch: " + " ".join(f"{s.rss_kib / 1024:.0f}" for _, s in r.stats))
 
 
+def report_slowloris(r: SlowlorisResult, drip: float) -> None:
+    """Print the slowloris run's figures."""
+    print(f"slowloris: {r.idle} idle connections and {r.slow} clients sending a byte every "
+          f"{drip:g} s, read-header timeout {r.header_timeout:g} s")
+    print(f"  legitimate scrapes {len(r.scrapes)}, 200: "
+          f"{sum(o.status == 200 for o in r.scrapes)}; {figures([o.seconds for o in r.scrapes])}")
+    print(f"  attackers closed by the server {len(r.closed_after)}, still open {r.still_open}; "
+          f"closed after {figures(r.closed_after)}")
+    print(f"  RSS growth {r.rss_growth_mib:.1f} MiB")
+
+
+def report_burst(r: BurstResult) -> None:
+    """Print the burst run's figures."""
+    legit = f"{r.legit.status} in {r.legit.seconds:.3f} s" if r.legit else "none"
+    print(f"burst: {r.requests} requests sent at once on connections opened together")
+    print(f"  answers {dict(sorted(r.statuses.items()))}; wait {figures(r.waits)}")
+    print(f"  legitimate scrape during the burst: {legit}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run both, print figures and broken invariants; return the exit status."""
     args = parse_args(argv)
@@ -76,7 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         soak = soak_run(Path(tmp) / "soak", scrapes=args.soak_scrapes,
                         batch=max(25, args.soak_scrapes // 20))
         report_soak(soak)
-    problems = load.problems() + soak.problems()
+        slow = slowloris_run(Path(tmp) / "slowloris", idle=args.idle, slow=args.slow,
+                             drip=args.drip, header_timeout=args.header_timeout)
+        report_slowloris(slow, args.drip)
+        burst = burst_run(Path(tmp) / "burst", threads=args.burst_threads, per_thread=10)
+        report_burst(burst)
+    problems = load.problems() + soak.problems() + slow.problems() + burst.problems()
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print("OK" if not problems else f"{len(problems)} problems")

@@ -15,6 +15,7 @@ from exporter.simulator import (
     Simulator,
     golden_fleet,
 )
+from tests.pki import make_pki
 from tests.procs import Exporter
 
 
@@ -23,6 +24,12 @@ def simulator() -> Iterator[Simulator]:
     """Serve the golden fleet on a loopback port."""
     with Simulator(golden_fleet()) as sim:
         yield sim
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CA, a server cert for 127.0.0.1, a client cert from the CA and one from another CA."""
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 def golden_account(**overrides: Any) -> dict[str, Any]:

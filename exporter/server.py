@@ -1,0 +1,262 @@
+"""The production HTTP server: uvicorn (asyncio, h11) with connection and header limits.
+
+uvicorn gives the event loop, HTTP/1.1 parsing (h11), non-blocking TLS handshakes and a
+graceful shutdown; the WSGI app runs on a2wsgi's bounded thread pool behind ``exporter.gate``.
+Two limits uvicorn does not have are added through its documented extension point, the HTTP
+protocol class (``uvicorn.Config(http=...)``):
+
+* read-header timeout: a connection that has not sent a complete request head within
+  ``read_header_timeout`` of connecting (or of its previous answer) is closed, however slowly
+  it trickles bytes;
+* connection cap: with ``max_connections`` open, a new connection closes the oldest one that
+  is not in the middle of a request (idle or still sending headers), or is itself closed when
+  every connection is busy. Either way the closed one reads ``503`` with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import h11
+import uvicorn
+from a2wsgi import WSGIMiddleware
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from exporter.gate import Gate
+from exporter.webauth import WSGIApp
+from exporter.webwatch import LiveWebConfig
+
+log = logging.getLogger(__name__)
+# What a connection closed because of the connection cap reads before the close.
+OVER_CAPACITY = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                 b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Limits:
+    """What one exporter serves at once, and how long it waits for a client."""
+
+    max_connections: int = 4096
+    max_requests: int = 40
+    read_header_timeout: float = 10.0
+    read_timeout: float = 10.0
+    tls_handshake_timeout: float = 10.0
+
+
+class _Loop(asyncio.SelectorEventLoop):
+    """The event loop, its listeners with a TLS handshake timeout (asyncio's default is 60 s).
+
+    uvicorn has no option for it; the event loop is the pluggable part (uvicorn itself swaps in
+    uvloop the same way), so the timeout is set where listeners are made.
+    """
+
+    def __init__(self, handshake_timeout: float) -> None:
+        super().__init__()
+        self._handshake_timeout = handshake_timeout
+
+    async def create_server(self, *args: Any, **kwargs: Any) -> asyncio.Server:
+        """Create a listener; TLS handshakes that take longer than the timeout are dropped."""
+        if kwargs.get("ssl") is not None:
+            kwargs.setdefault("ssl_handshake_timeout", self._handshake_timeout)
+        return await super().create_server(*args, **kwargs)
+
+
+class _Connections:
+    """Open connections, oldest first, split into those with a request running and the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._waiting: dict[H11Protocol, None] = {}  # insertion order: oldest first
+        self._busy: set[H11Protocol] = set()
+        self._reused: set[H11Protocol] = set()  # answered before: now idle keep-alive
+
+    def opened(self, conn: H11Protocol) -> None:
+        if len(self._waiting) + len(self._busy) >= self.cap:
+            victim = next(iter(self._waiting), None)
+            if victim is None:
+                log.debug("connection refused: %d busy connections", len(self._busy))
+                _refuse(conn)
+                return
+            log.debug("connection cap reached: closing the oldest waiting connection")
+            del self._waiting[victim]
+            _refuse(victim, quietly=victim in self._reused)
+        self._waiting[conn] = None
+
+    def busy(self, conn: H11Protocol, busy: bool) -> None:
+        if busy and conn in self._waiting:
+            del self._waiting[conn]
+            self._busy.add(conn)
+        elif not busy and conn in self._busy:
+            self._busy.discard(conn)
+            self._reused.add(conn)
+            self._waiting[conn] = None
+
+    def closed(self, conn: H11Protocol) -> None:
+        self._waiting.pop(conn, None)
+        self._busy.discard(conn)
+        self._reused.discard(conn)
+
+
+def _refuse(conn: H11Protocol, *, quietly: bool = False) -> None:
+    """Answer 503 with Retry-After (no request was read yet) and close.
+
+    An idle keep-alive connection is closed quietly instead: HTTP clients retry a request on a
+    fresh connection when a reused one was closed before any answer.
+    """
+    if not quietly:
+        conn.transport.write(OVER_CAPACITY)
+    conn.transport.close()
+
+
+def _protocol(limits: Limits, connections: _Connections) -> type[H11Protocol]:
+    """Return uvicorn's h11 protocol with a read-header timeout and the connection cap."""
+
+    class Guarded(H11Protocol):
+        _head_timer: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+            connections.opened(self)
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state is not h11.IDLE:  # a whole request head arrived
+                self._disarm()
+                connections.busy(self, True)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            connections.busy(self, False)
+            if not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            connections.closed(self)
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._head_timer = self.loop.call_later(limits.read_header_timeout, self._expire)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _expire(self) -> None:
+            self._head_timer = None
+            if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+                log.debug("closing a connection without a request head after %gs",
+                          limits.read_header_timeout)
+                self.transport.close()
+
+    return Guarded
+
+
+def parse_listen_address(value: str) -> tuple[str, int]:
+    """Split ``host:port`` (``:9787``, ``127.0.0.1:9787``, ``[::1]:9787``)."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"invalid listen address {value!r}: want host:port, e.g. :9787")
+    host = host.strip("[]")
+    return host, int(port)
+
+
+def _fit_open_files(max_connections: int) -> None:
+    """Raise the soft RLIMIT_NOFILE to hold ``max_connections`` plus room; warn if it can't."""
+    want = max_connections + 256  # listener, upstream connections, logs, Python itself
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        if new < want:
+            log.warning("open files are limited to %d: fewer connections than "
+                        "--web.max-connections=%d will fit", new, max_connections)
+
+
+def _bind(address: str) -> socket.socket:
+    host, port = parse_listen_address(address)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class Server:
+    """uvicorn serving ``app`` on ``address`` in a thread of its own, with ``limits``."""
+
+    def __init__(self, app: WSGIApp, address: str, *, limits: Limits,
+                 web: LiveWebConfig | None = None) -> None:
+        self._sock = _bind(address)
+        _fit_open_files(limits.max_connections)
+        self._gate = Gate(WSGIMiddleware(app, workers=limits.max_requests),  # type: ignore[arg-type]
+                          auth=lambda: web.auth if web is not None else None,
+                          max_requests=limits.max_requests, read_timeout=limits.read_timeout)
+        config = uvicorn.Config(
+            self._gate, http=_protocol(limits, _Connections(limits.max_connections)),
+            lifespan="off", interface="asgi3", ws="none", access_log=False, log_config=None,
+            log_level="error", proxy_headers=False, server_header=False,
+            timeout_keep_alive=max(1, round(limits.read_header_timeout)),
+            timeout_graceful_shutdown=5, backlog=2048)
+        config.load()
+        config.ssl = web.tls_context if web is not None else None  # our context, reloadable
+        self._server = uvicorn.Server(config)
+        self._handshake_timeout = limits.tls_handshake_timeout
+        self._thread = threading.Thread(target=self._run, name="http", daemon=True)
+
+    @property
+    def server_port(self) -> int:
+        """Return the port bound (useful with port 0)."""
+        return int(self._sock.getsockname()[1])
+
+    def _run(self) -> None:
+        with asyncio.Runner(loop_factory=lambda: _Loop(self._handshake_timeout)) as runner:
+            runner.run(self._server.serve(sockets=[self._sock]))
+
+    def start(self) -> Server:
+        """Start serving; return once the listener accepts connections."""
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started and self._thread.is_alive():
+            if time.monotonic() > deadline:
+                raise OSError(0, "HTTP server did not start in time")
+            time.sleep(0.01)
+        if not self._server.started:
+            raise OSError(0, "HTTP server failed to start (see the log)")
+        return self
+
+    def shutdown(self) -> None:
+        """Stop accepting, let running requests finish (up to 5 s), stop the thread."""
+        self._server.should_exit = True
+        self._thread.join(STOP_TIMEOUT)
+        self._gate.close()
+
+    def server_close(self) -> None:
+        """Close the listening socket."""
+        self._sock.close()
+
+
+def serve(app: WSGIApp, address: str, web: LiveWebConfig | None = None, *,
+          limits: Limits | None = None) -> Server:
+    """Bind ``address`` and serve ``app`` (TLS, basic auth per ``web``) in a thread."""
+    server = Server(app, address, limits=limits or Limits(), web=web).start()
+    log.info("TLS is %s", "enabled" if web and web.tls_context else "disabled",
+             extra={"address": address})
+    if web is not None and web.auth is not None:
+        log.info("basic authentication is enabled", extra={"address": address})
+    return server
