@@ -31,7 +31,7 @@ from exporter.collector import bucket_families, target_families
 from exporter.engine import Result
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
-from exporter.web import App, self_registry
+from exporter.web.app import App, self_registry
 
 GOAL = 1.3
 REGIONS = 10

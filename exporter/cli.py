@@ -11,11 +11,12 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from exporter import __version__, config, logs, websecurity
+from exporter import __version__, config, logs
 from exporter.runtime import Runtime
-from exporter.server import Limits, parse_listen_address, serve
-from exporter.web import App
-from exporter.webwatch import LiveWebConfig
+from exporter.web import webconfig
+from exporter.web.app import App
+from exporter.web.server import Limits, parse_listen_address, serve
+from exporter.web.watch import LiveWebConfig
 
 log = logging.getLogger("exporter")
 
@@ -170,12 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _load_web_security(path: str) -> tuple[websecurity.WebSecurity | None, list[str]]:
+def _load_web_security(path: str) -> tuple[webconfig.WebSecurity | None, list[str]]:
     """Load ``--web.config.file`` if given; return it and its problems (one per line)."""
     if not path:
         return None, []
     try:
-        return websecurity.load(path), []
+        return webconfig.load(path), []
     except config.ConfigError as exc:
         return None, exc.problems
 

@@ -14,7 +14,7 @@ import pytest
 from exporter.config import Account, CollectSettings, Config, Secret, UCloudSettings
 from exporter.engine import Engine
 from exporter.ucloud import UCloudClient
-from exporter.web import scrape_budget
+from exporter.web.app import scrape_budget
 
 
 def config() -> Config:
@@ -63,7 +63,7 @@ def test_a_busy_loop_costs_only_the_target_that_did_not_finish():
         elapsed = time.monotonic() - started
         assert [(r.region, r.ok, r.error and r.error.reason) for r in results] == [
             ("cn-bj2", True, None), ("hk", False, "deadline")]  # was: both failed
-        assert elapsed < 0.6  # by the budget, not budget + a grace
+        assert elapsed < 0.7  # by the budget (0.5 s); the old grace made it >= 0.75 s
 
 
 def test_an_absurd_timeout_is_clamped_not_an_overflow():

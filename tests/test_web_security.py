@@ -16,9 +16,9 @@ import httpx
 import pytest
 import yaml
 
-from exporter import websecurity
 from exporter.config import ConfigError
-from exporter.webauth import BasicAuth
+from exporter.web import webconfig
+from exporter.web.auth import BasicAuth
 from tests.conftest import golden_account
 from tests.pki import CLIENT_TIMEOUT, client, rel, tls_config, web_config, web_dir
 from tests.procs import config_for, run_cli
@@ -200,12 +200,12 @@ def test_unknown_user_costs_a_cost_10_check_with_a_cost_14_user():
 
 def test_mixed_or_high_costs_warn_at_start(simulator, start_exporter, tmp_path):
     high = bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=13)).decode()
-    warned = websecurity.parse({"basic_auth_users": {"alice": HASH, "bob": high}},
+    warned = webconfig.parse({"basic_auth_users": {"alice": HASH, "bob": high}},
                                source="web.yml").warnings
     assert len(warned) == 2
     assert warned[0].startswith("web.yml: basic_auth_users.bob: bcrypt cost 13 is above 12")
     assert warned[1].startswith("web.yml: basic_auth_users: mixed bcrypt costs (alice=4, bob=13)")
-    assert websecurity.parse({"basic_auth_users": {"alice": HASH, "bob": HASH}}).warnings == ()
+    assert webconfig.parse({"basic_auth_users": {"alice": HASH, "bob": HASH}}).warnings == ()
     exp = start_exporter(config_for(simulator.url, [golden_account()]), "--web.config.file",
                          web_config(tmp_path, {"basic_auth_users": {"alice": HASH, "bob": high}}))
     assert exp.logs().count("level=warn ") == 2 and "mixed bcrypt costs" in exp.logs()
@@ -214,7 +214,7 @@ def test_mixed_or_high_costs_warn_at_start(simulator, start_exporter, tmp_path):
 
 def problems(data: Any, base: Path) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        websecurity.parse(data, source="web.yml", base_dir=base)
+        webconfig.parse(data, source="web.yml", base_dir=base)
     return info.value.problems
 
 
@@ -260,10 +260,10 @@ def test_every_problem_at_once(pki, tmp_path):
 def test_valid_configs_parse(pki, tmp_path):
     (tmp_path / "broken.yml").write_text("tls_server_config: [unclosed\n")
     with pytest.raises(ConfigError, match=r"broken.yml: invalid YAML at line 2, column 1"):
-        websecurity.load(tmp_path / "broken.yml")
-    assert websecurity.parse(None).tls is None
-    assert websecurity.parse({"tls_server_config": {}}).tls is None
-    sec = websecurity.parse({"tls_server_config": tls_config(
+        webconfig.load(tmp_path / "broken.yml")
+    assert webconfig.parse(None).tls is None
+    assert webconfig.parse({"tls_server_config": {}}).tls is None
+    sec = webconfig.parse({"tls_server_config": tls_config(
         pki, client_auth_type="VerifyClientCertIfGiven", client_ca_file=rel(pki, "ca.crt")),
         "basic_auth_users": {"alice": HASH}}, base_dir=web_dir(tmp_path))
     assert sec.tls is not None and sec.tls.context.verify_mode == ssl.CERT_OPTIONAL
@@ -299,8 +299,8 @@ def test_bad_web_config_exits_1_at_start_and_in_check(simulator, tmp_path, pki):
 def test_missing_bcrypt_is_a_config_error(tmp_path):
     web = web_config(tmp_path, {"basic_auth_users": {"alice": HASH}})
     code = ("import sys; sys.modules['bcrypt'] = None\n"  # as if bcrypt were not installed
-            "from exporter import websecurity\n"
-            f"websecurity.load({web!r})\n")
+            "from exporter.web import webconfig\n"
+            f"webconfig.load({web!r})\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=30, check=False)
     assert result.returncode == 1
@@ -309,14 +309,14 @@ def test_missing_bcrypt_is_a_config_error(tmp_path):
 
 
 def test_handshake_runs_off_the_accept_loop_with_a_timeout(pki, tmp_path):
-    from exporter.server import Limits, serve
-    from exporter.webwatch import LiveWebConfig
+    from exporter.web.server import Limits, serve
+    from exporter.web.watch import LiveWebConfig
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [environ["wsgi.url_scheme"].encode()]
 
-    security = websecurity.parse({"tls_server_config": tls_config(pki)},
+    security = webconfig.parse({"tls_server_config": tls_config(pki)},
                                  base_dir=web_dir(tmp_path))
     server = serve(app, "127.0.0.1:0", LiveWebConfig("", security),
                    limits=Limits(tls_handshake_timeout=0.5))

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from exporter.webauth import UNAUTHORIZED_BODY, UNAUTHORIZED_HEADERS, BasicAuth, parse_basic
+from exporter.web.auth import UNAUTHORIZED_BODY, UNAUTHORIZED_HEADERS, BasicAuth, parse_basic
 
 log = logging.getLogger(__name__)
 

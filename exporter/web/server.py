@@ -1,7 +1,7 @@
 """The production HTTP server: uvicorn (asyncio, h11) with connection and header limits.
 
 uvicorn gives the event loop, HTTP/1.1 parsing (h11), non-blocking TLS handshakes and a
-graceful shutdown; the WSGI app runs on a2wsgi's bounded thread pool behind ``exporter.gate``.
+graceful shutdown; the WSGI app runs on a2wsgi's bounded thread pool behind ``exporter.web.gate``.
 Two limits uvicorn does not have are added through its documented extension point, the HTTP
 protocol class (``uvicorn.Config(http=...)``):
 
@@ -29,9 +29,9 @@ import uvicorn
 from a2wsgi import WSGIMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from exporter.gate import Gate
-from exporter.webauth import WSGIApp
-from exporter.webwatch import LiveWebConfig
+from exporter.web.auth import WSGIApp
+from exporter.web.gate import Gate
+from exporter.web.watch import LiveWebConfig
 
 log = logging.getLogger(__name__)
 # What a connection closed because of the connection cap reads before the close.

@@ -1,6 +1,6 @@
 """Load ``--web.config.file``: TLS and basic auth, a subset of the exporter-toolkit format.
 
-Re-read when it or a file it names changes, on SIGHUP and on ``/-/reload`` (exporter.webwatch).
+Re-read when it or a file it names changes, on SIGHUP and on ``/-/reload`` (exporter.web.watch).
 Files are read without blocking and must be regular files of at most 64 KiB, so a FIFO or a
 device is an error, not a hang. Every problem is reported at once, one line each,
 naming the key path, like the main configuration::
@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from exporter._checks import ConfigError, _Checker, _kind
-from exporter.webauth import bcrypt_cost, cost_warnings
+from exporter.web.auth import bcrypt_cost, cost_warnings
 
 TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
 # client_auth_type -> (verify mode, needs client_ca_file). Python's ssl verifies every client
@@ -56,7 +56,7 @@ class TLSSettings:
 
 @dataclass(frozen=True)
 class WebSecurity:
-    """The validated web configuration: TLS and/or basic-auth users (see exporter.webwatch)."""
+    """The validated web configuration: TLS and/or basic-auth users (see exporter.web.watch)."""
 
     source: str
     tls: TLSSettings | None = None

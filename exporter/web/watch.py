@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 
 from exporter.config import ConfigError
-from exporter.webauth import BasicAuth
-from exporter.websecurity import TLS_VERSIONS, WebSecurity, load
+from exporter.web.auth import BasicAuth
+from exporter.web.webconfig import TLS_VERSIONS, WebSecurity, load
 
 log = logging.getLogger(__name__)
 WATCH_INTERVAL = 2.0  # seconds between checks of the web config and its files
