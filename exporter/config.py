@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from exporter._checks import ConfigError, Secret, _Checker, _kind
+from exporter.secret import Secret
+from exporter.validation import Checker, ConfigError, kind_of, load_yaml, read_small_file
 
 __all__ = ["Account", "CollectSettings", "Config", "ConfigError", "Secret", "UCloudSettings",
-           "_Checker", "load", "parse"]
+           "load", "parse"]
 
 DEFAULT_BASE_URL = "https://api.ucloud.cn"
 BUCKET_TYPES = ("All", "User", "Share")
 _REGION_RE = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+MAX_CONFIG_BYTES = 1024 * 1024  # a configuration of thousands of accounts fits
+MAX_KEY_FILE_BYTES = 64 * 1024  # API keys are short: refuse anything else
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ class Config:
     accounts: tuple[Account, ...]
 
 
-def _ucloud(check: _Checker, raw: Any, env: Mapping[str, str]) -> UCloudSettings:
+def _ucloud(check: Checker, raw: Any, env: Mapping[str, str]) -> UCloudSettings:
     d = UCloudSettings()
     s = check.mapping(raw, "ucloud", ("base_url", "timeout_seconds", "page_size",
                                       "max_concurrent_requests", "retries",
@@ -107,7 +108,7 @@ def _ucloud(check: _Checker, raw: Any, env: Mapping[str, str]) -> UCloudSettings
     )
 
 
-def _collect(check: _Checker, raw: Any) -> CollectSettings:
+def _collect(check: Checker, raw: Any) -> CollectSettings:
     s = check.mapping(raw, "collect", ("min_interval_seconds", "region_refresh_seconds",
                                        "include_buckets", "exclude_buckets"))
     return CollectSettings(
@@ -125,7 +126,7 @@ _ACCOUNT_KEYS = ("name", "public_key", "public_key_file", "private_key", "privat
                  "project_id", "regions", "bucket_type", "bucket_name")
 
 
-def _key(check: _Checker, a: Mapping[str, Any], path: str, which: str, *,
+def _key(check: Checker, a: Mapping[str, Any], path: str, which: str, *,
          env: Mapping[str, str], base: Path) -> str | None:
     """Read ``<which>_key`` from inline, ``<which>_key_file`` or the environment."""
     inline = check.string(a, path, f"{which}_key")
@@ -139,7 +140,7 @@ def _key(check: _Checker, a: Mapping[str, Any], path: str, which: str, *,
     if file_ is not None:
         p = base / Path(file_).expanduser()
         try:
-            value = p.read_text(encoding="utf-8").strip()
+            value = read_small_file(p, limit=MAX_KEY_FILE_BYTES).decode("utf-8").strip()
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or "not a readable UTF-8 text file"
             check.fail(f"{path}.{which}_key_file", f"cannot read {str(p)!r}: {reason}")
@@ -155,7 +156,7 @@ def _key(check: _Checker, a: Mapping[str, Any], path: str, which: str, *,
     return found.strip()
 
 
-def _regions(check: _Checker, a: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
+def _regions(check: Checker, a: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
     """Return the listed regions, None for ``auto`` (discovery), () when invalid."""
     value = a.get("regions")
     if value == "auto":
@@ -174,10 +175,10 @@ def _regions(check: _Checker, a: Mapping[str, Any], path: str) -> tuple[str, ...
     return tuple(regions)
 
 
-def _account(check: _Checker, raw: Any, path: str, env: Mapping[str, str],
+def _account(check: Checker, raw: Any, path: str, env: Mapping[str, str],
              base: Path) -> Account | None:
     if not isinstance(raw, Mapping):
-        check.fail(path, f"must be a mapping, got {_kind(raw)}")
+        check.fail(path, f"must be a mapping, got {kind_of(raw)}")
         return None
     a = check.mapping(raw, path, _ACCOUNT_KEYS)
     name = check.string(a, path, "name")
@@ -204,7 +205,7 @@ def _account(check: _Checker, raw: Any, path: str, env: Mapping[str, str],
                    discover_regions=regions is None)
 
 
-def _accounts(check: _Checker, raw: Any, env: Mapping[str, str],
+def _accounts(check: Checker, raw: Any, env: Mapping[str, str],
               base: Path) -> tuple[Account, ...]:
     if not isinstance(raw, list) or not raw:
         check.fail("accounts", "must be a non-empty list of accounts")
@@ -228,10 +229,10 @@ def parse(data: Any, *, source: str = "config", env: Mapping[str, str] | None = 
           base_dir: Path | None = None) -> Config:
     """Validate already-decoded YAML ``data``; raise ConfigError listing every problem."""
     env = os.environ if env is None else env
-    check = _Checker(source)
+    check = Checker(source)
     if data is not None and not isinstance(data, Mapping):
         check.fail("(top level)", f"must be a mapping with ucloud, collect and accounts, "
-                                  f"got {_kind(data)}")
+                                  f"got {kind_of(data)}")
         raise ConfigError(check.problems)
     top = check.mapping(data, "", ("ucloud", "collect", "accounts"))
     if data is None:
@@ -250,19 +251,5 @@ def parse(data: Any, *, source: str = "config", env: Mapping[str, str] | None = 
 def load(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:
     """Read and validate the YAML file at ``path``; key files are relative to it."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([f"{p}: cannot read config file: {exc}"]) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError([f"{p}: invalid YAML{where}: {problem}"]) from exc
-    except (ValueError, TypeError, RecursionError) as exc:  # e.g. an impossible date, deep nesting
-        raise ConfigError([f"{p}: invalid YAML: {type(exc).__name__}: {exc}"[:300]]) from exc
+    data = load_yaml(p, what="config file", limit=MAX_CONFIG_BYTES)
     return parse(data, source=str(p), env=env, base_dir=p.parent)

@@ -11,17 +11,13 @@ naming the key path, like the main configuration::
 
 from __future__ import annotations
 
-import os
 import ssl
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from exporter._checks import ConfigError, _Checker, _kind
+from exporter.validation import Checker, ConfigError, kind_of, load_yaml, read_small_file
 from exporter.web.auth import bcrypt_cost, cost_warnings
 
 TLS_VERSIONS = {"TLS12": ssl.TLSVersion.TLSv1_2, "TLS13": ssl.TLSVersion.TLSv1_3}
@@ -72,13 +68,13 @@ class WebSecurity:
         return f"{tls}, {auth}"
 
 
-def _known(check: _Checker, raw: Any, path: str, allowed: tuple[str, ...],
+def _known(check: Checker, raw: Any, path: str, allowed: tuple[str, ...],
            unsupported: tuple[str, ...]) -> Mapping[str, Any]:
     """Return ``raw`` as a mapping; refuse unknown keys and unsupported toolkit keys."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        check.fail(path or "(top level)", f"must be a mapping, got {_kind(raw)}")
+        check.fail(path or "(top level)", f"must be a mapping, got {kind_of(raw)}")
         return {}
     for key in raw:
         where = f"{path}.{key}" if path else str(key)
@@ -89,31 +85,10 @@ def _known(check: _Checker, raw: Any, path: str, allowed: tuple[str, ...],
     return raw
 
 
-def read_small_file(file_: Path) -> bytes:
-    """Return a regular file's bytes; never block on a FIFO or device, refuse > 64 KiB.
-
-    Raises OSError with a one-line ``strerror``.
-    """
-    fd = os.open(file_, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(0, "not a regular file")
-        if info.st_size > MAX_FILE_BYTES:
-            raise OSError(0, f"larger than {MAX_FILE_BYTES // 1024} KiB ({info.st_size} bytes)")
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    finally:
-        os.close(fd)
-    if len(data) > MAX_FILE_BYTES:
-        raise OSError(0, f"larger than {MAX_FILE_BYTES // 1024} KiB")
-    return data
-
-
-def _read(check: _Checker, path: str, file_: Path, marker: bytes, what: str) -> bytes | None:
+def _read(check: Checker, path: str, file_: Path, marker: bytes, what: str) -> bytes | None:
     """Read a PEM file, reporting unreadable files and files without ``marker``."""
     try:
-        data = read_small_file(file_)
+        data = read_small_file(file_, limit=MAX_FILE_BYTES)
     except OSError as exc:
         check.fail(path, f"cannot read {str(file_)!r}: {exc.strerror or exc}")
         return None
@@ -127,7 +102,7 @@ def _no_password() -> bytes:
     raise ValueError("encrypted private keys are not supported")
 
 
-def _version(check: _Checker, s: Mapping[str, Any], key: str, default: str) -> str:
+def _version(check: Checker, s: Mapping[str, Any], key: str, default: str) -> str:
     value = check.string(s, "tls_server_config", key, default) or default
     if value not in TLS_VERSIONS:
         check.fail(f"tls_server_config.{key}", f"must be TLS12 or TLS13, got {value!r}"
@@ -142,7 +117,7 @@ _PEM = {"cert_file": (b"-----BEGIN CERTIFICATE-----", "certificate"),
         "client_ca_file": (b"-----BEGIN CERTIFICATE-----", "CA certificate")}
 
 
-def _files(check: _Checker, s: Mapping[str, Any], base: Path) -> dict[str, Path]:
+def _files(check: Checker, s: Mapping[str, Any], base: Path) -> dict[str, Path]:
     """Resolve cert_file, key_file (required) and client_ca_file against ``base``."""
     files: dict[str, Path] = {}
     for key, (marker, what) in _PEM.items():
@@ -158,7 +133,7 @@ def _files(check: _Checker, s: Mapping[str, Any], base: Path) -> dict[str, Path]
     return files
 
 
-def _client_auth(check: _Checker, s: Mapping[str, Any]) -> str:
+def _client_auth(check: Checker, s: Mapping[str, Any]) -> str:
     """Read client_auth_type and check it against client_ca_file."""
     auth = check.string(s, "tls_server_config", "client_auth_type", "NoClientCert")
     if auth is None or auth not in CLIENT_AUTH:
@@ -176,7 +151,7 @@ def _client_auth(check: _Checker, s: Mapping[str, Any]) -> str:
     return auth
 
 
-def _context(check: _Checker, s: Mapping[str, Any],
+def _context(check: Checker, s: Mapping[str, Any],
              files: dict[str, Path]) -> TLSSettings | None:
     """Validate a non-empty ``tls_server_config`` and build the server SSLContext."""
     before = len(check.problems)
@@ -205,7 +180,7 @@ def _context(check: _Checker, s: Mapping[str, Any],
     return TLSSettings(ctx, auth, low)
 
 
-def _users(check: _Checker, raw: Any) -> dict[str, str]:
+def _users(check: Checker, raw: Any) -> dict[str, str]:
     """Read ``basic_auth_users`` (username -> bcrypt hash); never echo a hash."""
     if raw is None:
         return {}
@@ -232,7 +207,7 @@ def _users(check: _Checker, raw: Any) -> dict[str, str]:
 
 def parse(data: Any, *, source: str = "web-config", base_dir: Path | None = None) -> WebSecurity:
     """Validate decoded YAML ``data``; raise ConfigError listing every problem."""
-    check = _Checker(source)
+    check = Checker(source)
     top = _known(check, data, "", _TOP_KEYS, _UNSUPPORTED_TOP)
     tls_section = _known(check, top.get("tls_server_config"), "tls_server_config", _TLS_KEYS,
                          _UNSUPPORTED_TLS)
@@ -250,15 +225,5 @@ def parse(data: Any, *, source: str = "web-config", base_dir: Path | None = None
 def load(path: str | Path) -> WebSecurity:
     """Read and validate the web config file at ``path``; files are relative to it."""
     p = Path(path)
-    try:
-        data = yaml.safe_load(read_small_file(p).decode("utf-8"))
-    except OSError as exc:
-        raise ConfigError([f"{p}: cannot read web config file: {exc.strerror or exc}"]) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError([f"{p}: cannot read web config file: {exc}"]) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError([f"{p}: invalid YAML{where}: "
-                           f"{getattr(exc, 'problem', None) or 'invalid YAML'}"]) from exc
+    data = load_yaml(p, what="web config file", limit=MAX_FILE_BYTES)
     return parse(data, source=str(p), base_dir=p.parent)

@@ -1,10 +1,21 @@
-"""Validation helpers shared by the configuration files: problems gathered, secrets hidden."""
+"""What the configuration files share: safe reading, YAML, and problems gathered with key paths.
+
+``--config.file`` (exporter.config) and ``--web.config.file`` (exporter.web.webconfig) are read
+the same way: files must be regular files of bounded size, read without blocking (a FIFO or a
+device is a one-line error, not a hang), YAML errors name line and column, and a
+:class:`Checker` gathers every problem, one line each, before anything is raised.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
@@ -17,31 +28,7 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
 
 
-class Secret:
-    """A string that never shows itself in ``repr`` or ``str``."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """Return the secret value."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-class _Checker:
+class Checker:
     """Collect problems while reading a YAML mapping."""
 
     def __init__(self, source: str) -> None:
@@ -58,7 +45,7 @@ class _Checker:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            self.fail(path, f"must be a mapping, got {_kind(value)}")
+            self.fail(path, f"must be a mapping, got {kind_of(value)}")
             return {}
         for key in value:
             if key not in allowed:
@@ -84,7 +71,7 @@ class _Checker:
         value = section.get(key, default)
         if value is None or isinstance(value, str):
             return value
-        self.fail(f"{path}.{key}", f"must be a string, got {_kind(value)}")
+        self.fail(f"{path}.{key}", f"must be a string, got {kind_of(value)}")
         return default
 
     def patterns(self, section: Mapping[str, Any], path: str,
@@ -92,12 +79,12 @@ class _Checker:
         """Read a list of regular expressions."""
         value = section.get(key) or []
         if not isinstance(value, list):
-            self.fail(f"{path}.{key}", f"must be a list of regexes, got {_kind(value)}")
+            self.fail(f"{path}.{key}", f"must be a list of regexes, got {kind_of(value)}")
             return ()
         out = []
         for i, item in enumerate(value):
             if not isinstance(item, str):
-                self.fail(f"{path}.{key}[{i}]", f"must be a string, got {_kind(item)}")
+                self.fail(f"{path}.{key}[{i}]", f"must be a string, got {kind_of(item)}")
                 continue
             try:
                 out.append(re.compile(item))
@@ -106,5 +93,44 @@ class _Checker:
         return tuple(out)
 
 
-def _kind(value: Any) -> str:
+def kind_of(value: Any) -> str:
+    """Name a YAML value's type for a problem line (null, str, list, ...)."""
     return "null" if value is None else type(value).__name__
+
+
+def read_small_file(path: Path, *, limit: int) -> bytes:
+    """Return a regular file's bytes; never block on a FIFO or device, refuse > ``limit``.
+
+    Raises OSError with a one-line ``strerror``.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(0, "not a regular file")
+        if info.st_size > limit:
+            raise OSError(0, f"larger than {limit // 1024} KiB ({info.st_size} bytes)")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise OSError(0, f"larger than {limit // 1024} KiB")
+    return data
+
+
+def load_yaml(path: Path, *, what: str, limit: int) -> Any:
+    """Read and parse a YAML file; raise ConfigError with one line saying what is wrong."""
+    try:
+        return yaml.safe_load(read_small_file(path, limit=limit).decode("utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read {what}: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{path}: cannot read {what}: not UTF-8 text ({exc.reason})"]) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError([f"{path}: invalid YAML{where}: {problem}"]) from exc
+    except (ValueError, TypeError, RecursionError) as exc:  # e.g. an impossible date, deep nesting
+        raise ConfigError([f"{path}: invalid YAML: {type(exc).__name__}: {exc}"[:300]]) from exc
