@@ -8,8 +8,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import Metric
 
+from exporter import metrics
 from exporter.config import Account
 from exporter.ucloud import Observer, UCloudClient, UCloudError, get_regions
 
@@ -76,16 +77,8 @@ class RegionBook:
 
     def families(self) -> Iterator[Metric]:
         """Yield discovery success and last-success gauges for discovered accounts."""
-        ok = GaugeMetricFamily("ucloud_image_bucket_region_discovery_success",
-                               "1 if the last GetRegion refresh of this account succeeded.",
-                               labels=("account",))
-        last = GaugeMetricFamily(
-            "ucloud_image_bucket_region_discovery_last_success_timestamp_seconds",
-            "When this account's regions were last discovered successfully.",
-            labels=("account",))
-        regions = GaugeMetricFamily("ucloud_image_bucket_region_discovery_regions",
-                                    "Number of regions known for this account.",
-                                    labels=("account",))
+        ok, last = metrics.DISCOVERY_OK.new(), metrics.DISCOVERY_TIME.new()
+        regions = metrics.DISCOVERY_REGIONS.new()
         for name, state in sorted(self._known.items()):
             ok.add_metric((name,), 1 if state.ok else 0)
             regions.add_metric((name,), len(state.regions))

@@ -6,18 +6,16 @@ import asyncio
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from exporter.config import Account, Config
 from exporter.discovery import RegionBook
+from exporter.stats import Stats
 from exporter.ucloud import (
     Bucket,
     DeadlineExceeded,
-    Listing,
-    Observer,
     UCloudClient,
     UCloudError,
     list_image_buckets,
@@ -59,62 +57,6 @@ class InternalError(UCloudError):
     """A bug in the exporter while listing a target (logged with its traceback)."""
 
     reason = "internal"
-
-
-class Stats:
-    """Counters that live across scrapes: API requests, errors, invalid fields, oddities."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.requests: Counter[tuple[str, str, str]] = Counter()
-        self.errors: Counter[tuple[str, str, str, str]] = Counter()
-        self.invalid: Counter[tuple[str, str, str]] = Counter()  # account, region, field
-        self.inconsistent: Counter[tuple[str, str, str]] = Counter()  # account, region, kind
-        self.last_success: dict[tuple[str, str], float] = {}
-
-    def observer(self, account: str, region: str) -> Observer:
-        """Return an Observer that records attempts for this target."""
-        def observe(action: str, reason: str | None) -> None:
-            with self._lock:
-                self.requests[account, region, action] += 1
-                if reason is not None:
-                    self.errors[account, region, action, reason] += 1
-        return observe
-
-    def record(self, result: Result, listing: Listing | None) -> None:
-        """Record a finished listing (``listing`` is None when it failed)."""
-        with self._lock:
-            if listing is not None:
-                for name, n in listing.invalid.items():
-                    self.invalid[result.account, result.region, name] += n
-                for kind in listing.inconsistencies:
-                    self.inconsistent[result.account, result.region, kind] += 1
-            if result.ok:
-                self.last_success[result.account, result.region] = time.time()
-
-    def forget_unless(self, config: Config) -> None:
-        """Drop last-success times of targets a new configuration no longer has."""
-        wanted = {a.name: a for a in config.accounts}
-        with self._lock:
-            for account, region in list(self.last_success):
-                acc = wanted.get(account)
-                if acc is None or not (acc.discover_regions or region in acc.regions):
-                    del self.last_success[account, region]
-
-    def snapshot(self, only: set[tuple[str, str]] | None = None) -> Stats:
-        """Return a consistent copy for rendering, optionally of some targets only."""
-        def keep(key: tuple[str, ...]) -> bool:
-            return only is None or (key[0], key[1]) in only
-
-        copy = Stats()
-        with self._lock:
-            copy.requests = Counter({k: v for k, v in self.requests.items() if keep(k)})
-            copy.errors = Counter({k: v for k, v in self.errors.items() if keep(k)})
-            copy.invalid = Counter({k: v for k, v in self.invalid.items() if keep(k)})
-            copy.inconsistent = Counter({k: v for k, v in self.inconsistent.items()
-                                         if keep(k)})
-            copy.last_success = {k: v for k, v in self.last_success.items() if keep(k)}
-        return copy
 
 
 class UnknownTargetError(ValueError):
@@ -218,7 +160,7 @@ class Engine:
 
     async def _regions(self, account: Account, deadline: float) -> tuple[str, ...]:
         return await self.regions.regions(account, deadline=deadline,
-                                          observe=self.stats.observer(account.name, ""))
+                                          observe=self.stats.observer(account.name, None))
 
     async def _all_targets(self, deadline: float) -> list[Target]:
         found = await asyncio.gather(*(self._regions(a, deadline) for a in self.config.accounts))
@@ -291,7 +233,7 @@ class Engine:
                            if self.config.collect.wants(b.name or ""))
             result = Result(account, region, wanted, time.monotonic() - started,
                             time.monotonic())
-        self.stats.record(result, listing)
+        self.stats.record(account, region, ok=result.ok, listing=listing)
         slot.last = result
         return result
 

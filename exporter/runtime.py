@@ -7,10 +7,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import Metric
 
+from exporter import metrics
 from exporter.config import Config, ConfigError
-from exporter.engine import Engine, Stats
+from exporter.engine import Engine
+from exporter.stats import Stats
 
 log = logging.getLogger(__name__)
 # How long a replaced engine may keep serving scrapes that started before the reload.
@@ -62,11 +64,7 @@ class Runtime:
 
     def families(self) -> Iterator[Metric]:
         """Yield the reload gauges."""
-        ok = GaugeMetricFamily("ucloud_image_bucket_config_last_reload_successful",
-                               "1 if the last configuration reload succeeded.")
+        ok, when = metrics.RELOAD_OK.new(), metrics.RELOAD_TIME.new()
         ok.add_metric((), 1 if self._reload_ok else 0)
-        when = GaugeMetricFamily(
-            "ucloud_image_bucket_config_last_reload_success_timestamp_seconds",
-            "When the configuration was last loaded successfully.")
         when.add_metric((), self._reload_time)
         yield from (ok, when)

@@ -15,6 +15,8 @@ Rules every query follows, checked by tests/test_dashboard.py:
 
 from __future__ import annotations
 
+from exporter import metrics as m
+
 # Jobs whose `up` the dashboard shows: `up` exists for every job Prometheus scrapes, and the
 # job variable's "All" is `.+`.  Same default as the alerts' job regex (alerts.yml).
 EXPORTER_JOBS = "ucloud-image-(exporter|probe).*"
@@ -31,26 +33,25 @@ BUCKET_KEYS = "job, account, region, bucket, type"
 # `job=~"$job"` comes first: dashboard-linter's matcher check looks at the first `job`
 # matcher of a selector.
 UP = f'up{{{TARGET}, job=~"$exporter_jobs"}}'
-TARGET_UP = f"ucloud_image_bucket_up{{{TARGET}, {ACCOUNT}}}"
-BUCKETS = f"ucloud_image_buckets{{{TARGET}, {ACCOUNT}, {TYPE}}}"
+TARGET_UP = f"{m.UP.name}{{{TARGET}, {ACCOUNT}}}"
+BUCKETS = f"{m.BUCKETS.name}{{{TARGET}, {ACCOUNT}, {TYPE}}}"
 IMAGES_BY_TARGET = (
-    f"instance_account_region_type:ucloud_image_bucket_images:sum{{{TARGET}, {ACCOUNT}, {TYPE}}}"
+    f"instance_account_region_type:{m.IMAGES.name}:sum{{{TARGET}, {ACCOUNT}, {TYPE}}}"
 )
-IMAGES = f"ucloud_image_bucket_images{{{TARGET}, {ACCOUNT}, {BUCKET}, {TYPE}}}"
-CREATED = f"ucloud_image_bucket_created_timestamp_seconds{{{TARGET}, {ACCOUNT}, {BUCKET}, {TYPE}}}"
-LAST_SUCCESS = f"ucloud_image_bucket_last_success_timestamp_seconds{{{TARGET}, {ACCOUNT}}}"
-DURATION = f"ucloud_image_bucket_scrape_duration_seconds{{{TARGET}, {ACCOUNT}}}"
-ERROR_INFO = f"ucloud_image_bucket_error_info{{{TARGET}, {ACCOUNT}}}"
-REQUESTS = f"ucloud_image_bucket_api_requests_total{{{TARGET}, {ACCOUNT}}}"
-ERRORS = f"ucloud_image_bucket_api_errors_total{{{TARGET}, {ACCOUNT}}}"
+IMAGES = f"{m.IMAGES.name}{{{TARGET}, {ACCOUNT}, {BUCKET}, {TYPE}}}"
+CREATED = f"{m.CREATED.name}{{{TARGET}, {ACCOUNT}, {BUCKET}, {TYPE}}}"
+LAST_SUCCESS = f"{m.LAST_SUCCESS.name}{{{TARGET}, {ACCOUNT}}}"
+DURATION = f"{m.DURATION.name}{{{TARGET}, {ACCOUNT}}}"
+ERROR_INFO = f"{m.ERROR_INFO.name}{{{TARGET}, {ACCOUNT}}}"
+REQUESTS = f"{m.API_REQUESTS.name}{{{TARGET}, {ACCOUNT}}}"
+ERRORS = f"{m.API_ERRORS.name}{{{TARGET}, {ACCOUNT}}}"
 ERRORS_5M = (
-    "instance_account_region_reason:ucloud_image_bucket_api_errors:increase5m"
-    f"{{{TARGET}, {ACCOUNT}}}"
+    f"instance_account_region_reason:{m.API_ERRORS.base}:increase5m{{{TARGET}, {ACCOUNT}}}"
 )
 INVALID_5M = (
-    f"instance_account_region:ucloud_image_bucket_invalid_entries:increase5m{{{TARGET}, {ACCOUNT}}}"
+    f"instance_account_region:{m.INVALID_ENTRIES.base}:increase5m{{{TARGET}, {ACCOUNT}}}"
 )
-BUILD_INFO = f"ucloud_image_bucket_exporter_build_info{{{TARGET}}}"
+BUILD_INFO = f"{m.BUILD_INFO.name}{{{TARGET}}}"
 
 
 def per_target(selector: str, keys: str = TARGET_KEYS) -> str:

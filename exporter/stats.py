@@ -1,0 +1,83 @@
+"""Counters that live across scrapes (and reloads): API requests and errors, odd entries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+from exporter.config import Config
+from exporter.ucloud import Listing, Observer
+
+__all__ = ["Stats"]
+
+
+class Stats:
+    """What the counters and last-success gauges show; thread-safe, copied for rendering."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests: Counter[tuple[str, ...]] = Counter()  # account, region, action
+        self.errors: Counter[tuple[str, ...]] = Counter()  # account, region, action, reason
+        self.invalid: Counter[tuple[str, ...]] = Counter()  # account, region, field
+        self.inconsistent: Counter[tuple[str, ...]] = Counter()  # account, region, kind
+        self.discovery_requests: Counter[tuple[str, ...]] = Counter()  # account
+        self.discovery_errors: Counter[tuple[str, ...]] = Counter()  # account, reason
+        self.last_success: dict[tuple[str, ...], float] = {}  # account, region
+
+    def observer(self, account: str, region: str | None) -> Observer:
+        """Return an Observer that records attempts for a target (``region`` None: GetRegion)."""
+        def observe(action: str, reason: str | None) -> None:
+            with self._lock:
+                if region is None:
+                    self.discovery_requests[(account,)] += 1
+                    if reason is not None:
+                        self.discovery_errors[account, reason] += 1
+                    return
+                self.requests[account, region, action] += 1
+                if reason is not None:
+                    self.errors[account, region, action, reason] += 1
+        return observe
+
+    def record(self, account: str, region: str, *, ok: bool, listing: Listing | None) -> None:
+        """Record a finished listing (``listing`` is None when it failed)."""
+        with self._lock:
+            if listing is not None:
+                for name, n in listing.invalid.items():
+                    self.invalid[account, region, name] += n
+                for kind in listing.inconsistencies:
+                    self.inconsistent[account, region, kind] += 1
+            if ok:
+                self.last_success[account, region] = time.time()
+
+    def forget_unless(self, config: Config) -> None:
+        """Drop everything about accounts and regions a new configuration no longer has."""
+        wanted = {a.name: a for a in config.accounts}
+
+        def kept(target: tuple[str, ...]) -> bool:
+            acc = wanted.get(target[0])
+            return acc is not None and (len(target) == 1 or acc.discover_regions
+                                        or target[1] in acc.regions)
+
+        with self._lock:
+            for table, width in self._tables():
+                for key in [k for k in table if not kept(k[:width])]:
+                    del table[key]
+
+    def snapshot(self, only: set[tuple[str, str]] | None = None) -> Stats:
+        """Return a consistent copy for rendering, optionally of some targets only.
+
+        ``only`` also leaves out the discovery counters (they belong to no one target).
+        """
+        copy = Stats()
+        with self._lock:
+            for (mine, width), (theirs, _) in zip(self._tables(), copy._tables(), strict=True):
+                theirs.update({k: v for k, v in mine.items() if only is None or k[:width] in only})
+        return copy
+
+    def _tables(self) -> tuple[tuple[dict[tuple[str, ...], Any], int], ...]:
+        """Return every table with how many leading key parts name its target."""
+        return ((self.requests, 2), (self.errors, 2), (self.invalid, 2), (self.inconsistent, 2),
+                (self.last_success, 2), (self.discovery_requests, 1),
+                (self.discovery_errors, 1))
