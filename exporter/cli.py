@@ -155,10 +155,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("listening", extra={"address": args.listen_address, "port": port,
                                  "path": args.telemetry_path})
     if simulator is not None:
-        scheme = "https" if security is not None and security.tls else "http"
-        print(f"Demo mode: simulated UCloud API at {simulator.url}\n"
-              f"Metrics: {scheme}://localhost:{port}{args.telemetry_path}  "
-              f"(landing page {scheme}://localhost:{port}/). Ctrl-C stops.", flush=True)
+        from exporter import demo
+
+        print(demo.banner(api_url=simulator.url,
+                          scheme="https" if security is not None and security.tls else "http",
+                          host=parse_listen_address(args.listen_address)[0], port=port,
+                          path=args.telemetry_path), flush=True)
     web.watch()
     _serve_until_stopped(lambda: (runtime.reload(), web.reload()))
     log.info("shutting down")

@@ -177,10 +177,11 @@ def exporter_health() -> list[tuple[Panel, int, int]]:
             "(time() - ucloud_image_bucket_last_success_timestamp_seconds).",
             query(q.DATA_AGE, "{{account}} / {{region}}"), unit="s"), 12, 9),
         (timeseries_panel(
-            "Invalid bucket entries skipped (per 5 min)",
-            "Bucket entries skipped in the 5 minutes before each point because a field was "
-            "missing or malformed (ucloud_image_bucket_invalid_entries_total, all fields). "
-            "Non-zero means the API answered something the exporter does not understand.",
+            "Invalid bucket entries (per 5 min)",
+            "Bucket entries with a missing or malformed field in the 5 minutes before each "
+            "point (ucloud_image_bucket_invalid_entries_total, all fields; the bucket still "
+            "counts). Non-zero means the API's answer changed or it leaves out zero values. "
+            "No data until the first one.",
             query(q.INVALID_ENTRIES, "{{account}} / {{region}}"), decimals=0), 12, 9),
         (table_panel(
             "Exporter build info",
