@@ -86,12 +86,14 @@ def target_families(results: Sequence[Result], stats: Stats) -> Iterator[Metric]
 
 def counter_families(stats: Stats) -> Iterator[Metric]:
     """Yield the counters that live across scrapes."""
-    for entry, counts in ((metrics.API_REQUESTS, stats.requests),
-                          (metrics.API_ERRORS, stats.errors),
-                          (metrics.INVALID_ENTRIES, stats.invalid),
-                          (metrics.PAGING_INCONSISTENCIES, stats.inconsistent),
-                          (metrics.DISCOVERY_REQUESTS, stats.discovery_requests),
-                          (metrics.DISCOVERY_ERRORS, stats.discovery_errors)):
+    for entry, counts in (
+        (metrics.API_REQUESTS, stats.requests),
+        (metrics.API_ERRORS, stats.errors),
+        (metrics.INVALID_ENTRIES, stats.invalid),
+        (metrics.PAGING_INCONSISTENCIES, stats.inconsistent),
+        (metrics.DISCOVERY_REQUESTS, stats.discovery_requests),
+        (metrics.DISCOVERY_ERRORS, stats.discovery_errors),
+    ):
         family = entry.new()
         for key, n in sorted(counts.items()):
             family.add_metric(key, n)

@@ -41,37 +41,38 @@ class RegionBook:
         state = self._known.get(account.name)
         return state.regions if state else ()
 
-    async def regions(self, account: Account, *, deadline: float,
-                      observe: Observer) -> tuple[str, ...]:
+    async def regions(
+        self, account: Account, *, deadline: float, observe: Observer
+    ) -> tuple[str, ...]:
         """Return the account's regions, refreshing discovered ones when due."""
         if not account.discover_regions:
             return account.regions
         state = self._known.setdefault(account.name, _Known())
         due = state.refreshed is None or time.monotonic() - state.refreshed >= self._refresh
         if due and (state.task is None or state.task.done()):
-            state.task = asyncio.ensure_future(self._refresh_one(account, state, deadline,
-                                                                 observe))
+            state.task = asyncio.ensure_future(self._refresh_one(account, state, deadline, observe))
         if state.task is not None and not state.task.done():
             remaining = max(0.0, deadline - time.monotonic())
             await asyncio.wait([asyncio.shield(state.task)], timeout=remaining)
         return state.regions
 
-    async def _refresh_one(self, account: Account, state: _Known, deadline: float,
-                           observe: Observer) -> tuple[str, ...]:
+    async def _refresh_one(
+        self, account: Account, state: _Known, deadline: float, observe: Observer
+    ) -> tuple[str, ...]:
         state.refreshed = time.monotonic()
         try:
-            regions = await get_regions(self._client, account, deadline=deadline,
-                                        observe=observe)
+            regions = await get_regions(self._client, account, deadline=deadline, observe=observe)
         except UCloudError as exc:
             state.ok = False
-            log.warning("region discovery failed, keeping %d known regions: %s",
-                        len(state.regions), exc,
-                        extra={"account": account.name, "reason": exc.reason,
-                               "action": "GetRegion"})
+            log.warning(
+                "region discovery failed, keeping %d known regions: %s",
+                len(state.regions),
+                exc,
+                extra={"account": account.name, "reason": exc.reason, "action": "GetRegion"},
+            )
             return state.regions
         if regions != state.regions:
-            log.info("discovered regions: %s", ", ".join(regions),
-                     extra={"account": account.name})
+            log.info("discovered regions: %s", ", ".join(regions), extra={"account": account.name})
         state.regions, state.ok, state.last_success = regions, True, time.time()
         return regions
 

@@ -76,18 +76,21 @@ class _Slot:
 class Engine:
     """Own the event loop thread, the API client and the per-target state."""
 
-    def __init__(self, config: Config, *, client: UCloudClient | None = None,
-                 stats: Stats | None = None) -> None:
+    def __init__(
+        self, config: Config, *, client: UCloudClient | None = None, stats: Stats | None = None
+    ) -> None:
         self.config = config
         self.stats = stats or Stats()
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="ucloud-io",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="ucloud-io", daemon=True
+        )
         self._thread.start()
         self._client = client or UCloudClient(config.ucloud)
         self._slots: dict[tuple[str, str], _Slot] = {}
-        self.regions = RegionBook(self._client,
-                                  refresh_seconds=config.collect.region_refresh_seconds)
+        self.regions = RegionBook(
+            self._client, refresh_seconds=config.collect.region_refresh_seconds
+        )
         self._active = 0
         self._idle = threading.Condition()
 
@@ -118,11 +121,11 @@ class Engine:
         chosen = None if targets is None else list(targets)
 
         def settle() -> list[Result]:  # the loop is too busy to answer: read what finished
-            return [self._outcome(t, started)
-                    for t in (self.targets if chosen is None else chosen)]
+            return [self._outcome(t, started) for t in (self.targets if chosen is None else chosen)]
 
-        return self._run(self._collect(chosen, started, timeout), timeout=timeout,
-                         on_timeout=settle)
+        return self._run(
+            self._collect(chosen, started, timeout), timeout=timeout, on_timeout=settle
+        )
 
     def resolve(self, account: str, region: str | None, *, timeout: float) -> list[Target]:
         """Return the targets of a probe; raise UnknownTargetError for anything unknown."""
@@ -130,17 +133,26 @@ class Engine:
         if acc is None:
             raise UnknownTargetError(f"unknown account {account!r}")
         timeout = min(timeout, MAX_COLLECT_SECONDS)
-        regions = self._run(self._regions(acc, time.monotonic() + timeout), timeout=timeout,
-                            on_timeout=lambda: self.regions.known(acc))
+        regions = self._run(
+            self._regions(acc, time.monotonic() + timeout),
+            timeout=timeout,
+            on_timeout=lambda: self.regions.known(acc),
+        )
         if region is None:
             return [Target(acc, r) for r in regions]
         if region not in regions:
-            raise UnknownTargetError(f"region {region!r} is not configured or discovered for "
-                                     f"account {account!r}")
+            raise UnknownTargetError(
+                f"region {region!r} is not configured or discovered for account {account!r}"
+            )
         return [Target(acc, region)]
 
-    def _run(self, coro: Coroutine[Any, Any, T], *, timeout: float,
-             on_timeout: Callable[[], T] | None = None) -> T:
+    def _run(
+        self,
+        coro: Coroutine[Any, Any, T],
+        *,
+        timeout: float,
+        on_timeout: Callable[[], T] | None = None,
+    ) -> T:
         """Run ``coro`` on the loop; past ``timeout`` cancel it and return ``on_timeout()``."""
         with self._idle:
             self._active += 1
@@ -159,16 +171,21 @@ class Engine:
                 self._idle.notify_all()
 
     async def _regions(self, account: Account, deadline: float) -> tuple[str, ...]:
-        return await self.regions.regions(account, deadline=deadline,
-                                          observe=self.stats.observer(account.name, None))
+        return await self.regions.regions(
+            account, deadline=deadline, observe=self.stats.observer(account.name, None)
+        )
 
     async def _all_targets(self, deadline: float) -> list[Target]:
         found = await asyncio.gather(*(self._regions(a, deadline) for a in self.config.accounts))
-        return [Target(a, r) for a, regions in zip(self.config.accounts, found, strict=True)
-                for r in regions]
+        return [
+            Target(a, r)
+            for a, regions in zip(self.config.accounts, found, strict=True)
+            for r in regions
+        ]
 
-    async def _collect(self, chosen: list[Target] | None, started: float,
-                       timeout: float) -> list[Result]:
+    async def _collect(
+        self, chosen: list[Target] | None, started: float, timeout: float
+    ) -> list[Result]:
         deadline = started + timeout
         targets = await self._all_targets(deadline) if chosen is None else chosen
         waits = [asyncio.ensure_future(self._get(t, deadline)) for t in targets]
@@ -193,8 +210,7 @@ class Engine:
         elapsed = time.monotonic() - started
         error = DeadlineExceeded(f"listing not finished within the {elapsed:.2f}s budget")
         _log_failure(target, error)
-        return Result(target.account.name, target.region, None, elapsed, time.monotonic(),
-                      error)
+        return Result(target.account.name, target.region, None, elapsed, time.monotonic(), error)
 
     def _fresh(self, result: Result, at: float) -> bool:
         """Return whether ``result`` may be served at ``at`` under ``min_interval_seconds``."""
@@ -214,31 +230,50 @@ class Engine:
         started = time.monotonic()
         listing = None
         try:
-            listing = await list_image_buckets(self._client, target.account, region,
-                                               deadline=deadline,
-                                               observe=self.stats.observer(account, region))
+            listing = await list_image_buckets(
+                self._client,
+                target.account,
+                region,
+                deadline=deadline,
+                observe=self.stats.observer(account, region),
+            )
         except UCloudError as exc:
             _log_failure(target, exc)
-            result = Result(account, region, None, time.monotonic() - started,
-                            time.monotonic(), exc)
+            result = Result(
+                account, region, None, time.monotonic() - started, time.monotonic(), exc
+            )
         except Exception as exc:  # a bug must cost one target, not the scrape
             log.exception("listing crashed", extra={"account": account, "region": region})
-            result = Result(account, region, None, time.monotonic() - started,
-                            time.monotonic(), InternalError(f"internal error: {exc!r:.200}"))
+            result = Result(
+                account,
+                region,
+                None,
+                time.monotonic() - started,
+                time.monotonic(),
+                InternalError(f"internal error: {exc!r:.200}"),
+            )
         else:
             if listing.inconsistencies:
-                log.warning("listing was inconsistent: %s", ", ".join(sorted(
-                    listing.inconsistencies)), extra={"account": account, "region": region})
-            wanted = tuple(b for b in listing.buckets
-                           if self.config.collect.wants(b.name or ""))
-            result = Result(account, region, wanted, time.monotonic() - started,
-                            time.monotonic())
+                log.warning(
+                    "listing was inconsistent: %s",
+                    ", ".join(sorted(listing.inconsistencies)),
+                    extra={"account": account, "region": region},
+                )
+            wanted = tuple(b for b in listing.buckets if self.config.collect.wants(b.name or ""))
+            result = Result(account, region, wanted, time.monotonic() - started, time.monotonic())
         self.stats.record(account, region, ok=result.ok, listing=listing)
         slot.last = result
         return result
 
 
 def _log_failure(target: Target, error: UCloudError) -> None:
-    log.warning("target listing failed: %s", error, extra={
-        "account": target.account.name, "region": target.region, "reason": error.reason,
-        "action": error.action or "GetImageBucketList"})
+    log.warning(
+        "target listing failed: %s",
+        error,
+        extra={
+            "account": target.account.name,
+            "region": target.region,
+            "reason": error.reason,
+            "action": error.action or "GetImageBucketList",
+        },
+    )

@@ -47,27 +47,41 @@ def per_bucket_text(results: Sequence[Result]) -> str:
                 continue
             head = f'{name}{{account="{_escape(r.account)}",bucket="'
             middle = f'",region="{_escape(r.region)}",type="'
-            out.extend([f'{head}{_escape(b.name)}{middle}{_escape(b.type)}"}} {_go_float(v)}\n'
-                        for b in r.buckets
-                        if b.name is not None and (v := value(b)) is not None])
+            out.extend(
+                [
+                    f'{head}{_escape(b.name)}{middle}{_escape(b.type)}"}} {_go_float(v)}\n'
+                    for b in r.buckets
+                    if b.name is not None and (v := value(b)) is not None
+                ]
+            )
     return "".join(out)
 
 
-def render(environ: dict[str, Any], start_response: StartResponse,
-           registry: CollectorRegistry, results: Sequence[Result]) -> Iterable[bytes]:
+def render(
+    environ: dict[str, Any],
+    start_response: StartResponse,
+    registry: CollectorRegistry,
+    results: Sequence[Result],
+) -> Iterable[bytes]:
     """Answer with ``registry``'s families plus the per-bucket series of ``results``."""
     encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
     names = parse_qs(environ.get("QUERY_STRING", "")).get("name[]")
     if names:  # a filtered scrape: let the library write the families asked for
         wanted = set(names)
-        chosen = [m for m in [*registry.collect(), *list(bucket_families(results))[1:]]
-                  if m.name in wanted or any(s.name in wanted for s in m.samples)]
+        chosen = [
+            m
+            for m in [*registry.collect(), *list(bucket_families(results))[1:]]
+            if m.name in wanted or any(s.name in wanted for s in m.samples)
+        ]
         filtered = CollectorRegistry(auto_describe=False)
         filtered.register(_Chosen(chosen))
         body = encoder(filtered)
     else:
-        body = _splice(encoder(registry), per_bucket_text(results).encode(),
-                       openmetrics=content_type.startswith("application/openmetrics-text"))
+        body = _splice(
+            encoder(registry),
+            per_bucket_text(results).encode(),
+            openmetrics=content_type.startswith("application/openmetrics-text"),
+        )
     headers = [("Content-Type", content_type)]
     if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", "")):
         body = gzip.compress(body)

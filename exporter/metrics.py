@@ -42,77 +42,150 @@ class Family:
 
 
 BUCKETS = Family(
-    "ucloud_image_buckets", "gauge",
+    "ucloud_image_buckets",
+    "gauge",
     "Number of image buckets by type: private, public (always present when the listing "
-    "succeeded) or unknown (BucketType missing or undocumented).", ("account", "region", "type"))
+    "succeeded) or unknown (BucketType missing or undocumented).",
+    ("account", "region", "type"),
+)
 IMAGES = Family(
-    "ucloud_image_bucket_images", "gauge",
-    "Number of images in the bucket (ImageCount); absent when the API left it out.", BUCKET)
+    "ucloud_image_bucket_images",
+    "gauge",
+    "Number of images in the bucket (ImageCount); absent when the API left it out.",
+    BUCKET,
+)
 CREATED = Family(
-    "ucloud_image_bucket_created_timestamp_seconds", "gauge",
-    "When the bucket was created (CreateTime), in Unix seconds.", BUCKET, "seconds")
+    "ucloud_image_bucket_created_timestamp_seconds",
+    "gauge",
+    "When the bucket was created (CreateTime), in Unix seconds.",
+    BUCKET,
+    "seconds",
+)
 UP = Family(
-    "ucloud_image_bucket_up", "gauge",
-    "1 if the last listing of this account and region succeeded, else 0.", TARGET)
+    "ucloud_image_bucket_up",
+    "gauge",
+    "1 if the last listing of this account and region succeeded, else 0.",
+    TARGET,
+)
 DURATION = Family(
-    "ucloud_image_bucket_scrape_duration_seconds", "gauge",
-    "How long listing this account and region took.", TARGET, "seconds")
+    "ucloud_image_bucket_scrape_duration_seconds",
+    "gauge",
+    "How long listing this account and region took.",
+    TARGET,
+    "seconds",
+)
 ERROR_INFO = Family(
-    "ucloud_image_bucket_error_info", "gauge",
+    "ucloud_image_bucket_error_info",
+    "gauge",
     "Present (value 1) while this account and region fails; reason says why.",
-    ("account", "region", "reason"))
+    ("account", "region", "reason"),
+)
 LAST_SUCCESS = Family(
-    "ucloud_image_bucket_last_success_timestamp_seconds", "gauge",
+    "ucloud_image_bucket_last_success_timestamp_seconds",
+    "gauge",
     "When this account and region was last listed successfully, in Unix seconds (older than "
-    "the scrape when served from the min_interval_seconds cache).", TARGET, "seconds")
+    "the scrape when served from the min_interval_seconds cache).",
+    TARGET,
+    "seconds",
+)
 API_REQUESTS = Family(
-    "ucloud_image_bucket_api_requests_total", "counter",
-    "UCloud API requests sent, retries included.", ("account", "region", "action"))
+    "ucloud_image_bucket_api_requests_total",
+    "counter",
+    "UCloud API requests sent, retries included.",
+    ("account", "region", "action"),
+)
 API_ERRORS = Family(
-    "ucloud_image_bucket_api_errors_total", "counter",
+    "ucloud_image_bucket_api_errors_total",
+    "counter",
     "UCloud API requests that failed, by reason (retcode_<n>, http_<status>, timeout, "
-    "transport, decode, deadline).", ("account", "region", "action", "reason"))
+    "transport, decode, deadline).",
+    ("account", "region", "action", "reason"),
+)
 INVALID_ENTRIES = Family(
-    "ucloud_image_bucket_invalid_entries_total", "counter",
+    "ucloud_image_bucket_invalid_entries_total",
+    "counter",
     "Bucket entries with a missing or malformed field (BucketName, BucketType, ImageCount, "
     "CreateTime; entry: not an object). The bucket still counts.",
-    ("account", "region", "field"))
+    ("account", "region", "field"),
+)
 PAGING_INCONSISTENCIES = Family(
-    "ucloud_image_bucket_paging_inconsistencies_total", "counter",
+    "ucloud_image_bucket_paging_inconsistencies_total",
+    "counter",
     "Listings where the pages were inconsistent, by kind: total_ahead (fewer buckets than "
     "TotalCount), repeated_page (Offset ignored), oversized_page (more entries than Limit).",
-    ("account", "region", "kind"))
+    ("account", "region", "kind"),
+)
 BUILD_INFO = Family(
-    "ucloud_image_bucket_exporter_build_info", "gauge",
-    "Exporter version and Python version; always 1.", ("version", "python_version"))
+    "ucloud_image_bucket_exporter_build_info",
+    "gauge",
+    "Exporter version and Python version; always 1.",
+    ("version", "python_version"),
+)
 RELOAD_OK = Family(
-    "ucloud_image_bucket_config_last_reload_successful", "gauge",
-    "1 if the last configuration reload succeeded.")
+    "ucloud_image_bucket_config_last_reload_successful",
+    "gauge",
+    "1 if the last configuration reload succeeded.",
+)
 RELOAD_TIME = Family(
-    "ucloud_image_bucket_config_last_reload_success_timestamp_seconds", "gauge",
-    "When the configuration was last loaded successfully.", (), "seconds")
+    "ucloud_image_bucket_config_last_reload_success_timestamp_seconds",
+    "gauge",
+    "When the configuration was last loaded successfully.",
+    (),
+    "seconds",
+)
 DISCOVERY_OK = Family(
-    "ucloud_image_bucket_region_discovery_success", "gauge",
-    "1 if the last GetRegion refresh of this account succeeded.", ("account",))
+    "ucloud_image_bucket_region_discovery_success",
+    "gauge",
+    "1 if the last GetRegion refresh of this account succeeded.",
+    ("account",),
+)
 DISCOVERY_TIME = Family(
-    "ucloud_image_bucket_region_discovery_last_success_timestamp_seconds", "gauge",
-    "When this account's regions were last discovered, in Unix seconds.", ("account",),
-    "seconds")
+    "ucloud_image_bucket_region_discovery_last_success_timestamp_seconds",
+    "gauge",
+    "When this account's regions were last discovered, in Unix seconds.",
+    ("account",),
+    "seconds",
+)
 DISCOVERY_REGIONS = Family(
-    "ucloud_image_bucket_region_discovery_regions", "gauge",
-    "Number of regions known for this account.", ("account",))
+    "ucloud_image_bucket_region_discovery_regions",
+    "gauge",
+    "Number of regions known for this account.",
+    ("account",),
+)
 DISCOVERY_REQUESTS = Family(
-    "ucloud_image_bucket_region_discovery_requests_total", "counter",
-    "GetRegion requests sent for this account, retries included.", ("account",))
+    "ucloud_image_bucket_region_discovery_requests_total",
+    "counter",
+    "GetRegion requests sent for this account, retries included.",
+    ("account",),
+)
 DISCOVERY_ERRORS = Family(
-    "ucloud_image_bucket_region_discovery_errors_total", "counter",
-    "GetRegion requests that failed, by reason.", ("account", "reason"))
+    "ucloud_image_bucket_region_discovery_errors_total",
+    "counter",
+    "GetRegion requests that failed, by reason.",
+    ("account", "reason"),
+)
 
 #: Every family, in the order of the README's table.
 CATALOGUE: tuple[Family, ...] = (
-    BUCKETS, IMAGES, CREATED, UP, DURATION, ERROR_INFO, LAST_SUCCESS, API_REQUESTS,
-    API_ERRORS, INVALID_ENTRIES, PAGING_INCONSISTENCIES, BUILD_INFO, RELOAD_OK, RELOAD_TIME,
-    DISCOVERY_OK, DISCOVERY_TIME, DISCOVERY_REGIONS, DISCOVERY_REQUESTS, DISCOVERY_ERRORS,
+    BUCKETS,
+    IMAGES,
+    CREATED,
+    UP,
+    DURATION,
+    ERROR_INFO,
+    LAST_SUCCESS,
+    API_REQUESTS,
+    API_ERRORS,
+    INVALID_ENTRIES,
+    PAGING_INCONSISTENCIES,
+    BUILD_INFO,
+    RELOAD_OK,
+    RELOAD_TIME,
+    DISCOVERY_OK,
+    DISCOVERY_TIME,
+    DISCOVERY_REGIONS,
+    DISCOVERY_REQUESTS,
+    DISCOVERY_ERRORS,
 )
 #: The families with one series per bucket (written by exporter.exposition's fast writer).
 PER_BUCKET: tuple[Family, ...] = (IMAGES, CREATED)
@@ -122,6 +195,8 @@ BY_NAME = {family.name: family for family in CATALOGUE}
 def markdown_table() -> str:
     """Return the README's metrics table."""
     rows = ["| metric | type | labels | unit | meaning |", "|---|---|---|---|---|"]
-    rows += [f"| `{f.name}` | {f.type} | {', '.join(f.labels)} | {f.unit} | "
-             f"{f.help.replace('|', '/')} |" for f in CATALOGUE]
+    rows += [
+        f"| `{f.name}` | {f.type} | {', '.join(f.labels)} | {f.unit} | {f.help.replace('|', '/')} |"
+        for f in CATALOGUE
+    ]
     return "\n".join(rows) + "\n"

@@ -28,6 +28,7 @@ class Stats:
 
     def observer(self, account: str, region: str | None) -> Observer:
         """Return an Observer that records attempts for a target (``region`` None: GetRegion)."""
+
         def observe(action: str, reason: str | None) -> None:
             with self._lock:
                 if region is None:
@@ -38,6 +39,7 @@ class Stats:
                 self.requests[account, region, action] += 1
                 if reason is not None:
                     self.errors[account, region, action, reason] += 1
+
         return observe
 
     def record(self, account: str, region: str, *, ok: bool, listing: Listing | None) -> None:
@@ -57,8 +59,9 @@ class Stats:
 
         def kept(target: tuple[str, ...]) -> bool:
             acc = wanted.get(target[0])
-            return acc is not None and (len(target) == 1 or acc.discover_regions
-                                        or target[1] in acc.regions)
+            return acc is not None and (
+                len(target) == 1 or acc.discover_regions or target[1] in acc.regions
+            )
 
         with self._lock:
             for table, width in self._tables():
@@ -78,6 +81,12 @@ class Stats:
 
     def _tables(self) -> tuple[tuple[dict[tuple[str, ...], Any], int], ...]:
         """Return every table with how many leading key parts name its target."""
-        return ((self.requests, 2), (self.errors, 2), (self.invalid, 2), (self.inconsistent, 2),
-                (self.last_success, 2), (self.discovery_requests, 1),
-                (self.discovery_errors, 1))
+        return (
+            (self.requests, 2),
+            (self.errors, 2),
+            (self.invalid, 2),
+            (self.inconsistent, 2),
+            (self.last_success, 2),
+            (self.discovery_requests, 1),
+            (self.discovery_errors, 1),
+        )

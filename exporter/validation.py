@@ -49,24 +49,39 @@ class Checker:
             return {}
         for key in value:
             if key not in allowed:
-                self.fail(f"{path}.{key}" if path else str(key),
-                          f"unknown key (allowed: {', '.join(allowed)})")
+                self.fail(
+                    f"{path}.{key}" if path else str(key),
+                    f"unknown key (allowed: {', '.join(allowed)})",
+                )
         return value
 
-    def number(self, section: Mapping[str, Any], path: str, key: str, default: float, *,
-               low: float, high: float, integer: bool) -> Any:
+    def number(
+        self,
+        section: Mapping[str, Any],
+        path: str,
+        key: str,
+        default: float,
+        *,
+        low: float,
+        high: float,
+        integer: bool,
+    ) -> Any:
         """Read a number within [low, high]."""
         value = section.get(key, default)
         ok_type = isinstance(value, int) if integer else isinstance(value, int | float)
         if isinstance(value, bool) or not ok_type or not low <= value <= high:
-            kind, lo, hi = ("an integer", f"{int(low)}", f"{int(high)}") if integer else (
-                "a number", f"{low:g}", f"{high:g}")
+            kind, lo, hi = (
+                ("an integer", f"{int(low)}", f"{int(high)}")
+                if integer
+                else ("a number", f"{low:g}", f"{high:g}")
+            )
             self.fail(f"{path}.{key}", f"must be {kind} between {lo} and {hi}, got {value!r}")
             return default
         return value
 
-    def string(self, section: Mapping[str, Any], path: str, key: str,
-               default: str | None = None) -> str | None:
+    def string(
+        self, section: Mapping[str, Any], path: str, key: str, default: str | None = None
+    ) -> str | None:
         """Read an optional string."""
         value = section.get(key, default)
         if value is None or isinstance(value, str):
@@ -74,8 +89,9 @@ class Checker:
         self.fail(f"{path}.{key}", f"must be a string, got {kind_of(value)}")
         return default
 
-    def patterns(self, section: Mapping[str, Any], path: str,
-                 key: str) -> tuple[re.Pattern[str], ...]:
+    def patterns(
+        self, section: Mapping[str, Any], path: str, key: str
+    ) -> tuple[re.Pattern[str], ...]:
         """Read a list of regular expressions."""
         value = section.get(key) or []
         if not isinstance(value, list):

@@ -45,12 +45,8 @@ DURATION = f"{m.DURATION.name}{{{TARGET}, {ACCOUNT}}}"
 ERROR_INFO = f"{m.ERROR_INFO.name}{{{TARGET}, {ACCOUNT}}}"
 REQUESTS = f"{m.API_REQUESTS.name}{{{TARGET}, {ACCOUNT}}}"
 ERRORS = f"{m.API_ERRORS.name}{{{TARGET}, {ACCOUNT}}}"
-ERRORS_5M = (
-    f"instance_account_region_reason:{m.API_ERRORS.base}:increase5m{{{TARGET}, {ACCOUNT}}}"
-)
-INVALID_5M = (
-    f"instance_account_region:{m.INVALID_ENTRIES.base}:increase5m{{{TARGET}, {ACCOUNT}}}"
-)
+ERRORS_5M = f"instance_account_region_reason:{m.API_ERRORS.base}:increase5m{{{TARGET}, {ACCOUNT}}}"
+INVALID_5M = f"instance_account_region:{m.INVALID_ENTRIES.base}:increase5m{{{TARGET}, {ACCOUNT}}}"
 BUILD_INFO = f"{m.BUILD_INFO.name}{{{TARGET}}}"
 
 

@@ -29,7 +29,7 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
-from exporter import cli, config
+from exporter import config, flags
 from exporter.collector import bucket_families
 from exporter.config import Account, ConfigError, Secret, UCloudSettings
 from exporter.engine import Result
@@ -239,7 +239,7 @@ def test_bad_flags_are_argparse_errors(argv):
     stderr = io.StringIO()
     try:
         with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-            cli.parse_args(argv)
+            flags.parse_args(argv)
     except SystemExit as exc:
         assert exc.code == 2
         lines = stderr.getvalue().strip().split("\n")

@@ -74,9 +74,13 @@ def check(output: Path, text: str) -> int:
     current = output.read_text(encoding="utf-8") if output.exists() else ""
     if current == text:
         return 0
-    diff = difflib.unified_diff(current.splitlines(keepends=True),
-                                text.splitlines(keepends=True),
-                                fromfile=str(output), tofile="generated", n=1)
+    diff = difflib.unified_diff(
+        current.splitlines(keepends=True),
+        text.splitlines(keepends=True),
+        fromfile=str(output),
+        tofile="generated",
+        n=1,
+    )
     sys.stderr.writelines(list(diff)[:60])
     sys.stderr.write(f"\n{output} is stale: run python deploy/kubernetes/generate_rules.py\n")
     return 1
@@ -85,8 +89,9 @@ def check(output: Path, text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the PrometheusRule, or with ``--check`` only compare it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if the committed file differs")
+    parser.add_argument(
+        "--check", action="store_true", help="do not write; exit 1 if the committed file differs"
+    )
     parser.add_argument("--output", type=Path, default=OUTPUT, help="PrometheusRule path")
     args = parser.parse_args(argv)
     output: Path = args.output

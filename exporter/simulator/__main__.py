@@ -25,8 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT (default %(default)s)")
     parser.add_argument("--fleet", choices=("demo", "golden", "synthetic"), default="demo")
-    parser.add_argument("--fleet-file", metavar="PATH",
-                        help="serve the fleet (and its quirks) of this YAML file instead")
+    parser.add_argument(
+        "--fleet-file",
+        metavar="PATH",
+        help="serve the fleet (and its quirks) of this YAML file instead",
+    )
     parser.add_argument("--regions", type=int, default=4, help="synthetic: number of regions")
     parser.add_argument("--buckets", type=int, default=1000, help="synthetic: buckets per region")
     parser.add_argument("--seed", type=int, default=42, help="fleet and drift seed")

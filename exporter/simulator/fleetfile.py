@@ -74,8 +74,10 @@ def _buckets(r: Mapping[str, Any], path: str) -> list[Bucket]:
     synthetic = r.get("synthetic", 0)
     if isinstance(synthetic, bool) or not isinstance(synthetic, int) or synthetic < 0:
         raise ValueError(f"{path}.synthetic: must be a non-negative integer")
-    buckets = [Bucket(f"bucket-{i:05d}", "Private" if i % 5 else "Public", i % 50,
-                      FIXED_EPOCH - i) for i in range(1, synthetic + 1)]
+    buckets = [
+        Bucket(f"bucket-{i:05d}", "Private" if i % 5 else "Public", i % 50, FIXED_EPOCH - i)
+        for i in range(1, synthetic + 1)
+    ]
     listed = r.get("buckets") or []
     if not isinstance(listed, list):
         raise ValueError(f"{path}.buckets: must be a list")
@@ -83,8 +85,14 @@ def _buckets(r: Mapping[str, Any], path: str) -> list[Bucket]:
         b = _mapping(raw, f"{path}.buckets[{i}]")
         if not isinstance(b.get("name"), str):
             raise ValueError(f"{path}.buckets[{i}].name: must be a string")
-        buckets.append(Bucket(b["name"], str(b.get("type", "Private")), int(b.get("images", 0)),
-                              int(b.get("created", FIXED_EPOCH))))
+        buckets.append(
+            Bucket(
+                b["name"],
+                str(b.get("type", "Private")),
+                int(b.get("images", 0)),
+                int(b.get("created", FIXED_EPOCH)),
+            )
+        )
     return buckets
 
 
@@ -92,8 +100,7 @@ def _quirks(raw: Any, path: str) -> Quirks:
     q = dict(_mapping(raw, path))
     unknown = sorted(set(q) - set(_QUIRK_FIELDS))
     if unknown:
-        raise ValueError(f"{path}.{unknown[0]}: unknown quirk (known: "
-                         f"{', '.join(_QUIRK_FIELDS)})")
+        raise ValueError(f"{path}.{unknown[0]}: unknown quirk (known: {', '.join(_QUIRK_FIELDS)})")
     if "omit_fields" in q:
         q["omit_fields"] = tuple(q["omit_fields"] or ())
     try:

@@ -120,8 +120,11 @@ def get_image_bucket_list(
         response["TotalCount"] = total if quirks.total_count is None else quirks.total_count
     if quirks.omit_zero or quirks.omit_fields:
         for item in items:
-            for key in [k for k, v in item.items()
-                        if (quirks.omit_zero and v == 0) or k in quirks.omit_fields]:
+            for key in [
+                k
+                for k, v in item.items()
+                if (quirks.omit_zero and v == 0) or k in quirks.omit_fields
+            ]:
                 del item[key]
     return response
 

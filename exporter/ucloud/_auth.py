@@ -47,7 +47,11 @@ class UCloudAuth(httpx.Auth):
         params = dict(parse_qsl(request.content.decode("utf-8"), keep_blank_values=True))
         params["PublicKey"] = self._public_key
         params["Signature"] = sign(params, self._private_key.reveal())
-        headers = {k: v for k, v in request.headers.items()
-                   if k.lower() not in ("content-length", "content-type")}
-        yield httpx.Request(request.method, request.url, headers=headers, data=params,
-                            extensions=request.extensions)
+        headers = {
+            k: v
+            for k, v in request.headers.items()
+            if k.lower() not in ("content-length", "content-type")
+        }
+        yield httpx.Request(
+            request.method, request.url, headers=headers, data=params, extensions=request.extensions
+        )

@@ -39,15 +39,22 @@ T = TypeVar("T")
 class UCloudClient:
     """Send signed UCloud API calls; safe to share between all targets of the exporter."""
 
-    def __init__(self, settings: UCloudSettings, *,
-                 transport: httpx.AsyncBaseTransport | None = None,
-                 rng: random.Random | None = None, sleep: Sleep = asyncio.sleep) -> None:
+    def __init__(
+        self,
+        settings: UCloudSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        rng: random.Random | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self._settings = settings
         self._http = httpx.AsyncClient(
             transport=transport,
             headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(max_connections=settings.max_concurrent_requests,
-                                max_keepalive_connections=settings.max_concurrent_requests),
+            limits=httpx.Limits(
+                max_connections=settings.max_concurrent_requests,
+                max_keepalive_connections=settings.max_concurrent_requests,
+            ),
             follow_redirects=False,
         )
         self._slots = asyncio.Semaphore(settings.max_concurrent_requests)
@@ -64,9 +71,15 @@ class UCloudClient:
         """Close pooled connections."""
         await self._http.aclose()
 
-    async def call(self, account: Account, params: Mapping[str, ParamValue], *,
-                   deadline: float, observe: Observer,
-                   parse: Callable[[dict[str, Any]], T]) -> T:
+    async def call(
+        self,
+        account: Account,
+        params: Mapping[str, ParamValue],
+        *,
+        deadline: float,
+        observe: Observer,
+        parse: Callable[[dict[str, Any]], T],
+    ) -> T:
         """Send one action and ``parse`` its body; retry transient failures within budget."""
         action = str(params["Action"])
         attempt = 0
@@ -77,8 +90,11 @@ class UCloudClient:
                 exc.action = action
                 observe(action, exc.reason)
                 delay = self._backoff(attempt)
-                if (not exc.transient or attempt >= self._settings.retries
-                        or time.monotonic() + delay >= deadline):
+                if (
+                    not exc.transient
+                    or attempt >= self._settings.retries
+                    or time.monotonic() + delay >= deadline
+                ):
                     raise
                 attempt += 1
                 await self._sleep(delay)
@@ -90,8 +106,9 @@ class UCloudClient:
         base = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
         return float(base * self._rng.uniform(0.5, 1.5))
 
-    async def _attempt(self, account: Account, params: Mapping[str, ParamValue],
-                       deadline: float) -> dict[str, Any]:
+    async def _attempt(
+        self, account: Account, params: Mapping[str, ParamValue], deadline: float
+    ) -> dict[str, Any]:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded("scrape deadline reached before the request was sent")
@@ -105,8 +122,9 @@ class UCloudClient:
             raise HTTPStatusError(status)
         return decode(raw)
 
-    async def _post(self, account: Account, params: Mapping[str, ParamValue],
-                    deadline: float) -> tuple[int, bytearray]:
+    async def _post(
+        self, account: Account, params: Mapping[str, ParamValue], deadline: float
+    ) -> tuple[int, bytearray]:
         timeout = max(0.001, min(self._settings.timeout_seconds, deadline - time.monotonic()))
         data = {k: format_value(v) for k, v in params.items()}
         try:
@@ -122,18 +140,24 @@ class UCloudClient:
         except httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 
-    async def _exchange(self, account: Account, data: dict[str, str],
-                        timeout: float) -> tuple[int, bytearray]:
+    async def _exchange(
+        self, account: Account, data: dict[str, str], timeout: float
+    ) -> tuple[int, bytearray]:
         """Send one POST and read its (decoded) body, at most ``max_response_bytes`` of it."""
         cap = self._settings.max_response_bytes
-        async with self._http.stream("POST", self._settings.base_url, data=data,
-                                     auth=self._auth_for(account),
-                                     timeout=timeout) as response:
+        async with self._http.stream(
+            "POST",
+            self._settings.base_url,
+            data=data,
+            auth=self._auth_for(account),
+            timeout=timeout,
+        ) as response:
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 if len(body) + len(chunk) > cap:
-                    raise DecodeError(f"response body larger than {cap} bytes "
-                                      f"(ucloud.max_response_bytes)")
+                    raise DecodeError(
+                        f"response body larger than {cap} bytes (ucloud.max_response_bytes)"
+                    )
                 body += chunk
             return response.status_code, body
 

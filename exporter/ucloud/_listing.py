@@ -95,8 +95,9 @@ def _bucket(item: Mapping[str, Any]) -> tuple[Bucket, tuple[str, ...]]:
         bad.append("ImageCount")
     if created is None:
         bad.append("CreateTime")
-    bucket = Bucket(name=None if name is None else clean(name), type=kind, images=images,
-                    created=created)
+    bucket = Bucket(
+        name=None if name is None else clean(name), type=kind, images=images, created=created
+    )
     return bucket, tuple(bad)
 
 
@@ -110,13 +111,23 @@ def _count(value: Any) -> int | None:
 class _Pager:
     """State of one listing: the buckets kept so far, requests spent, oddities seen."""
 
-    def __init__(self, client: UCloudClient, account: Account, region: str, *,
-                 deadline: float, observe: Observer) -> None:
+    def __init__(
+        self,
+        client: UCloudClient,
+        account: Account,
+        region: str,
+        *,
+        deadline: float,
+        observe: Observer,
+    ) -> None:
         self._client, self._account = client, account
         self._deadline, self._observe = deadline, observe
         self._limit = client.settings.page_size
-        self._params: dict[str, ParamValue] = {"Action": ACTION, "Region": region,
-                                               "BucketType": account.bucket_type}
+        self._params: dict[str, ParamValue] = {
+            "Action": ACTION,
+            "Region": region,
+            "BucketType": account.bucket_type,
+        }
         if account.bucket_name:
             self._params["BucketName"] = account.bucket_name
         if account.project_id:
@@ -133,8 +144,9 @@ class _Pager:
         if self.requests > MAX_REQUESTS_PER_LISTING:
             raise PagingError(f"gave up after {MAX_REQUESTS_PER_LISTING} page requests")
         params = {**self._params, "Offset": offset, "Limit": self._limit}
-        page = await self._client.call(self._account, params, deadline=self._deadline,
-                                       observe=self._observe, parse=parse_page)
+        page = await self._client.call(
+            self._account, params, deadline=self._deadline, observe=self._observe, parse=parse_page
+        )
         if page.size > self._limit:
             self.kinds.add(OVERSIZED_PAGE)
         return page
@@ -154,8 +166,9 @@ class _Pager:
             self.invalid[NOT_AN_OBJECT] += page.size - len(page.entries)
         cap = self._client.settings.max_buckets_per_listing
         if len(self.buckets) > cap:
-            raise ListingTooLarge(f"more than {cap} buckets in one listing "
-                                  f"(ucloud.max_buckets_per_listing)")
+            raise ListingTooLarge(
+                f"more than {cap} buckets in one listing (ucloud.max_buckets_per_listing)"
+            )
         return fresh > 0 or not page.entries
 
     def complete(self, total: int | None) -> bool:
@@ -196,9 +209,12 @@ class _Pager:
 
     def listing(self) -> Listing:
         """Return what was kept."""
-        return Listing(buckets=tuple(self.buckets),
-                       invalid={k: n for k, n in self.invalid.items() if n},
-                       inconsistencies=frozenset(self.kinds), requests=self.requests)
+        return Listing(
+            buckets=tuple(self.buckets),
+            invalid={k: n for k, n in self.invalid.items() if n},
+            inconsistencies=frozenset(self.kinds),
+            requests=self.requests,
+        )
 
 
 def _task(coro: Any) -> asyncio.Task[_Page]:
@@ -208,8 +224,9 @@ def _task(coro: Any) -> asyncio.Task[_Page]:
     return task
 
 
-async def list_image_buckets(client: UCloudClient, account: Account, region: str, *,
-                             deadline: float, observe: Observer) -> Listing:
+async def list_image_buckets(
+    client: UCloudClient, account: Account, region: str, *, deadline: float, observe: Observer
+) -> Listing:
     """Return every image bucket of ``account`` in ``region``."""
     pager = _Pager(client, account, region, deadline=deadline, observe=observe)
     first = await pager.fetch(0)

@@ -24,11 +24,13 @@ def parse_regions(body: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(str(r) for r in regions))
 
 
-async def get_regions(client: UCloudClient, account: Account, *, deadline: float,
-                      observe: Observer) -> tuple[str, ...]:
+async def get_regions(
+    client: UCloudClient, account: Account, *, deadline: float, observe: Observer
+) -> tuple[str, ...]:
     """Return the regions ``account`` may use."""
     params: dict[str, ParamValue] = {"Action": ACTION}
     if account.project_id:
         params["ProjectId"] = account.project_id
-    return await client.call(account, params, deadline=deadline, observe=observe,
-                             parse=parse_regions)
+    return await client.call(
+        account, params, deadline=deadline, observe=observe, parse=parse_regions
+    )

@@ -37,8 +37,7 @@ MAX_RENDER_RESERVE_SHARE = 0.5
 def self_registry() -> CollectorRegistry:
     """Return a registry with the exporter's own process, platform and build metrics."""
     registry = CollectorRegistry(auto_describe=True)
-    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR,
-                      BuildInfoCollector()):
+    for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR, BuildInfoCollector()):
         registry.register(collector)
     return registry
 
@@ -72,10 +71,16 @@ class _Families:
 class App:
     """Route requests; the engine is read from ``runtime`` per request so reloads swap it."""
 
-    def __init__(self, runtime: Runtime, *, telemetry_path: str = "/metrics",
-                 timeout_offset: float = 0.5, enable_lifecycle: bool = False,
-                 registry: CollectorRegistry | None = None,
-                 reload_web: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        telemetry_path: str = "/metrics",
+        timeout_offset: float = 0.5,
+        enable_lifecycle: bool = False,
+        registry: CollectorRegistry | None = None,
+        reload_web: Callable[[], bool] | None = None,
+    ) -> None:
         self._runtime = runtime
         self._reload_web = reload_web
         self._path = telemetry_path
@@ -86,8 +91,12 @@ class App:
         # the next scrape of it stops waiting for stragglers that much earlier.
         self._render_seconds: dict[str, float] = {}
         self._routes: dict[str, Callable[[dict[str, Any], StartResponse], Iterable[bytes]]] = {
-            telemetry_path: self._metrics, "/probe": self._probe, "/": self._landing,
-            "/-/healthy": self._ok, "/-/ready": self._ok}
+            telemetry_path: self._metrics,
+            "/probe": self._probe,
+            "/": self._landing,
+            "/-/healthy": self._ok,
+            "/-/ready": self._ok,
+        }
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Serve one WSGI request."""
@@ -99,8 +108,12 @@ class App:
         if route is None:
             return _text(start_response, "404 Not Found", "not found\n")
         if method not in ("GET", "HEAD"):
-            return _text(start_response, "405 Method Not Allowed", "method not allowed\n",
-                         [("Allow", "GET, HEAD")])
+            return _text(
+                start_response,
+                "405 Method Not Allowed",
+                "method not allowed\n",
+                [("Allow", "GET, HEAD")],
+            )
         if method == "HEAD" and path in (self._path, "/probe"):
             return _head(environ, start_response)  # headers only: no upstream collection
         body = route({**environ, "REQUEST_METHOD": "GET"}, start_response)
@@ -123,11 +136,13 @@ class App:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self._self_registry)
         registry.register(_Families(self._runtime.families))
-        registry.register(_Families(lambda: iter([bucket_counts(results),
-                                                  *target_families(results, stats)])))
+        registry.register(
+            _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
+        )
         registry.register(_Families(engine.regions.families))
-        return self._timed(self._path, rendering,
-                           exposition.render(environ, start_response, registry, results))
+        return self._timed(
+            self._path, rendering, exposition.render(environ, start_response, registry, results)
+        )
 
     def _probe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Collect one account (and optionally one region) into a fresh registry."""
@@ -144,20 +159,25 @@ class App:
         except UnknownTargetError as exc:
             return _text(start_response, "400 Bad Request", f"{exc}\n")
         page = f"/probe?account={account}&region={region or ''}"
-        results = engine.collect(timeout=self._collect_budget(page, deadline - time.monotonic()),
-                                 targets=targets)
+        results = engine.collect(
+            timeout=self._collect_budget(page, deadline - time.monotonic()), targets=targets
+        )
         rendering = time.monotonic()
         stats = engine.stats.snapshot({(t.account.name, t.region) for t in targets})
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Families(lambda: iter([bucket_counts(results),
-                                                  *target_families(results, stats)])))
-        return self._timed(page, rendering,
-                           exposition.render(environ, start_response, registry, results))
+        registry.register(
+            _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
+        )
+        return self._timed(
+            page, rendering, exposition.render(environ, start_response, registry, results)
+        )
 
     def _timed(self, page: str, started: float, body: Iterable[bytes]) -> Iterable[bytes]:
         """Return ``body``; when the server has sent it, remember how long that took."""
+
         def done() -> None:
             self._render_seconds[page] = time.monotonic() - started
+
         return _Timed(body, done)
 
     def _collect_budget(self, page: str, budget: float) -> float:
@@ -167,8 +187,9 @@ class App:
 
     def _reload(self, method: str, start_response: StartResponse) -> Iterable[bytes]:
         if method not in ("POST", "PUT"):
-            return _text(start_response, "405 Method Not Allowed", "use POST\n",
-                         [("Allow", "POST, PUT")])
+            return _text(
+                start_response, "405 Method Not Allowed", "use POST\n", [("Allow", "POST, PUT")]
+            )
         if not self._lifecycle:
             return _text(start_response, "403 Forbidden", "Lifecycle API is not enabled.\n")
         ok = self._runtime.reload()
@@ -176,8 +197,11 @@ class App:
             ok = self._reload_web() and ok
         if ok:
             return _text(start_response, "200 OK", "configuration reloaded\n")
-        return _text(start_response, "500 Internal Server Error",
-                     "reload failed; the running configuration is kept (see the log)\n")
+        return _text(
+            start_response,
+            "500 Internal Server Error",
+            "reload failed; the running configuration is kept (see the log)\n",
+        )
 
     def landing_page(self) -> str:
         """Return the HTML landing page: version, metrics link, targets; never secrets."""
@@ -189,10 +213,10 @@ class App:
         )
         path = html.escape(self._path, quote=True)
         return (
-            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
             "<title>UCloud image exporter</title></head><body>"
             f"<h1>UCloud image exporter</h1><p>Version {html.escape(__version__)}</p>"
-            f"<p><a href=\"{path}\">Metrics</a></p>"
+            f'<p><a href="{path}">Metrics</a></p>'
             f"<p>API endpoint: {html.escape(engine.config.ucloud.base_url)}</p>"
             "<h2>Targets</h2><table><tr><th>account</th><th>region</th>"
             f"<th>bucket type</th></tr>{rows}</table></body></html>\n"
@@ -213,11 +237,21 @@ class _Timed:
         self._done()
 
 
-def _text(start_response: StartResponse, status: str, body: str,
-          headers: list[tuple[str, str]] | None = None) -> list[bytes]:
+def _text(
+    start_response: StartResponse,
+    status: str,
+    body: str,
+    headers: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
     data = body.encode()
-    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
-                            ("Content-Length", str(len(data))), *(headers or [])])
+    start_response(
+        status,
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+            *(headers or []),
+        ],
+    )
     return [data]
 
 
@@ -230,6 +264,7 @@ def _head(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]
 
 def _html(start_response: StartResponse, body: str) -> list[bytes]:
     data = body.encode()
-    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
-                              ("Content-Length", str(len(data)))])
+    start_response(
+        "200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data)))]
+    )
     return [data]

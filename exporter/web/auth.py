@@ -57,29 +57,34 @@ def dummy_hash(cost: int) -> bytes:
     """Return a bcrypt hash of a random password at ``cost``, for unknown users."""
     import bcrypt
 
-    hashed: bytes = bcrypt.hashpw(secrets.token_urlsafe(16).encode(),
-                                  bcrypt.gensalt(rounds=cost))
+    hashed: bytes = bcrypt.hashpw(secrets.token_urlsafe(16).encode(), bcrypt.gensalt(rounds=cost))
     return hashed
 
 
 def cost_warnings(users: Mapping[str, str]) -> list[str]:
     """Return warnings about users' bcrypt costs: mixed costs, or costs above 12."""
     costs = {name: bcrypt_cost(h) or 0 for name, h in users.items()}
-    out = [f"basic_auth_users.{name}: bcrypt cost {cost} is above {WARN_COST}: every uncached "
-           f"check takes {2 ** (cost - WARN_COST)}x a cost-{WARN_COST} check of CPU"
-           for name, cost in costs.items() if cost > WARN_COST]
+    out = [
+        f"basic_auth_users.{name}: bcrypt cost {cost} is above {WARN_COST}: every uncached "
+        f"check takes {2 ** (cost - WARN_COST)}x a cost-{WARN_COST} check of CPU"
+        for name, cost in costs.items()
+        if cost > WARN_COST
+    ]
     if len(set(costs.values())) > 1:
         listed = ", ".join(f"{n}={c}" for n, c in sorted(costs.items()))
-        out.append(f"basic_auth_users: mixed bcrypt costs ({listed}): the answer time tells "
-                   "users apart; hash every password at one cost")
+        out.append(
+            f"basic_auth_users: mixed bcrypt costs ({listed}): the answer time tells "
+            "users apart; hash every password at one cost"
+        )
     return out
 
 
 class BasicAuth:
     """Check basic-auth credentials; ``check`` (bcrypt by default) is injectable."""
 
-    def __init__(self, users: Mapping[str, bytes], *, dummy: bytes,
-                 check: Checker = bcrypt_check) -> None:
+    def __init__(
+        self, users: Mapping[str, bytes], *, dummy: bytes, check: Checker = bcrypt_check
+    ) -> None:
         self._users = dict(users)
         self._dummy = dummy
         self._check = check
@@ -91,15 +96,18 @@ class BasicAuth:
     @classmethod
     def for_users(cls, users: Mapping[str, str], *, check: Checker = bcrypt_check) -> BasicAuth:
         """Return a BasicAuth over validated bcrypt hashes, its dummy at cost 10."""
-        return cls({u: h.encode() for u, h in users.items()}, dummy=dummy_hash(DUMMY_COST),
-                   check=check)
+        return cls(
+            {u: h.encode() for u, h in users.items()}, dummy=dummy_hash(DUMMY_COST), check=check
+        )
 
     def _cache_key(self, user: str, password: bytes) -> bytes:
         name = user.encode()
         hashed = self._users.get(user, self._dummy)
-        return hmac.new(self._key, b"".join(
-            len(part).to_bytes(4, "big") + part for part in (name, hashed, password)),
-            hashlib.sha256).digest()
+        return hmac.new(
+            self._key,
+            b"".join(len(part).to_bytes(4, "big") + part for part in (name, hashed, password)),
+            hashlib.sha256,
+        ).digest()
 
     def cached(self, user: str, password: bytes) -> bool | None:
         """Return the remembered result for these credentials, or None (costs no bcrypt)."""
@@ -154,6 +162,8 @@ def parse_basic(header: str | None) -> tuple[str, bytes] | None:
 
 
 UNAUTHORIZED_BODY = b"Unauthorized\n"  # with these headers, the answer to bad credentials
-UNAUTHORIZED_HEADERS = [("Content-Type", "text/plain; charset=utf-8"),
-                        ("Content-Length", str(len(UNAUTHORIZED_BODY))),
-                        ("WWW-Authenticate", f'Basic realm="{REALM}"')]
+UNAUTHORIZED_HEADERS = [
+    ("Content-Type", "text/plain; charset=utf-8"),
+    ("Content-Length", str(len(UNAUTHORIZED_BODY))),
+    ("WWW-Authenticate", f'Basic realm="{REALM}"'),
+]

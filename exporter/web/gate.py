@@ -40,19 +40,28 @@ BCRYPT_NICENESS = 10  # on Linux a thread has its own nice value
 
 async def _answer(send: Send, status: int, body: bytes, headers: list[tuple[str, str]]) -> None:
     """Send a complete answer."""
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(k.lower().encode(), v.encode()) for k, v in headers]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
 def _text(body: str, *extra: tuple[str, str]) -> tuple[bytes, list[tuple[str, str]]]:
     data = body.encode()
-    return data, [("Content-Type", "text/plain; charset=utf-8"),
-                  ("Content-Length", str(len(data))), *extra]
+    return data, [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(data))),
+        *extra,
+    ]
 
 
-BUSY = _text("too many concurrent requests, retry later\n",
-             ("Retry-After", str(RETRY_AFTER_SECONDS)))
+BUSY = _text(
+    "too many concurrent requests, retry later\n", ("Retry-After", str(RETRY_AFTER_SECONDS))
+)
 SLOW_BODY = _text("request body not received in time\n", ("Connection", "close"))
 BIG_BODY = _text(f"request body larger than {MAX_BODY_BYTES} bytes\n", ("Connection", "close"))
 
@@ -60,8 +69,14 @@ BIG_BODY = _text(f"request body larger than {MAX_BODY_BYTES} bytes\n", ("Connect
 class Gate:
     """ASGI middleware in front of ``app``; ``auth`` returns the checker in force (or None)."""
 
-    def __init__(self, app: ASGIApp, *, auth: Callable[[], BasicAuth | None],
-                 max_requests: int, read_timeout: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        auth: Callable[[], BasicAuth | None],
+        max_requests: int,
+        read_timeout: float,
+    ) -> None:
         self._app = app
         self._auth = auth
         self._max = max_requests
@@ -69,8 +84,9 @@ class Gate:
         self._running = 0
         self._checking = 0
         self._leaders: dict[tuple[bytes, ...], asyncio.Future[list[Message] | None]] = {}
-        self._bcrypt = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                                          thread_name_prefix="bcrypt", initializer=_nice)
+        self._bcrypt = ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 1, thread_name_prefix="bcrypt", initializer=_nice
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request (other scope types are ignored: lifespan is off)."""
@@ -89,8 +105,9 @@ class Gate:
                 return
         await self._run(scope, _replay(body, receive), send, key)
 
-    async def _run(self, scope: Scope, receive: Receive, send: Send,
-                   key: tuple[bytes, ...] | None) -> None:
+    async def _run(
+        self, scope: Scope, receive: Receive, send: Send, key: tuple[bytes, ...] | None
+    ) -> None:
         """Run the app if a slot is free (else 503); let identical requests share the answer."""
         if self._running >= self._max:
             log.debug("request refused: %d requests running", self._running)
@@ -107,15 +124,19 @@ class Gate:
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 self._settle(key, shared, recorded)  # before the client can send its next one
             await send(message)
+
         try:
             await self._app(scope, receive, tee if shared is not None else send)
         finally:
             self._running -= 1
             self._settle(key, shared, None)
 
-    def _settle(self, key: tuple[bytes, ...] | None,
-                shared: asyncio.Future[list[Message] | None] | None,
-                answer: list[Message] | None) -> None:
+    def _settle(
+        self,
+        key: tuple[bytes, ...] | None,
+        shared: asyncio.Future[list[Message] | None] | None,
+        answer: list[Message] | None,
+    ) -> None:
         """Hand ``answer`` to the requests sharing it; later ones run on their own."""
         if shared is None or shared.done():
             return
@@ -161,7 +182,8 @@ class Gate:
             self._checking += 1
             try:
                 ok = await asyncio.get_running_loop().run_in_executor(
-                    self._bcrypt, auth.verify, *credentials)
+                    self._bcrypt, auth.verify, *credentials
+                )
             finally:
                 self._checking -= 1
         if not ok:
@@ -185,8 +207,12 @@ def _share_key(scope: Scope) -> tuple[bytes, ...] | None:
     if scope["method"] != "GET":
         return None
     headers = dict(scope["headers"])
-    return (scope["path"].encode(), scope["query_string"], headers.get(b"accept", b""),
-            headers.get(b"accept-encoding", b""))
+    return (
+        scope["path"].encode(),
+        scope["query_string"],
+        headers.get(b"accept", b""),
+        headers.get(b"accept-encoding", b""),
+    )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -199,4 +225,5 @@ def _replay(body: bytes, receive: Receive) -> Receive:
             return await receive()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
+
     return replay

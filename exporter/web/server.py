@@ -35,8 +35,10 @@ from exporter.web.watch import LiveWebConfig
 
 log = logging.getLogger(__name__)
 # What a connection closed because of the connection cap reads before the close.
-OVER_CAPACITY = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
-                 b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+OVER_CAPACITY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
+    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+)
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
 
@@ -157,8 +159,10 @@ def _protocol(limits: Limits, connections: _Connections) -> type[H11Protocol]:
         def _expire(self) -> None:
             self._head_timer = None
             if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
-                log.debug("closing a connection without a request head after %gs",
-                          limits.read_header_timeout)
+                log.debug(
+                    "closing a connection without a request head after %gs",
+                    limits.read_header_timeout,
+                )
                 self.transport.close()
 
     return Guarded
@@ -181,8 +185,12 @@ def _fit_open_files(max_connections: int) -> None:
         new = want if hard == resource.RLIM_INFINITY else min(want, hard)
         resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
         if new < want:
-            log.warning("open files are limited to %d: fewer connections than "
-                        "--web.max-connections=%d will fit", new, max_connections)
+            log.warning(
+                "open files are limited to %d: fewer connections than "
+                "--web.max-connections=%d will fit",
+                new,
+                max_connections,
+            )
 
 
 def _bind(address: str) -> socket.socket:
@@ -200,19 +208,32 @@ def _bind(address: str) -> socket.socket:
 class Server:
     """uvicorn serving ``app`` on ``address`` in a thread of its own, with ``limits``."""
 
-    def __init__(self, app: WSGIApp, address: str, *, limits: Limits,
-                 web: LiveWebConfig | None = None) -> None:
+    def __init__(
+        self, app: WSGIApp, address: str, *, limits: Limits, web: LiveWebConfig | None = None
+    ) -> None:
         self._sock = _bind(address)
         _fit_open_files(limits.max_connections)
-        self._gate = Gate(WSGIMiddleware(app, workers=limits.max_requests),  # type: ignore[arg-type]
-                          auth=lambda: web.auth if web is not None else None,
-                          max_requests=limits.max_requests, read_timeout=limits.read_timeout)
+        self._gate = Gate(
+            WSGIMiddleware(app, workers=limits.max_requests),  # type: ignore[arg-type]
+            auth=lambda: web.auth if web is not None else None,
+            max_requests=limits.max_requests,
+            read_timeout=limits.read_timeout,
+        )
         config = uvicorn.Config(
-            self._gate, http=_protocol(limits, _Connections(limits.max_connections)),
-            lifespan="off", interface="asgi3", ws="none", access_log=False, log_config=None,
-            log_level="error", proxy_headers=False, server_header=False,
+            self._gate,
+            http=_protocol(limits, _Connections(limits.max_connections)),
+            lifespan="off",
+            interface="asgi3",
+            ws="none",
+            access_log=False,
+            log_config=None,
+            log_level="error",
+            proxy_headers=False,
+            server_header=False,
             timeout_keep_alive=max(1, round(limits.read_header_timeout)),
-            timeout_graceful_shutdown=5, backlog=2048)
+            timeout_graceful_shutdown=5,
+            backlog=2048,
+        )
         config.load()
         config.ssl = web.tls_context if web is not None else None  # our context, reloadable
         self._server = uvicorn.Server(config)
@@ -251,12 +272,16 @@ class Server:
         self._sock.close()
 
 
-def serve(app: WSGIApp, address: str, web: LiveWebConfig | None = None, *,
-          limits: Limits | None = None) -> Server:
+def serve(
+    app: WSGIApp, address: str, web: LiveWebConfig | None = None, *, limits: Limits | None = None
+) -> Server:
     """Bind ``address`` and serve ``app`` (TLS, basic auth per ``web``) in a thread."""
     server = Server(app, address, limits=limits or Limits(), web=web).start()
-    log.info("TLS is %s", "enabled" if web and web.tls_context else "disabled",
-             extra={"address": address})
+    log.info(
+        "TLS is %s",
+        "enabled" if web and web.tls_context else "disabled",
+        extra={"address": address},
+    )
     if web is not None and web.auth is not None:
         log.info("basic authentication is enabled", extra={"address": address})
     return server

@@ -43,8 +43,7 @@ class LiveWebConfig:
         self._path = path
         self._lock = threading.Lock()
         self._security = security
-        self._auth = BasicAuth.for_users(security.users) if security and security.users \
-            else None
+        self._auth = BasicAuth.for_users(security.users) if security and security.users else None
         self._front = security.tls.context if security and security.tls else None
         if self._front is not None:
             self._front.sni_callback = self._choose
@@ -61,11 +60,15 @@ class LiveWebConfig:
         """Return the listener's front SSLContext, or None without TLS."""
         return self._front
 
-    def _choose(self, conn: ssl.SSLObject | ssl.SSLSocket, _name: str | None,
-                _ctx: ssl.SSLContext) -> None:
+    def _choose(
+        self, conn: ssl.SSLObject | ssl.SSLSocket, _name: str | None, _ctx: ssl.SSLContext
+    ) -> None:
         security = self._security
-        if security is not None and security.tls is not None and \
-                security.tls.context is not self._front:
+        if (
+            security is not None
+            and security.tls is not None
+            and security.tls.context is not self._front
+        ):
             conn.context = security.tls.context
 
     def _fingerprint(self) -> Fingerprint:
@@ -82,12 +85,14 @@ class LiveWebConfig:
                 new = load(self._path)
             except ConfigError as exc:
                 for problem in exc.problems:
-                    log.error("web config reload rejected, keeping the running one: %s",
-                              problem)
+                    log.error("web config reload rejected, keeping the running one: %s", problem)
                 return False
             if (new.tls is None) != (self._front is None):
-                log.error("web config reload rejected, keeping the running one: %s: turning "
-                          "TLS on or off needs a restart", self._path)
+                log.error(
+                    "web config reload rejected, keeping the running one: %s: turning "
+                    "TLS on or off needs a restart",
+                    self._path,
+                )
                 return False
             if new.tls is not None and self._front is not None:
                 self._front.verify_mode = new.tls.context.verify_mode
@@ -104,8 +109,9 @@ class LiveWebConfig:
     def watch(self, interval: float = WATCH_INTERVAL) -> None:
         """Start a daemon thread that reloads when the file or a file it names changes."""
         if self._path:
-            threading.Thread(target=self._watch, args=(interval,), name="web-config-watch",
-                             daemon=True).start()
+            threading.Thread(
+                target=self._watch, args=(interval,), name="web-config-watch", daemon=True
+            ).start()
 
     def _watch(self, interval: float) -> None:
         while not self._stop.wait(interval):

@@ -31,12 +31,25 @@ CLIENT_AUTH = {
     "RequireAndVerifyClientCert": (ssl.CERT_REQUIRED, True),
 }
 _TOP_KEYS = ("tls_server_config", "basic_auth_users")
-_TLS_KEYS = ("cert_file", "key_file", "client_auth_type", "client_ca_file", "min_version",
-             "max_version")
+_TLS_KEYS = (
+    "cert_file",
+    "key_file",
+    "client_auth_type",
+    "client_ca_file",
+    "min_version",
+    "max_version",
+)
 # exporter-toolkit keys this exporter does not implement: refused by name, never ignored.
 _UNSUPPORTED_TOP = ("http_server_config", "rate_limit")
-_UNSUPPORTED_TLS = ("cert", "key", "client_ca", "client_allowed_sans", "cipher_suites",
-                    "prefer_server_cipher_suites", "curve_preferences")
+_UNSUPPORTED_TLS = (
+    "cert",
+    "key",
+    "client_ca",
+    "client_allowed_sans",
+    "cipher_suites",
+    "prefer_server_cipher_suites",
+    "curve_preferences",
+)
 _AUTH_EXTRA = "pip install 'ucloud-image-exporter[auth]'"
 MAX_FILE_BYTES = 64 * 1024  # web config, certificates and keys are small: refuse anything else
 
@@ -62,14 +75,18 @@ class WebSecurity:
 
     def describe(self) -> str:
         """Return a one-line summary (never hashes)."""
-        tls = (f"TLS (min {self.tls.min_version}, client certificates: "
-               f"{self.tls.client_auth})" if self.tls else "no TLS")
+        tls = (
+            f"TLS (min {self.tls.min_version}, client certificates: {self.tls.client_auth})"
+            if self.tls
+            else "no TLS"
+        )
         auth = f"basic auth for {len(self.users)} users" if self.users else "no basic auth"
         return f"{tls}, {auth}"
 
 
-def _known(check: Checker, raw: Any, path: str, allowed: tuple[str, ...],
-           unsupported: tuple[str, ...]) -> Mapping[str, Any]:
+def _known(
+    check: Checker, raw: Any, path: str, allowed: tuple[str, ...], unsupported: tuple[str, ...]
+) -> Mapping[str, Any]:
     """Return ``raw`` as a mapping; refuse unknown keys and unsupported toolkit keys."""
     if raw is None:
         return {}
@@ -105,16 +122,24 @@ def _no_password() -> bytes:
 def _version(check: Checker, s: Mapping[str, Any], key: str, default: str) -> str:
     value = check.string(s, "tls_server_config", key, default) or default
     if value not in TLS_VERSIONS:
-        check.fail(f"tls_server_config.{key}", f"must be TLS12 or TLS13, got {value!r}"
-                   + (" (TLS 1.0 and 1.1 are insecure and not supported)"
-                      if value in ("TLS10", "TLS11") else ""))
+        check.fail(
+            f"tls_server_config.{key}",
+            f"must be TLS12 or TLS13, got {value!r}"
+            + (
+                " (TLS 1.0 and 1.1 are insecure and not supported)"
+                if value in ("TLS10", "TLS11")
+                else ""
+            ),
+        )
         return default
     return value
 
 
-_PEM = {"cert_file": (b"-----BEGIN CERTIFICATE-----", "certificate"),
-        "key_file": (b"PRIVATE KEY-----", "private key"),
-        "client_ca_file": (b"-----BEGIN CERTIFICATE-----", "CA certificate")}
+_PEM = {
+    "cert_file": (b"-----BEGIN CERTIFICATE-----", "certificate"),
+    "key_file": (b"PRIVATE KEY-----", "private key"),
+    "client_ca_file": (b"-----BEGIN CERTIFICATE-----", "CA certificate"),
+}
 
 
 def _files(check: Checker, s: Mapping[str, Any], base: Path) -> dict[str, Path]:
@@ -137,22 +162,31 @@ def _client_auth(check: Checker, s: Mapping[str, Any]) -> str:
     """Read client_auth_type and check it against client_ca_file."""
     auth = check.string(s, "tls_server_config", "client_auth_type", "NoClientCert")
     if auth is None or auth not in CLIENT_AUTH:
-        check.fail("tls_server_config.client_auth_type",
-                   f"must be one of {', '.join(CLIENT_AUTH)}, got {auth!r}")
+        check.fail(
+            "tls_server_config.client_auth_type",
+            f"must be one of {', '.join(CLIENT_AUTH)}, got {auth!r}",
+        )
         return "NoClientCert"
     if CLIENT_AUTH[auth][1] and s.get("client_ca_file") is None:
-        check.fail("tls_server_config.client_ca_file",
-                   f"missing: client_auth_type {auth} needs the CA of the client certificates"
-                   + (" (client certificates are always verified here)"
-                      if auth == "RequireAnyClientCert" else ""))
+        check.fail(
+            "tls_server_config.client_ca_file",
+            f"missing: client_auth_type {auth} needs the CA of the client certificates"
+            + (
+                " (client certificates are always verified here)"
+                if auth == "RequireAnyClientCert"
+                else ""
+            ),
+        )
     elif not CLIENT_AUTH[auth][1] and s.get("client_ca_file") is not None:
-        check.fail("tls_server_config.client_ca_file", "set, but client_auth_type is "
-                   "NoClientCert; use RequireAndVerifyClientCert to verify clients")
+        check.fail(
+            "tls_server_config.client_ca_file",
+            "set, but client_auth_type is "
+            "NoClientCert; use RequireAndVerifyClientCert to verify clients",
+        )
     return auth
 
 
-def _context(check: Checker, s: Mapping[str, Any],
-             files: dict[str, Path]) -> TLSSettings | None:
+def _context(check: Checker, s: Mapping[str, Any], files: dict[str, Path]) -> TLSSettings | None:
     """Validate a non-empty ``tls_server_config`` and build the server SSLContext."""
     before = len(check.problems)
     auth = _client_auth(check, s)
@@ -169,14 +203,18 @@ def _context(check: Checker, s: Mapping[str, Any],
     try:
         ctx.load_cert_chain(cert, key, password=_no_password)
     except (ssl.SSLError, ValueError) as exc:
-        check.fail("tls_server_config", f"cert_file {str(cert)!r} and key_file {str(key)!r} "
-                   f"do not form a valid pair: {getattr(exc, 'reason', None) or exc}")
+        check.fail(
+            "tls_server_config",
+            f"cert_file {str(cert)!r} and key_file {str(key)!r} "
+            f"do not form a valid pair: {getattr(exc, 'reason', None) or exc}",
+        )
     if "client_ca_file" in files:
         try:
             ctx.load_verify_locations(files["client_ca_file"])
         except ssl.SSLError as exc:
-            check.fail("tls_server_config.client_ca_file",
-                       f"invalid CA certificate: {exc.reason or exc}")
+            check.fail(
+                "tls_server_config.client_ca_file", f"invalid CA certificate: {exc.reason or exc}"
+            )
     return TLSSettings(ctx, auth, low)
 
 
@@ -193,8 +231,11 @@ def _users(check: Checker, raw: Any) -> dict[str, str]:
         if not isinstance(name, str) or not name or ":" in name:
             check.fail(path, "username must be a non-empty string without ':'")
         elif not isinstance(hashed, str) or bcrypt_cost(hashed) is None:
-            check.fail(path, "must be a bcrypt hash like $2y$10$<53 characters> with cost "
-                             "4-31 (make one with htpasswd -nBC 10 \"\" | tr -d ':\\n')")
+            check.fail(
+                path,
+                "must be a bcrypt hash like $2y$10$<53 characters> with cost "
+                "4-31 (make one with htpasswd -nBC 10 \"\" | tr -d ':\\n')",
+            )
         else:
             users[name] = hashed
     if raw:
@@ -209,8 +250,9 @@ def parse(data: Any, *, source: str = "web-config", base_dir: Path | None = None
     """Validate decoded YAML ``data``; raise ConfigError listing every problem."""
     check = Checker(source)
     top = _known(check, data, "", _TOP_KEYS, _UNSUPPORTED_TOP)
-    tls_section = _known(check, top.get("tls_server_config"), "tls_server_config", _TLS_KEYS,
-                         _UNSUPPORTED_TLS)
+    tls_section = _known(
+        check, top.get("tls_server_config"), "tls_server_config", _TLS_KEYS, _UNSUPPORTED_TLS
+    )
     tls, files = None, {}
     if any(tls_section.get(k) is not None for k in _TLS_KEYS):
         files = _files(check, tls_section, base_dir or Path.cwd())
@@ -218,8 +260,13 @@ def parse(data: Any, *, source: str = "web-config", base_dir: Path | None = None
     users = _users(check, top.get("basic_auth_users"))
     if check.problems:
         raise ConfigError(check.problems)
-    return WebSecurity(source=source, tls=tls, users=users, files=tuple(files.values()),
-                       warnings=tuple(f"{source}: {w}" for w in cost_warnings(users)))
+    return WebSecurity(
+        source=source,
+        tls=tls,
+        users=users,
+        files=tuple(files.values()),
+        warnings=tuple(f"{source}: {w}" for w in cost_warnings(users)),
+    )
 
 
 def load(path: str | Path) -> WebSecurity:
