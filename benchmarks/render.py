@@ -27,7 +27,7 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from benchmarks.harness import config, fleet
 from benchmarks.report import Table, median
 from exporter import config as exporter_config
-from exporter.collector import bucket_families, target_families
+from exporter.collector import bucket_families, pacing_family, target_families
 from exporter.engine import Result
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
@@ -203,4 +203,6 @@ def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]
     counts, images, created = bucket_families(results)
     return [*self_registry().collect(), *runtime.families(), counts,
             *target_families(results, runtime.stats.snapshot()),
-            *runtime.engine.regions.families(), images, created]  # per-bucket series last
+            *runtime.engine.regions.families(),
+            pacing_family(runtime.engine.concurrency_limits()),
+            images, created]  # per-bucket series last

@@ -41,6 +41,11 @@ def goals(tables: list[Table]) -> Table:
         summary.add("hostile gateway: calls, RSS and answer time within their bounds",
                     all(r["holds"] for r in rows),
                     f"{sum(1 for r in rows if r['holds'])}/{len(rows)} checks")
+    if "pacing" in by_case:
+        row = next(r for r in by_case["pacing"] if r["adaptive"] is True)
+        summary.add("throttled API: >= 0.6 N, < 10% throttled, listing finished (AIMD)",
+                    bool(row["holds"]),
+                    f"{_num(row['rate/N']):.2f} N, {_num(row['throttled_share']):.1%} throttled")
     return summary
 
 

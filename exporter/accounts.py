@@ -31,6 +31,7 @@ class Account:
     bucket_type: str = "All"
     bucket_name: str = ""
     discover_regions: bool = False
+    max_requests_per_second: float | None = None  # None: no rate limit (only AIMD)
 
 
 _ACCOUNT_KEYS = (
@@ -43,6 +44,7 @@ _ACCOUNT_KEYS = (
     "regions",
     "bucket_type",
     "bucket_name",
+    "max_requests_per_second",
 )
 
 
@@ -129,6 +131,11 @@ def _account(
             f"{path}.bucket_type", f"must be one of {', '.join(BUCKET_TYPES)}, got {bucket_type!r}"
         )
     bucket_name = check.string(a, path, "bucket_name", "") or ""
+    rate = a.get("max_requests_per_second")
+    if rate is not None:
+        rate = check.number(
+            a, path, "max_requests_per_second", 0.0, low=0.01, high=10_000, integer=False
+        )
     if not (name and public_key and private_key and regions != () and bucket_type in BUCKET_TYPES):
         return None
     return Account(
@@ -140,6 +147,7 @@ def _account(
         bucket_type=str(bucket_type),
         bucket_name=bucket_name,
         discover_regions=regions is None,
+        max_requests_per_second=float(rate) if rate else None,
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import platform
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -98,6 +98,14 @@ def counter_families(stats: Stats) -> Iterator[Metric]:
         for key, n in sorted(counts.items()):
             family.add_metric(key, n)
         yield family
+
+
+def pacing_family(limits: Mapping[str, int]) -> Metric:
+    """Return each account's current in-flight limit (adaptive concurrency)."""
+    family = metrics.CONCURRENCY_LIMIT.new()
+    for account, limit in sorted(limits.items()):
+        family.add_metric((account,), limit)
+    return family
 
 
 class BuildInfoCollector(Collector):

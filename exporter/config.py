@@ -45,6 +45,7 @@ class UCloudSettings:
     retries: int = 2
     max_response_bytes: int = 8 * 1024 * 1024
     max_buckets_per_listing: int = 100_000
+    adaptive_concurrency: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ def _ucloud(check: Checker, raw: Any, env: Mapping[str, str]) -> UCloudSettings:
             "retries",
             "max_response_bytes",
             "max_buckets_per_listing",
+            "adaptive_concurrency",
         ),
     )
     base_url = check.string(s, "ucloud", "base_url", env.get("UCLOUD_API_BASE_URL") or d.base_url)
@@ -133,6 +135,9 @@ def _ucloud(check: Checker, raw: Any, env: Mapping[str, str]) -> UCloudSettings:
             low=1,
             high=10_000_000,
             integer=True,
+        ),
+        adaptive_concurrency=check.boolean(
+            s, "ucloud", "adaptive_concurrency", d.adaptive_concurrency
         ),
     )
 

@@ -99,6 +99,10 @@ class Engine:
         """Return the targets known now (discovered regions as last seen)."""
         return tuple(Target(a, r) for a in self.config.accounts for r in self.regions.known(a))
 
+    def concurrency_limits(self) -> dict[str, int]:
+        """Return each account's current API in-flight limit (safe from any thread)."""
+        return self._client.concurrency_limits()
+
     def close(self, *, wait: float = 0.0) -> None:
         """Wait up to ``wait`` s for running collections, close the client, stop the loop."""
         with self._idle:

@@ -115,6 +115,13 @@ PAGING_INCONSISTENCIES = Family(
     "TotalCount), repeated_page (Offset ignored), oversized_page (more entries than Limit).",
     ("account", "region", "kind"),
 )
+CONCURRENCY_LIMIT = Family(
+    "ucloud_image_bucket_api_concurrency_limit",
+    "gauge",
+    "API requests this account may have in flight now: halved when the API throttles it "
+    "(RetCode 153, HTTP 429), grown back by one per round of successes.",
+    ("account",),
+)
 BUILD_INFO = Family(
     "ucloud_image_bucket_exporter_build_info",
     "gauge",
@@ -178,6 +185,7 @@ CATALOGUE: tuple[Family, ...] = (
     API_ERRORS,
     INVALID_ENTRIES,
     PAGING_INCONSISTENCIES,
+    CONCURRENCY_LIMIT,
     BUILD_INFO,
     RELOAD_OK,
     RELOAD_TIME,

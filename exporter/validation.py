@@ -79,6 +79,14 @@ class Checker:
             return default
         return value
 
+    def boolean(self, section: Mapping[str, Any], path: str, key: str, default: bool) -> bool:
+        """Read an optional true/false."""
+        value = section.get(key, default)
+        if isinstance(value, bool):
+            return value
+        self.fail(f"{path}.{key}", f"must be true or false, got {value!r}")
+        return default
+
     def string(
         self, section: Mapping[str, Any], path: str, key: str, default: str | None = None
     ) -> str | None:

@@ -21,7 +21,7 @@ from benchmarks.latency import issue_rounds, lower_rounds
 from benchmarks.report import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-TITLES = ("calibration", "latency", "render", "calls", "memory", "hostile", "goals")
+TITLES = ("calibration", "latency", "render", "calls", "memory", "hostile", "pacing", "goals")
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +111,14 @@ def test_hostile_gateway_stays_within_its_bounds(quick):
     by_scenario = {(row["scenario"], row["measure"]): row["value"] for row in checks}
     assert 5 < by_scenario["flood", "peak RSS (VmHWM), MiB"] < 256
     assert by_scenario["TotalCount 100,000, 5 real buckets", "calls per listing"] <= 9
+
+
+def test_pacing_settles_near_the_throttle(quick):
+    paced, fixed = rows(quick[0], "pacing")
+    assert paced["adaptive"] is True and fixed["adaptive"] is False
+    assert paced["finished"] is True and fixed["finished"] is True
+    assert paced["throttled"] < fixed["throttled"]
+    assert 0 < paced["rate/N"] <= 1.5
 
 
 @pytest.mark.parametrize(("regions", "per_target", "issue", "lower"), [

@@ -128,6 +128,11 @@ def test_duplicate_account_name():
     ({"ucloud": {"timeout_seconds": True}, "accounts": []}, "c.yaml: ucloud.timeout_seconds"),
     ({"ucloud": {"max_response_bytes": 10}, "accounts": []},
      "c.yaml: ucloud.max_response_bytes: must be an integer between 1024 and 268435456"),
+    ({"ucloud": {"adaptive_concurrency": "yes"}, "accounts": []},
+     "c.yaml: ucloud.adaptive_concurrency: must be true or false, got 'yes'"),
+    ({"accounts": [{"name": "a", "public_key": "p", "private_key": "s", "regions": ["hk"],
+                    "max_requests_per_second": 0}]},
+     "c.yaml: accounts[0].max_requests_per_second: must be a number between 0.01 and 10000"),
     ({"ucloud": {"max_buckets_per_listing": 0}, "accounts": []},
      "c.yaml: ucloud.max_buckets_per_listing: must be an integer between 1 and 10000000"),
 ])
@@ -189,5 +194,6 @@ def test_example_config_is_valid(tmp_path: Path):
     for key_name in ("base_url", "timeout_seconds", "page_size", "max_concurrent_requests",
                      "retries", "min_interval_seconds", "include_buckets", "exclude_buckets",
                      "name", "public_key", "private_key_file", "project_id", "regions",
-                     "bucket_type", "bucket_name"):
+                     "bucket_type", "bucket_name", "max_response_bytes", "max_buckets_per_listing",
+                     "adaptive_concurrency", "max_requests_per_second"):
         assert key_name in documented

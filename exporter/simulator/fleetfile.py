@@ -6,6 +6,7 @@
       - public_key: hostile-public-key
         private_key: hostile-private-key
         projects: [org-hostile]          # ProjectIds the account accepts (optional)
+        throttle: {per_second: 30, burst: 15}  # RetCode 153 beyond that rate (optional)
         regions:
           cn-bj2:
             buckets:                     # listed one by one; every field but name optional
@@ -61,6 +62,8 @@ def _account(raw: Any, path: str) -> Account:
     if not all(isinstance(k, str) and k for k in keys):
         raise ValueError(f"{path}: public_key and private_key must be non-empty strings")
     account = Account(str(keys[0]), str(keys[1]), {str(p) for p in a.get("projects") or []})
+    if "throttle" in a:
+        account.throttle = _throttle(a["throttle"], f"{path}.throttle")
     for region, spec in _mapping(a.get("regions"), f"{path}.regions").items():
         where = f"{path}.regions.{region}"
         r = _mapping(spec or {}, where)
@@ -94,6 +97,15 @@ def _buckets(r: Mapping[str, Any], path: str) -> list[Bucket]:
             )
         )
     return buckets
+
+
+def _throttle(raw: Any, path: str) -> tuple[float, float]:
+    t = _mapping(raw, path)
+    rate, burst = t.get("per_second"), t.get("burst", 1)
+    for name, value in (("per_second", rate), ("burst", burst)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"{path}.{name}: must be a positive number")
+    return float(rate), float(burst)  # type: ignore[arg-type]
 
 
 def _quirks(raw: Any, path: str) -> Quirks:

@@ -71,6 +71,7 @@ class Account:
     regions: dict[str, list[Bucket]] = field(default_factory=dict)
     zones_per_region: int = 2
     quirks: dict[str, Quirks] = field(default_factory=dict)  # by region
+    throttle: tuple[float, float] | None = None  # (requests per second, burst): RetCode 153
 
 
 class Fleet:

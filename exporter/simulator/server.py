@@ -48,6 +48,8 @@ class Simulator:
         self._counts: Counter[tuple[str | None, str | None]] = Counter()
         self._in_flight = 0
         self._connections: set[socket.socket] = set()
+        self._buckets: dict[str, tuple[float, float]] = {}  # throttle: (tokens, when)
+        self.throttled = 0  # requests answered RetCode 153 by an account's throttle
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._server = GatewayServer((host, port), self)
@@ -156,10 +158,26 @@ class Simulator:
         delay = self.fleet.quirks(auth.public_key, region or "").delay_seconds
         if delay and action == "GetImageBucketList":
             time.sleep(delay)
+        if not self._admit(auth):
+            return json_reply(error(action or "", 153, "request too frequent"))
         fault = self._faults.take(key, region, action)
         if fault is None:
             return json_reply(self._dispatch(auth, params))
         return self._faulty(fault, auth, params)
+
+    def _admit(self, account: Account) -> bool:
+        """Take a token from the account's throttle bucket; False when it is empty."""
+        if account.throttle is None:
+            return True
+        rate, burst = account.throttle
+        now = time.monotonic()
+        with self._lock:
+            tokens, then = self._buckets.get(account.public_key, (burst, now))
+            tokens = min(burst, tokens + (now - then) * rate)
+            admitted = tokens >= 1
+            self._buckets[account.public_key] = (tokens - 1 if admitted else tokens, now)
+            self.throttled += 0 if admitted else 1
+        return admitted
 
     def _dispatch(
         self, account: Account, params: dict[str, str], quirks: Quirks | None = None

@@ -23,6 +23,7 @@ from exporter.ucloud._errors import (
     TransportError,
     UCloudError,
 )
+from exporter.ucloud._pacing import Pacer
 from exporter.ucloud._text import clean
 
 USER_AGENT = f"ucloud-image-exporter/{__version__}"
@@ -59,6 +60,7 @@ class UCloudClient:
         )
         self._slots = asyncio.Semaphore(settings.max_concurrent_requests)
         self._auth: dict[str, UCloudAuth] = {}
+        self._pacers: dict[str, Pacer] = {}
         self._rng = rng or random.Random()
         self._sleep = sleep
 
@@ -112,15 +114,38 @@ class UCloudClient:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded("scrape deadline reached before the request was sent")
+        pacer = self._pacer(account)
         try:
             async with asyncio.timeout(remaining):
-                async with self._slots:
+                async with pacer.slot() as epoch, self._slots:
                     status, raw = await self._post(account, params, deadline)
         except TimeoutError as exc:
             raise DeadlineExceeded(f"scrape deadline reached after {remaining:.2f}s") from exc
-        if status != 200:
-            raise HTTPStatusError(status)
-        return decode(raw)
+        try:
+            if status != 200:
+                raise HTTPStatusError(status)
+            body = decode(raw)
+        except UCloudError as exc:
+            if exc.throttled:
+                pacer.throttled(epoch)
+            raise
+        pacer.succeeded()
+        return body
+
+    def _pacer(self, account: Account) -> Pacer:
+        pacer = self._pacers.get(account.name)
+        if pacer is None:
+            pacer = self._pacers[account.name] = Pacer(
+                ceiling=self._settings.max_concurrent_requests,
+                adaptive=self._settings.adaptive_concurrency,
+                per_second=account.max_requests_per_second,
+            )
+        return pacer
+
+    def concurrency_limits(self) -> dict[str, int]:
+        """Return each account's current in-flight limit (accounts that sent a request)."""
+        pacers = dict(self._pacers)  # one atomic copy: the loop may add an account meanwhile
+        return {name: pacer.limit for name, pacer in pacers.items()}
 
     async def _post(
         self, account: Account, params: Mapping[str, ParamValue], deadline: float

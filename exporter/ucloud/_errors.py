@@ -15,8 +15,9 @@
 
 from __future__ import annotations
 
-# RetCodes that mean "try again later" (SDKs retry >= 2000 too).
-_TRANSIENT_RETCODES = frozenset({150, 153})
+# RetCodes that mean "try again later" (SDKs retry >= 2000 too); 153 means "too fast".
+THROTTLED_RETCODE = 153
+_TRANSIENT_RETCODES = frozenset({150, THROTTLED_RETCODE})
 # Authentication and authorisation: retrying cannot help.
 _AUTH_RETCODES = frozenset({*range(170, 175), *range(292, 300)})
 
@@ -26,6 +27,7 @@ class UCloudError(Exception):
 
     reason = "error"
     transient = False
+    throttled = False  # the gateway said "too fast": slow this account down
 
     def __init__(self, message: str, *, action: str = "") -> None:
         super().__init__(message)
@@ -51,6 +53,11 @@ class APIError(UCloudError):
         return self.code in _TRANSIENT_RETCODES or self.code >= 2000
 
     @property
+    def throttled(self) -> bool:  # type: ignore[override]
+        """Return whether this is RetCode 153, the gateway's "too many requests"."""
+        return self.code == THROTTLED_RETCODE
+
+    @property
     def is_auth(self) -> bool:
         """Return whether this is an authentication or permission failure."""
         return self.code in _AUTH_RETCODES
@@ -72,6 +79,11 @@ class HTTPStatusError(UCloudError):
     def transient(self) -> bool:  # type: ignore[override]
         """Return whether a retry may succeed (429 and 5xx)."""
         return self.status == 429 or self.status >= 500
+
+    @property
+    def throttled(self) -> bool:  # type: ignore[override]
+        """Return whether this is HTTP 429 Too Many Requests."""
+        return self.status == 429
 
 
 class TransportError(UCloudError):

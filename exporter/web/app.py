@@ -20,7 +20,12 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
 from exporter import __version__, exposition
-from exporter.collector import BuildInfoCollector, bucket_counts, target_families
+from exporter.collector import (
+    BuildInfoCollector,
+    bucket_counts,
+    pacing_family,
+    target_families,
+)
 from exporter.engine import MAX_COLLECT_SECONDS, UnknownTargetError
 from exporter.runtime import Runtime
 
@@ -140,6 +145,7 @@ class App:
             _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
         )
         registry.register(_Families(engine.regions.families))
+        registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
         return self._timed(
             self._path, rendering, exposition.render(environ, start_response, registry, results)
         )
