@@ -9,11 +9,11 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import calls, hostile, latency, memory, pacing, render
+from benchmarks import calls, hostile, latency, memory, pacing, render, transport
 from benchmarks.report import Table, machine, render_markdown, render_text
 from benchmarks.summary import goals
 
-CASES = ("latency", "render", "calls", "memory", "hostile", "pacing")
+CASES = ("latency", "render", "calls", "memory", "hostile", "pacing", "transport")
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
@@ -45,6 +45,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "memory": lambda: [memory.run(memory.QUICK if quick else memory.FULL)],
         "hostile": lambda: [hostile.run(hostile.QUICK if quick else hostile.FULL)],
         "pacing": lambda: [pacing.run(pacing.QUICK if quick else pacing.FULL)],
+        "transport": lambda: [transport.run(transport.QUICK if quick else transport.FULL)],
     }
 
 

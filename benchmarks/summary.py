@@ -46,6 +46,12 @@ def goals(tables: list[Table]) -> Table:
         summary.add("throttled API: >= 0.6 N, < 10% throttled, listing finished (AIMD)",
                     bool(row["holds"]),
                     f"{_num(row['rate/N']):.2f} N, {_num(row['throttled_share']):.1%} throttled")
+    if "transport" in by_case:
+        best = min(by_case["transport"], key=lambda r: _num(r["cpu_ms_per_request"]))
+        summary.add("client CPU per upstream request <= 1.0 ms (best transport)",
+                    _num(best["cpu_ms_per_request"]) <= 1.0,
+                    f"{_num(best['cpu_ms_per_request']):.2f} ms ({best['transport']}, "
+                    f"{best['loop']})")
     return summary
 
 

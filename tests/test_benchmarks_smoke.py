@@ -21,7 +21,8 @@ from benchmarks.latency import issue_rounds, lower_rounds
 from benchmarks.report import Table
 
 ROOT = Path(__file__).resolve().parent.parent
-TITLES = ("calibration", "latency", "render", "calls", "memory", "hostile", "pacing", "goals")
+TITLES = ("calibration", "latency", "render", "calls", "memory", "hostile", "pacing", "transport",
+          "goals")
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,14 @@ def test_pacing_settles_near_the_throttle(quick):
     assert paced["finished"] is True and fixed["finished"] is True
     assert paced["throttled"] < fixed["throttled"]
     assert 0 < paced["rate/N"] <= 1.5
+
+
+def test_transport_rows_cover_every_installed_variant(quick):
+    variants = {(row["transport"], row["loop"]) for row in rows(quick[0], "transport")}
+    assert ("httpx (httpcore)", "asyncio") in variants
+    for row in rows(quick[0], "transport"):
+        assert row["requests"] == 2 * 10  # 2 regions x 1,000 buckets, page 100
+        assert positive(row["cpu_ms_per_request"]) and row["wall/bound"] > 0.9
 
 
 @pytest.mark.parametrize(("regions", "per_target", "issue", "lower"), [
