@@ -6,9 +6,12 @@ RSS figures come from ``/proc/<pid>/status``: ``VmRSS`` (now) and ``VmHWM`` (pea
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from benchmarks.harness import ExporterProcess, config, count_series, fleet
+import httpx
+
+from benchmarks.harness import SCRAPE_HEADERS, ExporterProcess, config, count_series, fleet
 from benchmarks.report import Table, median
 from exporter.simulator import Simulator
 
@@ -27,12 +30,14 @@ class Plan:
     growth_regions: int
     growth_buckets: int  # per region
     growth_marks: tuple[int, ...]  # RSS is read after this many scrapes
+    concurrent: int  # scrapes sent together to the peak fleet (render once, issue 14)
 
 
 FULL = Plan(peak_regions=10, peak_buckets=10_000, peak_scrapes=5, growth_regions=10,
-            growth_buckets=1_000, growth_marks=(10, 50, 100, 200))
+            growth_buckets=1_000, growth_marks=(10, 50, 100, 200), concurrent=32)
 QUICK = Plan(peak_regions=2, peak_buckets=1_000, peak_scrapes=2, growth_regions=2,
-             growth_buckets=200, growth_marks=(10, 30))
+             growth_buckets=200, growth_marks=(10, 30), concurrent=8)
+RENDER_ONCE_GOAL = 1.5  # the slowest of the concurrent scrapes, against a lone one
 
 
 def run(plan: Plan) -> Table:
@@ -41,6 +46,7 @@ def run(plan: Plan) -> Table:
                   "no injected latency)", ("measure", "buckets", "scrapes", "value", "unit"))
     _startup(table, 1, 20)
     _peak(table, plan)
+    _concurrent(table, plan)
     _growth(table, plan)
     table.notes += [
         "start-up = from spawning `python -m exporter --config.file ...` to its 'listening' "
@@ -85,6 +91,41 @@ def _peak(table: Table, plan: Plan) -> None:
     table.add("peak RSS (VmHWM)", total, plan.peak_scrapes, mem["VmHWM"] / 1024, "MiB")
     table.add("RSS after the scrapes (VmRSS)", total, plan.peak_scrapes, mem["VmRSS"] / 1024,
               "MiB")
+
+
+def _concurrent(table: Table, plan: Plan) -> None:
+    """A lone gzip scrape of the peak fleet, then ``plan.concurrent`` sent together.
+
+    Bodies are read raw (not decompressed): the client's own work is not the exporter's.
+    """
+    regions, buckets = plan.peak_regions, plan.peak_buckets
+    with Simulator(fleet([buckets] * regions)) as sim, \
+            ExporterProcess(config(sim.url, regions)) as exp:
+        _raw_scrape(exp.url)  # warm up: connections, the first render's write time
+        lone = _raw_scrape(exp.url)
+        with ThreadPoolExecutor(plan.concurrent) as pool:
+            times = list(pool.map(lambda _: _raw_scrape(exp.url), range(plan.concurrent)))
+        peak = exp.memory()["VmHWM"] / 1024
+    total = regions * buckets
+    table.add("lone scrape (gzip)", total, 1, lone, "s")
+    table.add(f"slowest of {plan.concurrent} concurrent scrapes (gzip)", total,
+              plan.concurrent, max(times), "s")
+    table.add(f"slowest concurrent / lone (goal <= {RENDER_ONCE_GOAL})", total,
+              plan.concurrent, max(times) / lone, "")
+    table.add("peak RSS (VmHWM) after the concurrent scrapes", total, plan.concurrent + 2,
+              peak, "MiB")
+
+
+def _raw_scrape(url: str) -> float:
+    """GET /metrics asking for gzip; read the body without decoding; return the seconds."""
+    started = time.monotonic()
+    with httpx.Client(timeout=600) as client, client.stream(
+            "GET", url + "/metrics", headers={**SCRAPE_HEADERS, "Accept-Encoding": "gzip"}) as r:
+        for _ in r.iter_raw():
+            pass
+        if r.status_code != 200:
+            raise RuntimeError(f"GET /metrics: HTTP {r.status_code}")
+    return time.monotonic() - started
 
 
 def _growth(table: Table, plan: Plan) -> None:

@@ -36,6 +36,10 @@ def goals(tables: list[Table]) -> Table:
         growth = next(v for k, v in values.items() if k.startswith("growth ") and "->" in k)
         summary.add("no RSS growth beyond noise over many scrapes",
                     bool(values.get("growth within noise")), f"{_num(growth):+.1f} MiB")
+        ratio = next((v for k, v in values.items() if k.startswith("slowest concurrent")), None)
+        if ratio is not None:
+            summary.add("concurrent scrapes share one render: slowest <= 1.5 x a lone one",
+                        _num(ratio) <= 1.5, f"{_num(ratio):.2f}x")
     if "hostile" in by_case:
         rows = by_case["hostile"]
         summary.add("hostile gateway: calls, RSS and answer time within their bounds",
