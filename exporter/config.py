@@ -54,6 +54,8 @@ class CollectSettings:
 
     min_interval_seconds: float = 0.0
     region_refresh_seconds: float = 3600.0
+    listing_timeout_seconds: float = 300.0  # a listing's hard cap, whatever the scrapes
+    max_data_age_seconds: float = 600.0  # serve a target's last data up to this old
     include_buckets: tuple[re.Pattern[str], ...] = ()
     exclude_buckets: tuple[re.Pattern[str], ...] = ()
 
@@ -146,8 +148,16 @@ def _collect(check: Checker, raw: Any) -> CollectSettings:
     s = check.mapping(
         raw,
         "collect",
-        ("min_interval_seconds", "region_refresh_seconds", "include_buckets", "exclude_buckets"),
+        (
+            "min_interval_seconds",
+            "region_refresh_seconds",
+            "listing_timeout_seconds",
+            "max_data_age_seconds",
+            "include_buckets",
+            "exclude_buckets",
+        ),
     )
+    d = CollectSettings()
     return CollectSettings(
         min_interval_seconds=float(
             check.number(
@@ -157,6 +167,28 @@ def _collect(check: Checker, raw: Any) -> CollectSettings:
         region_refresh_seconds=float(
             check.number(
                 s, "collect", "region_refresh_seconds", 3600.0, low=1, high=7 * 86400, integer=False
+            )
+        ),
+        listing_timeout_seconds=float(
+            check.number(
+                s,
+                "collect",
+                "listing_timeout_seconds",
+                d.listing_timeout_seconds,
+                low=1,
+                high=3600,
+                integer=False,
+            )
+        ),
+        max_data_age_seconds=float(
+            check.number(
+                s,
+                "collect",
+                "max_data_age_seconds",
+                d.max_data_age_seconds,
+                low=0,
+                high=86400,
+                integer=False,
             )
         ),
         include_buckets=check.patterns(s, "collect", "include_buckets"),

@@ -204,12 +204,20 @@ class Engine:
     def _outcome(self, target: Target, started: float) -> Result:
         """Return the target's result for a scrape that began at ``started``.
 
-        It is the last listing if that finished during the scrape (or is still fresh under
-        ``min_interval_seconds``), else a ``deadline`` failure. Safe from any thread.
+        It is the last finished listing, success or failure, if that finished during the
+        scrape, is fresh under ``min_interval_seconds``, or, while the next listing runs on
+        past the scrape (detached), is at most ``max_data_age_seconds`` old (the age of served
+        data shows in ``…_last_success_timestamp_seconds``). Else a ``deadline`` failure.
+        Safe from any thread.
         """
         slot = self._slots.get((target.account.name, target.region))
         last = slot.last if slot is not None else None
-        if last is not None and (last.finished >= started or self._fresh(last, started)):
+        max_age = self.config.collect.max_data_age_seconds
+        if last is not None and (
+            last.finished >= started
+            or self._fresh(last, started)
+            or time.monotonic() - last.finished <= max_age
+        ):
             return last
         elapsed = time.monotonic() - started
         error = DeadlineExceeded(f"listing not finished within the {elapsed:.2f}s budget")
@@ -222,11 +230,17 @@ class Engine:
         return bool(interval) and at - result.finished < interval
 
     async def _get(self, target: Target, deadline: float) -> Result:
+        """Wait for the target's listing, starting one if none runs (one at a time).
+
+        The listing has its own deadline (``listing_timeout_seconds``): when the scrape stops
+        waiting, it goes on in the background and the next scrape serves its result.
+        """
         slot = self._slots.setdefault((target.account.name, target.region), _Slot())
         if slot.last is not None and self._fresh(slot.last, time.monotonic()):
             return slot.last
         if slot.task is None or slot.task.done():
-            slot.task = asyncio.ensure_future(self._list(target, slot, deadline))
+            cap = time.monotonic() + self.config.collect.listing_timeout_seconds
+            slot.task = asyncio.ensure_future(self._list(target, slot, cap))
         return await asyncio.shield(slot.task)
 
     async def _list(self, target: Target, slot: _Slot, deadline: float) -> Result:

@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -17,17 +18,18 @@ from exporter.ucloud import UCloudClient
 from exporter.web.app import scrape_budget
 
 
-def config() -> Config:
+def config(*, page_size: int = 100, **collect: Any) -> Config:
     account = Account(name="a", public_key="p", private_key=Secret("s"), project_id=None,
                       regions=("cn-bj2", "hk"))
-    return Config(ucloud=UCloudSettings(base_url="https://api.example/"),
-                  collect=CollectSettings(), accounts=(account,))
+    return Config(ucloud=UCloudSettings(base_url="https://api.example/", page_size=page_size),
+                  collect=CollectSettings(**collect), accounts=(account,))
 
 
 @contextlib.contextmanager
-def engine_answering(answer: Callable[[httpx.Request], Any]) -> Iterator[Engine]:
+def engine_answering(answer: Callable[[httpx.Request], Any], *, page_size: int = 100,
+                     **collect: Any) -> Iterator[Engine]:
     """An engine whose API client is answered by ``answer`` (sync or async)."""
-    cfg = config()
+    cfg = config(page_size=page_size, **collect)
     engine = Engine(cfg, client=UCloudClient(cfg.ucloud, transport=httpx.MockTransport(answer)))
     try:
         yield engine
@@ -81,3 +83,50 @@ def test_an_absurd_timeout_is_clamped_not_an_overflow():
 ])
 def test_scrape_budget_from_the_timeout_header(header, budget):
     assert scrape_budget(header, 0.5) == pytest.approx(budget)
+
+
+def paged(delay: Callable[[], float]) -> Callable[[httpx.Request], Any]:
+    """A gateway of 6 buckets in pages of 2, each answer ``delay()`` seconds late."""
+    async def answer(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(delay())
+        offset = int(dict(parse_qsl(request.content.decode()))["Offset"])
+        items = [{"BucketName": f"b{i}", "BucketType": "Private", "ImageCount": i,
+                  "CreateTime": 1} for i in range(offset, min(offset + 2, 6))]
+        return httpx.Response(200, json={"RetCode": 0, "TotalCount": 6, "ImageSet": items})
+    return answer
+
+
+def test_a_listing_longer_than_the_scrape_timeout_finishes_in_the_background():
+    with engine_answering(paged(lambda: 0.2), page_size=2) as engine:  # ~0.4 s a listing
+        seen = []
+        for _ in range(4):
+            started = time.monotonic()
+            results = engine.collect(timeout=0.25)
+            assert time.monotonic() - started < 0.45  # each answer on time
+            seen.append([r.ok for r in results])
+            time.sleep(0.05)
+        assert seen[0] == [False, False]  # nothing listed yet: deadline
+        assert seen[-1] == [True, True]  # was: every scrape started over and was cut short
+        assert all(len(r.buckets or ()) == 6 for r in results)
+
+
+def test_last_data_is_served_while_a_listing_runs_until_it_is_too_old():
+    slow = False
+    with engine_answering(paged(lambda: 5.0 if slow else 0.0), page_size=2,
+                          max_data_age_seconds=0.5) as engine:
+        assert [r.ok for r in engine.collect(timeout=1)] == [True, True]
+        slow = True  # the next listing hangs
+        assert [r.ok for r in engine.collect(timeout=0.1)] == [True, True]  # last data
+        time.sleep(0.5)
+        late = engine.collect(timeout=0.1)
+        assert [(r.ok, r.error and r.error.reason) for r in late] == [
+            (False, "deadline"), (False, "deadline")]  # older than max_data_age_seconds
+
+
+def test_a_listing_is_cut_at_its_own_hard_cap():
+    with engine_answering(paged(lambda: 5.0), listing_timeout_seconds=0.3) as engine:
+        engine.collect(timeout=0.1)
+        time.sleep(0.4)
+        results = engine.collect(timeout=0.1)
+        assert [(r.ok, r.error and r.error.reason) for r in results] == [
+            (False, "deadline"), (False, "deadline")]

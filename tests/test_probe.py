@@ -64,13 +64,15 @@ def test_regions_auto_discovers_and_keeps_last_list(simulator, start_exporter):
     assert ups == {"cn-bj2": 1, "cn-sh2": 1, "hk": 1}  # one entry per region, not per zone
     assert value(m, "ucloud_image_bucket_region_discovery_success", account="golden") == 1
     assert value(m, "ucloud_image_bucket_region_discovery_regions", account="golden") == 3
-    assert value(m, "ucloud_image_bucket_api_requests_total", account="golden", region="",
-                 action="GetRegion") == 1
+    assert value(m, "ucloud_image_bucket_region_discovery_requests_total", account="golden") == 1
+    assert not [k for k in m if ("region", "") in k[1]]  # GetRegion has no region="" series
     assert exp.get("/probe?account=golden&region=hk").status_code == 200
     simulator.add_fault(Fault(retcode=150, message="service unavailable"), action="GetRegion")
     time.sleep(1.1)
     m = samples(exp.get().text)
     assert value(m, "ucloud_image_bucket_region_discovery_success", account="golden") == 0
+    assert value(m, "ucloud_image_bucket_region_discovery_errors_total", account="golden",
+                 reason="retcode_150") == 2  # the first try and one retry (retries: 1)
     ups = {dict(k[1])["region"]: v for k, v in m.items() if k[0] == "ucloud_image_bucket_up"}
     assert ups == {"cn-bj2": 1, "cn-sh2": 1, "hk": 1}  # the last known list keeps serving
     assert value(m, "ucloud_image_bucket_region_discovery_last_success_timestamp_seconds",
