@@ -9,11 +9,22 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import calls, hostile, latency, memory, pacing, render, transport
+from benchmarks import (
+    calls,
+    detached,
+    hostile,
+    latency,
+    memory,
+    pacing,
+    render,
+    transport,
+)
 from benchmarks.report import Table, machine, render_markdown, render_text
 from benchmarks.summary import goals
 
-CASES = ("latency", "render", "calls", "memory", "hostile", "pacing", "transport")
+CASES = (
+    "latency", "render", "calls", "memory", "hostile", "pacing", "transport", "detached",
+)
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
@@ -46,6 +57,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "hostile": lambda: [hostile.run(hostile.QUICK if quick else hostile.FULL)],
         "pacing": lambda: [pacing.run(pacing.QUICK if quick else pacing.FULL)],
         "transport": lambda: [transport.run(transport.QUICK if quick else transport.FULL)],
+        "detached": lambda: [detached.run(detached.QUICK if quick else detached.FULL)],
     }
 
 

@@ -22,7 +22,7 @@ from benchmarks.report import Table
 
 ROOT = Path(__file__).resolve().parent.parent
 TITLES = ("calibration", "latency", "render", "calls", "memory", "hostile", "pacing", "transport",
-          "goals")
+          "detached", "goals")
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +120,13 @@ def test_pacing_settles_near_the_throttle(quick):
     assert paced["finished"] is True and fixed["finished"] is True
     assert paced["throttled"] < fixed["throttled"]
     assert 0 < paced["rate/N"] <= 1.5
+
+
+def test_detached_listings_serve_a_fleet_slower_than_the_scrape_timeout(quick):
+    checks = rows(quick[0], "detached")
+    assert [row["scrape"] for row in checks] == list(range(1, 8))
+    assert all(row["within_timeout"] is True for row in checks)
+    assert checks[-1]["targets_up"] == 8 and checks[-1]["holds"] is True
 
 
 def test_transport_rows_cover_every_installed_variant(quick):
