@@ -26,6 +26,7 @@ T = TypeVar("T")
 # The longest a collection may take, whatever Prometheus's timeout header says (thread waits
 # overflow beyond threading.TIMEOUT_MAX; no scrape should take longer anyway).
 MAX_COLLECT_SECONDS = 600.0
+POLL_SECONDS = 0.05  # how often a scrape re-judges when to stop waiting
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,26 +110,47 @@ class Engine:
             self._idle.wait_for(lambda: self._active == 0, timeout=wait)
         if self._loop.is_closed():
             return
-        self._run(self._client.aclose(), timeout=5)
+        closing = time.monotonic() + 5
+        self._run(self._client.aclose(), until=lambda: closing)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
 
-    def collect(self, *, timeout: float, targets: Iterable[Target] | None = None) -> list[Result]:
+    def collect(
+        self,
+        *,
+        timeout: float,
+        targets: Iterable[Target] | None = None,
+        reserve: Callable[[int], float] = lambda buckets: 0.0,
+    ) -> list[Result]:
         """Return one Result per target (all known ones by default) within ``timeout`` s.
 
         Whatever happens on the event loop, the answer is ready by the deadline: a target whose
-        listing finished is reported whole, one that did not is ``deadline``.
+        listing finished is reported whole, one that did not is ``deadline``. ``reserve(n)``
+        is how long writing an answer of ``n`` buckets takes: waiting stops that much before
+        the deadline, re-judged as listings finish.
         """
         timeout = min(timeout, MAX_COLLECT_SECONDS)
         started = time.monotonic()
         chosen = None if targets is None else list(targets)
+        keys = None if chosen is None else {(t.account.name, t.region) for t in chosen}
 
         def settle() -> list[Result]:  # the loop is too busy to answer: read what finished
             return [self._outcome(t, started) for t in (self.targets if chosen is None else chosen)]
 
         return self._run(
-            self._collect(chosen, started, timeout), timeout=timeout, on_timeout=settle
+            self._collect(chosen, started, timeout),
+            until=lambda: started + timeout - reserve(self._known_buckets(keys)),
+            on_timeout=settle,
+        )
+
+    def _known_buckets(self, keys: set[tuple[str, str]] | None) -> int:
+        """Count the buckets of the targets' last results (what an answer would hold)."""
+        slots = list(self._slots.items())  # one atomic copy: the loop may add a slot
+        return sum(
+            len(slot.last.buckets or ())
+            for key, slot in slots
+            if slot.last is not None and (keys is None or key in keys)
         )
 
     def resolve(self, account: str, region: str | None, *, timeout: float) -> list[Target]:
@@ -136,10 +158,10 @@ class Engine:
         acc = next((a for a in self.config.accounts if a.name == account), None)
         if acc is None:
             raise UnknownTargetError(f"unknown account {account!r}")
-        timeout = min(timeout, MAX_COLLECT_SECONDS)
+        deadline = time.monotonic() + min(timeout, MAX_COLLECT_SECONDS)
         regions = self._run(
-            self._regions(acc, time.monotonic() + timeout),
-            timeout=timeout,
+            self._regions(acc, deadline),
+            until=lambda: deadline,
             on_timeout=lambda: self.regions.known(acc),
         )
         if region is None:
@@ -154,21 +176,24 @@ class Engine:
         self,
         coro: Coroutine[Any, Any, T],
         *,
-        timeout: float,
+        until: Callable[[], float],
         on_timeout: Callable[[], T] | None = None,
     ) -> T:
-        """Run ``coro`` on the loop; past ``timeout`` cancel it and return ``on_timeout()``."""
+        """Run ``coro`` on the loop; at ``until()`` (re-read as it goes) cancel it and return
+        ``on_timeout()``."""
         with self._idle:
             self._active += 1
         try:
             future = asyncio.run_coroutine_threadsafe(coro, self._loop)
-            try:
-                return future.result(timeout)
-            except TimeoutError:
-                future.cancel()
-                if on_timeout is None:
-                    raise
-                return on_timeout()
+            while (left := until() - time.monotonic()) > 0:
+                try:
+                    return future.result(min(left, POLL_SECONDS))
+                except TimeoutError:
+                    continue
+            future.cancel()
+            if on_timeout is None:
+                raise TimeoutError
+            return on_timeout()
         finally:
             with self._idle:
                 self._active -= 1

@@ -10,12 +10,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import pytest
 
 from exporter.config import Account, CollectSettings, Config, Secret, UCloudSettings
 from exporter.engine import Engine
 from exporter.ucloud import UCloudClient
-from exporter.web.app import scrape_budget
 
 
 def config(*, page_size: int = 100, **collect: Any) -> Config:
@@ -75,14 +73,6 @@ def test_an_absurd_timeout_is_clamped_not_an_overflow():
     with engine_answering(answer) as engine:
         results = engine.collect(timeout=1e10)  # was: OverflowError from the thread wait
         assert [r.ok for r in results] == [True, True]
-
-
-@pytest.mark.parametrize(("header", "budget"), [
-    ("10", 9.5), ("1e10", 599.5), ("600.5", 599.5), ("inf", 59.5), ("-inf", 59.5),
-    ("nan", 59.5), ("0", 59.5), ("-3", 59.5), ("junk", 59.5), (None, 59.5), ("0.2", 0.1),
-])
-def test_scrape_budget_from_the_timeout_header(header, budget):
-    assert scrape_budget(header, 0.5) == pytest.approx(budget)
 
 
 def paged(delay: Callable[[], float]) -> Callable[[httpx.Request], Any]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import html
 import logging
-import math
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -26,17 +25,14 @@ from exporter.collector import (
     pacing_family,
     target_families,
 )
-from exporter.engine import MAX_COLLECT_SECONDS, UnknownTargetError
+from exporter.engine import Result, UnknownTargetError
 from exporter.runtime import Runtime
+from exporter.web.budget import MIN_SCRAPE_BUDGET, WriteCost, scrape_budget
 
 log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 TIMEOUT_HEADER = "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"
-DEFAULT_SCRAPE_TIMEOUT = 60.0
-MIN_SCRAPE_BUDGET = 0.1
-# At most this share of a scrape's budget is held back for writing the answer.
-MAX_RENDER_RESERVE_SHARE = 0.5
 
 
 def self_registry() -> CollectorRegistry:
@@ -45,21 +41,6 @@ def self_registry() -> CollectorRegistry:
     for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR, BuildInfoCollector()):
         registry.register(collector)
     return registry
-
-
-def scrape_budget(header: str | None, offset: float) -> float:
-    """Return seconds to spend on a scrape, from Prometheus's timeout header minus offset.
-
-    A header that is not a finite positive number counts as absent (60 s); a larger one than
-    ``MAX_COLLECT_SECONDS`` (600 s) is clamped to it.
-    """
-    try:
-        timeout = float(header) if header else DEFAULT_SCRAPE_TIMEOUT
-    except ValueError:
-        timeout = DEFAULT_SCRAPE_TIMEOUT
-    if not (math.isfinite(timeout) and timeout > 0):
-        timeout = DEFAULT_SCRAPE_TIMEOUT
-    return max(MIN_SCRAPE_BUDGET, min(timeout, MAX_COLLECT_SECONDS) - offset)
 
 
 class _Families:
@@ -92,9 +73,9 @@ class App:
         self._offset = timeout_offset
         self._lifecycle = enable_lifecycle
         self._self_registry = registry or self_registry()
-        # How long the last answer of each page (telemetry path, each probe) took to write:
-        # the next scrape of it stops waiting for stragglers that much earlier.
-        self._render_seconds: dict[str, float] = {}
+        # What answering costs per bucket, per page (telemetry path, each probe): a scrape
+        # stops waiting for stragglers early enough to write what it holds by its deadline.
+        self._write_cost = WriteCost()
         self._routes: dict[str, Callable[[dict[str, Any], StartResponse], Iterable[bytes]]] = {
             telemetry_path: self._metrics,
             "/probe": self._probe,
@@ -135,7 +116,7 @@ class App:
         """Collect every target (within the scrape's budget) and render the page."""
         budget = scrape_budget(environ.get(TIMEOUT_HEADER), self._offset)
         engine = self._runtime.engine
-        results = engine.collect(timeout=self._collect_budget(self._path, budget))
+        results = engine.collect(timeout=budget, reserve=self._reserve(self._path, budget))
         rendering = time.monotonic()
         stats = engine.stats.snapshot()
         registry = CollectorRegistry(auto_describe=False)
@@ -147,7 +128,10 @@ class App:
         registry.register(_Families(engine.regions.families))
         registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
         return self._timed(
-            self._path, rendering, exposition.render(environ, start_response, registry, results)
+            self._path,
+            rendering,
+            results,
+            exposition.render(environ, start_response, registry, results),
         )
 
     def _probe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -165,8 +149,9 @@ class App:
         except UnknownTargetError as exc:
             return _text(start_response, "400 Bad Request", f"{exc}\n")
         page = f"/probe?account={account}&region={region or ''}"
+        budget = max(MIN_SCRAPE_BUDGET, deadline - time.monotonic())
         results = engine.collect(
-            timeout=self._collect_budget(page, deadline - time.monotonic()), targets=targets
+            timeout=budget, targets=targets, reserve=self._reserve(page, budget)
         )
         rendering = time.monotonic()
         stats = engine.stats.snapshot({(t.account.name, t.region) for t in targets})
@@ -175,21 +160,23 @@ class App:
             _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
         )
         return self._timed(
-            page, rendering, exposition.render(environ, start_response, registry, results)
+            page, rendering, results, exposition.render(environ, start_response, registry, results)
         )
 
-    def _timed(self, page: str, started: float, body: Iterable[bytes]) -> Iterable[bytes]:
-        """Return ``body``; when the server has sent it, remember how long that took."""
+    def _timed(
+        self, page: str, started: float, results: Sequence[Result], body: Iterable[bytes]
+    ) -> Iterable[bytes]:
+        """Return ``body``; when the server has sent it, learn what that cost per bucket."""
+        buckets = sum(len(r.buckets or ()) for r in results)
 
         def done() -> None:
-            self._render_seconds[page] = time.monotonic() - started
+            self._write_cost.learn(page, buckets, time.monotonic() - started)
 
         return _Timed(body, done)
 
-    def _collect_budget(self, page: str, budget: float) -> float:
-        """Return how long to wait for listings: ``budget`` less the last render of ``page``."""
-        reserve = min(self._render_seconds.get(page, 0.0), budget * MAX_RENDER_RESERVE_SHARE)
-        return max(MIN_SCRAPE_BUDGET, budget - reserve)
+    def _reserve(self, page: str, budget: float) -> Callable[[int], float]:
+        """Return the engine's ``reserve``: the time to answer ``n`` buckets of ``page``."""
+        return lambda buckets: self._write_cost.reserve(page, buckets, budget)
 
     def _reload(self, method: str, start_response: StartResponse) -> Iterable[bytes]:
         if method not in ("POST", "PUT"):
