@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 
 from exporter.simulator import Simulator, region_id, synthetic_fleet
-from loadtest.process import ExporterProcess, proc_stats
 from loadtest.runs import PRIVATE_KEY, PUBLIC_KEY, exporter_config
 from loadtest.scrape import Outcome, percentile, scrape
+from tests.support.process import ExporterProcess, proc_stats
 
 REQUEST_HEAD = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: attacker\r\n\r\n"
 REGIONS = 4

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 
 from exporter.simulator import Simulator, region_id, synthetic_fleet
-from loadtest.faults import CASES, FaultCase, Target
-from loadtest.process import ExporterProcess, ProcStats, proc_stats
 from loadtest.scrape import Outcome, scrape
+from tests.support.faults import CASES, FaultCase, Target
+from tests.support.process import ExporterProcess, ProcStats, proc_stats
 
 PUBLIC_KEY, PRIVATE_KEY = "loadtest-public-key", "loadtest-private-key"
 ACTION = "GetImageBucketList"

@@ -8,15 +8,9 @@ from typing import Any
 
 import pytest
 
-from exporter.simulator import (
-    GOLDEN_PRIVATE_KEY,
-    GOLDEN_PROJECT,
-    GOLDEN_PUBLIC_KEY,
-    Simulator,
-    golden_fleet,
-)
-from tests.pki import make_pki
-from tests.procs import Exporter
+from exporter.simulator import Simulator, golden_fleet
+from tests.support.pki import make_pki
+from tests.support.procs import Exporter
 
 
 @pytest.fixture
@@ -30,13 +24,6 @@ def simulator() -> Iterator[Simulator]:
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CA, a server cert for 127.0.0.1, a client cert from the CA and one from another CA."""
     return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-def golden_account(**overrides: Any) -> dict[str, Any]:
-    """Return the config entry for the golden fleet's account."""
-    return {"name": "golden", "public_key": GOLDEN_PUBLIC_KEY,
-            "private_key": GOLDEN_PRIVATE_KEY, "project_id": GOLDEN_PROJECT,
-            "regions": ["cn-bj2", "cn-sh2", "hk"], **overrides}
 
 
 @pytest.fixture

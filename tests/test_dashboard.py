@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests import panels
-from tests.panels import selectors, substitute, variable_selectors
-from tests.realparts import require_binary
+from tests.support import panels
+from tests.support.panels import selectors, substitute, variable_selectors
+from tests.support.realparts import require_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = ROOT / "grafana" / "dashboards"

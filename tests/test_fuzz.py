@@ -35,7 +35,7 @@ from exporter.config import Account, ConfigError, Secret, UCloudSettings
 from exporter.engine import Result
 from exporter.exposition import per_bucket_text
 from exporter.ucloud import Bucket, Listing, UCloudClient, UCloudError, list_image_buckets
-from tests.procs import run_cli
+from tests.support.procs import run_cli
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

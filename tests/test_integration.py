@@ -7,24 +7,9 @@ import threading
 import time
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.simulator import GOLDEN_PRIVATE_KEY, GOLDEN_PUBLIC_KEY, Fault
-from tests.conftest import golden_account
-from tests.procs import config_for, run_cli
-
-
-def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Parse an exposition into {(name, labels): value}."""
-    out = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[s.name, frozenset(s.labels.items())] = s.value
-    return out
-
-
-def value(parsed, name, **labels):
-    return parsed.get((name, frozenset(labels.items())))
+from tests.support.procs import config_for, golden_account, run_cli, samples, value
 
 
 def test_every_metric_of_the_contract(simulator, start_exporter):
@@ -262,7 +247,7 @@ def test_listen_address_in_use_fails_cleanly(start_exporter, simulator):
 
 
 def test_demo_mode_starts_without_config(tmp_path):
-    from tests.procs import Exporter
+    from tests.support.procs import Exporter
 
     exp = Exporter(tmp_path, None, "--demo")
     try:

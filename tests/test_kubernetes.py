@@ -20,8 +20,8 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from tests.procs import Exporter, run_cli
-from tests.realparts import require_binary
+from tests.support.procs import Exporter, run_cli
+from tests.support.realparts import require_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "kubernetes"

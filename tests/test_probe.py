@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault
-from tests.conftest import golden_account
-from tests.procs import config_for
-from tests.test_integration import samples, value
+from tests.support.procs import config_for, golden_account, samples, value
 
 
 def names(text: str) -> set[str]:

@@ -8,9 +8,7 @@ import time
 import httpx
 import yaml
 
-from tests.conftest import golden_account
-from tests.procs import config_for
-from tests.test_integration import samples, value
+from tests.support.procs import config_for, golden_account, samples, value
 
 
 def reload_metrics(exp):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.realparts import require_binary
+from tests.support.realparts import require_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 PROM = ROOT / "prometheus"

@@ -15,8 +15,7 @@ import pytest
 
 from exporter.simulator import Simulator, golden_fleet
 from loadtest.attacks import burst_run, figures, slowloris_run
-from tests.conftest import golden_account
-from tests.procs import config_for
+from tests.support.procs import config_for, golden_account
 
 ACTION = "GetImageBucketList"
 

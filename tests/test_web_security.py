@@ -19,9 +19,8 @@ import yaml
 from exporter.config import ConfigError
 from exporter.web import webconfig
 from exporter.web.auth import BasicAuth
-from tests.conftest import golden_account
-from tests.pki import CLIENT_TIMEOUT, client, rel, tls_config, web_config, web_dir
-from tests.procs import config_for, run_cli
+from tests.support.pki import CLIENT_TIMEOUT, client, rel, tls_config, web_config, web_dir
+from tests.support.procs import config_for, golden_account, run_cli
 
 PASSWORD = "s3cret-pässword"
 HASH = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
