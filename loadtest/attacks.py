@@ -62,6 +62,14 @@ class SlowlorisResult:
         """Return the broken promises of the issue's first figure."""
         out = [f"legitimate scrape: {o.problem or 'too slow'} ({o.seconds:.2f} s)"
                for o in self.scrapes if o.status != 200 or o.seconds > scrape_limit][:5]
+        if len(self.scrapes) < 3:
+            out.append(f"only {len(self.scrapes)} legitimate scrapes during the attack")
+        if len(self.closed_after) + self.still_open != self.idle + self.slow:
+            out.append(f"{len(self.closed_after)} closed and {self.still_open} open of "
+                       f"{self.idle + self.slow} attackers")
+        if min(self.closed_after, default=self.header_timeout) < self.header_timeout * 2 / 3:
+            out.append(f"an attacker was closed after {min(self.closed_after):.2f} s, before "
+                       f"the read-header timeout could have (something else closed it)")
         bound = self.header_timeout + 10
         late = [t for t in self.closed_after if t > bound]
         if self.still_open or late:
