@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
+from exporter import metrics
 from tests.support import panels
 from tests.support.panels import selectors, substitute, variable_selectors
 from tests.support.realparts import require_binary
@@ -31,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = ROOT / "grafana" / "dashboards"
 DASHBOARD = panels.DASHBOARD
 GENERATOR = ROOT / "grafana" / "generate.py"
-GOLDEN = ROOT / "tests" / "golden" / "exposition.prom"
 RECORDING = ROOT / "prometheus" / "recording.yml"
 
 UID = "ucloud-image-buckets"
@@ -40,22 +40,8 @@ DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 # The exporter's metric contract: metric -> its labels (job and instance are
 # added by Prometheus).  Used for the label filters every query must carry,
 # and as the list of metric names when the golden exposition is missing.
-CONTRACT: dict[str, set[str]] = {
-    "ucloud_image_buckets": {"account", "region", "type"},
-    "ucloud_image_bucket_images": {"account", "region", "bucket", "type"},
-    "ucloud_image_bucket_created_timestamp_seconds": {"account", "region", "bucket", "type"},
-    "ucloud_image_bucket_up": {"account", "region"},
-    # Not in the original contract table, but exposed (see the golden file):
-    # 1 while a target fails, with the reason.
-    "ucloud_image_bucket_error_info": {"account", "region", "reason"},
-    "ucloud_image_bucket_scrape_duration_seconds": {"account", "region"},
-    "ucloud_image_bucket_last_success_timestamp_seconds": {"account", "region"},
-    "ucloud_image_bucket_api_requests_total": {"account", "region", "action"},
-    "ucloud_image_bucket_api_errors_total": {"account", "region", "action", "reason"},
-    "ucloud_image_bucket_invalid_entries_total": {"account", "region", "field"},
-    "ucloud_image_bucket_paging_inconsistencies_total": {"account", "region", "kind"},
-    "ucloud_image_bucket_exporter_build_info": {"version", "python_version"},
-}
+# The exporter's families and their labels, from the metric catalogue.
+CONTRACT: dict[str, set[str]] = {family.name: set(family.labels) for family in metrics.CATALOGUE}
 # Recording rules (prometheus/recording.yml) the dashboard reads, with their labels.
 RECORDED: dict[str, set[str]] = {
     "instance_account_region_type:ucloud_image_bucket_images:sum": {"account", "region", "type"},
@@ -67,7 +53,7 @@ RECORDED: dict[str, set[str]] = {
 # Prometheus's own per-scrape-target metric.
 PROMETHEUS = {"up": set[str]()}
 LABELS = {**CONTRACT, **RECORDED, **PROMETHEUS}
-PER_BUCKET = {metric for metric, labels in CONTRACT.items() if "bucket" in labels}
+PER_BUCKET = {family.name for family in metrics.PER_BUCKET}
 
 # Dashboard variable -> the label it filters.
 FILTER_VARIABLES = {
@@ -111,30 +97,6 @@ def panel_exprs() -> dict[str, str]:
     for query in panels.queries():
         exprs[query.panel] = f"{exprs.get(query.panel, '')} {query.expr}".strip()
     return exprs
-
-
-def exposition_names() -> set[str]:
-    """Metric names the exporter really exposes, from the golden exposition."""
-    if not GOLDEN.exists():
-        # TODO(golden): tests/golden/exposition.prom is written by the exporter's
-        # tests; until it exists, trust the contract table.
-        return set(CONTRACT)
-    names: set[str] = set()
-    for line in GOLDEN.read_text(encoding="utf-8").splitlines():
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(maxsplit=3)
-            names.add(name)
-            if kind == "counter" and not name.endswith("_total"):
-                names.add(f"{name}_total")
-        elif line and not line.startswith("#"):
-            names.add(re.split(r"[{\s]", line, maxsplit=1)[0])
-    # The golden exposition leaves out the families whose values change from run
-    # to run (durations, wall-clock timestamps).  Accept a contract metric the
-    # golden file lacks only if the exporter's code declares it by that name.
-    source = "\n".join(
-        path.read_text(encoding="utf-8") for path in (ROOT / "exporter").rglob("*.py")
-    )
-    return names | {name for name in CONTRACT if f'"{name}"' in source}
 
 
 # --------------------------------------------------------------------------
@@ -372,15 +334,13 @@ def test_increase_counts_a_counters_first_increment() -> None:
 
 
 def test_metric_names_exist_in_the_exposition_or_the_rules() -> None:
-    exposed = exposition_names()
-    assert "ucloud_image_bucket_up" in exposed
+    # tests/test_catalogue.py holds the catalogue to the live exposition, both ways.
     recorded = {rule["record"] for group in yaml.safe_load(RECORDING.read_text())["groups"]
                 for rule in group["rules"]}
     used = {metric for _, expr in all_expressions() for metric, _ in selectors(expr)}
     raw = {metric for metric in used if metric.startswith("ucloud_image_bucket")}
     assert raw, "the dashboard names no exporter metric"
-    assert raw <= exposed, f"not exposed by the exporter: {sorted(raw - exposed)}"
-    assert raw <= set(CONTRACT), f"not in the metric contract: {sorted(raw - set(CONTRACT))}"
+    assert raw <= set(CONTRACT), f"not in the metric catalogue: {sorted(raw - set(CONTRACT))}"
     assert set(RECORDED) <= recorded, sorted(set(RECORDED) - recorded)
     assert used <= set(LABELS), sorted(used - set(LABELS))
 

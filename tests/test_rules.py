@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from exporter import metrics
 from tests.support.realparts import require_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +30,9 @@ UNIT_TESTS = sorted((PROM / "tests").glob("*.yml"))
 
 SEVERITIES = {"critical", "warning", "info"}
 EXAMPLE_JOB = "ucloud-image-exporter"
-ALERT_LABELS = {"job", "instance", "account", "region", "bucket", "type", "reason"}
+# Labels the exporter's series carry (from the metric catalogue) and Prometheus adds.
+ALERT_LABELS = {"job", "instance"} | {label for f in metrics.CATALOGUE for label in f.labels}
+COUNTERS = "|".join(re.escape(f.name) for f in metrics.CATALOGUE if f.type == "counter")
 
 
 def run(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -197,21 +200,21 @@ def test_required_alerts_exist() -> None:
     severity = {rule["alert"]: rule["labels"]["severity"] for rule in alert_rules()}
     assert "== 0" in exprs["UCloudImageExporterDown"]
     assert exprs["UCloudImageExporterAbsent"].startswith("absent(up{")
-    assert "ucloud_image_bucket_up == 0" in exprs["UCloudImageTargetFailing"]
+    assert f"{metrics.UP.name} == 0" in exprs["UCloudImageTargetFailing"]
     assert severity["UCloudImageApiAuthErrors"] == "critical"
     # The gauge stays present while a target fails, whatever collect.min_interval_seconds is.
-    assert "ucloud_image_bucket_error_info{" in exprs["UCloudImageApiAuthErrors"]
+    assert f"{metrics.ERROR_INFO.name}{{" in exprs["UCloudImageApiAuthErrors"]
     assert "_total" not in exprs["UCloudImageApiAuthErrors"]
     assert severity["UCloudImageBucketDisappeared"] == "info"
     assert severity["UCloudImageApiThrottled"] == "warning"
     assert severity["UCloudImageApiErrors"] == "warning"
     assert severity["UCloudImageDataStale"] == "warning"
     assert (
-        "time() - ucloud_image_bucket_last_success_timestamp_seconds"
+        f"time() - {metrics.LAST_SUCCESS.name}"
         in exprs["UCloudImageDataStale"]
     )
     assert "offset 1h" in exprs["UCloudImageBucketDisappeared"]
-    assert "ucloud_image_bucket_up == 1" in exprs["UCloudImageBucketDisappeared"]
+    assert f"{metrics.UP.name} == 1" in exprs["UCloudImageBucketDisappeared"]
     assert "offset 1h" in exprs["UCloudImageCountSurge"]
 
 
@@ -279,7 +282,7 @@ def test_github_anchor(heading: str, anchor: str) -> None:
 
 
 COUNTER_WINDOW_RE = re.compile(
-    r"(?:increase|rate)\((ucloud_image_bucket_\w+_total)(\{[^}]*\})?\[(\w+)\]\)"
+    rf"(?:increase|rate)\(({COUNTERS})(\{{[^}}]*\}})?\[(\w+)\]\)"
 )
 
 
@@ -319,8 +322,8 @@ def test_recording_rule_names_follow_convention() -> None:
     for rule in rules_of(RECORDING):
         level, metric, operations = rule["record"].split(":")
         assert re.fullmatch(r"[a-z_]+", level), rule["record"]
-        assert metric.startswith("ucloud_image_bucket"), rule["record"]
         assert not metric.endswith("_total"), f"{rule['record']}: drop _total after rate"
+        assert metric in {f.base for f in metrics.CATALOGUE}, f"{rule['record']}: not a family"
         assert re.fullmatch(r"[a-z0-9_]+", operations), rule["record"]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter import metrics
 from exporter.simulator import Account as SimAccount
 from exporter.simulator import Bucket, Fleet
 from tests.support.procs import Exporter, config_for
@@ -79,7 +80,7 @@ class Scrape:
     def errors(self, account: str, region: str) -> Counter[str]:
         """Return api_errors_total of one target by reason."""
         return Counter({dict(labels)["reason"]: int(v) for labels, v in
-                        self.series("ucloud_image_bucket_api_errors_total", account,
+                        self.series(metrics.API_ERRORS.name, account,
                                     region).items()})
 
 
@@ -98,27 +99,27 @@ def scrape(exp: Exporter, header: float = HEADER) -> Scrape:
 def images(m: Scrape, account: str, region: str) -> dict[str, float]:
     """Return {bucket: ImageCount} reported for one target."""
     return {dict(labels)["bucket"]: v for labels, v in
-            m.series("ucloud_image_bucket_images", account, region).items()}
+            m.series(metrics.IMAGES.name, account, region).items()}
 
 
 def assert_whole(m: Scrape, account: str, region: str, fleet: Fleet) -> None:
     """Assert the target is up and reports exactly the fleet's buckets."""
     want = fleet.buckets(KEYS[account], region)
-    assert m.get("ucloud_image_bucket_up", account=account, region=region) == 1
+    assert m.get(metrics.UP.name, account=account, region=region) == 1
     assert images(m, account, region) == {b.name: b.image_count for b in want}
     for kind in ("private", "public"):
-        assert m.get("ucloud_image_buckets", account=account, region=region, type=kind) == \
+        assert m.get(metrics.BUCKETS.name, account=account, region=region, type=kind) == \
             sum(1 for b in want if b.type.lower() == kind)
-    assert not m.series("ucloud_image_bucket_error_info", account, region)
+    assert not m.series(metrics.ERROR_INFO.name, account, region)
 
 
 def assert_failed(m: Scrape, account: str, region: str, reason: str) -> None:
     """Assert the target is down for ``reason`` and shows no bucket series at all."""
-    assert m.get("ucloud_image_bucket_up", account=account, region=region) == 0
-    assert set(m.series("ucloud_image_bucket_error_info", account, region)) == {
+    assert m.get(metrics.UP.name, account=account, region=region) == 0
+    assert set(m.series(metrics.ERROR_INFO.name, account, region)) == {
         frozenset({"account": account, "region": region, "reason": reason}.items())}
-    for name in ("ucloud_image_buckets", "ucloud_image_bucket_images",
-                 "ucloud_image_bucket_created_timestamp_seconds"):
+    for name in (metrics.BUCKETS.name, metrics.IMAGES.name,
+                 metrics.CREATED.name):
         assert not m.series(name, account, region), name
 
 
