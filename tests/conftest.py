@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from exporter.simulator import Simulator, golden_fleet
+from tests.support.gateway import client, sim  # noqa: F401 (the simulator tests' fixtures)
 from tests.support.pki import make_pki
 from tests.support.procs import Exporter
 
@@ -16,8 +17,8 @@ from tests.support.procs import Exporter
 @pytest.fixture
 def simulator() -> Iterator[Simulator]:
     """Serve the golden fleet on a loopback port."""
-    with Simulator(golden_fleet()) as sim:
-        yield sim
+    with Simulator(golden_fleet()) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
