@@ -29,7 +29,7 @@ from tests.support.monitoring import (
     values,
 )
 from tests.support.procs import config_for, golden_account
-from tests.support.realparts import AlertmanagerServer, PrometheusServer
+from tests.support.prometheus import AlertmanagerServer, PrometheusServer
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import pytest
 
 from exporter.simulator import Fault
 from tests.support.procs import config_for, golden_account
-from tests.support.realparts import PrometheusServer
+from tests.support.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.e2e
 

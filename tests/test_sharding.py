@@ -15,7 +15,7 @@ import yaml
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault
 from tests.support.monitoring import dashboard_results, rule_files, settle
 from tests.support.procs import config_for, golden_account
-from tests.support.realparts import PrometheusServer
+from tests.support.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.e2e
 EXAMPLE = Path(__file__).resolve().parent.parent / "prometheus" / "prometheus-sharded.yml"

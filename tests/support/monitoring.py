@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 from tests.support import panels
-from tests.support.realparts import PrometheusServer, Sample
+from tests.support.prometheus import PrometheusServer
+from tests.support.realparts import Sample
 
 ROOT = Path(__file__).resolve().parents[2]
 RANGE = 12  # seconds of history the "in range" panels look back over
