@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from exporter.config import Account, Secret, UCloudSettings
+from exporter.config import UCloudSettings
 from exporter.ucloud import (
     DecodeError,
     Listing,
@@ -18,9 +18,8 @@ from exporter.ucloud import (
     UCloudClient,
     list_image_buckets,
 )
+from tests.support.inprocess import ACCOUNT
 
-ACCOUNT = Account(name="a", public_key="pub", private_key=Secret("priv"), project_id=None,
-                  regions=("r",))
 ENTRY = {"BucketName": "b", "BucketType": "Private", "ImageCount": 1, "CreateTime": 1}
 
 
