@@ -31,18 +31,6 @@ def test_probe_one_target_without_self_metrics(simulator, start_exporter):
         "cn-bj2", "cn-sh2", "hk"}
 
 
-def test_probe_rejects_unknown_targets(simulator, start_exporter):
-    exp = start_exporter(config_for(simulator.url, [golden_account(regions=["cn-sh2"])]))
-    simulator.reset_counts()
-    for query, needle in (("", "missing parameter: account"),
-                          ("?account=nobody", "unknown account 'nobody'"),
-                          ("?account=golden&region=cn-bj2", "region 'cn-bj2' is not configured"),
-                          ("?account=golden&region=http://evil", "is not configured")):
-        response = exp.get("/probe" + query)
-        assert response.status_code == 400 and needle in response.text, query
-    assert simulator.request_count() == 0
-
-
 def test_probe_and_metrics_share_single_flight(simulator, start_exporter):
     exp = start_exporter(config_for(simulator.url, [golden_account(regions=["cn-sh2"])],
                                     collect={"min_interval_seconds": 60},

@@ -116,6 +116,16 @@ def test_probe_parameters_are_checked_before_any_call(app: App, simulator: Simul
     assert simulator.request_count() == 0
 
 
+def test_probe_refuses_a_region_the_fleet_has_but_the_config_lacks(simulator: Simulator,
+                                                                   tmp_path: Path) -> None:
+    cfg = config_for(simulator.url, [golden_account(regions=["cn-sh2"])])
+    with runtime_on(tmp_path, cfg) as (runtime, _):
+        simulator.reset_counts()
+        answer = call(App(runtime), "/probe", query="account=golden&region=cn-bj2")
+    assert answer.status == 400 and "region 'cn-bj2' is not configured" in answer.text
+    assert simulator.request_count() == 0
+
+
 def test_landing_page_names_targets_escapes_and_never_leaks(simulator: Simulator,
                                                             tmp_path: Path) -> None:
     account = golden_account(regions=["cn-sh2"], bucket_type="User")
@@ -129,8 +139,9 @@ def test_landing_page_names_targets_escapes_and_never_leaks(simulator: Simulator
 
 
 def test_reload_needs_the_lifecycle_flag(runtime: Runtime) -> None:
-    answer = call(App(runtime), "/-/reload", method="POST")
-    assert answer.status == 403 and "not enabled" in answer.text
+    for method in ("POST", "PUT"):
+        answer = call(App(runtime), "/-/reload", method=method)
+        assert answer.status == 403 and "not enabled" in answer.text
 
 
 def test_reload_applies_a_valid_file_and_keeps_the_old_one_otherwise(
@@ -144,6 +155,7 @@ def test_reload_applies_a_valid_file_and_keeps_the_old_one_otherwise(
         m = call(app).samples()
         assert value(m, metrics.UP.name, account="renamed", region="cn-sh2") == 1
         assert value(m, metrics.UP.name, account="golden", region="cn-sh2") is None
+        assert value(m, metrics.LAST_SUCCESS.name, account="golden", region="cn-sh2") is None
         path.write_text("accounts: nope\n")
         bad = call(app, "/-/reload", method="POST")
         assert bad.status == 500 and "kept" in bad.text
