@@ -77,3 +77,14 @@ def runtime_on(workdir: Path, cfg: dict[str, Any]) -> Iterator[tuple[Runtime, Pa
         yield runtime, path
     finally:
         runtime.close()
+
+
+class Scraper:
+    """The app and a ``get`` like the process helper's, for tests that only read answers."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def get(self, path: str = "/metrics", *, query: str = "") -> Answer:
+        """GET ``path`` through the app."""
+        return call(self.app, path, query=query)
