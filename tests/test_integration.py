@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from exporter import cli
+from exporter import flags
 from exporter.simulator import GOLDEN_PRIVATE_KEY, Fault
 from tests.support.procs import config_for, golden_account, run_cli, samples, value
 
@@ -155,11 +155,11 @@ def test_bad_flags_are_argparse_errors(capsys):
                          (["--web.telemetry-path", "metrics"], "--web.telemetry-path"),
                          (["--no-such-flag"], "unrecognized arguments")):
         with pytest.raises(SystemExit) as exit_:
-            cli.parse_args(args)
+            flags.parse_args(args)
         stderr = capsys.readouterr().err
         assert exit_.value.code == 2 and needle in stderr and "Traceback" not in stderr
     with pytest.raises(SystemExit) as exit_:
-        cli.parse_args(["--version"])
+        flags.parse_args(["--version"])
     assert exit_.value.code == 0 and "ucloud-image-exporter" in capsys.readouterr().out
 
 

@@ -19,13 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 #: exporter's modules by layer, lowest first; a module may import its own layer and lower.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("exporter", "exporter.metrics", "exporter.logs"),
-    ("exporter.validation", "exporter.secret", "exporter.config"),
+    ("exporter.validation", "exporter.secret", "exporter.config", "exporter.accounts"),
     ("exporter.ucloud",),
-    ("exporter.discovery", "exporter.engine", "exporter.runtime"),
+    ("exporter.stats", "exporter.discovery", "exporter.engine", "exporter.runtime"),
     ("exporter.collector",),
     ("exporter.exposition",),
     ("exporter.web",),
-    ("exporter.cli", "exporter.demo", "exporter.__main__"),
+    ("exporter.cli", "exporter.flags", "exporter.demo", "exporter.__main__"),
 )
 ISLAND = "exporter.simulator"  # imports only itself; only the top layer imports it
 TOOLS = ("loadtest", "benchmarks")
