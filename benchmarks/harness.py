@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from exporter.simulator import Account, Fleet, region_id, synthetic_fleet
-from loadtest import process
+from tests.support import process
 
 PUBLIC_KEY = "bench-public-key"
 PRIVATE_KEY = "bench-private-key"

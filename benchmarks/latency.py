@@ -59,7 +59,14 @@ def issue_rounds(regions: int, per_target: int, in_flight: int) -> int:
 
 
 def lower_rounds(regions: int, per_target: int, in_flight: int) -> int:
-    """Round trips no schedule can beat: also ``ceil(total / F)`` when R > F."""
+    """Round trips no schedule can beat: also ``ceil(total / F)`` when R > F.
+
+    (R, pages per target) against both bounds at F = 16 (the smoke test runs these):
+
+    >>> cells = [(1, 1), (1, 10), (8, 10), (8, 100), (32, 1), (32, 10), (32, 100), (17, 1)]
+    >>> [(issue_rounds(r, p, 16), lower_rounds(r, p, 16)) for r, p in cells]
+    [(1, 1), (2, 2), (6, 6), (51, 51), (1, 2), (19, 20), (199, 200), (1, 2)]
+    """
     return max(issue_rounds(regions, per_target, in_flight),
                math.ceil(regions * per_target / in_flight))
 

@@ -110,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         batch=max(25, args.soak_scrapes // 20))
         report_soak(soak)
         slow = slowloris_run(Path(tmp) / "slowloris", idle=args.idle, slow=args.slow,
-                             drip=args.drip, header_timeout=args.header_timeout)
+                             drip=args.drip, header_timeout=args.header_timeout,
+                             buckets=200 if args.quick else 1000,
+                             scrape_every=0.3 if args.quick else 0.5)
         report_slowloris(slow, args.drip)
         burst = burst_run(Path(tmp) / "burst", threads=args.burst_threads, per_thread=10)
         report_burst(burst)

@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 
 from exporter.simulator import Simulator, region_id, synthetic_fleet
-from loadtest.process import ExporterProcess, proc_stats
 from loadtest.runs import PRIVATE_KEY, PUBLIC_KEY, exporter_config
 from loadtest.scrape import Outcome, percentile, scrape
+from tests.support.process import ExporterProcess, proc_stats
 
 REQUEST_HEAD = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: attacker\r\n\r\n"
 REGIONS = 4
@@ -62,6 +62,14 @@ class SlowlorisResult:
         """Return the broken promises of the issue's first figure."""
         out = [f"legitimate scrape: {o.problem or 'too slow'} ({o.seconds:.2f} s)"
                for o in self.scrapes if o.status != 200 or o.seconds > scrape_limit][:5]
+        if len(self.scrapes) < 3:
+            out.append(f"only {len(self.scrapes)} legitimate scrapes during the attack")
+        if len(self.closed_after) + self.still_open != self.idle + self.slow:
+            out.append(f"{len(self.closed_after)} closed and {self.still_open} open of "
+                       f"{self.idle + self.slow} attackers")
+        if min(self.closed_after, default=self.header_timeout) < self.header_timeout * 2 / 3:
+            out.append(f"an attacker was closed after {min(self.closed_after):.2f} s, before "
+                       f"the read-header timeout could have (something else closed it)")
         bound = self.header_timeout + 10
         late = [t for t in self.closed_after if t > bound]
         if self.still_open or late:

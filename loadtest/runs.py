@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 
 from exporter.simulator import Simulator, region_id, synthetic_fleet
-from loadtest.faults import CASES, FaultCase, Target
-from loadtest.process import ExporterProcess, ProcStats, proc_stats
 from loadtest.scrape import Outcome, scrape
+from tests.support.faults import CASES, FaultCase, Target
+from tests.support.process import ExporterProcess, ProcStats, proc_stats
 
 PUBLIC_KEY, PRIVATE_KEY = "loadtest-public-key", "loadtest-private-key"
 ACTION = "GetImageBucketList"
@@ -49,6 +49,11 @@ class LoadResult:
     def problems(self) -> list[str]:
         """Return broken invariants: non-200 or cut answers, listings not single flight."""
         out = [f"scrape failed: {o.problem}" for o in self.outcomes if not o.complete][:5]
+        if len(self.outcomes) < self.scrapers:
+            out.append(f"{len(self.outcomes)} scrapes from {self.scrapers} scrapers")
+        if max(self.listings.values(), default=0) >= len(self.outcomes) / 2:
+            out.append(f"concurrent scrapes did not share listings: {self.listings} listings "
+                       f"for {len(self.outcomes)} scrapes")
         # One target's listings run one after another, each at least two round trips long.
         most = self.seconds / (2 * self.latency) + 1
         for region, n in self.listings.items():
@@ -112,10 +117,19 @@ class SoakResult:
     stats: list[tuple[int, ProcStats]] = field(default_factory=list)  # (scrapes done, stats)
     exit_code: int = 0
     seconds: float = 0.0
+    scrapes: int = 0  # asked for
+    batches: int = 0  # asked for (one /proc reading after each)
 
-    def problems(self, *, fd_margin: int = 8, thread_margin: int = 4) -> list[str]:
-        """Return broken invariants: failed scrapes, fds or threads growing after warm-up."""
+    def problems(self, *, fd_margin: int = 8, thread_margin: int = 4,
+                 kinds: int = 20) -> list[str]:
+        """Return broken invariants: failed or missing scrapes, fewer than ``kinds`` fault
+        kinds drawn, fds or threads growing after warm-up."""
         out = [f"scrape failed: {o.problem}" for o in self.outcomes if not o.complete][:5]
+        if (len(self.outcomes), len(self.stats)) != (self.scrapes, self.batches):
+            out.append(f"{len(self.outcomes)} scrapes and {len(self.stats)} readings, want "
+                       f"{self.scrapes} and {self.batches}")
+        if len(self.faults) < kinds:
+            out.append(f"only {len(self.faults)} fault kinds drawn, want {kinds}")
         if len(self.stats) >= 2:
             (_, first), (_, last) = self.stats[0], self.stats[-1]
             if last.fds > first.fds + fd_margin:
@@ -135,6 +149,7 @@ def soak_run(workdir: Path, *, scrapes: int, batch: int = 100, concurrency: int 
     fleet = synthetic_fleet(regions=regions, buckets_per_region=50, public_key=PUBLIC_KEY,
                             private_key=PRIVATE_KEY, seed=seed)
     result, rng, started = SoakResult(), random.Random(seed), time.monotonic()
+    result.scrapes, result.batches = scrapes, math.ceil(scrapes / batch)
     with Simulator(fleet) as sim:
         config = exporter_config(sim.url, names, page_size=10, timeout_seconds=0.3, retries=1)
         exp = ExporterProcess(workdir, config)

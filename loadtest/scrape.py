@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter import metrics
+
 # Families every whole page has, from its first part to its last (the per-bucket series are
 # written last): a response missing one was cut short or built wrongly.
-REQUIRED_FAMILIES = ("ucloud_image_bucket_exporter_build_info", "ucloud_image_buckets",
-                     "ucloud_image_bucket_up", "ucloud_image_bucket_region_discovery_regions",
-                     "ucloud_image_bucket_images",
-                     "ucloud_image_bucket_created_timestamp_seconds")
+REQUIRED_FAMILIES = tuple(f.base for f in (metrics.BUILD_INFO, metrics.BUCKETS, metrics.UP,
+                                            metrics.DISCOVERY_REGIONS, *metrics.PER_BUCKET))
 SCRAPE_TIMEOUT = 10.0  # what the scrapers send as X-Prometheus-Scrape-Timeout-Seconds
 
 
@@ -53,9 +53,9 @@ def check_exposition(text: str, targets: int) -> str:
     missing = [name for name in REQUIRED_FAMILIES if name not in names]
     if missing or not text.endswith("\n"):
         return f"incomplete: missing {', '.join(missing) or 'the final newline'}"
-    ups = [s for f in families if f.name == "ucloud_image_bucket_up" for s in f.samples]
+    ups = [s for f in families if f.name == metrics.UP.name for s in f.samples]
     if len(ups) != targets:
-        return f"{len(ups)} ucloud_image_bucket_up samples, want {targets}"
+        return f"{len(ups)} {metrics.UP.name} samples, want {targets}"
     return ""
 
 

@@ -8,35 +8,23 @@ from typing import Any
 
 import pytest
 
-from exporter.simulator import (
-    GOLDEN_PRIVATE_KEY,
-    GOLDEN_PROJECT,
-    GOLDEN_PUBLIC_KEY,
-    Simulator,
-    golden_fleet,
-)
-from tests.pki import make_pki
-from tests.procs import Exporter
+from exporter.simulator import Simulator, golden_fleet
+from tests.support.gateway import client, sim  # noqa: F401 (the simulator tests' fixtures)
+from tests.support.pki import make_pki
+from tests.support.procs import Exporter
 
 
 @pytest.fixture
 def simulator() -> Iterator[Simulator]:
     """Serve the golden fleet on a loopback port."""
-    with Simulator(golden_fleet()) as sim:
-        yield sim
+    with Simulator(golden_fleet()) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A CA, a server cert for 127.0.0.1, a client cert from the CA and one from another CA."""
     return make_pki(tmp_path_factory.mktemp("pki"))
-
-
-def golden_account(**overrides: Any) -> dict[str, Any]:
-    """Return the config entry for the golden fleet's account."""
-    return {"name": "golden", "public_key": GOLDEN_PUBLIC_KEY,
-            "private_key": GOLDEN_PRIVATE_KEY, "project_id": GOLDEN_PROJECT,
-            "regions": ["cn-bj2", "cn-sh2", "hk"], **overrides}
 
 
 @pytest.fixture

@@ -1,13 +1,17 @@
 """Keep ``python -m benchmarks`` working: run its quick variant and check its figures' shape.
 
 Timings are never asserted (they are noise on a shared machine); upstream call counts are
-deterministic, so those are asserted exactly.
+deterministic, so those are asserted exactly. The benchmarks are a tool of their own: this
+module runs them as a process (``--json`` and ``--markdown`` into a file with text around the
+result markers) and their doctests (the latency bounds) with ``python -m doctest``; it
+imports nothing from ``benchmarks``.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,24 +19,29 @@ from typing import Any
 
 import pytest
 
-from benchmarks.__main__ import BEGIN, END, write_markdown
-from benchmarks.harness import pages
-from benchmarks.latency import issue_rounds, lower_rounds
-from benchmarks.report import Table
-
 ROOT = Path(__file__).resolve().parent.parent
 TITLES = ("calibration", "latency", "render", "calls", "memory", "hostile", "pacing", "transport",
           "detached", "goals")
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"  # benchmarks' result markers
+AROUND = f"# Title\n\nkept above\n\n{BEGIN}\nold figures\n{END}\n\nkept below\n"
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str]:
-    """Run ``python -m benchmarks --quick`` once; return its JSON and stdout."""
-    out = tmp_path_factory.mktemp("bench") / "results.json"
-    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str, str]:
+    """Run ``python -m benchmarks --quick`` once; return its JSON, stdout and markdown file."""
+    work = tmp_path_factory.mktemp("bench")
+    out, markdown = work / "results.json", work / "bench.md"
+    markdown.write_text(AROUND)
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out),
+                           "--markdown", str(markdown)],
                           cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return json.loads(out.read_text()), done.stdout
+    return json.loads(out.read_text()), done.stdout, markdown.read_text()
+
+
+def pages(buckets: int, page_size: int) -> int:
+    """Return the requests one listing of ``buckets`` needs (an empty list costs one)."""
+    return max(1, math.ceil(buckets / page_size))
 
 
 def rows(results: dict[str, Any], case: str) -> list[dict[str, Any]]:
@@ -50,7 +59,7 @@ def positive(value: Any) -> bool:
 
 
 def test_prints_every_table_and_the_machine(quick):
-    results, stdout = quick
+    results, stdout, _ = quick
     assert [t["case"] for t in results["tables"]] == list(TITLES)
     for table in results["tables"]:
         assert f"== {table['title']}" in stdout
@@ -137,23 +146,22 @@ def test_transport_rows_cover_every_installed_variant(quick):
         assert positive(row["cpu_ms_per_request"]) and row["wall/bound"] > 0.9
 
 
-@pytest.mark.parametrize(("regions", "per_target", "issue", "lower"), [
-    (1, 1, 1, 1), (1, 10, 2, 2), (8, 10, 6, 6), (8, 100, 51, 51), (32, 1, 1, 2),
-    (32, 10, 19, 20), (32, 100, 199, 200), (17, 1, 1, 2)])
-def test_bounds(regions, per_target, issue, lower):
-    assert issue_rounds(regions, per_target, 16) == issue
-    assert lower_rounds(regions, per_target, 16) == lower
+def test_latency_bounds_doctests() -> None:
+    done = subprocess.run([sys.executable, "-m", "doctest", "-v", "benchmarks/latency.py"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    counts = re.search(r"(\d+) passed and (\d+) failed", done.stdout)
+    assert counts and int(counts[1]) >= 2 and counts[2] == "0", done.stdout[-1000:]
 
 
-def test_markdown_replaces_only_the_results(tmp_path):
-    path = tmp_path / "bench.md"
-    path.write_text(f"# Title\n\nkept above\n\n{BEGIN}\nold figures\n{END}\n\nkept below\n")
-    table = Table("x", "A table", ("a", "b"))
-    table.add(1, 2.5)
-    info: dict[str, str | int] = {"date": "2030-01-01 00:00 UTC", "cpus": 2, "cpu_model": "cpu",
-                                  "python": "3.11.7", "platform": "Linux", "load_1m": "0.00"}
-    write_markdown(path, "python -m benchmarks", info, [table])
-    text = path.read_text()
-    assert "old figures" not in text and "| 1 | 2.500 |" in text
+def test_markdown_replaces_only_the_results(quick):
+    results, _, text = quick
+    assert "old figures" not in text
     assert text.startswith("# Title\n\nkept above\n") and text.endswith("\n\nkept below\n")
-    assert "2 CPUs" in text and "`python -m benchmarks`" in text
+    assert f"{results['machine']['cpus']} CPUs" in text
+    assert "`python -m benchmarks --quick`" in text
+    for table in results["tables"]:
+        assert table["title"] in text
+    row = rows(results, "latency")[0]
+    assert f"| {row['R']} | {row['B']} | {row['requests']} |" in text
+    assert f"{row['bound_issue_s']:.3f}" in text  # floats with three decimals

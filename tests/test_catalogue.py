@@ -9,8 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.metrics import BY_NAME, CATALOGUE, markdown_table
-from tests.conftest import golden_account
-from tests.procs import config_for
+from tests.support.procs import config_for, golden_account
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = re.compile(r"^(process|python)_")  # prometheus_client's own collectors

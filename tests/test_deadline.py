@@ -12,8 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from exporter.simulator import Fault, Simulator
-from tests.procs import Exporter, config_for
-from tests.test_faults import (
+from tests.support.faultrig import (
     TARGETS,
     VICTIM_KEY,
     accounts,
@@ -23,6 +22,7 @@ from tests.test_faults import (
     fault_fleet,
     scrape,
 )
+from tests.support.procs import Exporter, config_for
 
 MARGIN = 1.0  # seconds over the budget the answer may take on a busy machine
 

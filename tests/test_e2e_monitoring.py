@@ -19,9 +19,8 @@ import pytest
 import yaml
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Bucket, Fault
-from tests import panels
-from tests.conftest import golden_account
-from tests.monitoring import (
+from tests.support import panels
+from tests.support.monitoring import (
     RANGE,
     dashboard_results,
     rule_files,
@@ -29,8 +28,8 @@ from tests.monitoring import (
     settle,
     values,
 )
-from tests.procs import config_for
-from tests.realparts import AlertmanagerServer, PrometheusServer
+from tests.support.procs import config_for, golden_account
+from tests.support.prometheus import AlertmanagerServer, PrometheusServer
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent

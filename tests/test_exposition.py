@@ -12,8 +12,7 @@ from exporter.collector import bucket_families
 from exporter.engine import Result
 from exporter.exposition import per_bucket_text
 from exporter.ucloud import Bucket
-from tests.conftest import golden_account
-from tests.procs import config_for
+from tests.support.procs import config_for, golden_account
 
 text = st.text(st.characters(codec="utf-8"), max_size=40)
 buckets = st.builds(Bucket, name=text, type=text,

@@ -1,6 +1,6 @@
 """Faults from the UCloud API against the real exporter process: only the faulty target fails.
 
-One exporter and one simulator serve every catalogue case (``loadtest.faults.CASES``): each
+One exporter and one simulator serve every catalogue case (``tests.support.faults.CASES``): each
 case scrapes once healthy, injects its fault on one target (victim, cn-bj2), scrapes again and
 checks that target's reason and counters while the three other targets stay whole, then
 clears the fault and checks the victim recovers. Faults that hit the whole gateway address
@@ -9,145 +9,33 @@ clears the fault and checks the victim recovers. Faults that hit the whole gatew
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import gzip
-import random
 import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.config import Account, Secret, UCloudSettings
-from exporter.simulator import Account as SimAccount
-from exporter.simulator import Bucket, Fleet, Simulator
-from exporter.ucloud import (
-    DecodeError,
-    Listing,
-    RequestTimeout,
-    UCloudClient,
-    list_image_buckets,
+from exporter.simulator import Fleet, Simulator
+from tests.support.faultrig import (
+    BUDGET,
+    RETRIES,
+    TARGETS,
+    TIMEOUT,
+    VICTIM_KEY,
+    Scrape,
+    assert_clean,
+    assert_failed,
+    assert_whole,
+    fault_config,
+    fault_fleet,
+    images,
+    scrape,
 )
-from loadtest.faults import CASES, CREATED, IMAGES, FaultCase, Target
-from tests.procs import Exporter, config_for
-
-VICTIM_KEY, BYSTANDER_KEY = "victim-public-key", "bystander-public-key"
-VICTIM_SECRET = "victim-PRIVATE-do-not-leak-7f3a9c"
-BYSTANDER_SECRET = "bystander-PRIVATE-do-not-leak-c41d"
-TARGETS = (("victim", "cn-bj2"), ("victim", "cn-sh2"), ("bystander", "cn-bj2"),
-           ("bystander", "hk"))
-KEYS = {"victim": VICTIM_KEY, "bystander": BYSTANDER_KEY}
-TIMEOUT, RETRIES, HEADER = 1.0, 1, 10.0
-BUDGET = HEADER - 0.5  # the default --web.timeout-offset
-Key = tuple[str, frozenset[tuple[str, str]]]
-
-
-def region(prefix: str, n: int) -> list[Bucket]:
-    """Return ``n`` buckets, alternately private and public, with distinct counts."""
-    return [Bucket(f"{prefix}/app-{i}", "Public" if i % 3 == 0 else "Private", 10 + i,
-                   1_600_000_000 + i) for i in range(n)]
-
-
-def fault_fleet() -> Fleet:
-    """Two accounts, four targets: victim cn-bj2 has 7 buckets (4 pages of 2)."""
-    return Fleet([
-        SimAccount(VICTIM_KEY, VICTIM_SECRET, set(),
-                   {"cn-bj2": region("victim-bj2", 7), "cn-sh2": region("victim-sh2", 3)}),
-        SimAccount(BYSTANDER_KEY, BYSTANDER_SECRET, set(),
-                   {"cn-bj2": region("bystander-bj2", 5), "hk": []}),
-    ])
-
-
-def accounts() -> list[dict[str, object]]:
-    """Return the config entries of both accounts."""
-    return [{"name": "victim", "public_key": VICTIM_KEY, "private_key": VICTIM_SECRET,
-             "regions": ["cn-bj2", "cn-sh2"]},
-            {"name": "bystander", "public_key": BYSTANDER_KEY,
-             "private_key": BYSTANDER_SECRET, "regions": ["cn-bj2", "hk"]}]
-
-
-def fault_config(base_url: str) -> dict[str, object]:
-    """Return the exporter config for the fault rig."""
-    return config_for(base_url, accounts(), ucloud={"timeout_seconds": TIMEOUT,
-                                                    "retries": RETRIES, "page_size": 2})
-
-
-@dataclass
-class Scrape:
-    """One parsed exposition and how long it took."""
-
-    text: str
-    seconds: float
-    samples: dict[Key, float]
-    keys: list[Key]
-
-    def get(self, name: str, **labels: str) -> float | None:
-        """Return one sample's value, None when absent."""
-        return self.samples.get((name, frozenset(labels.items())))
-
-    def series(self, name: str, account: str, region: str) -> dict[frozenset[tuple[str, str]],
-                                                                    float]:
-        """Return the samples of ``name`` for one target, keyed by labels."""
-        return {labels: v for (n, labels), v in self.samples.items() if n == name
-                and ("account", account) in labels and ("region", region) in labels}
-
-    def errors(self, account: str, region: str) -> Counter[str]:
-        """Return api_errors_total of one target by reason."""
-        return Counter({dict(labels)["reason"]: int(v) for labels, v in
-                        self.series("ucloud_image_bucket_api_errors_total", account,
-                                    region).items()})
-
-
-def scrape(exp: Exporter, header: float = HEADER) -> Scrape:
-    """GET /metrics with Prometheus's timeout header; parse it."""
-    started = time.monotonic()
-    response = exp.get("/metrics", headers={"X-Prometheus-Scrape-Timeout-Seconds": str(header)})
-    seconds = time.monotonic() - started
-    assert response.status_code == 200
-    parsed = [(s.name, frozenset(s.labels.items()), s.value)
-              for fam in text_string_to_metric_families(response.text) for s in fam.samples]
-    return Scrape(response.text, seconds, {(n, labels): v for n, labels, v in parsed},
-                  [(n, labels) for n, labels, _ in parsed])
-
-
-def images(m: Scrape, account: str, region: str) -> dict[str, float]:
-    """Return {bucket: ImageCount} reported for one target."""
-    return {dict(labels)["bucket"]: v for labels, v in
-            m.series("ucloud_image_bucket_images", account, region).items()}
-
-
-def assert_whole(m: Scrape, account: str, region: str, fleet: Fleet) -> None:
-    """Assert the target is up and reports exactly the fleet's buckets."""
-    want = fleet.buckets(KEYS[account], region)
-    assert m.get("ucloud_image_bucket_up", account=account, region=region) == 1
-    assert images(m, account, region) == {b.name: b.image_count for b in want}
-    for kind in ("private", "public"):
-        assert m.get("ucloud_image_buckets", account=account, region=region, type=kind) == \
-            sum(1 for b in want if b.type.lower() == kind)
-    assert not m.series("ucloud_image_bucket_error_info", account, region)
-
-
-def assert_failed(m: Scrape, account: str, region: str, reason: str) -> None:
-    """Assert the target is down for ``reason`` and shows no bucket series at all."""
-    assert m.get("ucloud_image_bucket_up", account=account, region=region) == 0
-    assert set(m.series("ucloud_image_bucket_error_info", account, region)) == {
-        frozenset({"account": account, "region": region, "reason": reason}.items())}
-    for name in ("ucloud_image_buckets", "ucloud_image_bucket_images",
-                 "ucloud_image_bucket_created_timestamp_seconds"):
-        assert not m.series(name, account, region), name
-
-
-def assert_clean(m: Scrape, logs: str) -> None:
-    """Assert no duplicate series and no traceback in the exporter's log."""
-    duplicates = [k for k, n in Counter(m.keys).items() if n > 1]
-    assert not duplicates
-    assert "Traceback" not in logs
+from tests.support.faults import CASES, CREATED, IMAGES, FaultCase, Target
+from tests.support.procs import Exporter
 
 
 class Rig:
@@ -334,78 +222,3 @@ def test_truncated_http_body(tmp_path) -> None:
             assert_every_target_failed(exp, "transport")
         finally:
             assert exp.stop() == 0
-
-
-# The client bugs these faults found, checked directly through httpx.MockTransport.
-
-ACCOUNT = Account(name="a", public_key="pub", private_key=Secret("priv"), project_id=None,
-                  regions=("r",))
-ENTRY = {"BucketName": "b", "BucketType": "Private", "ImageCount": 1, "CreateTime": 1}
-
-
-def listing(handler, *, timeout: float = 5.0, budget: float = 5.0, retries: int = 0):
-    """Run one listing against ``handler``; return (result or exception, seconds)."""
-    settings = UCloudSettings(base_url="https://api.example/", timeout_seconds=timeout,
-                              page_size=1, retries=retries)
-
-    async def go():
-        client = UCloudClient(settings, transport=httpx.MockTransport(handler),
-                              rng=random.Random(0))
-        try:
-            return await list_image_buckets(client, ACCOUNT, "r",
-                                            deadline=time.monotonic() + budget,
-                                            observe=lambda *_: None)
-        except Exception as exc:
-            return exc
-        finally:
-            await client.aclose()
-
-    started = time.monotonic()
-    outcome = asyncio.run(go())
-    return outcome, time.monotonic() - started
-
-
-@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"RetCode": ' + b"1" * 5000 + b"}",
-                                  b'{"RetCode": 0, "TotalCount": ' + b"9" * 5000 + b"}"],
-                         ids=["nested-100k-deep", "retcode-5000-digits", "total-5000-digits"])
-def test_hostile_json_is_a_decode_error(body: bytes) -> None:
-    outcome, _ = listing(lambda request: httpx.Response(200, content=body))
-    assert isinstance(outcome, DecodeError)  # was RecursionError / ValueError
-
-
-def test_absurd_total_count_costs_a_window_not_every_page() -> None:
-    page = {"RetCode": 0, "TotalCount": 10**12, "ImageSet": [ENTRY]}
-    outcome, seconds = listing(lambda request: httpx.Response(200, json=page))
-    assert isinstance(outcome, Listing) and len(outcome.buckets) == 1
-    assert outcome.requests <= 1 + 8 and outcome.inconsistencies == {"repeated_page"}
-    assert seconds < 2  # was: one task per page, gigabytes, far past the deadline
-
-
-class SlowDrip(httpx.AsyncByteStream):
-    """A body that sends one byte every 0.3 s: each read is quick, the whole is slow."""
-
-    async def __aiter__(self):
-        for _ in range(20):
-            await asyncio.sleep(0.3)
-            yield b" "
-        yield b'{"RetCode": 0, "ImageSet": []}'
-
-
-def test_slow_drip_body_is_bounded_by_timeout_seconds() -> None:
-    outcome, seconds = listing(lambda request: httpx.Response(200, stream=SlowDrip()),
-                               timeout=1.0, budget=8.0, retries=1)
-    assert isinstance(outcome, RequestTimeout)  # was: read until the scrape deadline
-    assert seconds < 4  # two attempts of about 1 s, not 8 s
-
-
-def test_gzip_bomb_is_capped() -> None:
-    bomb = gzip.compress(b" " * (64 * 1024 * 1024))
-    outcome, _ = listing(lambda request: httpx.Response(
-        200, content=bomb, headers={"Content-Encoding": "gzip"}))
-    assert isinstance(outcome, DecodeError) and "larger than" in str(outcome)
-
-
-def test_huge_gateway_message_is_truncated() -> None:
-    answer = {"RetCode": 172, "Message": "x" * 1_000_000}
-    outcome, _ = listing(lambda request: httpx.Response(200, json=answer))
-    assert outcome.reason == "retcode_172" and len(str(outcome)) < 1000

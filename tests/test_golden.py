@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import golden_account
-from tests.procs import config_for
-from tests.realparts import require_binary
+from tests.support.procs import config_for, golden_account
+from tests.support.realparts import require_binary
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "exposition.prom"
 # Series whose values differ run to run: timings, wall-clock times, the process itself.

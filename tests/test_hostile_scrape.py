@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.simulator import Simulator, fleet_from_dict
-from tests.procs import Exporter, config_for
+from tests.support.procs import Exporter, config_for
 
 PUBLIC, PRIVATE = "hostile-public-key", "hostile-private-key"
 HEALTHY = ("cn-bj2", "cn-sh2", "hk", "sg")

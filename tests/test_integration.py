@@ -7,24 +7,11 @@ import threading
 import time
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
+import pytest
 
-from exporter.simulator import GOLDEN_PRIVATE_KEY, GOLDEN_PUBLIC_KEY, Fault
-from tests.conftest import golden_account
-from tests.procs import config_for, run_cli
-
-
-def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Parse an exposition into {(name, labels): value}."""
-    out = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[s.name, frozenset(s.labels.items())] = s.value
-    return out
-
-
-def value(parsed, name, **labels):
-    return parsed.get((name, frozenset(labels.items())))
+from exporter import flags
+from exporter.simulator import GOLDEN_PRIVATE_KEY, Fault
+from tests.support.procs import config_for, golden_account, run_cli, samples, value
 
 
 def test_every_metric_of_the_contract(simulator, start_exporter):
@@ -60,17 +47,6 @@ def test_every_metric_of_the_contract(simulator, start_exporter):
                  action="GetImageBucketList") == 6  # counters live across scrapes
 
 
-def test_weird_bucket_names_round_trip(simulator, start_exporter):
-    exp = start_exporter(config_for(simulator.url, [golden_account()]))
-    names = {dict(labels)["bucket"] for name, labels in samples(exp.get().text)
-             if name == "ucloud_image_bucket_images"}
-    expected = {b.name for region in ("cn-bj2", "cn-sh2")
-                for b in simulator.fleet.account(GOLDEN_PUBLIC_KEY).regions[region]}
-    assert names == expected
-    assert any("\n" in n for n in names) and any('"' in n for n in names)
-    assert any(len(n) >= 200 for n in names) and "镜像仓库/测试" in names
-
-
 def test_failing_target_does_not_blank_the_others(simulator, start_exporter):
     simulator.add_fault(Fault(retcode=171, message="signature error"), region="cn-sh2")
     exp = start_exporter(config_for(simulator.url, [golden_account()]))
@@ -97,38 +73,6 @@ def test_failing_target_does_not_blank_the_others(simulator, start_exporter):
     assert "reason=retcode_171" in line[0] and "signature error" in line[0]
 
 
-def test_nothing_stale_after_recovery_and_failure(simulator, start_exporter):
-    exp = start_exporter(config_for(simulator.url, [golden_account(regions=["cn-sh2"])]))
-    assert value(samples(exp.get().text), "ucloud_image_buckets", account="golden",
-                 region="cn-sh2", type="private") == 2
-    simulator.add_fault(Fault(http_status=503))
-    m = samples(exp.get().text)
-    assert value(m, "ucloud_image_bucket_up", account="golden", region="cn-sh2") == 0
-    assert not [k for k in m if k[0] in ("ucloud_image_buckets", "ucloud_image_bucket_images")]
-    assert value(m, "ucloud_image_bucket_api_errors_total", account="golden", region="cn-sh2",
-                 action="GetImageBucketList", reason="http_503") == 2  # retries: 1
-
-
-def test_wrong_keys_and_project_are_reported(simulator, start_exporter):
-    accounts = [golden_account(name="badsig", private_key="wrong", regions=["hk"]),
-                golden_account(name="nouser", public_key="nobody", regions=["hk"]),
-                golden_account(name="noproj", project_id="org-nope", regions=["hk"])]
-    exp = start_exporter(config_for(simulator.url, accounts))
-    m = samples(exp.get().text)
-    for account, code in (("badsig", 171), ("nouser", 172), ("noproj", 292)):
-        assert value(m, "ucloud_image_bucket_up", account=account, region="hk") == 0
-        assert value(m, "ucloud_image_bucket_api_errors_total", account=account, region="hk",
-                     action="GetImageBucketList", reason=f"retcode_{code}") == 1  # no retry
-
-
-def test_unreachable_api(start_exporter):
-    exp = start_exporter(config_for("http://127.0.0.1:9/", [golden_account(regions=["hk"])]))
-    m = samples(exp.get().text)
-    assert value(m, "ucloud_image_bucket_up", account="golden", region="hk") == 0
-    assert value(m, "ucloud_image_bucket_api_errors_total", account="golden", region="hk",
-                 action="GetImageBucketList", reason="transport") == 2
-
-
 def test_single_flight_shares_one_collection(simulator, start_exporter):
     exp = start_exporter(config_for(simulator.url, [golden_account(regions=["cn-sh2"])],
                                     ucloud={"page_size": 100}))
@@ -148,29 +92,6 @@ def test_single_flight_shares_one_collection(simulator, start_exporter):
         th.join(30)
     assert codes == [200] * 8
     assert simulator.request_count(action="GetImageBucketList") == 1
-
-
-def test_min_interval_serves_from_memory(simulator, start_exporter):
-    exp = start_exporter(config_for(simulator.url, [golden_account(regions=["cn-sh2"])],
-                                    collect={"min_interval_seconds": 60}))
-    first = samples(exp.get().text)
-    simulator.reset_counts()
-    second = samples(exp.get().text)
-    assert simulator.request_count() == 0
-    key = ("ucloud_image_bucket_last_success_timestamp_seconds",
-           frozenset({"account": "golden", "region": "cn-sh2"}.items()))
-    assert first[key] == second[key]
-
-
-def test_include_exclude_filters(simulator, start_exporter):
-    exp = start_exporter(config_for(simulator.url, [golden_account(regions=["cn-sh2"])],
-                                    collect={"include_buckets": ["golden/.*"],
-                                             "exclude_buckets": ["golden/beta"]}))
-    m = samples(exp.get().text)
-    names = {dict(k[1])["bucket"] for k in m if k[0] == "ucloud_image_bucket_images"}
-    assert names == {"golden/alpha", "golden/gamma"}
-    assert value(m, "ucloud_image_buckets", account="golden", region="cn-sh2",
-                 type="public") == 0
 
 
 def test_endpoints_and_negotiation(simulator, start_exporter):
@@ -227,16 +148,19 @@ def test_config_check_and_bad_config(tmp_path):
     assert good.returncode == 0 and "OK (1 accounts, 1 targets)" in good.stdout
 
 
-def test_bad_flags_are_argparse_errors():
+def test_bad_flags_are_argparse_errors(capsys):
+    """In process (the real command's exit 2 is tests/test_fuzz.py's)."""
     for args, needle in ((["--web.listen-address", "nonsense"], "--web.listen-address"),
                          (["--log.level", "loud"], "--log.level"),
                          (["--web.telemetry-path", "metrics"], "--web.telemetry-path"),
                          (["--no-such-flag"], "unrecognized arguments")):
-        result = run_cli(*args)
-        assert result.returncode == 2 and needle in result.stderr
-        assert "Traceback" not in result.stderr
-    version = run_cli("--version")
-    assert version.returncode == 0 and "ucloud-image-exporter" in version.stdout
+        with pytest.raises(SystemExit) as exit_:
+            flags.parse_args(args)
+        stderr = capsys.readouterr().err
+        assert exit_.value.code == 2 and needle in stderr and "Traceback" not in stderr
+    with pytest.raises(SystemExit) as exit_:
+        flags.parse_args(["--version"])
+    assert exit_.value.code == 0 and "ucloud-image-exporter" in capsys.readouterr().out
 
 
 def test_json_logs(simulator, start_exporter):
@@ -262,7 +186,7 @@ def test_listen_address_in_use_fails_cleanly(start_exporter, simulator):
 
 
 def test_demo_mode_starts_without_config(tmp_path):
-    from tests.procs import Exporter
+    from tests.support.procs import Exporter
 
     exp = Exporter(tmp_path, None, "--demo")
     try:

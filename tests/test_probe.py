@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault
-from tests.conftest import golden_account
-from tests.procs import config_for
-from tests.test_integration import samples, value
+from tests.support.procs import config_for, golden_account, samples, value
 
 
 def names(text: str) -> set[str]:
@@ -31,18 +29,6 @@ def test_probe_one_target_without_self_metrics(simulator, start_exporter):
     every = samples(exp.get("/probe?account=golden").text)
     assert {dict(k[1])["region"] for k in every if k[0] == "ucloud_image_bucket_up"} == {
         "cn-bj2", "cn-sh2", "hk"}
-
-
-def test_probe_rejects_unknown_targets(simulator, start_exporter):
-    exp = start_exporter(config_for(simulator.url, [golden_account(regions=["cn-sh2"])]))
-    simulator.reset_counts()
-    for query, needle in (("", "missing parameter: account"),
-                          ("?account=nobody", "unknown account 'nobody'"),
-                          ("?account=golden&region=cn-bj2", "region 'cn-bj2' is not configured"),
-                          ("?account=golden&region=http://evil", "is not configured")):
-        response = exp.get("/probe" + query)
-        assert response.status_code == 400 and needle in response.text, query
-    assert simulator.request_count() == 0
 
 
 def test_probe_and_metrics_share_single_flight(simulator, start_exporter):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from exporter.simulator import Fault
-from tests.conftest import golden_account
-from tests.procs import config_for
-from tests.realparts import PrometheusServer
+from tests.support.procs import config_for, golden_account
+from tests.support.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.e2e
 

@@ -20,9 +20,7 @@ from exporter import config
 from exporter.config import Account, Secret, UCloudSettings
 from exporter.simulator import Simulator
 from exporter.ucloud import UCloudAuth, UCloudClient, UCloudError, list_image_buckets
-from loadtest.faults import CASES, Target
-from tests.procs import Exporter, run_cli
-from tests.test_faults import (
+from tests.support.faultrig import (
     BYSTANDER_SECRET,
     TIMEOUT,
     VICTIM_KEY,
@@ -30,6 +28,8 @@ from tests.test_faults import (
     fault_config,
     fault_fleet,
 )
+from tests.support.faults import CASES, Target
+from tests.support.procs import Exporter, run_cli
 
 SECRETS = (VICTIM_SECRET, BYSTANDER_SECRET)
 

@@ -1,7 +1,8 @@
 """The production server against hostile and careless clients, on 127.0.0.1, bounded in time.
 
-Short variants of ``python -m loadtest``'s slowloris and burst scenarios, and one test per
-limit: read-header timeout, body timeout, connection cap, request cap, HEAD, half requests.
+One test per limit: read-header timeout, body timeout, connection cap, request cap, HEAD,
+half requests. The short slowloris and burst scenarios run in tests/test_load.py, through
+``python -m loadtest --quick``.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import httpx
 import pytest
 
 from exporter.simulator import Simulator, golden_fleet
-from loadtest.attacks import burst_run, figures, slowloris_run
-from tests.conftest import golden_account
-from tests.procs import config_for
+from tests.support.procs import config_for, golden_account
 
 ACTION = "GetImageBucketList"
 
@@ -33,22 +32,6 @@ def _read_all(sock: socket.socket) -> bytes:
     while chunk := sock.recv(65536):
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def test_slowloris_and_idle_connections_short(tmp_path) -> None:
-    result = slowloris_run(tmp_path, idle=100, slow=30, drip=0.5, header_timeout=1.5,
-                           buckets=200, scrape_every=0.3)
-    print(f"legit {figures([o.seconds for o in result.scrapes])}; "
-          f"closed {figures(result.closed_after)}; RSS +{result.rss_growth_mib:.1f} MiB")
-    assert result.problems() == []
-    assert len(result.scrapes) >= 3 and len(result.closed_after) == 130
-    assert min(result.closed_after) >= 1.0  # the timeout closed them, not something else
-
-
-def test_burst_short(tmp_path) -> None:
-    result = burst_run(tmp_path, threads=40, per_thread=10, buckets=1000)
-    print(f"burst {figures(result.waits)} {dict(result.statuses)}; legit {result.legit}")
-    assert result.problems() == []
 
 
 @pytest.fixture

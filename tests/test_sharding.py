@@ -13,10 +13,9 @@ import pytest
 import yaml
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault
-from tests.conftest import golden_account
-from tests.monitoring import dashboard_results, rule_files, settle
-from tests.procs import config_for
-from tests.realparts import PrometheusServer
+from tests.support.monitoring import dashboard_results, rule_files, settle
+from tests.support.procs import config_for, golden_account
+from tests.support.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.e2e
 EXAMPLE = Path(__file__).resolve().parent.parent / "prometheus" / "prometheus-sharded.yml"
@@ -92,7 +91,7 @@ def test_sharded_example_passes_promtool(tmp_path):
     import shutil
     import subprocess
 
-    from tests.realparts import require_binary
+    from tests.support.realparts import require_binary
 
     for name in ("prometheus-sharded.yml", "alerts.yml", "recording.yml"):
         shutil.copy(EXAMPLE.parent / name, tmp_path / name)

@@ -16,10 +16,9 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import golden_account
-from tests.pki import issue
-from tests.procs import config_for, run_cli
-from tests.realparts import poll
+from tests.support.pki import issue
+from tests.support.procs import config_for, golden_account, run_cli
+from tests.support.realparts import poll
 
 PASSWORD = "pw-" + "x" * 8
 

@@ -11,10 +11,11 @@ import re
 import time
 from pathlib import Path
 
-from tests import panels
-from tests.realparts import PrometheusServer, Sample
+from tests.support import panels
+from tests.support.prometheus import PrometheusServer
+from tests.support.realparts import Sample
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RANGE = 12  # seconds of history the "in range" panels look back over
 # Grafana's variables for a 1s-scrape test history; override e.g. instance=... per call.
 TEST_VALUES = {"__rate_interval": "5s", "__range": f"{RANGE}s"}

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from exporter import metrics
 from exporter.simulator import FIXED_EPOCH, Bucket, Fault, Quirks, Simulator
 
 Body = dict[str, Any]
 BIG_BODY_BYTES = 50 * 1024 * 1024  # beyond the client's default 8 MiB cap
-IMAGES = "ucloud_image_bucket_images"
-CREATED = "ucloud_image_bucket_created_timestamp_seconds"
+IMAGES, CREATED = metrics.IMAGES.name, metrics.CREATED.name
 
 
 @dataclass(frozen=True)

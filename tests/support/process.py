@@ -14,7 +14,7 @@ from typing import Any, Self
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _PORT = re.compile(r'(?:msg=listening .*port=|"msg": "listening".*"port": )(\d+)')
 
 

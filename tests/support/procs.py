@@ -1,4 +1,4 @@
-"""Run the real exporter as a process on loopback, for integration tests."""
+"""Run the real exporter as a process on loopback; the configs and parsing the tests share."""
 
 from __future__ import annotations
 
@@ -9,10 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
-from loadtest.process import ExporterProcess
+from exporter.simulator import GOLDEN_PRIVATE_KEY, GOLDEN_PROJECT, GOLDEN_PUBLIC_KEY
+from tests.support.process import ExporterProcess
 
-ROOT = Path(__file__).resolve().parent.parent
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def golden_account(**overrides: Any) -> dict[str, Any]:
+    """Return the config entry for the golden fleet's account."""
+    return {"name": "golden", "public_key": GOLDEN_PUBLIC_KEY,
+            "private_key": GOLDEN_PRIVATE_KEY, "project_id": GOLDEN_PROJECT,
+            "regions": ["cn-bj2", "cn-sh2", "hk"], **overrides}
 
 
 def config_for(base_url: str, accounts: list[dict[str, Any]], **sections: Any) -> dict[str, Any]:
@@ -40,3 +49,17 @@ def run_cli(*args: str, cwd: Path | None = None,
     return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True,
                           text=True, timeout=30, cwd=cwd, env={**os.environ, **(env or {})},
                           check=False)
+
+
+def samples(text: str) -> Samples:
+    """Parse an exposition into {(name, labels): value}."""
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[s.name, frozenset(s.labels.items())] = s.value
+    return out
+
+
+def value(parsed: Samples, name: str, **labels: str) -> Any:
+    """Return one sample's value (a float) from ``samples()``'s result, None when absent."""
+    return parsed.get((name, frozenset(labels.items())))

@@ -1,0 +1,226 @@
+"""Lint of the Grafana dashboard's queries (grafana/dashboards/ucloud-image-buckets.json).
+
+The label filters of every query, the use of rate()/increase(), that every metric it names
+is in the metric catalogue (exporter.metrics) or a shipped recording rule, how it scales (no
+range query over per-bucket series, topk-bounded instant ones), that totals de-duplicate HA
+replicas, and -- with promtool -- that every query is valid PromQL once Grafana's variables
+are substituted.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from exporter import metrics
+from tests.support import panels
+from tests.support.panels import selectors, substitute, variable_selectors
+from tests.support.realparts import require_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDING = ROOT / "prometheus" / "recording.yml"
+
+# The exporter's families and their labels, from the metric catalogue.
+CONTRACT: dict[str, set[str]] = {family.name: set(family.labels) for family in metrics.CATALOGUE}
+# Recording rules (prometheus/recording.yml) the dashboard reads, with their labels.
+RECORDED: dict[str, set[str]] = {
+    "instance_account_region_type:ucloud_image_bucket_images:sum": {"account", "region", "type"},
+    "instance_account_region_reason:ucloud_image_bucket_api_errors:increase5m": {
+        "account", "region", "reason"},
+    "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m": {
+        "account", "region"},
+}
+# Prometheus's own per-scrape-target metric.
+PROMETHEUS = {"up": set[str]()}
+LABELS = {**CONTRACT, **RECORDED, **PROMETHEUS}
+PER_BUCKET = {family.name for family in metrics.PER_BUCKET}
+
+# Dashboard variable -> the label it filters.
+FILTER_VARIABLES = {
+    "job": "job",
+    "instance": "instance",
+    "account": "account",
+    "region": "region",
+    "type": "type",
+    "bucket": "bucket",
+}
+TOPK_MAX = 20
+
+MATCHER_RE = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"')
+RANGE_FUNCTION_RE = re.compile(r"(?<![\w:])(rate|irate|increase|delta|idelta|deriv)\s*\(")
+RANGE_ARGUMENT_RE = re.compile(
+    r"\s*([a-zA-Z_:][\w:]*)\s*(\{[^}]*\})?\s*\[([^\]]+)\](\s*offset\s+\S+)?\s*\)"
+)
+
+
+
+# Queries
+# --------------------------------------------------------------------------
+
+
+def all_expressions() -> list[tuple[str, str]]:
+    """(where, expression) for every panel query and every variable's selector."""
+    found = [(query.where, query.expr) for query in panels.queries()]
+    found += [(f"variable {name}", selector) for name, selector in variable_selectors()]
+    return found
+
+
+def test_every_query_filters_on_the_variables() -> None:
+    for where, expr in all_expressions():
+        found = selectors(expr)
+        assert found, f"{where}: no selector with label filters in {expr}"
+        for metric, matchers_text in found:
+            assert metric in LABELS, f"{where}: unknown metric {metric}"
+            matchers = set(MATCHER_RE.findall(matchers_text))
+            if metric == "up":
+                assert ("job", "=~", "$exporter_jobs") in matchers, where
+            if where.startswith("variable "):
+                continue
+            # dashboard-linter checks the first `job` matcher of a selector only.
+            first_job = next(m for m in MATCHER_RE.findall(matchers_text) if m[0] == "job")
+            assert first_job == ("job", "=~", "$job"), where
+            labels = LABELS[metric] | {"job", "instance"}
+            for variable, label in FILTER_VARIABLES.items():
+                if label in labels:
+                    assert (label, "=~", f"${variable}") in matchers, (
+                        f'{where}: {metric} must filter {label}=~"${variable}"'
+                    )
+
+
+def test_variable_queries_chain_on_earlier_variables() -> None:
+    found = dict(variable_selectors())
+    assert 'job=~"$job"' in found["instance"]
+    for name in ("account", "region", "type"):
+        assert 'job=~"$job"' in found[name] and 'instance=~"$instance"' in found[name]
+    assert 'account=~"$account"' in found["region"]
+    assert 'region=~"$region"' in found["type"]
+
+
+def test_rate_and_increase_only_on_counters_with_grafana_windows() -> None:
+    for where, expr in all_expressions():
+        for match in RANGE_FUNCTION_RE.finditer(expr):
+            function = match.group(1)
+            argument = RANGE_ARGUMENT_RE.match(expr, match.end())
+            assert argument, f"{where}: {function}() must take a plain range selector: {expr}"
+            metric, _, window, _ = argument.groups()
+            if function in ("rate", "irate", "increase"):
+                assert metric.endswith("_total"), f"{where}: {function}() on gauge {metric}"
+                allowed = {"$__rate_interval"} | ({"$__range"} if function == "increase" else set())
+                assert window in allowed, f"{where}: {function}({metric}[{window}])"
+            else:
+                assert not metric.endswith("_total"), f"{where}: {function}() on counter {metric}"
+
+
+def test_increase_counts_a_counters_first_increment() -> None:
+    """Defect 3: increase() of a counter comes with the birth term ``... or counter``."""
+    for where, expr in all_expressions():
+        for match in re.finditer(r"increase\((\w+_total\{[^}]*\})\[(\$__\w+)\]\)", expr):
+            selector, window = match.groups()
+            assert f"and {selector} offset {window}) or {selector}" in expr, where
+
+
+def test_metric_names_exist_in_the_exposition_or_the_rules() -> None:
+    # tests/test_catalogue.py holds the catalogue to the live exposition, both ways.
+    recorded = {rule["record"] for group in yaml.safe_load(RECORDING.read_text())["groups"]
+                for rule in group["rules"]}
+    used = {metric for _, expr in all_expressions() for metric, _ in selectors(expr)}
+    raw = {metric for metric in used if metric.startswith("ucloud_image_bucket")}
+    assert raw, "the dashboard names no exporter metric"
+    assert raw <= set(CONTRACT), f"not in the metric catalogue: {sorted(raw - set(CONTRACT))}"
+    assert set(RECORDED) <= recorded, sorted(set(RECORDED) - recorded)
+    assert used <= set(LABELS), sorted(used - set(LABELS))
+
+
+# --------------------------------------------------------------------------
+# Scale and HA (defects 5 and 6)
+# --------------------------------------------------------------------------
+
+
+def test_range_queries_never_select_per_bucket_series() -> None:
+    """At 100k buckets a range query over one series per bucket hits the sample limit."""
+    for query in panels.queries():
+        if query.instant:
+            continue
+        per_bucket = {metric for metric, _ in selectors(query.expr)} & PER_BUCKET
+        assert not per_bucket, f"{query.where}: range query over {sorted(per_bucket)}"
+
+
+def test_instant_per_bucket_queries_are_bounded_by_topk() -> None:
+    bounded = 0
+    for query in panels.queries():
+        if not {metric for metric, _ in selectors(query.expr)} & PER_BUCKET:
+            continue
+        assert query.instant, query.where
+        match = re.match(r"(topk|bottomk)\((\d+), ", query.expr)
+        assert match and query.expr.endswith(")"), f"{query.where}: not wrapped in topk"
+        assert int(match.group(2)) <= TOPK_MAX, query.where
+        bounded += 1
+    assert bounded >= 3
+
+
+def dedup_spans(expr: str) -> list[tuple[int, int]]:
+    """(start, end) of the argument of every ``max by (job, account, region, ...)``."""
+    spans = []
+    for match in re.finditer(r"max by \(job, account, region[\w, ]*\) \(", expr):
+        depth, end = 1, match.end()
+        while depth:
+            depth += {"(": 1, ")": -1}.get(expr[end], 0)
+            end += 1
+        spans.append((match.end(), end))
+    return spans
+
+
+def test_totals_count_each_target_once_across_replicas() -> None:
+    """Every sum over exporter series first takes ``max by`` the target's own labels."""
+    summed = 0
+    for query in panels.queries():
+        if not re.search(r"\bsum\b", query.expr):
+            continue
+        spans = dedup_spans(query.expr)
+        for match in panels.SELECTOR_RE.finditer(query.expr):
+            if match.group(1) != "up":
+                assert any(a <= match.start() < b for a, b in spans), (query.where, match[0])
+                summed += 1
+    assert summed >= 8
+
+
+def test_every_expression_parses(tmp_path: Path) -> None:
+    promtool = require_binary("promtool")
+    rules = []
+    for index, (where, expr) in enumerate(all_expressions()):
+        concrete = substitute(expr)
+        assert "$" not in concrete, f"{where}: unsubstituted variable in {concrete}"
+        rules.append({"record": f"dashboard:query_{index}", "expr": concrete})
+    rules_file = tmp_path / "dashboard-queries.yml"
+    rules_file.write_text(
+        yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}), encoding="utf-8"
+    )
+    result = subprocess.run(
+        [promtool, "check", "rules", str(rules_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n{rules_file.read_text()}"
+    assert f"SUCCESS: {len(rules)} rules found" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ('rate(x_total{job=~"$job"}[$__rate_interval])', 'rate(x_total{job=~".+"}[1m])'),
+        ("increase(x_total[${__range}])", "increase(x_total[1h])"),
+        ('up{job=~"$exporter_jobs"}', 'up{job=~"ucloud-image-(exporter|probe).*"}'),
+        ('y{bucket=~"$bucket"}', 'y{bucket=~".*"}'),
+    ],
+)
+def test_substitute(expr: str, expected: str) -> None:
+    assert substitute(expr) == expected
+
+
+# --------------------------------------------------------------------------

@@ -1,0 +1,135 @@
+"""The code's layout, from its imports (parsed with ast, nothing imported).
+
+Data flows one way: config → ucloud → engine → collector → exposition → web → cli. Nothing
+lower imports anything higher; ``exporter.metrics`` imports nothing of the project; the
+simulator is an island (it imports nothing of the exporter outside itself). Test modules
+import ``tests.support``, never another test module, ``loadtest`` or ``benchmarks``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: exporter's modules by layer, lowest first; a module may import its own layer and lower.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("exporter", "exporter.metrics", "exporter.logs"),
+    ("exporter.validation", "exporter.secret", "exporter.config", "exporter.accounts"),
+    ("exporter.ucloud",),
+    ("exporter.stats", "exporter.discovery", "exporter.engine", "exporter.runtime"),
+    ("exporter.collector",),
+    ("exporter.exposition",),
+    ("exporter.web",),
+    ("exporter.cli", "exporter.flags", "exporter.demo", "exporter.__main__"),
+)
+ISLAND = "exporter.simulator"  # imports only itself; only the top layer imports it
+TOOLS = ("loadtest", "benchmarks")
+
+
+def module_name(path: Path) -> str:
+    """Return the dotted module name of a file under ROOT."""
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports(path: Path) -> Iterator[str]:
+    """Yield every module ``path`` imports (``from a import b`` as ``a.b`` when b is one)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = module_name(path) if path.name == "__init__.py" else module_name(path.parent)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            yield base
+            for alias in node.names:
+                candidate = ROOT.joinpath(*f"{base}.{alias.name}".split("."))
+                if candidate.with_suffix(".py").is_file() or candidate.is_dir():
+                    yield f"{base}.{alias.name}"
+
+
+def within(name: str, package: str) -> bool:
+    """Tell whether module ``name`` is ``package`` or inside it."""
+    return name == package or name.startswith(package + ".")
+
+
+def layer(name: str) -> int | None:
+    """Return the layer of an exporter module (its longest listed prefix), None if unlisted."""
+    found = [(len(m), i) for i, members in enumerate(LAYERS) for m in members if within(name, m)]
+    return max(found)[1] if found else None
+
+
+def exporter_violations(name: str, imported: list[str]) -> list[str]:
+    """Return the imports of exporter module ``name`` that break the data-flow rule."""
+    own = [m for m in imported if within(m, "exporter")]
+    if within(name, ISLAND):
+        return [m for m in own if not within(m, ISLAND)]
+    if within(name, "exporter.metrics"):
+        return own
+    mine = layer(name)
+    if mine is None:
+        return [f"{name} is in no layer of tests/test_layout.py"]
+    bad = []
+    for m in own:
+        theirs = len(LAYERS) - 1 if within(m, ISLAND) else layer(m)
+        if theirs is None or theirs > mine:
+            bad.append(m)
+    return bad
+
+
+def test_violations_are_found() -> None:
+    assert exporter_violations("exporter.ucloud._client", ["exporter.engine"]) == [
+        "exporter.engine"]
+    assert exporter_violations("exporter.collector", ["exporter.web.app"]) == [
+        "exporter.web.app"]
+    assert exporter_violations("exporter.metrics", ["exporter"]) == ["exporter"]
+    assert exporter_violations("exporter.simulator.server", ["exporter.config"]) == [
+        "exporter.config"]
+    assert exporter_violations("exporter.engine", ["exporter.simulator"]) == [
+        "exporter.simulator"]
+    assert exporter_violations("exporter.web.app", ["exporter.runtime", "exporter"]) == []
+    assert exporter_violations("exporter.cli", ["exporter.web", "exporter.demo"]) == []
+
+
+EXPORTER = sorted((ROOT / "exporter").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", EXPORTER, ids=module_name)
+def test_data_flows_one_way(path: Path) -> None:
+    name = module_name(path)
+    assert exporter_violations(name, list(imports(path))) == [], name
+
+
+TESTS = sorted((ROOT / "tests").rglob("*.py"))
+
+
+def test_every_module_is_checked() -> None:
+    assert len(EXPORTER) > 30 and len(TESTS) > 30
+    assert {layer(module_name(p)) for p in EXPORTER if not within(module_name(p), ISLAND)} == set(
+        range(len(LAYERS)))
+
+
+def test_forbidden_imports_are_found() -> None:
+    assert forbidden(["tests.test_faults", "loadtest.runs", "benchmarks", "tests.conftest",
+                      "tests.support.procs", "exporter.web", "httpx"]) == [
+        "tests.test_faults", "loadtest.runs", "benchmarks", "tests.conftest"]
+
+
+def forbidden(imported: list[str]) -> list[str]:
+    """Return the imports a test module must not have."""
+    return [m for m in imported if any(within(m, t) for t in TOOLS)
+            or m.startswith("tests.test_") or m in ("tests.conftest", "conftest")]
+
+
+@pytest.mark.parametrize("path", TESTS, ids=module_name)
+def test_tests_import_only_support(path: Path) -> None:
+    bad = forbidden(list(imports(path)))
+    assert bad == [], f"{module_name(path)} imports {bad}: move shared code to tests/support/"
