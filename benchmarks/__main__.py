@@ -23,7 +23,14 @@ from benchmarks.report import Table, machine, render_markdown, render_text
 from benchmarks.summary import goals
 
 CASES = (
-    "latency", "render", "calls", "memory", "hostile", "pacing", "transport", "detached",
+    "latency",
+    "render",
+    "calls",
+    "memory",
+    "hostile",
+    "pacing",
+    "transport",
+    "detached",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -31,13 +38,21 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line."""
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("--quick", action="store_true",
-                   help="tiny sizes, a few seconds per case (the smoke test runs this)")
-    p.add_argument("--cases", default=",".join(CASES),
-                   help="comma-separated subset of: %(default)s")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes, a few seconds per case (the smoke test runs this)",
+    )
+    p.add_argument(
+        "--cases", default=",".join(CASES), help="comma-separated subset of: %(default)s"
+    )
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
-    p.add_argument("--markdown", type=Path, metavar="PATH",
-                   help=f"write the tables into PATH between {BEGIN} and {END}")
+    p.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="PATH",
+        help=f"write the tables into PATH between {BEGIN} and {END}",
+    )
     args = p.parse_args(argv)
     args.cases = [c.strip() for c in args.cases.split(",") if c.strip()]
     unknown = sorted(set(args.cases) - set(CASES))
@@ -49,8 +64,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
     """Return a runner per case for the chosen sizes."""
     return {
-        "latency": lambda: [latency.calibrate(5 if quick else 30, 0 if quick else 5),
-                            latency.run(latency.QUICK if quick else latency.FULL)],
+        "latency": lambda: [
+            latency.calibrate(5 if quick else 30, 0 if quick else 5),
+            latency.run(latency.QUICK if quick else latency.FULL),
+        ],
         "render": lambda: render.run(render.QUICK if quick else render.FULL),
         "calls": lambda: [calls.run(calls.QUICK if quick else calls.FULL)],
         "memory": lambda: [memory.run(memory.QUICK if quick else memory.FULL)],
@@ -82,26 +99,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n" + render_text(summary), end="")
     print("\ncase seconds: " + ", ".join(f"{c} {s:.1f}" for c, s in seconds.items()))
     if args.json:
-        args.json.write_text(json.dumps({"command": command, "machine": info,
-                                         "seconds": seconds,
-                                         "tables": [t.to_json() for t in tables]}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "command": command,
+                    "machine": info,
+                    "seconds": seconds,
+                    "tables": [t.to_json() for t in tables],
+                },
+                indent=1,
+            )
+        )
     if args.markdown:
         write_markdown(args.markdown, command, info, tables)
     return 0
 
 
-def write_markdown(path: Path, command: str, info: dict[str, str | int],
-                   tables: list[Table]) -> None:
+def write_markdown(
+    path: Path, command: str, info: dict[str, str | int], tables: list[Table]
+) -> None:
     """Replace the text between the result markers of ``path`` (create it if needed)."""
-    body = "\n".join([
-        BEGIN,
-        f"Produced by `{command}` on {info['date']}: {info['cpus']} CPUs "
-        f"({info['cpu_model']}), Python {info['python']}, {info['platform']}, "
-        f"load average {info['load_1m']} at the start.",
-        "",
-        *(render_markdown(t) for t in tables),
-        END,
-    ])
+    body = "\n".join(
+        [
+            BEGIN,
+            f"Produced by `{command}` on {info['date']}: {info['cpus']} CPUs "
+            f"({info['cpu_model']}), Python {info['python']}, {info['platform']}, "
+            f"load average {info['load_1m']} at the start.",
+            "",
+            *(render_markdown(t) for t in tables),
+            END,
+        ]
+    )
     text = path.read_text() if path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
     if BEGIN not in text or END not in text:
         text = text.rstrip("\n") + f"\n\n{BEGIN}\n{END}\n"

@@ -30,28 +30,41 @@ class Plan:
     latency: float
 
 
-FULL = Plan(sizes=(0, 1, 99, 100, 101, 250, 1000, 10000), scrapes=3, cached_scrapes=10,
-            latency=0.02)
+FULL = Plan(
+    sizes=(0, 1, 99, 100, 101, 250, 1000, 10000), scrapes=3, cached_scrapes=10, latency=0.02
+)
 QUICK = Plan(sizes=(0, 1, 100, 101, 250), scrapes=2, cached_scrapes=5, latency=0.01)
 
 
 def run(plan: Plan) -> Table:
     """Check every count of ``plan``; return the table."""
-    table = Table("calls", f"Upstream {ACTION} calls (page_size {PAGE_SIZE})",
-                  ("check", "scrapes", "expected_calls", "measured_calls", "exact",
-                   "median_scrape_s", "slowest_scrape_s"))
+    table = Table(
+        "calls",
+        f"Upstream {ACTION} calls (page_size {PAGE_SIZE})",
+        (
+            "check",
+            "scrapes",
+            "expected_calls",
+            "measured_calls",
+            "exact",
+            "median_scrape_s",
+            "slowest_scrape_s",
+        ),
+    )
     with Simulator(fleet(list(plan.sizes)), latency=plan.latency) as sim:
         with ExporterProcess(config(sim.url, len(plan.sizes), page_size=PAGE_SIZE)) as exp:
             _per_target(table, plan, sim, exp)
             _single_flight(table, plan, sim, exp)
-        with ExporterProcess(config(sim.url, len(plan.sizes), page_size=PAGE_SIZE,
-                                    min_interval=300)) as exp:
+        with ExporterProcess(
+            config(sim.url, len(plan.sizes), page_size=PAGE_SIZE, min_interval=300)
+        ) as exp:
             _cached(table, plan, sim, exp)
-    with Simulator(fleet([1]), latency=plan.latency) as sim, \
-            ExporterProcess(config(sim.url, 1, min_interval=300)) as exp:
+    with (
+        Simulator(fleet([1]), latency=plan.latency) as sim,
+        ExporterProcess(config(sim.url, 1, min_interval=300)) as exp,
+    ):
         exp.scrape()
-        _cached_burst(table, f"tiny cache (1 bucket): {CONCURRENT} concurrent scrapes", sim,
-                      exp)
+        _cached_burst(table, f"tiny cache (1 bucket): {CONCURRENT} concurrent scrapes", sim, exp)
     table.notes += [
         "expected per target and scrape: max(1, ceil(B / page_size)); each scrape is "
         "checked on its own, the row shows the sums.",
@@ -77,8 +90,15 @@ def _per_target(table: Table, plan: Plan, sim: Simulator, exp: ExporterProcess) 
             counts.append(sim.request_count(action=ACTION, region=region_id(i)))
     for size, counts in zip(plan.sizes, measured, strict=True):
         want = pages(size, PAGE_SIZE)
-        table.add(f"one target, B={size}", plan.scrapes, want * plan.scrapes, sum(counts),
-                  counts == [want] * plan.scrapes, None, None)
+        table.add(
+            f"one target, B={size}",
+            plan.scrapes,
+            want * plan.scrapes,
+            sum(counts),
+            counts == [want] * plan.scrapes,
+            None,
+            None,
+        )
 
 
 def _single_flight(table: Table, plan: Plan, sim: Simulator, exp: ExporterProcess) -> None:
@@ -90,8 +110,14 @@ def _single_flight(table: Table, plan: Plan, sim: Simulator, exp: ExporterProces
     want = sum(pages(size, PAGE_SIZE) for size in plan.sizes)
     got = sim.request_count(action=ACTION)
     same = len({_buckets_part(b) for b in bodies}) == 1
-    table.add(f"{CONCURRENT} concurrent scrapes, one collection", CONCURRENT, want, got,
-              got == want and not failures and same, *_spread(times))
+    table.add(
+        f"{CONCURRENT} concurrent scrapes, one collection",
+        CONCURRENT,
+        want,
+        got,
+        got == want and not failures and same,
+        *_spread(times),
+    )
 
 
 def _cached(table: Table, plan: Plan, sim: Simulator, exp: ExporterProcess) -> None:
@@ -105,8 +131,9 @@ def _cached(table: Table, plan: Plan, sim: Simulator, exp: ExporterProcess) -> N
     for _ in range(plan.cached_scrapes):
         exp.scrape()
     got = sim.request_count(action=ACTION)
-    table.add("min_interval 300 s: scrapes within it", plan.cached_scrapes, 0, got, got == 0,
-              None, None)
+    table.add(
+        "min_interval 300 s: scrapes within it", plan.cached_scrapes, 0, got, got == 0, None, None
+    )
     _cached_burst(table, f"min_interval 300 s: {CONCURRENT} concurrent scrapes", sim, exp)
 
 
@@ -125,8 +152,9 @@ def _spread(times: list[float]) -> tuple[float | None, float | None]:
     return median(times), max(times)
 
 
-def concurrent_scrapes(exp: ExporterProcess,
-                       count: int) -> tuple[list[bytes], list[BaseException], list[float]]:
+def concurrent_scrapes(
+    exp: ExporterProcess, count: int
+) -> tuple[list[bytes], list[BaseException], list[float]]:
     """Scrape ``count`` times at once; return bodies, failures and durations."""
     bodies: list[bytes] = []
     failures: list[BaseException] = []

@@ -30,22 +30,45 @@ def fleet(sizes: list[int]) -> Fleet:
     """Build a one-account fleet whose i-th region holds ``sizes[i]`` synthetic buckets."""
     regions = {}
     for index, size in enumerate(sizes):
-        one = synthetic_fleet(regions=1, buckets_per_region=size, public_key=PUBLIC_KEY,
-                              private_key=PRIVATE_KEY, seed=index)
+        one = synthetic_fleet(
+            regions=1,
+            buckets_per_region=size,
+            public_key=PUBLIC_KEY,
+            private_key=PRIVATE_KEY,
+            seed=index,
+        )
         regions[region_id(index)] = one.buckets(PUBLIC_KEY, region_id(0))
     return Fleet([Account(PUBLIC_KEY, PRIVATE_KEY, {PROJECT}, regions)])
 
 
-def config(base_url: str, regions: int, *, page_size: int = 100, in_flight: int = 16,
-           min_interval: float = 0.0, timeout: float = 30.0) -> dict[str, Any]:
+def config(
+    base_url: str,
+    regions: int,
+    *,
+    page_size: int = 100,
+    in_flight: int = 16,
+    min_interval: float = 0.0,
+    timeout: float = 30.0,
+) -> dict[str, Any]:
     """Return an exporter configuration listing the first ``regions`` regions."""
     return {
-        "ucloud": {"base_url": base_url, "page_size": page_size, "timeout_seconds": timeout,
-                   "max_concurrent_requests": in_flight, "retries": 0},
+        "ucloud": {
+            "base_url": base_url,
+            "page_size": page_size,
+            "timeout_seconds": timeout,
+            "max_concurrent_requests": in_flight,
+            "retries": 0,
+        },
         "collect": {"min_interval_seconds": min_interval},
-        "accounts": [{"name": "bench", "public_key": PUBLIC_KEY, "private_key": PRIVATE_KEY,
-                      "project_id": PROJECT,
-                      "regions": [region_id(i) for i in range(regions)]}],
+        "accounts": [
+            {
+                "name": "bench",
+                "public_key": PUBLIC_KEY,
+                "private_key": PRIVATE_KEY,
+                "project_id": PROJECT,
+                "regions": [region_id(i) for i in range(regions)],
+            }
+        ],
     }
 
 
@@ -54,8 +77,9 @@ class ExporterProcess(process.ExporterProcess):
 
     def __init__(self, cfg: dict[str, Any]) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="bench-exporter-")
-        super().__init__(Path(self._dir.name), cfg, "--log.format", "json",
-                         start_timeout=START_TIMEOUT)
+        super().__init__(
+            Path(self._dir.name), cfg, "--log.format", "json", start_timeout=START_TIMEOUT
+        )
         self._http = httpx.Client(timeout=600)
 
     def scrape(self, path: str = "/metrics") -> tuple[float, bytes]:
@@ -98,7 +122,7 @@ def target_series(body: bytes, name: str) -> list[float]:
     if start < 0:
         return []
     end = body.find(b"\n# ", start + 1)
-    block = body[start + 1:] if end < 0 else body[start + 1:end]
+    block = body[start + 1 :] if end < 0 else body[start + 1 : end]
     return [float(line.rsplit(b" ", 1)[1]) for line in block.split(b"\n")[1:] if line]
 
 

@@ -26,13 +26,13 @@ HEALTHY = ("cn-bj2", "cn-sh2", "hk", "sg")
 
 # name: (region spec, real pages a listing needs)
 LISTINGS: dict[str, tuple[dict[str, Any], int]] = {
-    "TotalCount 100,000, 5 real buckets": (
-        {"synthetic": 5, "quirks": {"total_count": 100_000}}, 1),
-    "TotalCount 1,000, 250 real buckets": (
-        {"synthetic": 250, "quirks": {"total_count": 1_000}}, 3),
+    "TotalCount 100,000, 5 real buckets": ({"synthetic": 5, "quirks": {"total_count": 100_000}}, 1),
+    "TotalCount 1,000, 250 real buckets": ({"synthetic": 250, "quirks": {"total_count": 1_000}}, 3),
     "Offset ignored, 5,000 buckets": ({"synthetic": 5_000, "quirks": {"ignore_offset": True}}, 1),
     "Offset and Limit ignored, 5,000 buckets": (
-        {"synthetic": 5_000, "quirks": {"ignore_offset": True, "ignore_limit": True}}, 1),
+        {"synthetic": 5_000, "quirks": {"ignore_offset": True, "ignore_limit": True}},
+        1,
+    ),
     "honest gateway, 1,234 buckets": ({"synthetic": 1_234}, 13),
 }
 
@@ -52,9 +52,12 @@ QUICK = Plan(flood_entries=5_000, scrapes=2, header=3.0)
 
 def run(plan: Plan) -> Table:
     """Measure calls per listing, then peak RSS and answer time under a flood."""
-    table = Table("hostile", "Hostile gateway: calls per listing (bound = real pages + "
-                  f"window {WINDOW}), flood RSS and answer time",
-                  ("scenario", "measure", "value", "bound", "holds"))
+    table = Table(
+        "hostile",
+        "Hostile gateway: calls per listing (bound = real pages + "
+        f"window {WINDOW}), flood RSS and answer time",
+        ("scenario", "measure", "value", "bound", "holds"),
+    )
     _calls(table)
     _flood(table, plan)
     table.notes += [
@@ -69,8 +72,9 @@ def run(plan: Plan) -> Table:
 
 def _calls(table: Table) -> None:
     regions = {name: spec for name, (spec, _) in LISTINGS.items()}
-    fleet = fleet_from_dict({"accounts": [{"public_key": PUBLIC_KEY,
-                                           "private_key": PRIVATE_KEY, "regions": regions}]})
+    fleet = fleet_from_dict(
+        {"accounts": [{"public_key": PUBLIC_KEY, "private_key": PRIVATE_KEY, "regions": regions}]}
+    )
     with Simulator(fleet) as sim:
         for name, (_, real) in LISTINGS.items():
             sim.reset_counts()
@@ -80,26 +84,47 @@ def _calls(table: Table) -> None:
 
 
 async def _list(url: str, region: str) -> None:
-    account = Account(name="bench", public_key=PUBLIC_KEY, private_key=Secret(PRIVATE_KEY),
-                      project_id=None, regions=(region,))
+    account = Account(
+        name="bench",
+        public_key=PUBLIC_KEY,
+        private_key=Secret(PRIVATE_KEY),
+        project_id=None,
+        regions=(region,),
+    )
     client = UCloudClient(UCloudSettings(base_url=url))
     try:
-        await list_image_buckets(client, account, region, deadline=time.monotonic() + 60,
-                                 observe=lambda action, reason: None)
+        await list_image_buckets(
+            client,
+            account,
+            region,
+            deadline=time.monotonic() + 60,
+            observe=lambda action, reason: None,
+        )
     finally:
         await client.aclose()
 
 
 def _flood(table: Table, plan: Plan) -> None:
     quirks = {"ignore_offset": True, "ignore_limit": True, "total_count": 1_000_000}
-    regions = {**{r: {"synthetic": 50} for r in HEALTHY},
-               "flood": {"synthetic": plan.flood_entries, "quirks": quirks},
-               "hang": {"synthetic": 1, "quirks": {"delay_seconds": 120}}}
-    fleet = fleet_from_dict({"accounts": [{"public_key": PUBLIC_KEY,
-                                           "private_key": PRIVATE_KEY, "regions": regions}]})
-    cfg = {"ucloud": {"base_url": "", "timeout_seconds": 60, "retries": 0},
-           "accounts": [{"name": "bench", "public_key": PUBLIC_KEY, "private_key": PRIVATE_KEY,
-                         "regions": list(regions)}]}
+    regions = {
+        **{r: {"synthetic": 50} for r in HEALTHY},
+        "flood": {"synthetic": plan.flood_entries, "quirks": quirks},
+        "hang": {"synthetic": 1, "quirks": {"delay_seconds": 120}},
+    }
+    fleet = fleet_from_dict(
+        {"accounts": [{"public_key": PUBLIC_KEY, "private_key": PRIVATE_KEY, "regions": regions}]}
+    )
+    cfg = {
+        "ucloud": {"base_url": "", "timeout_seconds": 60, "retries": 0},
+        "accounts": [
+            {
+                "name": "bench",
+                "public_key": PUBLIC_KEY,
+                "private_key": PRIVATE_KEY,
+                "regions": list(regions),
+            }
+        ],
+    }
     headers = {"X-Prometheus-Scrape-Timeout-Seconds": str(plan.header)}
     with Simulator(fleet) as sim:
         cfg["ucloud"]["base_url"] = sim.url  # type: ignore[index]
@@ -109,12 +134,15 @@ def _flood(table: Table, plan: Plan) -> None:
                 started = time.monotonic()
                 body = http.get(exp.url + "/metrics", headers=headers).text
                 times.append(time.monotonic() - started)
-                healthy &= all(f'ucloud_image_bucket_up{{account="bench",region="{r}"}} 1.0'
-                               in body for r in HEALTHY)
+                healthy &= all(
+                    f'ucloud_image_bucket_up{{account="bench",region="{r}"}} 1.0' in body
+                    for r in HEALTHY
+                )
             peak = exp.memory()["VmHWM"] / 1024
         flood_calls = sim.request_count(region="flood") / plan.scrapes
     table.add("flood", "peak RSS (VmHWM), MiB", peak, RSS_GOAL_MIB, peak < RSS_GOAL_MIB)
     table.add("flood", "slowest answer, s", max(times), plan.header, max(times) < plan.header)
     table.add("flood", "healthy targets up in every scrape", healthy, True, healthy)
-    table.add("flood", "calls per flood listing", flood_calls, 1 + WINDOW,
-              flood_calls <= 1 + WINDOW)
+    table.add(
+        "flood", "calls per flood listing", flood_calls, 1 + WINDOW, flood_calls <= 1 + WINDOW
+    )

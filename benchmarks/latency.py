@@ -67,18 +67,34 @@ def lower_rounds(regions: int, per_target: int, in_flight: int) -> int:
     >>> [(issue_rounds(r, p, 16), lower_rounds(r, p, 16)) for r, p in cells]
     [(1, 1), (2, 2), (6, 6), (51, 51), (1, 2), (19, 20), (199, 200), (1, 2)]
     """
-    return max(issue_rounds(regions, per_target, in_flight),
-               math.ceil(regions * per_target / in_flight))
+    return max(
+        issue_rounds(regions, per_target, in_flight), math.ceil(regions * per_target / in_flight)
+    )
 
 
 def run(plan: Plan) -> Table:
     """Measure every cell of ``plan`` and return the table."""
-    table = Table("latency", f"Scrape latency vs bound (page_size {PAGE_SIZE}, in_flight "
-                  f"{IN_FLIGHT}, RTT {plan.rtt * 1000:.0f} ms)",
-                  ("R", "B", "requests", "runs", "bound_issue_s", "bound_lower_s",
-                   "collect_s", "scrape_s", "collect/bound", "scrape/bound", "exporter_cpu_s",
-                   "max_in_flight",
-                   "calls_exact", f"goal<={GOAL}"))
+    table = Table(
+        "latency",
+        f"Scrape latency vs bound (page_size {PAGE_SIZE}, in_flight "
+        f"{IN_FLIGHT}, RTT {plan.rtt * 1000:.0f} ms)",
+        (
+            "R",
+            "B",
+            "requests",
+            "runs",
+            "bound_issue_s",
+            "bound_lower_s",
+            "collect_s",
+            "scrape_s",
+            "collect/bound",
+            "scrape/bound",
+            "exporter_cpu_s",
+            "max_in_flight",
+            "calls_exact",
+            f"goal<={GOAL}",
+        ),
+    )
     for regions in plan.regions:
         for buckets in plan.buckets:
             _cell(table, plan, regions, buckets)
@@ -105,9 +121,12 @@ def _cell(table: Table, plan: Plan, regions: int, buckets: int) -> None:
     bound = lower_rounds(regions, per_target, IN_FLIGHT) * plan.rtt
     runs = plan.big_runs if bound >= plan.big_seconds else plan.runs
     collects, scrapes, cpus, exact, in_flight = [], [], [], True, 0
-    with Simulator(fleet([buckets] * regions), latency=plan.rtt) as sim, \
-            ExporterProcess(config(sim.url, regions, page_size=PAGE_SIZE,
-                                   in_flight=IN_FLIGHT)) as exporter:
+    with (
+        Simulator(fleet([buckets] * regions), latency=plan.rtt) as sim,
+        ExporterProcess(
+            config(sim.url, regions, page_size=PAGE_SIZE, in_flight=IN_FLIGHT)
+        ) as exporter,
+    ):
         if bound < plan.big_seconds:
             exporter.scrape()  # warm-up: connections, lazy imports
         for _ in range(runs):
@@ -117,28 +136,48 @@ def _cell(table: Table, plan: Plan, regions: int, buckets: int) -> None:
             cpus.append(exporter.cpu_seconds() - cpu)
             ups = target_series(body, "ucloud_image_bucket_up")
             if ups != [1.0] * regions or count_series(body, "ucloud_image_bucket_images") != (
-                    regions * buckets):
-                raise RuntimeError(f"R={regions} B={buckets}: incomplete scrape, up={ups}\n"
-                                   + exporter.logs()[-3000:])
+                regions * buckets
+            ):
+                raise RuntimeError(
+                    f"R={regions} B={buckets}: incomplete scrape, up={ups}\n"
+                    + exporter.logs()[-3000:]
+                )
             scrapes.append(seconds)
-            collects.append(max(target_series(body,
-                                              "ucloud_image_bucket_scrape_duration_seconds")))
+            collects.append(max(target_series(body, "ucloud_image_bucket_scrape_duration_seconds")))
             exact = exact and sim.request_count(action="GetImageBucketList") == total
             in_flight = max(in_flight, sim.max_in_flight)
     scrape, collect = median(scrapes), median(collects)
-    table.add(regions, buckets, total, runs, issue, bound, collect, scrape, collect / bound,
-              scrape / bound, median(cpus), in_flight, exact, scrape / bound <= GOAL)
+    table.add(
+        regions,
+        buckets,
+        total,
+        runs,
+        issue,
+        bound,
+        collect,
+        scrape,
+        collect / bound,
+        scrape / bound,
+        median(cpus),
+        in_flight,
+        exact,
+        scrape / bound <= GOAL,
+    )
 
 
 def calibrate(requests: int = 30, trials: int = 5) -> Table:
     """Show what the simulator itself costs per request and for a burst of connections."""
-    table = Table("calibration", "Simulator calibration (TCP_NODELAY, listen backlog 128)",
-                  ("simulator", "test", "samples", "median_ms", "max_ms", "failed_requests"))
+    table = Table(
+        "calibration",
+        "Simulator calibration (TCP_NODELAY, listen backlog 128)",
+        ("simulator", "test", "samples", "median_ms", "max_ms", "failed_requests"),
+    )
     for name, kind in (("simulator", Simulator),):
         with kind(fleet([20])) as sim:
             times = asyncio.run(_round_trips(sim.url, requests))
-        table.add(name, "1 request, latency 0", requests, median(times) * 1000,
-                  max(times) * 1000, 0)
+        table.add(
+            name, "1 request, latency 0", requests, median(times) * 1000, max(times) * 1000, 0
+        )
     for name, kind in (("simulator", Simulator),) * bool(trials):
         bursts, failed = [], 0
         for _ in range(trials):
@@ -146,8 +185,14 @@ def calibrate(requests: int = 30, trials: int = 5) -> Table:
                 seconds, errors = asyncio.run(_burst(sim.url, 32))
             bursts.append(seconds)
             failed += errors
-        table.add(name, "32 first pages, fresh pool, 16 in flight, latency 100 ms", trials,
-                  median(bursts) * 1000, max(bursts) * 1000, failed)
+        table.add(
+            name,
+            "32 first pages, fresh pool, 16 in flight, latency 100 ms",
+            trials,
+            median(bursts) * 1000,
+            max(bursts) * 1000,
+            failed,
+        )
     table.notes += [
         "The simulator sets TCP_NODELAY (it writes headers and body in two sends; without it "
         "Nagle + delayed ACK cost ~40 ms per request) and listens with a backlog of 128 (with "
@@ -165,8 +210,9 @@ async def _round_trips(url: str, requests: int) -> list[float]:
     try:
         for n in range(requests + 1):
             started = time.perf_counter()
-            await list_image_buckets(client, cfg.accounts[0], "cn-bj1",
-                                     deadline=time.monotonic() + 10, observe=_ignore)
+            await list_image_buckets(
+                client, cfg.accounts[0], "cn-bj1", deadline=time.monotonic() + 10, observe=_ignore
+            )
             if n:
                 times.append(time.perf_counter() - started)
     finally:
@@ -182,9 +228,14 @@ async def _burst(url: str, regions: int) -> tuple[float, int]:
     started = time.perf_counter()
     try:
         outcomes = await asyncio.gather(
-            *(list_image_buckets(client, account, region, deadline=time.monotonic() + 10,
-                                 observe=_ignore) for region in account.regions),
-            return_exceptions=True)
+            *(
+                list_image_buckets(
+                    client, account, region, deadline=time.monotonic() + 10, observe=_ignore
+                )
+                for region in account.regions
+            ),
+            return_exceptions=True,
+        )
     finally:
         await client.aclose()
     return time.perf_counter() - started, sum(isinstance(o, Exception) for o in outcomes)

@@ -33,17 +33,34 @@ class Plan:
     concurrent: int  # scrapes sent together to the peak fleet (render once, issue 14)
 
 
-FULL = Plan(peak_regions=10, peak_buckets=10_000, peak_scrapes=5, growth_regions=10,
-            growth_buckets=1_000, growth_marks=(10, 50, 100, 200), concurrent=32)
-QUICK = Plan(peak_regions=2, peak_buckets=1_000, peak_scrapes=2, growth_regions=2,
-             growth_buckets=200, growth_marks=(10, 30), concurrent=8)
+FULL = Plan(
+    peak_regions=10,
+    peak_buckets=10_000,
+    peak_scrapes=5,
+    growth_regions=10,
+    growth_buckets=1_000,
+    growth_marks=(10, 50, 100, 200),
+    concurrent=32,
+)
+QUICK = Plan(
+    peak_regions=2,
+    peak_buckets=1_000,
+    peak_scrapes=2,
+    growth_regions=2,
+    growth_buckets=200,
+    growth_marks=(10, 30),
+    concurrent=8,
+)
 RENDER_ONCE_GOAL = 1.5  # the slowest of the concurrent scrapes, against a lone one
 
 
 def run(plan: Plan) -> Table:
     """Measure start-up, idle, peak and steady RSS; return the table."""
-    table = Table("memory", "Exporter process: start-up and RSS (page_size 100, in_flight 16, "
-                  "no injected latency)", ("measure", "buckets", "scrapes", "value", "unit"))
+    table = Table(
+        "memory",
+        "Exporter process: start-up and RSS (page_size 100, in_flight 16, no injected latency)",
+        ("measure", "buckets", "scrapes", "value", "unit"),
+    )
     _startup(table, 1, 20)
     _peak(table, plan)
     _concurrent(table, plan)
@@ -60,8 +77,10 @@ def run(plan: Plan) -> Table:
 
 def _startup(table: Table, regions: int, buckets: int) -> None:
     """Time spawn -> listening -> end of the first successful scrape (sent at once)."""
-    with Simulator(fleet([buckets] * regions)) as sim, \
-            ExporterProcess(config(sim.url, regions)) as exp:
+    with (
+        Simulator(fleet([buckets] * regions)) as sim,
+        ExporterProcess(config(sim.url, regions)) as exp,
+    ):
         _complete(exp, regions, buckets)
         first = time.monotonic() - exp.spawned
         listening = exp.listening - exp.spawned
@@ -73,8 +92,10 @@ def _startup(table: Table, regions: int, buckets: int) -> None:
 def _peak(table: Table, plan: Plan) -> None:
     """Idle RSS, then scrape the big fleet a few times: time per scrape, peak and last RSS."""
     regions, buckets = plan.peak_regions, plan.peak_buckets
-    with Simulator(fleet([buckets] * regions)) as sim, \
-            ExporterProcess(config(sim.url, regions)) as exp:
+    with (
+        Simulator(fleet([buckets] * regions)) as sim,
+        ExporterProcess(config(sim.url, regions)) as exp,
+    ):
         time.sleep(SETTLE_SECONDS)
         idle = exp.memory()["VmRSS"] / 1024
         times = []
@@ -89,8 +110,7 @@ def _peak(table: Table, plan: Plan) -> None:
     if len(times) > 1:
         table.add("later scrapes, median", total, len(times) - 1, median(times[1:]), "s")
     table.add("peak RSS (VmHWM)", total, plan.peak_scrapes, mem["VmHWM"] / 1024, "MiB")
-    table.add("RSS after the scrapes (VmRSS)", total, plan.peak_scrapes, mem["VmRSS"] / 1024,
-              "MiB")
+    table.add("RSS after the scrapes (VmRSS)", total, plan.peak_scrapes, mem["VmRSS"] / 1024, "MiB")
 
 
 def _concurrent(table: Table, plan: Plan) -> None:
@@ -99,8 +119,10 @@ def _concurrent(table: Table, plan: Plan) -> None:
     Bodies are read raw (not decompressed): the client's own work is not the exporter's.
     """
     regions, buckets = plan.peak_regions, plan.peak_buckets
-    with Simulator(fleet([buckets] * regions)) as sim, \
-            ExporterProcess(config(sim.url, regions)) as exp:
+    with (
+        Simulator(fleet([buckets] * regions)) as sim,
+        ExporterProcess(config(sim.url, regions)) as exp,
+    ):
         _raw_scrape(exp.url)  # warm up: connections, the first render's write time
         lone = _raw_scrape(exp.url)
         with ThreadPoolExecutor(plan.concurrent) as pool:
@@ -108,19 +130,34 @@ def _concurrent(table: Table, plan: Plan) -> None:
         peak = exp.memory()["VmHWM"] / 1024
     total = regions * buckets
     table.add("lone scrape (gzip)", total, 1, lone, "s")
-    table.add(f"slowest of {plan.concurrent} concurrent scrapes (gzip)", total,
-              plan.concurrent, max(times), "s")
-    table.add(f"slowest concurrent / lone (goal <= {RENDER_ONCE_GOAL})", total,
-              plan.concurrent, max(times) / lone, "")
-    table.add("peak RSS (VmHWM) after the concurrent scrapes", total, plan.concurrent + 2,
-              peak, "MiB")
+    table.add(
+        f"slowest of {plan.concurrent} concurrent scrapes (gzip)",
+        total,
+        plan.concurrent,
+        max(times),
+        "s",
+    )
+    table.add(
+        f"slowest concurrent / lone (goal <= {RENDER_ONCE_GOAL})",
+        total,
+        plan.concurrent,
+        max(times) / lone,
+        "",
+    )
+    table.add(
+        "peak RSS (VmHWM) after the concurrent scrapes", total, plan.concurrent + 2, peak, "MiB"
+    )
 
 
 def _raw_scrape(url: str) -> float:
     """GET /metrics asking for gzip; read the body without decoding; return the seconds."""
     started = time.monotonic()
-    with httpx.Client(timeout=600) as client, client.stream(
-            "GET", url + "/metrics", headers={**SCRAPE_HEADERS, "Accept-Encoding": "gzip"}) as r:
+    with (
+        httpx.Client(timeout=600) as client,
+        client.stream(
+            "GET", url + "/metrics", headers={**SCRAPE_HEADERS, "Accept-Encoding": "gzip"}
+        ) as r,
+    ):
         for _ in r.iter_raw():
             pass
         if r.status_code != 200:
@@ -133,8 +170,10 @@ def _growth(table: Table, plan: Plan) -> None:
     regions, buckets = plan.growth_regions, plan.growth_buckets
     total = regions * buckets
     readings = []
-    with Simulator(fleet([buckets] * regions)) as sim, \
-            ExporterProcess(config(sim.url, regions)) as exp:
+    with (
+        Simulator(fleet([buckets] * regions)) as sim,
+        ExporterProcess(config(sim.url, regions)) as exp,
+    ):
         done = 0
         for mark in plan.growth_marks:
             while done < mark:
@@ -145,8 +184,13 @@ def _growth(table: Table, plan: Plan) -> None:
             table.add(f"RSS after {mark} scrapes", total, mark, rss, "MiB")
     growth = readings[-1] - readings[0]
     flat = growth <= max(GROWTH_TOLERANCE_MIB, GROWTH_TOLERANCE_SHARE * readings[0])
-    table.add(f"growth {plan.growth_marks[0]} -> {plan.growth_marks[-1]} scrapes", total,
-              plan.growth_marks[-1], growth, "MiB")
+    table.add(
+        f"growth {plan.growth_marks[0]} -> {plan.growth_marks[-1]} scrapes",
+        total,
+        plan.growth_marks[-1],
+        growth,
+        "MiB",
+    )
     table.add("growth within noise", total, plan.growth_marks[-1], flat, "")
 
 

@@ -39,18 +39,42 @@ QUICK = Plan(per_second=30, burst=5, rtt=0.1, regions=4, pages=10)
 
 def run(plan: Plan) -> Table:
     """List the throttled account with adaptive concurrency on and off."""
-    table = Table("pacing", f"Throttled API: N = {plan.per_second:g} requests/s (burst "
-                  f"{plan.burst:g}), RTT {plan.rtt * 1000:.0f} ms, {plan.regions} regions x "
-                  f"{plan.pages} pages, 8 in flight at most",
-                  ("adaptive", "requests", "throttled", "throttled_share", "rate_per_s",
-                   "rate/N", "seconds", "finished", "holds"))
+    table = Table(
+        "pacing",
+        f"Throttled API: N = {plan.per_second:g} requests/s (burst "
+        f"{plan.burst:g}), RTT {plan.rtt * 1000:.0f} ms, {plan.regions} regions x "
+        f"{plan.pages} pages, 8 in flight at most",
+        (
+            "adaptive",
+            "requests",
+            "throttled",
+            "throttled_share",
+            "rate_per_s",
+            "rate/N",
+            "seconds",
+            "finished",
+            "holds",
+        ),
+    )
     for adaptive in (True, False):
         requests, throttled, seconds, finished = _list(plan, adaptive=adaptive)
         rate = (requests - throttled) / seconds
-        holds = (finished and rate >= RATE_SHARE_GOAL * plan.per_second
-                 and throttled < THROTTLED_GOAL * requests)
-        table.add(adaptive, requests, throttled, throttled / requests, rate,
-                  rate / plan.per_second, seconds, finished, holds if adaptive else "-")
+        holds = (
+            finished
+            and rate >= RATE_SHARE_GOAL * plan.per_second
+            and throttled < THROTTLED_GOAL * requests
+        )
+        table.add(
+            adaptive,
+            requests,
+            throttled,
+            throttled / requests,
+            rate,
+            rate / plan.per_second,
+            seconds,
+            finished,
+            holds if adaptive else "-",
+        )
     table.notes += [
         f"holds: the listing finished at >= {RATE_SHARE_GOAL} N successful requests a second "
         f"with < {THROTTLED_GOAL:.0%} of requests throttled (adaptive on; the row with it off "
@@ -61,23 +85,46 @@ def run(plan: Plan) -> Table:
 
 def _list(plan: Plan, *, adaptive: bool) -> tuple[int, int, float, bool]:
     regions = {f"r{i}": {"synthetic": plan.pages * 100} for i in range(plan.regions)}
-    fleet = fleet_from_dict({"accounts": [{
-        "public_key": PUBLIC_KEY, "private_key": PRIVATE_KEY, "regions": regions,
-        "throttle": {"per_second": plan.per_second, "burst": plan.burst}}]})
-    account = Account(name="bench", public_key=PUBLIC_KEY, private_key=Secret(PRIVATE_KEY),
-                      project_id=None, regions=tuple(regions))
+    fleet = fleet_from_dict(
+        {
+            "accounts": [
+                {
+                    "public_key": PUBLIC_KEY,
+                    "private_key": PRIVATE_KEY,
+                    "regions": regions,
+                    "throttle": {"per_second": plan.per_second, "burst": plan.burst},
+                }
+            ]
+        }
+    )
+    account = Account(
+        name="bench",
+        public_key=PUBLIC_KEY,
+        private_key=Secret(PRIVATE_KEY),
+        project_id=None,
+        regions=tuple(regions),
+    )
     with Simulator(fleet, latency=plan.rtt) as sim:
-        settings = UCloudSettings(base_url=sim.url, retries=10, adaptive_concurrency=adaptive,
-                                  timeout_seconds=30)
+        settings = UCloudSettings(
+            base_url=sim.url, retries=10, adaptive_concurrency=adaptive, timeout_seconds=30
+        )
 
         async def go() -> bool:
             client = UCloudClient(settings)
             try:
-                done = await asyncio.gather(*(
-                    list_image_buckets(client, account, region,
-                                       deadline=time.monotonic() + 300,
-                                       observe=lambda action, reason: None)
-                    for region in regions), return_exceptions=True)
+                done = await asyncio.gather(
+                    *(
+                        list_image_buckets(
+                            client,
+                            account,
+                            region,
+                            deadline=time.monotonic() + 300,
+                            observe=lambda action, reason: None,
+                        )
+                        for region in regions
+                    ),
+                    return_exceptions=True,
+                )
             finally:
                 await client.aclose()
             return not any(isinstance(d, UCloudError | BaseException) for d in done)

@@ -58,11 +58,25 @@ QUICK = Plan(buckets=(1_000, 5_000), runs=3, profile=False)
 
 def run(plan: Plan) -> list[Table]:
     """Measure every size and format; return the results table and, if asked, a profile."""
-    table = Table("render", f"Render cost of GET /metrics from cached data vs prometheus_client "
-                  f"floor ({REGIONS} targets)",
-                  ("format", "buckets", "series", "runs", "exporter_ms", "exporter_cpu_ms",
-                   "floor_ms", "floor_cpu_ms", "cpu_ratio", "wall_ratio", "identical",
-                   f"goal<={GOAL}"))
+    table = Table(
+        "render",
+        f"Render cost of GET /metrics from cached data vs prometheus_client "
+        f"floor ({REGIONS} targets)",
+        (
+            "format",
+            "buckets",
+            "series",
+            "runs",
+            "exporter_ms",
+            "exporter_cpu_ms",
+            "floor_ms",
+            "floor_cpu_ms",
+            "cpu_ratio",
+            "wall_ratio",
+            "identical",
+            f"goal<={GOAL}",
+        ),
+    )
     tables = [table]
     for buckets in plan.buckets:
         with Served(buckets) as served:
@@ -90,8 +104,9 @@ class Served:
         per_region = buckets // REGIONS
         self.buckets = per_region * REGIONS
         gateway = Simulator(fleet([per_region] * REGIONS)).start()
-        cfg = exporter_config.parse(config(gateway.url, REGIONS, page_size=1000,
-                                           min_interval=86_400))
+        cfg = exporter_config.parse(
+            config(gateway.url, REGIONS, page_size=1000, min_interval=86_400)
+        )
         self.runtime = Runtime(lambda: cfg, initial=cfg)
         self.app = App(self.runtime)
         try:
@@ -106,9 +121,14 @@ class Served:
 
     def serve(self, accept: str, encoding: str = "") -> bytes:
         """GET the telemetry path through the App; return the body."""
-        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/metrics", "QUERY_STRING": "",
-                   "HTTP_ACCEPT": accept, "HTTP_ACCEPT_ENCODING": encoding,
-                   "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS": "120"}
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/metrics",
+            "QUERY_STRING": "",
+            "HTTP_ACCEPT": accept,
+            "HTTP_ACCEPT_ENCODING": encoding,
+            "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS": "120",
+        }
         status: list[str] = []
         body = b"".join(self.app(environ, lambda s, h, exc=None: status.append(s)))
         if status != ["200 OK"]:
@@ -128,14 +148,20 @@ class Served:
         profiler.runcall(self.serve, "")
         stream = io.StringIO()
         stats = pstats.Stats(profiler, stream=stream)
-        table = Table("profile", f"Where a text scrape of {self.buckets} buckets spends its "
-                      "time (cProfile, own time)", ("function", "calls", "own_s", "share"))
+        table = Table(
+            "profile",
+            f"Where a text scrape of {self.buckets} buckets spends its time (cProfile, own time)",
+            ("function", "calls", "own_s", "share"),
+        )
         entries: Any = stats.stats  # type: ignore[attr-defined]
         total = sum(v[2] for v in entries.values())
         ranked = sorted(entries.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
         for (path, line, func), (_, calls, own, _cum, _callers) in ranked:
-            where = f"{path.rsplit('/', 2)[-2]}/{path.rsplit('/', 1)[-1]}:{line}" if "/" in path \
+            where = (
+                f"{path.rsplit('/', 2)[-2]}/{path.rsplit('/', 1)[-1]}:{line}"
+                if "/" in path
                 else path
+            )
             table.add(f"{func} ({where})", calls, own, f"{own / total:.0%}")
         table.notes.append(f"total profiled own time {total:.2f} s (cProfile inflates it).")
         return table
@@ -161,14 +187,25 @@ def _row(table: Table, served: Served, name: str, runs: int) -> None:
         mine, theirs = gzip.decompress(mine), gzip.decompress(theirs)
     identical = _ucloud_part(mine) == _ucloud_part(theirs)
     series = sum(1 for line in theirs.split(b"\n") if line and not line.startswith(b"#"))
-    timings: dict[str, tuple[list[float], list[float]]] = {"exporter": ([], []),
-                                                           "floor": ([], [])}
+    timings: dict[str, tuple[list[float], list[float]]] = {"exporter": ([], []), "floor": ([], [])}
     for _ in range(runs):  # interleaved, so load from elsewhere hits both alike
         _timed(lambda: served.serve(accept, encoding), *timings["exporter"])
         _timed(lambda: served.floor(name), *timings["floor"])
     (e_wall, e_cpu), (f_wall, f_cpu) = ((median(w), median(c)) for w, c in timings.values())
-    table.add(name, served.buckets, series, runs, e_wall * 1000, e_cpu * 1000, f_wall * 1000,
-              f_cpu * 1000, e_cpu / f_cpu, e_wall / f_wall, identical, e_cpu / f_cpu <= GOAL)
+    table.add(
+        name,
+        served.buckets,
+        series,
+        runs,
+        e_wall * 1000,
+        e_cpu * 1000,
+        f_wall * 1000,
+        f_cpu * 1000,
+        e_cpu / f_cpu,
+        e_wall / f_wall,
+        identical,
+        e_cpu / f_cpu <= GOAL,
+    )
 
 
 def _timed(work: Callable[[], bytes], walls: list[float], cpus: list[float]) -> None:
@@ -201,8 +238,13 @@ class _Prebuilt:
 def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]:
     """Build, the plain documented way, every family the App serves, in the same order."""
     counts, images, created = bucket_families(results)
-    return [*self_registry().collect(), *runtime.families(), counts,
-            *target_families(results, runtime.stats.snapshot()),
-            *runtime.engine.regions.families(),
-            pacing_family(runtime.engine.concurrency_limits()),
-            images, created]  # per-bucket series last
+    return [
+        *self_registry().collect(),
+        *runtime.families(),
+        counts,
+        *target_families(results, runtime.stats.snapshot()),
+        *runtime.engine.regions.families(),
+        pacing_family(runtime.engine.concurrency_limits()),
+        images,
+        created,
+    ]  # per-bucket series last

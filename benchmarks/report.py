@@ -35,8 +35,13 @@ class Table:
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-ready mapping."""
-        return {"case": self.case, "title": self.title, "columns": list(self.columns),
-                "rows": self.records(), "notes": self.notes}
+        return {
+            "case": self.case,
+            "title": self.title,
+            "columns": list(self.columns),
+            "rows": self.records(),
+            "notes": self.notes,
+        }
 
 
 def fmt(cell: Cell) -> str:
@@ -65,8 +70,12 @@ def render_text(table: Table) -> str:
 
 def render_markdown(table: Table) -> str:
     """Render a table as a Markdown section."""
-    lines = [f"### {table.title}", "", "| " + " | ".join(table.columns) + " |",
-             "|" + "---|" * len(table.columns)]
+    lines = [
+        f"### {table.title}",
+        "",
+        "| " + " | ".join(table.columns) + " |",
+        "|" + "---|" * len(table.columns),
+    ]
     lines.extend("| " + " | ".join(fmt(c) for c in row) + " |" for row in table.rows)
     if table.notes:
         lines.append("")

@@ -14,54 +14,80 @@ def goals(tables: list[Table]) -> Table:
         rows = by_case["latency"]
         worst_collect = max(_num(r["collect/bound"]) for r in rows)
         worst_scrape = max(_num(r["scrape/bound"]) for r in rows)
-        summary.add(f"listing (collect) / bound <= {latency.GOAL}, every cell",
-                    worst_collect <= latency.GOAL, f"worst {worst_collect:.3f}")
-        summary.add(f"whole scrape / bound <= {latency.GOAL}, every cell",
-                    worst_scrape <= latency.GOAL, f"worst {worst_scrape:.3f}")
-        summary.add("exact calls per scrape in the latency cells",
-                    all(r["calls_exact"] for r in rows), f"{len(rows)} cells")
+        summary.add(
+            f"listing (collect) / bound <= {latency.GOAL}, every cell",
+            worst_collect <= latency.GOAL,
+            f"worst {worst_collect:.3f}",
+        )
+        summary.add(
+            f"whole scrape / bound <= {latency.GOAL}, every cell",
+            worst_scrape <= latency.GOAL,
+            f"worst {worst_scrape:.3f}",
+        )
+        summary.add(
+            "exact calls per scrape in the latency cells",
+            all(r["calls_exact"] for r in rows),
+            f"{len(rows)} cells",
+        )
     if "render" in by_case:
         rows = by_case["render"]
         worst = max(_num(r["cpu_ratio"]) for r in rows)
-        summary.add(f"render CPU <= {render.GOAL} x floor, identical bytes",
-                    worst <= render.GOAL and all(r["identical"] for r in rows),
-                    f"worst {worst:.3f}")
+        summary.add(
+            f"render CPU <= {render.GOAL} x floor, identical bytes",
+            worst <= render.GOAL and all(r["identical"] for r in rows),
+            f"worst {worst:.3f}",
+        )
     if "calls" in by_case:
         rows = by_case["calls"]
-        summary.add("upstream calls exact (per target, single flight, min_interval)",
-                    all(r["exact"] for r in rows),
-                    f"{sum(1 for r in rows if r['exact'])}/{len(rows)} checks")
+        summary.add(
+            "upstream calls exact (per target, single flight, min_interval)",
+            all(r["exact"] for r in rows),
+            f"{sum(1 for r in rows if r['exact'])}/{len(rows)} checks",
+        )
     if "memory" in by_case:
         values = {str(r["measure"]): r["value"] for r in by_case["memory"]}
         growth = next(v for k, v in values.items() if k.startswith("growth ") and "->" in k)
-        summary.add("no RSS growth beyond noise over many scrapes",
-                    bool(values.get("growth within noise")), f"{_num(growth):+.1f} MiB")
+        summary.add(
+            "no RSS growth beyond noise over many scrapes",
+            bool(values.get("growth within noise")),
+            f"{_num(growth):+.1f} MiB",
+        )
         ratio = next((v for k, v in values.items() if k.startswith("slowest concurrent")), None)
         if ratio is not None:
-            summary.add("concurrent scrapes share one render: slowest <= 1.5 x a lone one",
-                        _num(ratio) <= 1.5, f"{_num(ratio):.2f}x")
+            summary.add(
+                "concurrent scrapes share one render: slowest <= 1.5 x a lone one",
+                _num(ratio) <= 1.5,
+                f"{_num(ratio):.2f}x",
+            )
     if "hostile" in by_case:
         rows = by_case["hostile"]
-        summary.add("hostile gateway: calls, RSS and answer time within their bounds",
-                    all(r["holds"] for r in rows),
-                    f"{sum(1 for r in rows if r['holds'])}/{len(rows)} checks")
+        summary.add(
+            "hostile gateway: calls, RSS and answer time within their bounds",
+            all(r["holds"] for r in rows),
+            f"{sum(1 for r in rows if r['holds'])}/{len(rows)} checks",
+        )
     if "pacing" in by_case:
         row = next(r for r in by_case["pacing"] if r["adaptive"] is True)
-        summary.add("throttled API: >= 0.6 N, < 10% throttled, listing finished (AIMD)",
-                    bool(row["holds"]),
-                    f"{_num(row['rate/N']):.2f} N, {_num(row['throttled_share']):.1%} throttled")
+        summary.add(
+            "throttled API: >= 0.6 N, < 10% throttled, listing finished (AIMD)",
+            bool(row["holds"]),
+            f"{_num(row['rate/N']):.2f} N, {_num(row['throttled_share']):.1%} throttled",
+        )
     if "detached" in by_case:
         rows = by_case["detached"]
-        summary.add("detached listings: every scrape on time, all up and fresh by the 7th",
-                    all(r["holds"] for r in rows),
-                    f"slowest {max(_num(r['seconds']) for r in rows):.2f} s, "
-                    f"{rows[-1]['targets_up']} up at scrape {rows[-1]['scrape']}")
+        summary.add(
+            "detached listings: every scrape on time, all up and fresh by the 7th",
+            all(r["holds"] for r in rows),
+            f"slowest {max(_num(r['seconds']) for r in rows):.2f} s, "
+            f"{rows[-1]['targets_up']} up at scrape {rows[-1]['scrape']}",
+        )
     if "transport" in by_case:
         best = min(by_case["transport"], key=lambda r: _num(r["cpu_ms_per_request"]))
-        summary.add("client CPU per upstream request <= 1.0 ms (best transport)",
-                    _num(best["cpu_ms_per_request"]) <= 1.0,
-                    f"{_num(best['cpu_ms_per_request']):.2f} ms ({best['transport']}, "
-                    f"{best['loop']})")
+        summary.add(
+            "client CPU per upstream request <= 1.0 ms (best transport)",
+            _num(best["cpu_ms_per_request"]) <= 1.0,
+            f"{_num(best['cpu_ms_per_request']):.2f} ms ({best['transport']}, {best['loop']})",
+        )
     return summary
 
 

@@ -45,13 +45,25 @@ QUICK = Plan(cpu_regions=2, cpu_buckets=1_000, rtt_regions=2, rtt_buckets=500, r
 
 def run(plan: Plan) -> Table:
     """Measure every variant that is installed; return the table."""
-    table = Table("transport", "Client transport: CPU per upstream request at zero latency, "
-                  f"wall time at 100 ms RTT ({IN_FLIGHT} in flight, page {PAGE})",
-                  ("transport", "loop", "requests", "cpu_ms_per_request", "rtt_wall_s",
-                   "bound_s", "wall/bound"))
+    table = Table(
+        "transport",
+        "Client transport: CPU per upstream request at zero latency, "
+        f"wall time at 100 ms RTT ({IN_FLIGHT} in flight, page {PAGE})",
+        (
+            "transport",
+            "loop",
+            "requests",
+            "cpu_ms_per_request",
+            "rtt_wall_s",
+            "bound_s",
+            "wall/bound",
+        ),
+    )
     variants = [(t, loop) for t in _transports() for loop in _loops()]
-    with _simulator(plan.cpu_regions, plan.cpu_buckets, 0.0) as fast, \
-            _simulator(plan.rtt_regions, plan.rtt_buckets, 0.1) as slow:
+    with (
+        _simulator(plan.cpu_regions, plan.cpu_buckets, 0.0) as fast,
+        _simulator(plan.rtt_regions, plan.rtt_buckets, 0.1) as slow,
+    ):
         for (name, make), (loop_name, runner) in variants:
             cpus, requests = [], 0
             for _ in range(plan.repeats):
@@ -64,8 +76,9 @@ def run(plan: Plan) -> Table:
                 runner(_list_all(slow, plan.rtt_regions, make))
                 walls.append(time.monotonic() - started)
             bound = _bound(plan.rtt_regions, plan.rtt_buckets, 0.1)
-            table.add(name, loop_name, requests, min(cpus) * 1000, min(walls), bound,
-                      min(walls) / bound)
+            table.add(
+                name, loop_name, requests, min(cpus) * 1000, min(walls), bound, min(walls) / bound
+            )
     table.notes += [
         "cpu_ms_per_request: the client process's CPU for listing every region concurrently, "
         "divided by the requests (best of the repeats; the simulator is another process).",
@@ -76,7 +89,8 @@ def run(plan: Plan) -> Table:
 
 def _transports() -> list[tuple[str, Callable[[], httpx.AsyncBaseTransport | None]]]:
     found: list[tuple[str, Callable[[], httpx.AsyncBaseTransport | None]]] = [
-        ("httpx (httpcore)", lambda: None)]
+        ("httpx (httpcore)", lambda: None)
+    ]
     try:
         from httpx_aiohttp import AiohttpTransport
     except ImportError:
@@ -87,8 +101,7 @@ def _transports() -> list[tuple[str, Callable[[], httpx.AsyncBaseTransport | Non
 
 
 def _loops() -> list[tuple[str, Callable[[Coroutine[Any, Any, int]], int]]]:
-    found: list[tuple[str, Callable[[Coroutine[Any, Any, int]], int]]] = [
-        ("asyncio", asyncio.run)]
+    found: list[tuple[str, Callable[[Coroutine[Any, Any, int]], int]]] = [("asyncio", asyncio.run)]
     try:
         import uvloop
     except ImportError:
@@ -98,16 +111,34 @@ def _loops() -> list[tuple[str, Callable[[Coroutine[Any, Any, int]], int]]]:
 
 
 async def _list_all(url: str, regions: int, make: Callable[[], Any]) -> int:
-    account = Account(name="bench", public_key=PUBLIC_KEY, private_key=Secret(PRIVATE_KEY),
-                      project_id=None, regions=tuple(region_id(i) for i in range(regions)))
-    settings = UCloudSettings(base_url=url, max_concurrent_requests=IN_FLIGHT, page_size=PAGE,
-                              retries=0, timeout_seconds=30)
+    account = Account(
+        name="bench",
+        public_key=PUBLIC_KEY,
+        private_key=Secret(PRIVATE_KEY),
+        project_id=None,
+        regions=tuple(region_id(i) for i in range(regions)),
+    )
+    settings = UCloudSettings(
+        base_url=url,
+        max_concurrent_requests=IN_FLIGHT,
+        page_size=PAGE,
+        retries=0,
+        timeout_seconds=30,
+    )
     client = UCloudClient(settings, transport=make())
     try:
-        listings = await asyncio.gather(*(
-            list_image_buckets(client, account, region, deadline=time.monotonic() + 120,
-                               observe=lambda action, reason: None)
-            for region in account.regions))
+        listings = await asyncio.gather(
+            *(
+                list_image_buckets(
+                    client,
+                    account,
+                    region,
+                    deadline=time.monotonic() + 120,
+                    observe=lambda action, reason: None,
+                )
+                for region in account.regions
+            )
+        )
     finally:
         await client.aclose()
     return sum(listing.requests for listing in listings)
@@ -122,9 +153,19 @@ class _simulator:  # noqa: N801 - used as a context manager, like a function
     """``python -m exporter.simulator --fleet synthetic`` in its own process."""
 
     def __init__(self, regions: int, buckets: int, latency: float) -> None:
-        self._argv = [sys.executable, "-m", "exporter.simulator", "--fleet", "synthetic",
-                      "--regions", str(regions), "--buckets", str(buckets),
-                      "--latency", str(latency)]
+        self._argv = [
+            sys.executable,
+            "-m",
+            "exporter.simulator",
+            "--fleet",
+            "synthetic",
+            "--regions",
+            str(regions),
+            "--buckets",
+            str(buckets),
+            "--latency",
+            str(latency),
+        ]
 
     def __enter__(self) -> str:
         self._proc = subprocess.Popen(self._argv, stdout=subprocess.PIPE, text=True)

@@ -7,14 +7,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from exporter.config import Account, Config
 from exporter.discovery import RegionBook
+from exporter.results import InternalError, Result, Target, UnknownTargetError
 from exporter.stats import Stats
 from exporter.ucloud import (
-    Bucket,
     DeadlineExceeded,
     UCloudClient,
     UCloudError,
@@ -22,46 +21,12 @@ from exporter.ucloud import (
 )
 
 log = logging.getLogger(__name__)
+__all__ = ["MAX_COLLECT_SECONDS", "Engine", "Result", "Target", "UnknownTargetError"]
 T = TypeVar("T")
 # The longest a collection may take, whatever Prometheus's timeout header says (thread waits
 # overflow beyond threading.TIMEOUT_MAX; no scrape should take longer anyway).
 MAX_COLLECT_SECONDS = 600.0
 POLL_SECONDS = 0.05  # how often a scrape re-judges when to stop waiting
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One account in one region: the unit that succeeds or fails on its own."""
-
-    account: Account
-    region: str
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """The outcome of listing one target."""
-
-    account: str
-    region: str
-    buckets: tuple[Bucket, ...] | None  # None when the listing failed
-    duration: float
-    finished: float = field(compare=False)  # time.monotonic() at the end
-    error: UCloudError | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Return whether the listing succeeded."""
-        return self.buckets is not None
-
-
-class InternalError(UCloudError):
-    """A bug in the exporter while listing a target (logged with its traceback)."""
-
-    reason = "internal"
-
-
-class UnknownTargetError(ValueError):
-    """A probe asked for an account or region that is not configured or discovered."""
 
 
 class _Slot:

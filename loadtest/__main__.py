@@ -26,18 +26,26 @@ from loadtest.scrape import percentile
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line; --quick picks the short variant the tests run."""
     p = argparse.ArgumentParser(prog="python -m loadtest", description=__doc__)
-    p.add_argument("--quick", action="store_true",
-                   help="10 scrapers x 3 s and 150 soak scrapes (default 50 x 30 s and 2000)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="10 scrapers x 3 s and 150 soak scrapes (default 50 x 30 s and 2000)",
+    )
     p.add_argument("--scrapers", type=int, help="concurrent scrapers in the load run")
     p.add_argument("--seconds", type=float, help="length of the load run")
     p.add_argument("--soak-scrapes", type=int, help="scrapes in the soak run")
     p.add_argument("--latency", type=float, default=0.05, help="simulator latency per request")
-    p.add_argument("--idle", type=int, help="silent connections in the slowloris run "
-                                            "(default 1000, quick 100)")
-    p.add_argument("--slow", type=int, help="byte-a-time clients in the slowloris run "
-                                            "(default 300, quick 30)")
-    p.add_argument("--burst-threads", type=int, help="threads of the burst, each opening 10 "
-                                                     "connections (default 200, quick 40)")
+    p.add_argument(
+        "--idle", type=int, help="silent connections in the slowloris run (default 1000, quick 100)"
+    )
+    p.add_argument(
+        "--slow", type=int, help="byte-a-time clients in the slowloris run (default 300, quick 30)"
+    )
+    p.add_argument(
+        "--burst-threads",
+        type=int,
+        help="threads of the burst, each opening 10 connections (default 200, quick 40)",
+    )
     args = p.parse_args(argv)
     args.idle = args.idle or (100 if args.quick else 1000)
     args.slow = args.slow or (30 if args.quick else 300)
@@ -53,25 +61,36 @@ def report_load(r: LoadResult) -> None:
     """Print the load run's figures."""
     times = r.times()
     ok = sum(o.complete for o in r.outcomes)
-    print(f"load: {r.scrapers} concurrent scrapers for {r.seconds:g} s, one exporter, "
-          f"simulator latency {r.latency * 1000:g} ms, {len(r.listings)} targets")
-    print(f"  scrapes {len(r.outcomes)}, 200 and complete {ok}, "
-          f"{len(r.outcomes) / r.seconds:.1f}/s")
-    print(f"  response time p50 {percentile(times, 50):.3f} s, p99 {percentile(times, 99):.3f} s,"
-          f" max {max(times, default=0):.3f} s")
+    print(
+        f"load: {r.scrapers} concurrent scrapers for {r.seconds:g} s, one exporter, "
+        f"simulator latency {r.latency * 1000:g} ms, {len(r.listings)} targets"
+    )
+    print(
+        f"  scrapes {len(r.outcomes)}, 200 and complete {ok}, {len(r.outcomes) / r.seconds:.1f}/s"
+    )
+    print(
+        f"  response time p50 {percentile(times, 50):.3f} s, p99 {percentile(times, 99):.3f} s,"
+        f" max {max(times, default=0):.3f} s"
+    )
     listings = sum(r.listings.values()) / max(1, len(r.listings))
-    print(f"  upstream listings per target {listings:g} (one per collection: "
-          f"{len(r.outcomes) / max(listings, 1):.1f} scrapes shared each)")
+    print(
+        f"  upstream listings per target {listings:g} (one per collection: "
+        f"{len(r.outcomes) / max(listings, 1):.1f} scrapes shared each)"
+    )
 
 
 def report_soak(r: SoakResult) -> None:
     """Print the soak run's figures."""
     ok = sum(o.complete for o in r.outcomes)
     times = [o.seconds for o in r.outcomes]
-    print(f"soak: {len(r.outcomes)} scrapes in {r.seconds:.0f} s, each after one random "
-          f"fault (times=1) on a random region; {len(r.faults)} fault kinds")
-    print(f"  200 and complete {ok}; response time p50 {percentile(times, 50):.3f} s, "
-          f"p99 {percentile(times, 99):.3f} s")
+    print(
+        f"soak: {len(r.outcomes)} scrapes in {r.seconds:.0f} s, each after one random "
+        f"fault (times=1) on a random region; {len(r.faults)} fault kinds"
+    )
+    print(
+        f"  200 and complete {ok}; response time p50 {percentile(times, 50):.3f} s, "
+        f"p99 {percentile(times, 99):.3f} s"
+    )
     print("  exporter     scrapes   RSS MiB   open fds   threads")
     for label, (done, s) in (("first", r.stats[0]), ("last", r.stats[-1])) if r.stats else ():
         print(f"  {label:<10} {done:>9} {s.rss_kib / 1024:>9.1f} {s.fds:>10} {s.threads:>9}")
@@ -80,12 +99,18 @@ def report_soak(r: SoakResult) -> None:
 
 def report_slowloris(r: SlowlorisResult, drip: float) -> None:
     """Print the slowloris run's figures."""
-    print(f"slowloris: {r.idle} idle connections and {r.slow} clients sending a byte every "
-          f"{drip:g} s, read-header timeout {r.header_timeout:g} s")
-    print(f"  legitimate scrapes {len(r.scrapes)}, 200: "
-          f"{sum(o.status == 200 for o in r.scrapes)}; {figures([o.seconds for o in r.scrapes])}")
-    print(f"  attackers closed by the server {len(r.closed_after)}, still open {r.still_open}; "
-          f"closed after {figures(r.closed_after)}")
+    print(
+        f"slowloris: {r.idle} idle connections and {r.slow} clients sending a byte every "
+        f"{drip:g} s, read-header timeout {r.header_timeout:g} s"
+    )
+    print(
+        f"  legitimate scrapes {len(r.scrapes)}, 200: "
+        f"{sum(o.status == 200 for o in r.scrapes)}; {figures([o.seconds for o in r.scrapes])}"
+    )
+    print(
+        f"  attackers closed by the server {len(r.closed_after)}, still open {r.still_open}; "
+        f"closed after {figures(r.closed_after)}"
+    )
     print(f"  RSS growth {r.rss_growth_mib:.1f} MiB")
 
 
@@ -100,19 +125,28 @@ def report_burst(r: BurstResult) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run both, print figures and broken invariants; return the exit status."""
     args = parse_args(argv)
-    print(f"{datetime.datetime.now().isoformat(timespec='seconds')}  python "
-          f"{platform.python_version()}  {os.cpu_count()} CPUs  {platform.machine()}")
+    print(
+        f"{datetime.datetime.now().isoformat(timespec='seconds')}  python "
+        f"{platform.python_version()}  {os.cpu_count()} CPUs  {platform.machine()}"
+    )
     with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
-        load = load_run(Path(tmp) / "load", scrapers=args.scrapers, seconds=args.seconds,
-                        latency=args.latency)
+        load = load_run(
+            Path(tmp) / "load", scrapers=args.scrapers, seconds=args.seconds, latency=args.latency
+        )
         report_load(load)
-        soak = soak_run(Path(tmp) / "soak", scrapes=args.soak_scrapes,
-                        batch=max(25, args.soak_scrapes // 20))
+        soak = soak_run(
+            Path(tmp) / "soak", scrapes=args.soak_scrapes, batch=max(25, args.soak_scrapes // 20)
+        )
         report_soak(soak)
-        slow = slowloris_run(Path(tmp) / "slowloris", idle=args.idle, slow=args.slow,
-                             drip=args.drip, header_timeout=args.header_timeout,
-                             buckets=200 if args.quick else 1000,
-                             scrape_every=0.3 if args.quick else 0.5)
+        slow = slowloris_run(
+            Path(tmp) / "slowloris",
+            idle=args.idle,
+            slow=args.slow,
+            drip=args.drip,
+            header_timeout=args.header_timeout,
+            buckets=200 if args.quick else 1000,
+            scrape_every=0.3 if args.quick else 0.5,
+        )
         report_slowloris(slow, args.drip)
         burst = burst_run(Path(tmp) / "burst", threads=args.burst_threads, per_thread=10)
         report_burst(burst)

@@ -35,14 +35,22 @@ def _fleet_config(sim: Simulator) -> dict[str, object]:
 
 
 def _simulator(buckets: int) -> Simulator:
-    return Simulator(synthetic_fleet(regions=REGIONS, buckets_per_region=buckets // REGIONS,
-                                     public_key=PUBLIC_KEY, private_key=PRIVATE_KEY))
+    return Simulator(
+        synthetic_fleet(
+            regions=REGIONS,
+            buckets_per_region=buckets // REGIONS,
+            public_key=PUBLIC_KEY,
+            private_key=PRIVATE_KEY,
+        )
+    )
 
 
 def figures(values: list[float]) -> str:
     """Return ``p50 … s, p99 … s, max … s`` of ``values``."""
-    return (f"p50 {percentile(values, 50):.3f} s, p99 {percentile(values, 99):.3f} s, "
-            f"max {max(values, default=math.nan):.3f} s")
+    return (
+        f"p50 {percentile(values, 50):.3f} s, p99 {percentile(values, 99):.3f} s, "
+        f"max {max(values, default=math.nan):.3f} s"
+    )
 
 
 @dataclass
@@ -60,21 +68,29 @@ class SlowlorisResult:
 
     def problems(self, *, scrape_limit: float = 2.0, rss_limit_mib: float = 100.0) -> list[str]:
         """Return the broken promises of the issue's first figure."""
-        out = [f"legitimate scrape: {o.problem or 'too slow'} ({o.seconds:.2f} s)"
-               for o in self.scrapes if o.status != 200 or o.seconds > scrape_limit][:5]
+        out = [
+            f"legitimate scrape: {o.problem or 'too slow'} ({o.seconds:.2f} s)"
+            for o in self.scrapes
+            if o.status != 200 or o.seconds > scrape_limit
+        ][:5]
         if len(self.scrapes) < 3:
             out.append(f"only {len(self.scrapes)} legitimate scrapes during the attack")
         if len(self.closed_after) + self.still_open != self.idle + self.slow:
-            out.append(f"{len(self.closed_after)} closed and {self.still_open} open of "
-                       f"{self.idle + self.slow} attackers")
+            out.append(
+                f"{len(self.closed_after)} closed and {self.still_open} open of "
+                f"{self.idle + self.slow} attackers"
+            )
         if min(self.closed_after, default=self.header_timeout) < self.header_timeout * 2 / 3:
-            out.append(f"an attacker was closed after {min(self.closed_after):.2f} s, before "
-                       f"the read-header timeout could have (something else closed it)")
+            out.append(
+                f"an attacker was closed after {min(self.closed_after):.2f} s, before "
+                f"the read-header timeout could have (something else closed it)"
+            )
         bound = self.header_timeout + 10
         late = [t for t in self.closed_after if t > bound]
         if self.still_open or late:
-            out.append(f"{self.still_open} attackers never closed, {len(late)} closed after "
-                       f"{bound:g} s")
+            out.append(
+                f"{self.still_open} attackers never closed, {len(late)} closed after {bound:g} s"
+            )
         if self.rss_growth_mib >= rss_limit_mib:
             out.append(f"RSS grew by {self.rss_growth_mib:.0f} MiB")
         if self.exit_code != 0:
@@ -118,13 +134,22 @@ class _Watch:
                 self.closed_after.append(time.monotonic() - self._opened)
 
 
-def slowloris_run(workdir: Path, *, idle: int, slow: int, drip: float, header_timeout: float,
-                  buckets: int = 1000, scrape_every: float = 0.5) -> SlowlorisResult:
+def slowloris_run(
+    workdir: Path,
+    *,
+    idle: int,
+    slow: int,
+    drip: float,
+    header_timeout: float,
+    buckets: int = 1000,
+    scrape_every: float = 0.5,
+) -> SlowlorisResult:
     """Open ``idle`` silent and ``slow`` dripping connections; scrape until all are closed."""
     result = SlowlorisResult(idle, slow, header_timeout)
     with _simulator(buckets) as sim:
-        exp = ExporterProcess(workdir, _fleet_config(sim), "--web.read-header-timeout",
-                              str(header_timeout))
+        exp = ExporterProcess(
+            workdir, _fleet_config(sim), "--web.read-header-timeout", str(header_timeout)
+        )
         socks: list[socket.socket] = []
         try:
             client = httpx.Client()
@@ -145,7 +170,7 @@ def slowloris_run(workdir: Path, *, idle: int, slow: int, drip: float, header_ti
                     for s in slow_socks:
                         if s in watch.open:
                             with contextlib.suppress(OSError):
-                                s.send(REQUEST_HEAD[sent % len(REQUEST_HEAD):][:1])
+                                s.send(REQUEST_HEAD[sent % len(REQUEST_HEAD) :][:1])
                     sent, next_drip = sent + 1, now + drip
                 if now >= next_scrape:
                     result.scrapes.append(scrape(client, exp.url, targets=REGIONS))
@@ -180,8 +205,10 @@ class BurstResult:
         late = [w for w in self.waits if w > wait_limit]
         unanswered = self.requests - len(self.waits)
         if late or unanswered or self.statuses[0]:
-            out.append(f"{len(late)} burst requests waited over {wait_limit:g} s, "
-                       f"{unanswered + self.statuses[0]} unanswered")
+            out.append(
+                f"{len(late)} burst requests waited over {wait_limit:g} s, "
+                f"{unanswered + self.statuses[0]} unanswered"
+            )
         if self.exit_code != 0:
             out.append(f"exporter exited {self.exit_code}")
         return out
@@ -192,8 +219,15 @@ def _status(answer: bytes) -> int:
     return int(head[1]) if len(head) > 1 and head[1].isdigit() else 0
 
 
-def _exchange(port: int, n: int, barrier: threading.Barrier, *, result: BurstResult,
-              lock: threading.Lock, timeout: float) -> None:
+def _exchange(
+    port: int,
+    n: int,
+    barrier: threading.Barrier,
+    *,
+    result: BurstResult,
+    lock: threading.Lock,
+    timeout: float,
+) -> None:
     """Open ``n`` connections, wait for everyone, send on all, read every answer."""
     socks = [socket.create_connection(("127.0.0.1", port), timeout=timeout) for _ in range(n)]
     try:
@@ -214,8 +248,15 @@ def _exchange(port: int, n: int, barrier: threading.Barrier, *, result: BurstRes
             s.close()
 
 
-def burst_run(workdir: Path, *, threads: int, per_thread: int, buckets: int = 1000,
-              legit_delay: float = 0.2, timeout: float = 30.0) -> BurstResult:
+def burst_run(
+    workdir: Path,
+    *,
+    threads: int,
+    per_thread: int,
+    buckets: int = 1000,
+    legit_delay: float = 0.2,
+    timeout: float = 30.0,
+) -> BurstResult:
     """Send ``threads`` x ``per_thread`` requests at once; scrape once during the burst."""
     result, lock = BurstResult(threads * per_thread), threading.Lock()
     with _simulator(buckets) as sim:
@@ -223,10 +264,15 @@ def burst_run(workdir: Path, *, threads: int, per_thread: int, buckets: int = 10
         try:
             scrape(httpx.Client(), exp.url, targets=REGIONS)  # warm up
             barrier = threading.Barrier(threads + 1)
-            workers = [threading.Thread(
-                target=_exchange, daemon=True, args=(exp.port, per_thread, barrier),
-                kwargs={"result": result, "lock": lock, "timeout": timeout})
-                for _ in range(threads)]
+            workers = [
+                threading.Thread(
+                    target=_exchange,
+                    daemon=True,
+                    args=(exp.port, per_thread, barrier),
+                    kwargs={"result": result, "lock": lock, "timeout": timeout},
+                )
+                for _ in range(threads)
+            ]
             for w in workers:
                 w.start()
             barrier.wait(timeout)

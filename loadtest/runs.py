@@ -26,9 +26,17 @@ MAX_SCRAPES_PER_SCRAPER = 100_000  # a bound on every loop, besides its time
 
 def exporter_config(base_url: str, regions: list[str], **ucloud: Any) -> dict[str, Any]:
     """Return a config listing ``regions`` of the synthetic account at ``base_url``."""
-    return {"ucloud": {"base_url": base_url, **ucloud},
-            "accounts": [{"name": "load", "public_key": PUBLIC_KEY,
-                          "private_key": PRIVATE_KEY, "regions": regions}]}
+    return {
+        "ucloud": {"base_url": base_url, **ucloud},
+        "accounts": [
+            {
+                "name": "load",
+                "public_key": PUBLIC_KEY,
+                "private_key": PRIVATE_KEY,
+                "regions": regions,
+            }
+        ],
+    }
 
 
 @dataclass
@@ -52,25 +60,38 @@ class LoadResult:
         if len(self.outcomes) < self.scrapers:
             out.append(f"{len(self.outcomes)} scrapes from {self.scrapers} scrapers")
         if max(self.listings.values(), default=0) >= len(self.outcomes) / 2:
-            out.append(f"concurrent scrapes did not share listings: {self.listings} listings "
-                       f"for {len(self.outcomes)} scrapes")
+            out.append(
+                f"concurrent scrapes did not share listings: {self.listings} listings "
+                f"for {len(self.outcomes)} scrapes"
+            )
         # One target's listings run one after another, each at least two round trips long.
         most = self.seconds / (2 * self.latency) + 1
         for region, n in self.listings.items():
             if not 1 <= n <= min(most, len(self.outcomes)) or n != int(n):
-                out.append(f"{region}: {n} listings for {len(self.outcomes)} scrapes in "
-                           f"{self.seconds:.1f}s (single flight allows at most {most:.0f})")
+                out.append(
+                    f"{region}: {n} listings for {len(self.outcomes)} scrapes in "
+                    f"{self.seconds:.1f}s (single flight allows at most {most:.0f})"
+                )
         if self.exit_code != 0:
             out.append(f"exporter exited {self.exit_code}")
         return out
 
 
-def load_run(workdir: Path, *, scrapers: int, seconds: float, latency: float = 0.05,
-             regions: int = 4, buckets: int = 100, page_size: int = 25) -> LoadResult:
+def load_run(
+    workdir: Path,
+    *,
+    scrapers: int,
+    seconds: float,
+    latency: float = 0.05,
+    regions: int = 4,
+    buckets: int = 100,
+    page_size: int = 25,
+) -> LoadResult:
     """Run ``scrapers`` concurrent scrapers for ``seconds`` against one exporter."""
     names = [region_id(i) for i in range(regions)]
-    fleet = synthetic_fleet(regions=regions, buckets_per_region=buckets,
-                            public_key=PUBLIC_KEY, private_key=PRIVATE_KEY)
+    fleet = synthetic_fleet(
+        regions=regions, buckets_per_region=buckets, public_key=PUBLIC_KEY, private_key=PRIVATE_KEY
+    )
     with Simulator(fleet, latency=latency) as sim:
         exp = ExporterProcess(workdir, exporter_config(sim.url, names, page_size=page_size))
         try:
@@ -120,14 +141,15 @@ class SoakResult:
     scrapes: int = 0  # asked for
     batches: int = 0  # asked for (one /proc reading after each)
 
-    def problems(self, *, fd_margin: int = 8, thread_margin: int = 4,
-                 kinds: int = 20) -> list[str]:
+    def problems(self, *, fd_margin: int = 8, thread_margin: int = 4, kinds: int = 20) -> list[str]:
         """Return broken invariants: failed or missing scrapes, fewer than ``kinds`` fault
         kinds drawn, fds or threads growing after warm-up."""
         out = [f"scrape failed: {o.problem}" for o in self.outcomes if not o.complete][:5]
         if (len(self.outcomes), len(self.stats)) != (self.scrapes, self.batches):
-            out.append(f"{len(self.outcomes)} scrapes and {len(self.stats)} readings, want "
-                       f"{self.scrapes} and {self.batches}")
+            out.append(
+                f"{len(self.outcomes)} scrapes and {len(self.stats)} readings, want "
+                f"{self.scrapes} and {self.batches}"
+            )
         if len(self.faults) < kinds:
             out.append(f"only {len(self.faults)} fault kinds drawn, want {kinds}")
         if len(self.stats) >= 2:
@@ -141,13 +163,25 @@ class SoakResult:
         return out
 
 
-def soak_run(workdir: Path, *, scrapes: int, batch: int = 100, concurrency: int = 4,
-             regions: int = 4, seed: int = 1,
-             cases: Sequence[FaultCase] = CASES) -> SoakResult:
+def soak_run(
+    workdir: Path,
+    *,
+    scrapes: int,
+    batch: int = 100,
+    concurrency: int = 4,
+    regions: int = 4,
+    seed: int = 1,
+    cases: Sequence[FaultCase] = CASES,
+) -> SoakResult:
     """Scrape ``scrapes`` times, each after injecting one random fault once on a region."""
     names = [region_id(i) for i in range(regions)]
-    fleet = synthetic_fleet(regions=regions, buckets_per_region=50, public_key=PUBLIC_KEY,
-                            private_key=PRIVATE_KEY, seed=seed)
+    fleet = synthetic_fleet(
+        regions=regions,
+        buckets_per_region=50,
+        public_key=PUBLIC_KEY,
+        private_key=PRIVATE_KEY,
+        seed=seed,
+    )
     result, rng, started = SoakResult(), random.Random(seed), time.monotonic()
     result.scrapes, result.batches = scrapes, math.ceil(scrapes / batch)
     with Simulator(fleet) as sim:
@@ -156,8 +190,16 @@ def soak_run(workdir: Path, *, scrapes: int, batch: int = 100, concurrency: int 
         try:
             for done in range(batch, scrapes + batch, batch):
                 count = min(batch, scrapes - (done - batch))
-                _soak_batch(sim, exp.url, names, rng, result, count=count,
-                            concurrency=concurrency, cases=cases)
+                _soak_batch(
+                    sim,
+                    exp.url,
+                    names,
+                    rng,
+                    result,
+                    count=count,
+                    concurrency=concurrency,
+                    cases=cases,
+                )
                 result.stats.append((len(result.outcomes), proc_stats(exp.pid)))
         finally:
             result.exit_code = exp.stop()
@@ -165,9 +207,17 @@ def soak_run(workdir: Path, *, scrapes: int, batch: int = 100, concurrency: int 
     return result
 
 
-def _soak_batch(sim: Simulator, url: str, regions: list[str], rng: random.Random,
-                result: SoakResult, *, count: int, concurrency: int,
-                cases: Sequence[FaultCase]) -> None:
+def _soak_batch(
+    sim: Simulator,
+    url: str,
+    regions: list[str],
+    rng: random.Random,
+    result: SoakResult,
+    *,
+    count: int,
+    concurrency: int,
+    cases: Sequence[FaultCase],
+) -> None:
     """Run ``count`` fault-then-scrape rounds on ``concurrency`` threads."""
     lock = threading.Lock()
     left = [count]

@@ -14,8 +14,16 @@ from exporter import metrics
 
 # Families every whole page has, from its first part to its last (the per-bucket series are
 # written last): a response missing one was cut short or built wrongly.
-REQUIRED_FAMILIES = tuple(f.base for f in (metrics.BUILD_INFO, metrics.BUCKETS, metrics.UP,
-                                            metrics.DISCOVERY_REGIONS, *metrics.PER_BUCKET))
+REQUIRED_FAMILIES = tuple(
+    f.base
+    for f in (
+        metrics.BUILD_INFO,
+        metrics.BUCKETS,
+        metrics.UP,
+        metrics.DISCOVERY_REGIONS,
+        *metrics.PER_BUCKET,
+    )
+)
 SCRAPE_TIMEOUT = 10.0  # what the scrapers send as X-Prometheus-Scrape-Timeout-Seconds
 
 
@@ -33,13 +41,19 @@ def scrape(client: httpx.Client, url: str, *, targets: int) -> Outcome:
     """GET ``url``/metrics once; parse it and check it names every target."""
     started = time.perf_counter()
     try:
-        response = client.get(url + "/metrics", timeout=SCRAPE_TIMEOUT + 5, headers={
-            "X-Prometheus-Scrape-Timeout-Seconds": str(SCRAPE_TIMEOUT)})
+        response = client.get(
+            url + "/metrics",
+            timeout=SCRAPE_TIMEOUT + 5,
+            headers={"X-Prometheus-Scrape-Timeout-Seconds": str(SCRAPE_TIMEOUT)},
+        )
     except httpx.HTTPError as exc:
         return Outcome(0, time.perf_counter() - started, False, f"{type(exc).__name__}: {exc}")
     seconds = time.perf_counter() - started
-    problem = check_exposition(response.text, targets) if response.status_code == 200 else \
-        f"HTTP {response.status_code}"
+    problem = (
+        check_exposition(response.text, targets)
+        if response.status_code == 200
+        else f"HTTP {response.status_code}"
+    )
     return Outcome(response.status_code, seconds, not problem, problem)
 
 

@@ -20,8 +20,18 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TITLES = ("calibration", "latency", "render", "calls", "memory", "hostile", "pacing", "transport",
-          "detached", "goals")
+TITLES = (
+    "calibration",
+    "latency",
+    "render",
+    "calls",
+    "memory",
+    "hostile",
+    "pacing",
+    "transport",
+    "detached",
+    "goals",
+)
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"  # benchmarks' result markers
 AROUND = f"# Title\n\nkept above\n\n{BEGIN}\nold figures\n{END}\n\nkept below\n"
 
@@ -32,9 +42,23 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], str
     work = tmp_path_factory.mktemp("bench")
     out, markdown = work / "results.json", work / "bench.md"
     markdown.write_text(AROUND)
-    done = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out),
-                           "--markdown", str(markdown)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--json",
+            str(out),
+            "--markdown",
+            str(markdown),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json.loads(out.read_text()), done.stdout, markdown.read_text()
 
@@ -54,8 +78,12 @@ def rows(results: dict[str, Any], case: str) -> list[dict[str, Any]]:
 
 def positive(value: Any) -> bool:
     """Tell whether ``value`` is a finite number above zero."""
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value > 0
+    )
 
 
 def test_prints_every_table_and_the_machine(quick):
@@ -93,11 +121,14 @@ def test_upstream_calls_are_exact(quick):
         assert row["measured_calls"] == row["expected_calls"], row
         assert row["exact"] is True, row
     by_name = {row["check"]: row for row in checks}
-    assert by_name["one target, B=101"]["expected_calls"] == 2 * by_name["one target, B=101"][
-        "scrapes"]
+    assert (
+        by_name["one target, B=101"]["expected_calls"]
+        == 2 * by_name["one target, B=101"]["scrapes"]
+    )
     assert by_name["min_interval 300 s: scrapes within it"]["measured_calls"] == 0
     assert by_name["32 concurrent scrapes, one collection"]["measured_calls"] == sum(
-        pages(b, 100) for b in (0, 1, 100, 101, 250))
+        pages(b, 100) for b in (0, 1, 100, 101, 250)
+    )
 
 
 def test_memory_figures_are_plausible(quick):
@@ -107,10 +138,11 @@ def test_memory_figures_are_plausible(quick):
             assert 5 < row["value"] < 4096, row
         if row["unit"] == "s":
             assert positive(row["value"]), row
-    assert values["start-up to first successful scrape"]["value"] > values[
-        "start-up to listening"]["value"]
-    assert values["peak RSS (VmHWM)"]["value"] >= values["RSS after the scrapes (VmRSS)"][
-        "value"]
+    assert (
+        values["start-up to first successful scrape"]["value"]
+        > values["start-up to listening"]["value"]
+    )
+    assert values["peak RSS (VmHWM)"]["value"] >= values["RSS after the scrapes (VmRSS)"]["value"]
 
 
 def test_hostile_gateway_stays_within_its_bounds(quick):
@@ -147,8 +179,14 @@ def test_transport_rows_cover_every_installed_variant(quick):
 
 
 def test_latency_bounds_doctests() -> None:
-    done = subprocess.run([sys.executable, "-m", "doctest", "-v", "benchmarks/latency.py"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "doctest", "-v", "benchmarks/latency.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     counts = re.search(r"(\d+) passed and (\d+) failed", done.stdout)
     assert counts and int(counts[1]) >= 2 and counts[2] == "0", done.stdout[-1000:]

@@ -14,10 +14,22 @@ from exporter.ucloud import UCloudClient
 from exporter.web.budget import WriteCost, scrape_budget
 
 
-@pytest.mark.parametrize(("header", "budget"), [
-    ("10", 9.5), ("1e10", 599.5), ("600.5", 599.5), ("inf", 59.5), ("-inf", 59.5),
-    ("nan", 59.5), ("0", 59.5), ("-3", 59.5), ("junk", 59.5), (None, 59.5), ("0.2", 0.1),
-])
+@pytest.mark.parametrize(
+    ("header", "budget"),
+    [
+        ("10", 9.5),
+        ("1e10", 599.5),
+        ("600.5", 599.5),
+        ("inf", 59.5),
+        ("-inf", 59.5),
+        ("nan", 59.5),
+        ("0", 59.5),
+        ("-3", 59.5),
+        ("junk", 59.5),
+        (None, 59.5),
+        ("0.2", 0.1),
+    ],
+)
 def test_scrape_budget_from_the_timeout_header(header, budget):
     assert scrape_budget(header, 0.5) == pytest.approx(budget)
 
@@ -37,14 +49,20 @@ def test_waiting_stops_early_enough_to_write_what_has_arrived():
     async def answer(request: httpx.Request) -> httpx.Response:
         if b"Region=hk" in request.content:
             await asyncio.sleep(5)  # hangs
-        items = [{"BucketName": f"b{i}", "BucketType": "Private", "ImageCount": 1,
-                  "CreateTime": 1} for i in range(50)]
+        items = [
+            {"BucketName": f"b{i}", "BucketType": "Private", "ImageCount": 1, "CreateTime": 1}
+            for i in range(50)
+        ]
         return httpx.Response(200, json={"RetCode": 0, "TotalCount": 50, "ImageSet": items})
 
-    account = Account(name="a", public_key="p", private_key=Secret("s"), project_id=None,
-                      regions=("cn-bj2", "hk"))
-    cfg = Config(ucloud=UCloudSettings(base_url="https://api.example/"),
-                 collect=CollectSettings(), accounts=(account,))
+    account = Account(
+        name="a", public_key="p", private_key=Secret("s"), project_id=None, regions=("cn-bj2", "hk")
+    )
+    cfg = Config(
+        ucloud=UCloudSettings(base_url="https://api.example/"),
+        collect=CollectSettings(),
+        accounts=(account,),
+    )
     engine = Engine(cfg, client=UCloudClient(cfg.ucloud, transport=httpx.MockTransport(answer)))
     try:
         started = time.monotonic()

@@ -20,8 +20,11 @@ Exposed = dict[str, tuple[str, str, set[str]]]
 def exposed(simulator, start_exporter) -> Exposed:
     """Scrape a real exporter (listed, discovered and failing accounts); return each family's
     name -> (type, help, label names)."""
-    accounts = [golden_account(), golden_account(name="auto", regions="auto"),
-                golden_account(name="wrongkey", private_key="not-the-key", regions=["hk"])]
+    accounts = [
+        golden_account(),
+        golden_account(name="auto", regions="auto"),
+        golden_account(name="wrongkey", private_key="not-the-key", regions=["hk"]),
+    ]
     exp = start_exporter(config_for(simulator.url, accounts))
     out = {}
     for family in text_string_to_metric_families(exp.get("/metrics").text):
@@ -61,4 +64,5 @@ def test_the_readme_table_is_the_catalogue():
     table = readme.split("<!-- metrics:begin -->\n", 1)[1].split("<!-- metrics:end -->", 1)[0]
     assert table == markdown_table(), (
         "README.md's metrics table differs from exporter/metrics.py; paste the output of "
-        "python -c 'from exporter.metrics import markdown_table; print(markdown_table())'")
+        "python -c 'from exporter.metrics import markdown_table; print(markdown_table())'"
+    )

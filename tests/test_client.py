@@ -26,17 +26,28 @@ from exporter.ucloud import (
     sign,
 )
 
-ACCOUNT = Account(name="main", public_key="pub", private_key=Secret("priv"),
-                  project_id="org-1", regions=("cn-bj2",))
+ACCOUNT = Account(
+    name="main",
+    public_key="pub",
+    private_key=Secret("priv"),
+    project_id="org-1",
+    regions=("cn-bj2",),
+)
 
 
 class Gateway:
     """A tiny GetImageBucketList: checks signatures, pages, can be told to misbehave."""
 
     def __init__(self, n: int, *, clamp: int | None = None, total: bool = True) -> None:
-        self.buckets = [{"BucketName": f"b{i:05d}", "BucketType": "Private" if i % 3 else
-                         "Public", "ImageCount": i, "CreateTime": 1_600_000_000 + i}
-                        for i in range(n)]
+        self.buckets = [
+            {
+                "BucketName": f"b{i:05d}",
+                "BucketType": "Private" if i % 3 else "Public",
+                "ImageCount": i,
+                "CreateTime": 1_600_000_000 + i,
+            }
+            for i in range(n)
+        ]
         self.clamp, self.total = clamp, total
         self.requests: list[dict[str, str]] = []
         self.headers: list[httpx.Headers] = []
@@ -66,31 +77,50 @@ class Gateway:
         offset, limit = int(form["Offset"]), int(form["Limit"])
         if self.clamp:
             limit = min(limit, self.clamp)
-        body = {"RetCode": 0, "Action": "GetImageBucketListResponse",
-                "ImageSet": self.buckets[offset:offset + limit]}
+        body = {
+            "RetCode": 0,
+            "Action": "GetImageBucketListResponse",
+            "ImageSet": self.buckets[offset : offset + limit],
+        }
         if self.total:
             body["TotalCount"] = len(self.buckets)
         return httpx.Response(200, json=body)
 
 
-def run(gw: Gateway, *, page_size: int = 10, retries: int = 2, budget: float = 10.0,
-        concurrency: int = 8, observed: Counter[tuple[str, str | None]] | None = None):
-    settings = UCloudSettings(base_url="https://api.example/", page_size=page_size,
-                              retries=retries, max_concurrent_requests=concurrency,
-                              timeout_seconds=5)
+def run(
+    gw: Gateway,
+    *,
+    page_size: int = 10,
+    retries: int = 2,
+    budget: float = 10.0,
+    concurrency: int = 8,
+    observed: Counter[tuple[str, str | None]] | None = None,
+):
+    settings = UCloudSettings(
+        base_url="https://api.example/",
+        page_size=page_size,
+        retries=retries,
+        max_concurrent_requests=concurrency,
+        timeout_seconds=5,
+    )
 
     async def no_sleep(_: float) -> None:
         await asyncio.sleep(0)
 
     async def go():
-        client = UCloudClient(settings, transport=httpx.MockTransport(gw),
-                              rng=random.Random(1), sleep=no_sleep)
+        client = UCloudClient(
+            settings, transport=httpx.MockTransport(gw), rng=random.Random(1), sleep=no_sleep
+        )
         try:
             return await list_image_buckets(
-                client, ACCOUNT, "cn-bj2", deadline=time.monotonic() + budget,
-                observe=lambda action, reason: (observed if observed is not None
-                                                else Counter())
-                .update([(action, reason)]))
+                client,
+                ACCOUNT,
+                "cn-bj2",
+                deadline=time.monotonic() + budget,
+                observe=lambda action, reason: (
+                    observed if observed is not None else Counter()
+                ).update([(action, reason)]),
+            )
         finally:
             await client.aclose()
 
@@ -126,8 +156,9 @@ def test_remaining_pages_fetched_concurrently():
     assert elapsed < 0.05 * 6  # 1 + ceil(9/8) round trips, not 10 sequential ones
 
 
-@pytest.mark.parametrize(("n", "clamp", "total"), [(95, 7, True), (95, 7, False),
-                                                    (20, 10, False), (30, 10, True)])
+@pytest.mark.parametrize(
+    ("n", "clamp", "total"), [(95, 7, True), (95, 7, False), (20, 10, False), (30, 10, True)]
+)
 def test_gateway_clamping_limit_loses_and_doubles_nothing(n, clamp, total):
     gw = Gateway(n, clamp=clamp, total=total)
     listing = run(gw, page_size=10)
@@ -170,8 +201,9 @@ def test_shrinking_list_is_accepted_and_duplicates_removed():
         calls += 1
         response = await Gateway.__call__(gw, request)
         if calls == 1:  # after the first page: one bucket inserted at the front
-            gw.buckets.insert(0, {"BucketName": "new", "BucketType": "Public",
-                                  "ImageCount": 1, "CreateTime": 1})
+            gw.buckets.insert(
+                0, {"BucketName": "new", "BucketType": "Public", "ImageCount": 1, "CreateTime": 1}
+            )
         return response
 
     listing = run(shifting)  # type: ignore[arg-type]
@@ -193,25 +225,40 @@ def test_invalid_fields_counted_and_the_buckets_kept():
 
 def test_transient_errors_retried_then_succeed():
     gw = Gateway(3)
-    gw.script = [httpx.Response(500), httpx.Response(200, json={"RetCode": 153,
-                                                                "Message": "throttled"})]
+    gw.script = [
+        httpx.Response(500),
+        httpx.Response(200, json={"RetCode": 153, "Message": "throttled"}),
+    ]
     seen: Counter[tuple[str, str | None]] = Counter()
     assert len(run(gw, retries=2, observed=seen).buckets) == 3
-    assert seen == Counter({("GetImageBucketList", "http_500"): 1,
-                           ("GetImageBucketList", "retcode_153"): 1,
-                           ("GetImageBucketList", None): 1})
+    assert seen == Counter(
+        {
+            ("GetImageBucketList", "http_500"): 1,
+            ("GetImageBucketList", "retcode_153"): 1,
+            ("GetImageBucketList", None): 1,
+        }
+    )
 
 
-@pytest.mark.parametrize(("answer", "error", "reason"), [
-    (httpx.Response(200, json={"RetCode": 172, "Message": "user not exist"}), APIError,
-     "retcode_172"),
-    (httpx.Response(200, json={"RetCode": 292, "Message": "project not exist"}), APIError,
-     "retcode_292"),
-    (httpx.Response(200, content=b"<html>gateway</html>"), DecodeError, "decode"),
-    (httpx.Response(200, json=[1, 2]), DecodeError, "decode"),
-    (httpx.Response(200, json={"RetCode": 0, "ImageSet": {"a": 1}}), DecodeError, "decode"),
-    (httpx.Response(404), HTTPStatusError, "http_404"),
-])
+@pytest.mark.parametrize(
+    ("answer", "error", "reason"),
+    [
+        (
+            httpx.Response(200, json={"RetCode": 172, "Message": "user not exist"}),
+            APIError,
+            "retcode_172",
+        ),
+        (
+            httpx.Response(200, json={"RetCode": 292, "Message": "project not exist"}),
+            APIError,
+            "retcode_292",
+        ),
+        (httpx.Response(200, content=b"<html>gateway</html>"), DecodeError, "decode"),
+        (httpx.Response(200, json=[1, 2]), DecodeError, "decode"),
+        (httpx.Response(200, json={"RetCode": 0, "ImageSet": {"a": 1}}), DecodeError, "decode"),
+        (httpx.Response(404), HTTPStatusError, "http_404"),
+    ],
+)
 def test_permanent_errors_not_retried(answer, error, reason):
     gw = Gateway(3)
     gw.script = [answer] * 5
@@ -223,10 +270,13 @@ def test_permanent_errors_not_retried(answer, error, reason):
     assert seen == Counter({("GetImageBucketList", reason): 1})
 
 
-@pytest.mark.parametrize(("exc", "error", "reason"), [
-    (httpx.ConnectError("refused"), TransportError, "transport"),
-    (httpx.ReadTimeout("slow"), RequestTimeout, "timeout"),
-])
+@pytest.mark.parametrize(
+    ("exc", "error", "reason"),
+    [
+        (httpx.ConnectError("refused"), TransportError, "transport"),
+        (httpx.ReadTimeout("slow"), RequestTimeout, "timeout"),
+    ],
+)
 def test_transport_errors_retried_up_to_retries(exc, error, reason):
     gw = Gateway(3)
     gw.script = [exc] * 10

@@ -47,10 +47,15 @@ def test_good_config_and_defaults():
     assert acc.regions == ("cn-bj2", "cn-sh2") and acc.bucket_type == "User"
     assert cfg.collect.wants("team-a") and not cfg.collect.wants("team-old")
     assert not cfg.collect.wants("other")
-    minimal = config.parse({"accounts": [{"name": "a", "regions": ["hk"]}]},
-                           env={"UCLOUD_PUBLIC_KEY": "p", "UCLOUD_PRIVATE_KEY": "s",
-                                "UCLOUD_PROJECT_ID": "org-env",
-                                "UCLOUD_API_BASE_URL": "http://127.0.0.1:9/"})
+    minimal = config.parse(
+        {"accounts": [{"name": "a", "regions": ["hk"]}]},
+        env={
+            "UCLOUD_PUBLIC_KEY": "p",
+            "UCLOUD_PRIVATE_KEY": "s",
+            "UCLOUD_PROJECT_ID": "org-env",
+            "UCLOUD_API_BASE_URL": "http://127.0.0.1:9/",
+        },
+    )
     assert minimal.ucloud.base_url == "http://127.0.0.1:9/"
     assert minimal.ucloud.page_size == 100 and minimal.ucloud.max_concurrent_requests == 8
     assert minimal.ucloud.max_response_bytes == 8 * 1024 * 1024
@@ -78,12 +83,19 @@ def test_all_problems_reported_at_once_with_paths():
     }
     got = problems(data)
     expected_paths = [
-        "ucloud.bogus: unknown key", "ucloud.base_url:", "ucloud.page_size:",
-        "ucloud.retries:", "collect.min_interval_seconds:", "collect.include_buckets[0]:",
-        "accounts[1].regions: must be a non-empty list", "accounts[1].name: duplicate",
+        "ucloud.bogus: unknown key",
+        "ucloud.base_url:",
+        "ucloud.page_size:",
+        "ucloud.retries:",
+        "collect.min_interval_seconds:",
+        "collect.include_buckets[0]:",
+        "accounts[1].regions: must be a non-empty list",
+        "accounts[1].name: duplicate",
         "accounts[2].extra: unknown key",
-        "accounts[2].public_key: missing", "accounts[2].private_key: missing",
-        "accounts[2].regions[1]: duplicate", "accounts[2].bucket_type:",
+        "accounts[2].public_key: missing",
+        "accounts[2].private_key: missing",
+        "accounts[2].regions[1]: duplicate",
+        "accounts[2].bucket_type:",
         "accounts[3]: must be a mapping",
     ]
     for path in expected_paths:
@@ -93,49 +105,86 @@ def test_all_problems_reported_at_once_with_paths():
 
 
 def test_one_line_per_problem_and_no_line_twice():
-    got = problems({"accounts": [{"name": "a", "public_key": 123, "private_key": ["x"],
-                                  "regions": ["hk"]}]})
-    assert got == ["c.yaml: accounts[0].public_key: must be a string, got int",
-                   "c.yaml: accounts[0].private_key: must be a string, got list"]
+    got = problems(
+        {"accounts": [{"name": "a", "public_key": 123, "private_key": ["x"], "regions": ["hk"]}]}
+    )
+    assert got == [
+        "c.yaml: accounts[0].public_key: must be a string, got int",
+        "c.yaml: accounts[0].private_key: must be a string, got list",
+    ]
 
 
 def test_top_level_problems_name_the_top_level():
     assert problems([1, 2]) == [
-        "c.yaml: (top level): must be a mapping with ucloud, collect and accounts, got list"]
+        "c.yaml: (top level): must be a mapping with ucloud, collect and accounts, got list"
+    ]
 
 
 def test_duplicate_account_name_reported_even_with_other_errors():
-    got = problems({"accounts": [
-        {"name": "a", "public_key": "p", "private_key": "s", "regions": ["hk"]},
-        {"name": "a", "public_key": "p", "private_key": "s", "regions": "nowhere"}]})
+    got = problems(
+        {
+            "accounts": [
+                {"name": "a", "public_key": "p", "private_key": "s", "regions": ["hk"]},
+                {"name": "a", "public_key": "p", "private_key": "s", "regions": "nowhere"},
+            ]
+        }
+    )
     assert got == [
         "c.yaml: accounts[1].regions: must be a non-empty list of region ids, or auto",
-        "c.yaml: accounts[1].name: duplicate account name 'a'"]
+        "c.yaml: accounts[1].name: duplicate account name 'a'",
+    ]
 
 
 def test_duplicate_account_name():
     acc = {"name": "a", "public_key": "p", "private_key": "s", "regions": ["hk"]}
     assert problems({"accounts": [acc, acc]}) == [
-        "c.yaml: accounts[1].name: duplicate account name 'a'"]
+        "c.yaml: accounts[1].name: duplicate account name 'a'"
+    ]
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (None, "c.yaml: accounts: missing: the file is empty"),
-    ([1, 2], "c.yaml: (top level): must be a mapping"),
-    ({"accounts": {}}, "c.yaml: accounts: must be a non-empty list of accounts"),
-    ({"accounts": [{"name": "bad name!", "public_key": "p", "private_key": "s",
-                    "regions": ["hk"]}]}, "c.yaml: accounts[0].name: must be 1-64"),
-    ({"ucloud": {"timeout_seconds": True}, "accounts": []}, "c.yaml: ucloud.timeout_seconds"),
-    ({"ucloud": {"max_response_bytes": 10}, "accounts": []},
-     "c.yaml: ucloud.max_response_bytes: must be an integer between 1024 and 268435456"),
-    ({"ucloud": {"adaptive_concurrency": "yes"}, "accounts": []},
-     "c.yaml: ucloud.adaptive_concurrency: must be true or false, got 'yes'"),
-    ({"accounts": [{"name": "a", "public_key": "p", "private_key": "s", "regions": ["hk"],
-                    "max_requests_per_second": 0}]},
-     "c.yaml: accounts[0].max_requests_per_second: must be a number between 0.01 and 10000"),
-    ({"ucloud": {"max_buckets_per_listing": 0}, "accounts": []},
-     "c.yaml: ucloud.max_buckets_per_listing: must be an integer between 1 and 10000000"),
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (None, "c.yaml: accounts: missing: the file is empty"),
+        ([1, 2], "c.yaml: (top level): must be a mapping"),
+        ({"accounts": {}}, "c.yaml: accounts: must be a non-empty list of accounts"),
+        (
+            {
+                "accounts": [
+                    {"name": "bad name!", "public_key": "p", "private_key": "s", "regions": ["hk"]}
+                ]
+            },
+            "c.yaml: accounts[0].name: must be 1-64",
+        ),
+        ({"ucloud": {"timeout_seconds": True}, "accounts": []}, "c.yaml: ucloud.timeout_seconds"),
+        (
+            {"ucloud": {"max_response_bytes": 10}, "accounts": []},
+            "c.yaml: ucloud.max_response_bytes: must be an integer between 1024 and 268435456",
+        ),
+        (
+            {"ucloud": {"adaptive_concurrency": "yes"}, "accounts": []},
+            "c.yaml: ucloud.adaptive_concurrency: must be true or false, got 'yes'",
+        ),
+        (
+            {
+                "accounts": [
+                    {
+                        "name": "a",
+                        "public_key": "p",
+                        "private_key": "s",
+                        "regions": ["hk"],
+                        "max_requests_per_second": 0,
+                    }
+                ]
+            },
+            "c.yaml: accounts[0].max_requests_per_second: must be a number between 0.01 and 10000",
+        ),
+        (
+            {"ucloud": {"max_buckets_per_listing": 0}, "accounts": []},
+            "c.yaml: ucloud.max_buckets_per_listing: must be an integer between 1 and 10000000",
+        ),
+    ],
+)
 def test_single_problems(data, expected):
     assert any(p.startswith(expected) for p in problems(data)), problems(data)
 
@@ -145,13 +194,15 @@ def test_key_files_stripped_relative_to_config(tmp_path: Path):
     (tmp_path / "keys" / "pub").write_text("pub-from-file\n")
     (tmp_path / "keys" / "priv").write_text("  priv-from-file \n\n")
     path = tmp_path / "config.yaml"
-    path.write_text(textwrap.dedent("""
+    path.write_text(
+        textwrap.dedent("""
         accounts:
           - name: main
             public_key_file: keys/pub
             private_key_file: keys/priv
             regions: [cn-bj2]
-    """))
+    """)
+    )
     acc = config.load(path, env={}).accounts[0]
     assert acc.public_key == "pub-from-file"
     assert acc.private_key.reveal() == "priv-from-file"
@@ -159,10 +210,12 @@ def test_key_files_stripped_relative_to_config(tmp_path: Path):
 
 def test_key_file_problems_do_not_leak(tmp_path: Path):
     path = tmp_path / "config.yaml"
-    path.write_text("accounts:\n  - name: m\n    public_key: p\n    private_key: SECRETX\n"
-                    "    private_key_file: nope\n    regions: [hk]\n"
-                    "  - name: n\n    public_key: p\n    private_key_file: missing.key\n"
-                    "    regions: [hk]\n")
+    path.write_text(
+        "accounts:\n  - name: m\n    public_key: p\n    private_key: SECRETX\n"
+        "    private_key_file: nope\n    regions: [hk]\n"
+        "  - name: n\n    public_key: p\n    private_key_file: missing.key\n"
+        "    regions: [hk]\n"
+    )
     with pytest.raises(ConfigError) as info:
         config.load(path, env={})
     text = str(info.value)
@@ -189,11 +242,30 @@ def test_example_config_is_valid(tmp_path: Path):
     data["accounts"][0]["private_key_file"] = str(key)
     cfg = config.parse(data, env={})
     assert cfg.accounts[0].private_key.reveal() == "k"
-    documented = {line.split(":")[0].strip(" #-") for line in example.read_text().splitlines()
-                  if ":" in line and not line.lstrip().startswith("#")}
-    for key_name in ("base_url", "timeout_seconds", "page_size", "max_concurrent_requests",
-                     "retries", "min_interval_seconds", "include_buckets", "exclude_buckets",
-                     "name", "public_key", "private_key_file", "project_id", "regions",
-                     "bucket_type", "bucket_name", "max_response_bytes", "max_buckets_per_listing",
-                     "adaptive_concurrency", "max_requests_per_second"):
+    documented = {
+        line.split(":")[0].strip(" #-")
+        for line in example.read_text().splitlines()
+        if ":" in line and not line.lstrip().startswith("#")
+    }
+    for key_name in (
+        "base_url",
+        "timeout_seconds",
+        "page_size",
+        "max_concurrent_requests",
+        "retries",
+        "min_interval_seconds",
+        "include_buckets",
+        "exclude_buckets",
+        "name",
+        "public_key",
+        "private_key_file",
+        "project_id",
+        "regions",
+        "bucket_type",
+        "bucket_name",
+        "max_response_bytes",
+        "max_buckets_per_listing",
+        "adaptive_concurrency",
+        "max_requests_per_second",
+    ):
         assert key_name in documented

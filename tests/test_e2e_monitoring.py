@@ -43,8 +43,14 @@ def scrape_config(targets: list[tuple[str, dict[str, str]]], alertmanager: str =
     config: dict[str, Any] = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": ["alerts.yml", "recording.yml"],
-        "scrape_configs": [{"job_name": JOB, "static_configs": [
-            {"targets": [address], "labels": labels} for address, labels in targets]}],
+        "scrape_configs": [
+            {
+                "job_name": JOB,
+                "static_configs": [
+                    {"targets": [address], "labels": labels} for address, labels in targets
+                ],
+            }
+        ],
     }
     if alertmanager:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
@@ -55,44 +61,76 @@ def bump_bucket(simulator, region: str, name: str, extra: int) -> None:
     """Make one bucket's image count grow, as a push to the registry would."""
     (old,) = [b for b in simulator.fleet.buckets(GOLDEN_PUBLIC_KEY, region) if b.name == name]
     simulator.fleet.remove_bucket(GOLDEN_PUBLIC_KEY, region, name)
-    simulator.fleet.add_bucket(GOLDEN_PUBLIC_KEY, region,
-                               Bucket(old.name, old.type, old.image_count + extra,
-                                      old.create_time, old.shared))
+    simulator.fleet.add_bucket(
+        GOLDEN_PUBLIC_KEY,
+        region,
+        Bucket(old.name, old.type, old.image_count + extra, old.create_time, old.shared),
+    )
 
 
 def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, tmp_path):
     for i in range(BULK):
-        simulator.fleet.add_bucket(GOLDEN_PUBLIC_KEY, "hk",
-                                   Bucket(f"bulk/{i:03d}", "Private", i, 1_600_000_000 + i))
+        simulator.fleet.add_bucket(
+            GOLDEN_PUBLIC_KEY, "hk", Bucket(f"bulk/{i:03d}", "Private", i, 1_600_000_000 + i)
+        )
     # one entry with a malformed field, so the "invalid entries" panel has data too
-    simulator.add_fault(Fault(mutate=lambda body: {**body, "ImageSet": [
-        *body["ImageSet"], {"BucketName": "broken", "BucketType": "Private",
-                            "ImageCount": "many", "CreateTime": 1}]}), region="hk")
-    exp = start_exporter(config_for(simulator.url, [golden_account()],
-                                    ucloud={"page_size": 100, "retries": 0}))
-    with AlertmanagerServer("route: {receiver: sink}\nreceivers: [{name: sink}]\n",
-                            workdir=tmp_path / "am") as am, \
-            PrometheusServer(scrape_config([(f"127.0.0.1:{exp.port}", {})],
-                                           f"127.0.0.1:{am.port}"),
-                             rule_files("alerts.yml", "recording.yml"),
-                             workdir=tmp_path / "prom",
-                             extra_args=["--rules.alert.resend-delay=1s"]) as prom:
+    simulator.add_fault(
+        Fault(
+            mutate=lambda body: {
+                **body,
+                "ImageSet": [
+                    *body["ImageSet"],
+                    {
+                        "BucketName": "broken",
+                        "BucketType": "Private",
+                        "ImageCount": "many",
+                        "CreateTime": 1,
+                    },
+                ],
+            }
+        ),
+        region="hk",
+    )
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account()], ucloud={"page_size": 100, "retries": 0})
+    )
+    with (
+        AlertmanagerServer(
+            "route: {receiver: sink}\nreceivers: [{name: sink}]\n", workdir=tmp_path / "am"
+        ) as am,
+        PrometheusServer(
+            scrape_config([(f"127.0.0.1:{exp.port}", {})], f"127.0.0.1:{am.port}"),
+            rule_files("alerts.yml", "recording.yml"),
+            workdir=tmp_path / "prom",
+            extra_args=["--rules.alert.resend-delay=1s"],
+        ) as prom,
+    ):
         prom.wait_for(f'up{{job="{JOB}"}} == 1', timeout=30)
         start = time.time()
         time.sleep(RANGE + 2)
         bump_bucket(simulator, "cn-sh2", "golden/gamma", 40)
-        simulator.add_fault(Fault(retcode=171, message="signature error"),
-                            account=GOLDEN_PUBLIC_KEY, region="cn-bj2")
-        alerts = am.wait_for_alerts(lambda found: any(
-            a["labels"]["alertname"] == "UCloudImageApiAuthErrors" for a in found), timeout=60)
+        simulator.add_fault(
+            Fault(retcode=171, message="signature error"),
+            account=GOLDEN_PUBLIC_KEY,
+            region="cn-bj2",
+        )
+        alerts = am.wait_for_alerts(
+            lambda found: any(
+                a["labels"]["alertname"] == "UCloudImageApiAuthErrors" for a in found
+            ),
+            timeout=60,
+        )
         (auth,) = [a for a in alerts if a["labels"]["alertname"] == "UCloudImageApiAuthErrors"]
         assert auth["labels"]["severity"] == "critical"
         assert auth["labels"]["account"] == "golden" and auth["labels"]["region"] == "cn-bj2"
         assert auth["labels"]["reason"] == "retcode_171"
         assert "golden" in auth["annotations"]["description"]
         assert auth["annotations"]["runbook_url"].endswith("runbooks.md#ucloudimageapiautherrors")
-        at = settle(prom, 'ucloud_image_bucket_images{bucket="golden/gamma"} == 290',
-                    "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m")
+        at = settle(
+            prom,
+            'ucloud_image_bucket_images{bucket="golden/gamma"} == 290',
+            "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m",
+        )
         results = dashboard_results(prom, at)
         empty = [where for where, result in results.items() if not result]
         assert not empty, "queries without data:\n" + "\n".join(empty)
@@ -102,10 +140,16 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
         targets = len(prom.series("ucloud_image_bucket_up", start, at))
         buckets = len(prom.series("ucloud_image_bucket_images", start, at))
         assert targets == 3 and buckets > BULK
-        touched = {query.where: series_touched(prom, query.expr, start, at)
-                   for query in panels.queries() if not query.instant}
-        print(f"\ntargets={targets} per-bucket series={buckets}; series per range query:",
-              *sorted(touched.items()), sep="\n  ")
+        touched = {
+            query.where: series_touched(prom, query.expr, start, at)
+            for query in panels.queries()
+            if not query.instant
+        }
+        print(
+            f"\ntargets={targets} per-bucket series={buckets}; series per range query:",
+            *sorted(touched.items()),
+            sep="\n  ",
+        )
         too_many = {w: n for w, n in touched.items() if n > SERIES_PER_TARGET * targets}
         assert not too_many, too_many
         for query in panels.queries():
@@ -114,18 +158,27 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
                 assert 0 < len(results[query.where]) <= k, query.where
 
 
-HEALTH_STATS = ("Exporter scrapes down", "Targets up", "Targets down", "Buckets", "Images",
-                "Oldest data")
+HEALTH_STATS = (
+    "Exporter scrapes down",
+    "Targets up",
+    "Targets down",
+    "Buckets",
+    "Images",
+    "Oldest data",
+)
 
 
 def test_dead_exporter_shows_down(simulator, start_exporter, tmp_path):
     exp = start_exporter(config_for(simulator.url, [golden_account()]))
     address = f"127.0.0.1:{exp.port}"
-    with PrometheusServer(scrape_config([(address, {})]),
-                          rule_files("alerts.yml", "recording.yml"),
-                          workdir=tmp_path / "prom") as prom:
+    with PrometheusServer(
+        scrape_config([(address, {})]),
+        rule_files("alerts.yml", "recording.yml"),
+        workdir=tmp_path / "prom",
+    ) as prom:
         alive = dashboard_results(
-            prom, settle(prom, "instance_account_region_type:ucloud_image_bucket_images:sum"))
+            prom, settle(prom, "instance_account_region_type:ucloud_image_bucket_images:sum")
+        )
         assert values(alive["Exporter scrapes down / A"]) == [0]
         assert values(alive["Targets up / A"]) == [3]
         assert exp.stop() == 0
@@ -144,8 +197,16 @@ def test_dead_exporter_shows_down(simulator, start_exporter, tmp_path):
 
 
 # Panels whose numbers are totals: with an HA pair they must equal one exporter's.
-TOTALS = ("Targets up", "Targets down", "Buckets", "Images", "Buckets by region and type",
-          "Images by region", "Top buckets by image count", "Newest buckets")
+TOTALS = (
+    "Targets up",
+    "Targets down",
+    "Buckets",
+    "Images",
+    "Buckets by region and type",
+    "Images by region",
+    "Top buckets by image count",
+    "Newest buckets",
+)
 # Recording rule -> the same total from one exporter's raw series (%s: its instance matcher).
 RULE_TOTALS = {
     "account_region_type:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
@@ -166,19 +227,24 @@ def test_ha_pair_totals_equal_one_exporter(simulator, start_exporter, tmp_path):
     config = config_for(simulator.url, [golden_account()])
     addresses = [f"127.0.0.1:{start_exporter(config).port}" for _ in "ab"]
     targets = [(address, {"replica": name}) for address, name in zip(addresses, "ab", strict=True)]
-    with PrometheusServer(scrape_config(targets), rule_files("recording.yml"),
-                          workdir=tmp_path / "prom") as prom:
+    with PrometheusServer(
+        scrape_config(targets), rule_files("recording.yml"), workdir=tmp_path / "prom"
+    ) as prom:
         prom.wait_for(f'up{{job="{JOB}"}} == 1', lambda r: len(r) == 2, timeout=30)
-        at = settle(prom, "account_region:ucloud_image_bucket_up:max",
-                    "account_region:ucloud_image_bucket_images:sum")
+        at = settle(
+            prom,
+            "account_region:ucloud_image_bucket_up:max",
+            "account_region:ucloud_image_bucket_images:sum",
+        )
         one = f'instance="{addresses[0]}"'
         for rule, single in RULE_TOTALS.items():
             pair, alone = prom.query(f"sum({rule})", at), prom.query(single % one, at)
             assert values(pair) == values(alone) and values(pair), (rule, pair, alone)
         requests = "rate(ucloud_image_bucket_api_requests_total{%s}[5s])"
         single_rate = values(prom.query(f"sum({requests % one})", at))[0]
-        pair_rate = values(prom.query(
-            "sum(account_region_action:ucloud_image_bucket_api_requests:rate5m)", at))[0]
+        pair_rate = values(
+            prom.query("sum(account_region_action:ucloud_image_bucket_api_requests:rate5m)", at)
+        )[0]
         assert 0 < pair_rate < 1.5 * single_rate, (pair_rate, single_rate)
 
         both = dashboard_results(prom, at)

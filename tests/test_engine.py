@@ -17,15 +17,20 @@ from exporter.ucloud import UCloudClient
 
 
 def config(*, page_size: int = 100, **collect: Any) -> Config:
-    account = Account(name="a", public_key="p", private_key=Secret("s"), project_id=None,
-                      regions=("cn-bj2", "hk"))
-    return Config(ucloud=UCloudSettings(base_url="https://api.example/", page_size=page_size),
-                  collect=CollectSettings(**collect), accounts=(account,))
+    account = Account(
+        name="a", public_key="p", private_key=Secret("s"), project_id=None, regions=("cn-bj2", "hk")
+    )
+    return Config(
+        ucloud=UCloudSettings(base_url="https://api.example/", page_size=page_size),
+        collect=CollectSettings(**collect),
+        accounts=(account,),
+    )
 
 
 @contextlib.contextmanager
-def engine_answering(answer: Callable[[httpx.Request], Any], *, page_size: int = 100,
-                     **collect: Any) -> Iterator[Engine]:
+def engine_answering(
+    answer: Callable[[httpx.Request], Any], *, page_size: int = 100, **collect: Any
+) -> Iterator[Engine]:
     """An engine whose API client is answered by ``answer`` (sync or async)."""
     cfg = config(page_size=page_size, **collect)
     engine = Engine(cfg, client=UCloudClient(cfg.ucloud, transport=httpx.MockTransport(answer)))
@@ -45,7 +50,9 @@ def test_starved_loop_still_answers_in_time_with_every_target_failed():
         results = engine.collect(timeout=0.3)
         elapsed = time.monotonic() - started
         assert [(r.region, r.ok, r.error and r.error.reason) for r in results] == [
-            ("cn-bj2", False, "deadline"), ("hk", False, "deadline")]
+            ("cn-bj2", False, "deadline"),
+            ("hk", False, "deadline"),
+        ]
         assert elapsed < 1.2  # did not wait for the hog to finish
 
 
@@ -54,15 +61,25 @@ def test_a_busy_loop_costs_only_the_target_that_did_not_finish():
         if b"Region=hk" in request.content:
             await asyncio.sleep(0.1)  # after cn-bj2 is done ...
             time.sleep(1.5)  # ... this target blocks the event loop (a huge page to parse)
-        return httpx.Response(200, json={"RetCode": 0, "TotalCount": 1, "ImageSet": [
-            {"BucketName": "b", "BucketType": "Private", "ImageCount": 1, "CreateTime": 1}]})
+        return httpx.Response(
+            200,
+            json={
+                "RetCode": 0,
+                "TotalCount": 1,
+                "ImageSet": [
+                    {"BucketName": "b", "BucketType": "Private", "ImageCount": 1, "CreateTime": 1}
+                ],
+            },
+        )
 
     with engine_answering(answer) as engine:
         started = time.monotonic()
         results = engine.collect(timeout=0.5)
         elapsed = time.monotonic() - started
         assert [(r.region, r.ok, r.error and r.error.reason) for r in results] == [
-            ("cn-bj2", True, None), ("hk", False, "deadline")]  # was: both failed
+            ("cn-bj2", True, None),
+            ("hk", False, "deadline"),
+        ]  # was: both failed
         assert elapsed < 0.7  # by the budget (0.5 s); the old grace made it >= 0.75 s
 
 
@@ -77,12 +94,16 @@ def test_an_absurd_timeout_is_clamped_not_an_overflow():
 
 def paged(delay: Callable[[], float]) -> Callable[[httpx.Request], Any]:
     """A gateway of 6 buckets in pages of 2, each answer ``delay()`` seconds late."""
+
     async def answer(request: httpx.Request) -> httpx.Response:
         await asyncio.sleep(delay())
         offset = int(dict(parse_qsl(request.content.decode()))["Offset"])
-        items = [{"BucketName": f"b{i}", "BucketType": "Private", "ImageCount": i,
-                  "CreateTime": 1} for i in range(offset, min(offset + 2, 6))]
+        items = [
+            {"BucketName": f"b{i}", "BucketType": "Private", "ImageCount": i, "CreateTime": 1}
+            for i in range(offset, min(offset + 2, 6))
+        ]
         return httpx.Response(200, json={"RetCode": 0, "TotalCount": 6, "ImageSet": items})
+
     return answer
 
 
@@ -102,15 +123,18 @@ def test_a_listing_longer_than_the_scrape_timeout_finishes_in_the_background():
 
 def test_last_data_is_served_while_a_listing_runs_until_it_is_too_old():
     slow = False
-    with engine_answering(paged(lambda: 5.0 if slow else 0.0), page_size=2,
-                          max_data_age_seconds=0.5) as engine:
+    with engine_answering(
+        paged(lambda: 5.0 if slow else 0.0), page_size=2, max_data_age_seconds=0.5
+    ) as engine:
         assert [r.ok for r in engine.collect(timeout=1)] == [True, True]
         slow = True  # the next listing hangs
         assert [r.ok for r in engine.collect(timeout=0.1)] == [True, True]  # last data
         time.sleep(0.5)
         late = engine.collect(timeout=0.1)
         assert [(r.ok, r.error and r.error.reason) for r in late] == [
-            (False, "deadline"), (False, "deadline")]  # older than max_data_age_seconds
+            (False, "deadline"),
+            (False, "deadline"),
+        ]  # older than max_data_age_seconds
 
 
 def test_a_listing_is_cut_at_its_own_hard_cap():
@@ -119,4 +143,6 @@ def test_a_listing_is_cut_at_its_own_hard_cap():
         time.sleep(0.4)
         results = engine.collect(timeout=0.1)
         assert [(r.ok, r.error and r.error.reason) for r in results] == [
-            (False, "deadline"), (False, "deadline")]
+            (False, "deadline"),
+            (False, "deadline"),
+        ]

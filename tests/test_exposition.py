@@ -15,11 +15,20 @@ from exporter.ucloud import Bucket
 from tests.support.procs import config_for, golden_account
 
 text = st.text(st.characters(codec="utf-8"), max_size=40)
-buckets = st.builds(Bucket, name=text, type=text,
-                    images=st.integers(0, 2**63), created=st.integers(0, 2**63))
-results = st.lists(st.builds(Result, account=text, region=text,
-                             buckets=st.none() | st.lists(buckets, max_size=5).map(tuple),
-                             duration=st.just(0.1), finished=st.just(0.0)), max_size=4)
+buckets = st.builds(
+    Bucket, name=text, type=text, images=st.integers(0, 2**63), created=st.integers(0, 2**63)
+)
+results = st.lists(
+    st.builds(
+        Result,
+        account=text,
+        region=text,
+        buckets=st.none() | st.lists(buckets, max_size=5).map(tuple),
+        duration=st.just(0.1),
+        finished=st.just(0.0),
+    ),
+    max_size=4,
+)
 
 
 class _Two:
@@ -45,8 +54,9 @@ def test_writer_matches_the_library_in_both_formats(results):
 
 
 def test_served_pages_match_filtered_and_formats(simulator, start_exporter):
-    exp = start_exporter(config_for(simulator.url, [golden_account()],
-                                    collect={"min_interval_seconds": 60}))
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account()], collect={"min_interval_seconds": 60})
+    )
     answer = exp.get()
     page, page_type = answer.text, answer.headers["content-type"]
     filtered = exp.get("/metrics?name[]=ucloud_image_bucket_images").text

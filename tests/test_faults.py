@@ -84,12 +84,15 @@ def test_fault_costs_only_its_target(rig: Rig, case: FaultCase) -> None:
     else:
         check_partial(after, case, expected, spoiled)
     errors = after.errors("victim", "cn-bj2") - before.errors("victim", "cn-bj2")
-    assert errors == (Counter({case.reason: case.errors(RETRIES)}) if case.errors(RETRIES)
-                      else Counter())
+    assert errors == (
+        Counter({case.reason: case.errors(RETRIES)}) if case.errors(RETRIES) else Counter()
+    )
     assert grew(before, after, "ucloud_image_bucket_invalid_entries_total", "field") == (
-        Counter({case.invalid: 1}) if case.invalid else Counter())
+        Counter({case.invalid: 1}) if case.invalid else Counter()
+    )
     assert grew(before, after, "ucloud_image_bucket_paging_inconsistencies_total", "kind") == (
-        Counter({case.odd: 1}) if case.odd else Counter())
+        Counter({case.odd: 1}) if case.odd else Counter()
+    )
     assert_clean(after, rig.exp.logs())
     rig.sim.clear_faults()
     assert_whole(scrape(rig.exp), "victim", "cn-bj2", rig.sim.fleet)  # recovers at once
@@ -97,9 +100,15 @@ def test_fault_costs_only_its_target(rig: Rig, case: FaultCase) -> None:
 
 def grew(before: Scrape, after: Scrape, name: str, label: str) -> Counter[str]:
     """Return how much a victim cn-bj2 counter grew, by ``label``."""
+
     def by(m: Scrape) -> Counter[str]:
-        return Counter({dict(labels)[label]: int(v) for labels, v in
-                        m.series(name, "victim", "cn-bj2").items()})
+        return Counter(
+            {
+                dict(labels)[label]: int(v)
+                for labels, v in m.series(name, "victim", "cn-bj2").items()
+            }
+        )
+
     return by(after) - by(before)
 
 
@@ -107,7 +116,7 @@ def check_partial(m: Scrape, case: FaultCase, expected: Fleet, spoiled: str) -> 
     """A target that stays up: every bucket counted, a bad field costs only its series."""
     assert m.get("ucloud_image_bucket_up", account="victim", region="cn-bj2") == 1
     assert not m.series("ucloud_image_bucket_error_info", "victim", "cn-bj2")
-    buckets = expected.buckets(VICTIM_KEY, "cn-bj2")[:case.reported]
+    buckets = expected.buckets(VICTIM_KEY, "cn-bj2")[: case.reported]
     want = {b.name: b.image_count for b in buckets}
     got = images(m, "victim", "cn-bj2")
     counted = m.series("ucloud_image_buckets", "victim", "cn-bj2")
@@ -125,8 +134,7 @@ def check_partial(m: Scrape, case: FaultCase, expected: Fleet, spoiled: str) -> 
     assert counted.get(unknown, 0) == (1 if case.unknown_type else 0)
 
 
-def assert_every_target_failed(exp: Exporter, reason: str, *,
-                               attempts: int | None = None) -> None:
+def assert_every_target_failed(exp: Exporter, reason: str, *, attempts: int | None = None) -> None:
     """Scrape once: in budget, every target failed for ``reason``, nothing escaped."""
     m = scrape(exp)
     assert m.seconds < BUDGET + 1
@@ -202,8 +210,10 @@ def truncating_server() -> Iterator[str]:
                 conn.settimeout(2)
                 with contextlib.suppress(OSError):
                     conn.recv(65536)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                                 b"Content-Length: 1000\r\n\r\n{\"RetCode\": 0,")
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b'Content-Length: 1000\r\n\r\n{"RetCode": 0,'
+                    )
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()

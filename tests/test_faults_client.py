@@ -25,16 +25,18 @@ ENTRY = {"BucketName": "b", "BucketType": "Private", "ImageCount": 1, "CreateTim
 
 def listing(handler, *, timeout: float = 5.0, budget: float = 5.0, retries: int = 0):
     """Run one listing against ``handler``; return (result or exception, seconds)."""
-    settings = UCloudSettings(base_url="https://api.example/", timeout_seconds=timeout,
-                              page_size=1, retries=retries)
+    settings = UCloudSettings(
+        base_url="https://api.example/", timeout_seconds=timeout, page_size=1, retries=retries
+    )
 
     async def go():
-        client = UCloudClient(settings, transport=httpx.MockTransport(handler),
-                              rng=random.Random(0))
+        client = UCloudClient(
+            settings, transport=httpx.MockTransport(handler), rng=random.Random(0)
+        )
         try:
-            return await list_image_buckets(client, ACCOUNT, "r",
-                                            deadline=time.monotonic() + budget,
-                                            observe=lambda *_: None)
+            return await list_image_buckets(
+                client, ACCOUNT, "r", deadline=time.monotonic() + budget, observe=lambda *_: None
+            )
         except Exception as exc:
             return exc
         finally:
@@ -45,9 +47,15 @@ def listing(handler, *, timeout: float = 5.0, budget: float = 5.0, retries: int 
     return outcome, time.monotonic() - started
 
 
-@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"RetCode": ' + b"1" * 5000 + b"}",
-                                  b'{"RetCode": 0, "TotalCount": ' + b"9" * 5000 + b"}"],
-                         ids=["nested-100k-deep", "retcode-5000-digits", "total-5000-digits"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        b'{"RetCode": ' + b"1" * 5000 + b"}",
+        b'{"RetCode": 0, "TotalCount": ' + b"9" * 5000 + b"}",
+    ],
+    ids=["nested-100k-deep", "retcode-5000-digits", "total-5000-digits"],
+)
 def test_hostile_json_is_a_decode_error(body: bytes) -> None:
     outcome, _ = listing(lambda request: httpx.Response(200, content=body))
     assert isinstance(outcome, DecodeError)  # was RecursionError / ValueError
@@ -72,16 +80,18 @@ class SlowDrip(httpx.AsyncByteStream):
 
 
 def test_slow_drip_body_is_bounded_by_timeout_seconds() -> None:
-    outcome, seconds = listing(lambda request: httpx.Response(200, stream=SlowDrip()),
-                               timeout=1.0, budget=8.0, retries=1)
+    outcome, seconds = listing(
+        lambda request: httpx.Response(200, stream=SlowDrip()), timeout=1.0, budget=8.0, retries=1
+    )
     assert isinstance(outcome, RequestTimeout)  # was: read until the scrape deadline
     assert seconds < 4  # two attempts of about 1 s, not 8 s
 
 
 def test_gzip_bomb_is_capped() -> None:
     bomb = gzip.compress(b" " * (64 * 1024 * 1024))
-    outcome, _ = listing(lambda request: httpx.Response(
-        200, content=bomb, headers={"Content-Encoding": "gzip"}))
+    outcome, _ = listing(
+        lambda request: httpx.Response(200, content=bomb, headers={"Content-Encoding": "gzip"})
+    )
     assert isinstance(outcome, DecodeError) and "larger than" in str(outcome)
 
 

@@ -19,8 +19,10 @@ from tests.support.realparts import require_binary
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "exposition.prom"
 # Series whose values differ run to run: timings, wall-clock times, the process itself.
-UNSTABLE = re.compile(r"^(process_|python_|ucloud_image_bucket_scrape_duration_seconds"
-                      r"|ucloud_image_bucket_\w*last_\w*success_timestamp_seconds)")
+UNSTABLE = re.compile(
+    r"^(process_|python_|ucloud_image_bucket_scrape_duration_seconds"
+    r"|ucloud_image_bucket_\w*last_\w*success_timestamp_seconds)"
+)
 
 
 def stable(text: str) -> str:
@@ -47,30 +49,42 @@ def test_exposition_matches_golden_file(simulator, start_exporter):
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(actual)
     expected = GOLDEN.read_text()
-    diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
-                                        str(GOLDEN), "actual exposition"))
+    diff = "".join(
+        difflib.unified_diff(
+            expected.splitlines(True), actual.splitlines(True), str(GOLDEN), "actual exposition"
+        )
+    )
     assert not diff, f"exposition changed (UPDATE_GOLDEN=1 to accept):\n{diff}"
 
 
 def promtool_check(text: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([require_binary("promtool"), "check", "metrics"], input=text,
-                          capture_output=True, text=True, timeout=30, check=False)
+    return subprocess.run(
+        [require_binary("promtool"), "check", "metrics"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 def test_promtool_accepts_golden_file():
     result = promtool_check(GOLDEN.read_text())
     assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(), (
-        result.stdout + result.stderr)
+        result.stdout + result.stderr
+    )
 
 
 def test_promtool_accepts_live_output(simulator, start_exporter):
     result = promtool_check(scrape_golden(simulator, start_exporter))
     assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(), (
-        result.stdout + result.stderr)
+        result.stdout + result.stderr
+    )
 
 
-@pytest.mark.parametrize("bad", ["# TYPE x_total gauge\nx_total 1\n",
-                                 "# HELP y help\n# TYPE y counter\ny 1\n"])
+@pytest.mark.parametrize(
+    "bad", ["# TYPE x_total gauge\nx_total 1\n", "# HELP y help\n# TYPE y counter\ny 1\n"]
+)
 def test_promtool_check_can_fail(bad):
     result = promtool_check(bad)
     assert result.returncode != 0 or result.stdout.strip() or result.stderr.strip()

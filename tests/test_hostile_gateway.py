@@ -27,13 +27,18 @@ from exporter.ucloud import (
     list_image_buckets,
 )
 
-ACCOUNT = Account(name="main", public_key="pub", private_key=Secret("priv"), project_id=None,
-                  regions=("cn-bj2",))
+ACCOUNT = Account(
+    name="main", public_key="pub", private_key=Secret("priv"), project_id=None, regions=("cn-bj2",)
+)
 
 
 def entry(i: int) -> dict[str, object]:
-    return {"BucketName": f"b{i:06d}", "BucketType": "Private" if i % 3 else "Public",
-            "ImageCount": i % 7, "CreateTime": 1_600_000_000 + i}
+    return {
+        "BucketName": f"b{i:06d}",
+        "BucketType": "Private" if i % 3 else "Public",
+        "ImageCount": i % 7,
+        "CreateTime": 1_600_000_000 + i,
+    }
 
 
 @dataclass
@@ -68,9 +73,13 @@ def listing(gateway: Hostile, **settings: object) -> Listing | UCloudError:
     async def go() -> Listing | UCloudError:
         client = UCloudClient(ucloud, transport=httpx.MockTransport(gateway))
         try:
-            return await list_image_buckets(client, ACCOUNT, "cn-bj2",
-                                            deadline=time.monotonic() + 20,
-                                            observe=lambda action, reason: None)
+            return await list_image_buckets(
+                client,
+                ACCOUNT,
+                "cn-bj2",
+                deadline=time.monotonic() + 20,
+                observe=lambda action, reason: None,
+            )
         except UCloudError as exc:
             return exc
         finally:
@@ -89,12 +98,15 @@ def names(result: Listing) -> list[str | None]:
 
 
 # Default settings: page_size 100, max_concurrent_requests 8 (the in-flight window).
-@pytest.mark.parametrize(("real", "lie", "max_calls"), [
-    (5, 100_000, 20),  # the example: <= 20 calls
-    (250, 100_000, 3 + 8 + 1),
-    (0, 100_000, 1),
-    (1000, 1500, 10 + 8 + 1),
-])
+@pytest.mark.parametrize(
+    ("real", "lie", "max_calls"),
+    [
+        (5, 100_000, 20),  # the example: <= 20 calls
+        (250, 100_000, 3 + 8 + 1),
+        (0, 100_000, 1),
+        (1000, 1500, 10 + 8 + 1),
+    ],
+)
 def test_lying_total_count_costs_real_pages_plus_the_window(real, lie, max_calls):
     gateway = Hostile(real, total=lie)
     result = ok(listing(gateway))
@@ -159,30 +171,47 @@ def test_omitted_and_malformed_fields_never_drop_the_bucket():
     ]
     result = ok(listing(Hostile(0, entries=entries)))
     got = [(b.name, b.type, b.images, b.created) for b in result.buckets]
-    assert got == [("empty", "private", None, 1), ("typeless", "unknown", 3, 2),
-                   ("odd-type", "unknown", 4, 3), ("no-time", "public", None, None),
-                   (None, "public", 6, 5), (None, "unknown", None, None)]
-    assert result.invalid == {"ImageCount": 3, "BucketType": 3, "CreateTime": 2,
-                              "BucketName": 2, "entry": 1}
+    assert got == [
+        ("empty", "private", None, 1),
+        ("typeless", "unknown", 3, 2),
+        ("odd-type", "unknown", 4, 3),
+        ("no-time", "public", None, None),
+        (None, "public", 6, 5),
+        (None, "unknown", None, None),
+    ]
+    assert result.invalid == {
+        "ImageCount": 3,
+        "BucketType": 3,
+        "CreateTime": 2,
+        "BucketName": 2,
+        "entry": 1,
+    }
 
 
 def test_lone_surrogates_and_control_characters_are_replaced_not_raised_on():
-    raw = (b'{"RetCode": 0, "TotalCount": 2, "ImageSet": ['
-           b'{"BucketName": "bad\\ud800name", "BucketType": "Private", "ImageCount": 1,'
-           b' "CreateTime": 1},'
-           b'{"BucketName": "pair\\ud83d\\ude00\\u0000", "BucketType": "Public",'
-           b' "ImageCount": 2, "CreateTime": 2}]}')
+    raw = (
+        b'{"RetCode": 0, "TotalCount": 2, "ImageSet": ['
+        b'{"BucketName": "bad\\ud800name", "BucketType": "Private", "ImageCount": 1,'
+        b' "CreateTime": 1},'
+        b'{"BucketName": "pair\\ud83d\\ude00\\u0000", "BucketType": "Public",'
+        b' "ImageCount": 2, "CreateTime": 2}]}'
+    )
 
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=raw)
 
     async def go() -> Listing:
-        client = UCloudClient(UCloudSettings(base_url="https://api.example/"),
-                              transport=httpx.MockTransport(answer))
+        client = UCloudClient(
+            UCloudSettings(base_url="https://api.example/"), transport=httpx.MockTransport(answer)
+        )
         try:
-            return await list_image_buckets(client, ACCOUNT, "cn-bj2",
-                                            deadline=time.monotonic() + 5,
-                                            observe=lambda action, reason: None)
+            return await list_image_buckets(
+                client,
+                ACCOUNT,
+                "cn-bj2",
+                deadline=time.monotonic() + 5,
+                observe=lambda action, reason: None,
+            )
         finally:
             await client.aclose()
 

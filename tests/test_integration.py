@@ -25,26 +25,67 @@ def test_every_metric_of_the_contract(simulator, start_exporter):
     assert value(m, "ucloud_image_buckets", **t, region="cn-sh2", type="public") == 1
     assert value(m, "ucloud_image_buckets", **t, region="hk", type="private") == 0
     assert value(m, "ucloud_image_buckets", **t, region="hk", type="public") == 0
-    assert value(m, "ucloud_image_bucket_images", **t, region="cn-sh2", bucket="golden/gamma",
-                 type="private") == 250
-    assert value(m, "ucloud_image_bucket_created_timestamp_seconds", **t, region="cn-sh2",
-                 bucket="golden/gamma", type="private") == 1_520_000_000
+    assert (
+        value(
+            m,
+            "ucloud_image_bucket_images",
+            **t,
+            region="cn-sh2",
+            bucket="golden/gamma",
+            type="private",
+        )
+        == 250
+    )
+    assert (
+        value(
+            m,
+            "ucloud_image_bucket_created_timestamp_seconds",
+            **t,
+            region="cn-sh2",
+            bucket="golden/gamma",
+            type="private",
+        )
+        == 1_520_000_000
+    )
     for region in ("cn-bj2", "cn-sh2", "hk"):
         assert value(m, "ucloud_image_bucket_up", **t, region=region) == 1
         assert value(m, "ucloud_image_bucket_scrape_duration_seconds", **t, region=region) > 0
-        last = value(m, "ucloud_image_bucket_last_success_timestamp_seconds", **t,
-                     region=region)
+        last = value(m, "ucloud_image_bucket_last_success_timestamp_seconds", **t, region=region)
         assert abs(last - time.time()) < 60
     # page_size 2: cn-bj2 has 6 buckets = 3 pages, cn-sh2 3 = 2 pages, hk 1 empty page
-    assert value(m, "ucloud_image_bucket_api_requests_total", **t, region="cn-bj2",
-                 action="GetImageBucketList") == 3
-    assert value(m, "ucloud_image_bucket_api_requests_total", **t, region="hk",
-                 action="GetImageBucketList") == 1
+    assert (
+        value(
+            m,
+            "ucloud_image_bucket_api_requests_total",
+            **t,
+            region="cn-bj2",
+            action="GetImageBucketList",
+        )
+        == 3
+    )
+    assert (
+        value(
+            m,
+            "ucloud_image_bucket_api_requests_total",
+            **t,
+            region="hk",
+            action="GetImageBucketList",
+        )
+        == 1
+    )
     build = [k for k in m if k[0] == "ucloud_image_bucket_exporter_build_info"]
     assert len(build) == 1 and dict(build[0][1])["version"]
     second = samples(exp.get().text)
-    assert value(second, "ucloud_image_bucket_api_requests_total", **t, region="cn-bj2",
-                 action="GetImageBucketList") == 6  # counters live across scrapes
+    assert (
+        value(
+            second,
+            "ucloud_image_bucket_api_requests_total",
+            **t,
+            region="cn-bj2",
+            action="GetImageBucketList",
+        )
+        == 6
+    )  # counters live across scrapes
 
 
 def test_failing_target_does_not_blank_the_others(simulator, start_exporter):
@@ -55,18 +96,44 @@ def test_failing_target_does_not_blank_the_others(simulator, start_exporter):
     m = samples(response.text)
     assert value(m, "ucloud_image_bucket_up", account="golden", region="cn-sh2") == 0
     assert value(m, "ucloud_image_bucket_up", account="golden", region="cn-bj2") == 1
-    assert value(m, "ucloud_image_bucket_scrape_duration_seconds", account="golden",
-                 region="cn-sh2") is not None
-    assert value(m, "ucloud_image_buckets", account="golden", region="cn-sh2",
-                 type="private") is None
-    assert value(m, "ucloud_image_buckets", account="golden", region="cn-bj2",
-                 type="private") == 3
-    assert value(m, "ucloud_image_bucket_api_errors_total", account="golden", region="cn-sh2",
-                 action="GetImageBucketList", reason="retcode_171") == 1
-    assert value(m, "ucloud_image_bucket_error_info", account="golden", region="cn-sh2",
-                 reason="retcode_171") == 1
-    assert value(m, "ucloud_image_bucket_last_success_timestamp_seconds", account="golden",
-                 region="cn-sh2") is None
+    assert (
+        value(m, "ucloud_image_bucket_scrape_duration_seconds", account="golden", region="cn-sh2")
+        is not None
+    )
+    assert (
+        value(m, "ucloud_image_buckets", account="golden", region="cn-sh2", type="private") is None
+    )
+    assert value(m, "ucloud_image_buckets", account="golden", region="cn-bj2", type="private") == 3
+    assert (
+        value(
+            m,
+            "ucloud_image_bucket_api_errors_total",
+            account="golden",
+            region="cn-sh2",
+            action="GetImageBucketList",
+            reason="retcode_171",
+        )
+        == 1
+    )
+    assert (
+        value(
+            m,
+            "ucloud_image_bucket_error_info",
+            account="golden",
+            region="cn-sh2",
+            reason="retcode_171",
+        )
+        == 1
+    )
+    assert (
+        value(
+            m,
+            "ucloud_image_bucket_last_success_timestamp_seconds",
+            account="golden",
+            region="cn-sh2",
+        )
+        is None
+    )
     line = [ln for ln in exp.logs().splitlines() if "target listing failed" in ln]
     assert len(line) == 1
     assert "account=golden" in line[0] and "region=cn-sh2" in line[0]
@@ -74,8 +141,9 @@ def test_failing_target_does_not_blank_the_others(simulator, start_exporter):
 
 
 def test_single_flight_shares_one_collection(simulator, start_exporter):
-    exp = start_exporter(config_for(simulator.url, [golden_account(regions=["cn-sh2"])],
-                                    ucloud={"page_size": 100}))
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account(regions=["cn-sh2"])], ucloud={"page_size": 100})
+    )
     simulator.latency = 1.0  # all eight scrapes arrive during one listing (timeout is 2 s)
     simulator.reset_counts()
     codes: list[int] = []
@@ -95,8 +163,9 @@ def test_single_flight_shares_one_collection(simulator, start_exporter):
 
 
 def test_endpoints_and_negotiation(simulator, start_exporter):
-    exp = start_exporter(config_for(simulator.url, [golden_account()]), "--web.telemetry-path",
-                         "/custom")
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account()]), "--web.telemetry-path", "/custom"
+    )
     landing = exp.get("/")
     assert landing.status_code == 200 and "text/html" in landing.headers["content-type"]
     assert 'href="/custom"' in landing.text and "cn-sh2" in landing.text
@@ -132,8 +201,12 @@ def test_secrets_absent_from_every_output(simulator, start_exporter, tmp_path):
 
 def test_config_check_and_bad_config(tmp_path):
     (tmp_path / "bad.yaml").write_text("ucloud: {page_size: 0}\naccounts:\n  - name: x\n")
-    bad = run_cli("--config.file", str(tmp_path / "bad.yaml"), "--config.check", env={
-        "UCLOUD_PUBLIC_KEY": "", "UCLOUD_PRIVATE_KEY": ""})
+    bad = run_cli(
+        "--config.file",
+        str(tmp_path / "bad.yaml"),
+        "--config.check",
+        env={"UCLOUD_PUBLIC_KEY": "", "UCLOUD_PRIVATE_KEY": ""},
+    )
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     lines = bad.stderr.strip().splitlines()
     assert any("ucloud.page_size: must be an integer between 1 and 1000" in ln for ln in lines)
@@ -143,17 +216,20 @@ def test_config_check_and_bad_config(tmp_path):
     missing = run_cli("--config.file", str(tmp_path / "absent.yaml"))
     assert missing.returncode == 1 and "cannot read config file" in missing.stderr
     (tmp_path / "good.yaml").write_text(
-        "accounts: [{name: a, public_key: p, private_key: s, regions: [hk]}]\n")
+        "accounts: [{name: a, public_key: p, private_key: s, regions: [hk]}]\n"
+    )
     good = run_cli("--config.file", str(tmp_path / "good.yaml"), "--config.check")
     assert good.returncode == 0 and "OK (1 accounts, 1 targets)" in good.stdout
 
 
 def test_bad_flags_are_argparse_errors(capsys):
     """In process (the real command's exit 2 is tests/test_fuzz.py's)."""
-    for args, needle in ((["--web.listen-address", "nonsense"], "--web.listen-address"),
-                         (["--log.level", "loud"], "--log.level"),
-                         (["--web.telemetry-path", "metrics"], "--web.telemetry-path"),
-                         (["--no-such-flag"], "unrecognized arguments")):
+    for args, needle in (
+        (["--web.listen-address", "nonsense"], "--web.listen-address"),
+        (["--log.level", "loud"], "--log.level"),
+        (["--web.telemetry-path", "metrics"], "--web.telemetry-path"),
+        (["--no-such-flag"], "unrecognized arguments"),
+    ):
         with pytest.raises(SystemExit) as exit_:
             flags.parse_args(args)
         stderr = capsys.readouterr().err
@@ -167,8 +243,9 @@ def test_json_logs(simulator, start_exporter):
     import json
 
     simulator.add_fault(Fault(retcode=172, message="user not exist"))
-    exp = start_exporter(config_for(simulator.url, [golden_account(regions=["hk"])]),
-                         "--log.format", "json")
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account(regions=["hk"])]), "--log.format", "json"
+    )
     exp.get()
     exp.stop()
     records = [json.loads(line) for line in exp.logs().splitlines() if line.startswith("{")]
@@ -179,8 +256,9 @@ def test_json_logs(simulator, start_exporter):
 def test_listen_address_in_use_fails_cleanly(start_exporter, simulator):
     exp = start_exporter(config_for(simulator.url, [golden_account()]))
     cfg_path = exp.workdir / "config.yaml"
-    result = run_cli("--config.file", str(cfg_path), "--web.listen-address",
-                     f"127.0.0.1:{exp.port}")
+    result = run_cli(
+        "--config.file", str(cfg_path), "--web.listen-address", f"127.0.0.1:{exp.port}"
+    )
     assert result.returncode == 1 and "cannot listen on" in result.stderr
     assert "Traceback" not in result.stderr
 

@@ -78,8 +78,9 @@ def squeeze(value: Any) -> Any:
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed (optional)")
 def test_kubectl_kustomize_renders_the_same():
-    result = subprocess.run(["kubectl", "kustomize", str(K8S)], capture_output=True, text=True,
-                            timeout=60, check=False)
+    result = subprocess.run(
+        ["kubectl", "kustomize", str(K8S)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert result.returncode == 0, result.stderr
     by_key = {(d["kind"], d["metadata"]["name"]): d for d in yaml.safe_load_all(result.stdout)}
     # kustomize re-emits folded (>-) scalars with more-indented lines with an extra blank line
@@ -99,13 +100,19 @@ def readme_overlay() -> str:
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed (optional)")
 def test_readme_overlay_sets_namespace_image_and_release_label(tmp_path: Path):
-    shutil.copytree(K8S, tmp_path / "deploy" / "kubernetes",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        K8S, tmp_path / "deploy" / "kubernetes", ignore=shutil.ignore_patterns("__pycache__")
+    )
     overlay = tmp_path / "my-overlay"
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text(readme_overlay(), encoding="utf-8")
-    result = subprocess.run(["kubectl", "kustomize", str(overlay)], capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        ["kubectl", "kustomize", str(overlay)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     docs = {d["kind"]: d for d in yaml.safe_load_all(result.stdout)}
     assert set(docs) == {d["kind"] for d in rendered()}
@@ -114,14 +121,19 @@ def test_readme_overlay_sets_namespace_image_and_release_label(tmp_path: Path):
     assert image == "registry.example.com/ucloud-image-exporter:0.1.0"
     for kind, doc in docs.items():
         labels = doc["metadata"]["labels"]
-        assert (labels.get("release") == "prometheus") == (kind in {"ServiceMonitor",
-                                                                   "PrometheusRule"}), kind
+        assert (labels.get("release") == "prometheus") == (
+            kind in {"ServiceMonitor", "PrometheusRule"}
+        ), kind
 
 
 # -- schemas --------------------------------------------------------------------------------
 
-CORE = [("Deployment", NAME), ("Service", NAME), ("ConfigMap", f"{NAME}-config"),
-        ("Secret", OPTIONAL["secret.example.yaml"])]
+CORE = [
+    ("Deployment", NAME),
+    ("Service", NAME),
+    ("ConfigMap", f"{NAME}-config"),
+    ("Secret", OPTIONAL["secret.example.yaml"]),
+]
 
 
 @pytest.mark.parametrize(("kind", "name"), CORE)
@@ -142,8 +154,9 @@ def test_schema_validation_would_catch_problems():
 def test_service_targets_the_pods():
     service = get("Service")
     assert service["spec"]["type"] == "ClusterIP"
-    assert is_subset(service["spec"]["selector"], get("Deployment")["spec"]["template"]
-                     ["metadata"]["labels"])
+    assert is_subset(
+        service["spec"]["selector"], get("Deployment")["spec"]["template"]["metadata"]["labels"]
+    )
     ports = {p["name"]: p for p in service["spec"]["ports"]}
     assert ports["http"]["port"] == 9787
     assert ports["http"]["targetPort"] in {p["name"] for p in container()["ports"]}
@@ -152,8 +165,9 @@ def test_service_targets_the_pods():
 def test_servicemonitor_scrapes_the_service():
     monitor = get("ServiceMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
-    assert is_subset(monitor["spec"]["selector"]["matchLabels"], get("Service")["metadata"]
-                     ["labels"])
+    assert is_subset(
+        monitor["spec"]["selector"]["matchLabels"], get("Service")["metadata"]["labels"]
+    )
     assert "namespaceSelector" not in monitor["spec"], "own namespace only"
     service_ports = {p["name"] for p in get("Service")["spec"]["ports"]}
     (endpoint,) = monitor["spec"]["endpoints"]
@@ -188,17 +202,26 @@ def test_prometheusrule_carries_exactly_the_rule_files():
 
 
 def test_prometheusrule_is_up_to_date():
-    result = subprocess.run([sys.executable, str(K8S / "generate_rules.py"), "--check"],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, str(K8S / "generate_rules.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_generate_check_would_catch_a_stale_file(tmp_path: Path):
     stale = tmp_path / "prometheusrule.yaml"
     stale.write_text((K8S / "prometheusrule.yaml").read_text().replace("for: 5m", "for: 6m"))
-    result = subprocess.run([sys.executable, str(K8S / "generate_rules.py"), "--check",
-                             "--output", str(stale)],
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, str(K8S / "generate_rules.py"), "--check", "--output", str(stale)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 1
     assert "stale" in result.stderr
 
@@ -207,6 +230,11 @@ def test_prometheusrule_spec_passes_promtool(tmp_path: Path):
     promtool = require_binary("promtool")
     rules = tmp_path / "rules.yml"
     rules.write_text(yaml.safe_dump(get("PrometheusRule")["spec"]), encoding="utf-8")
-    result = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True,
-                            text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [promtool, "check", "rules", str(rules)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -153,8 +153,13 @@ def test_projected_files_readable_by_the_exporter_user():
 
 def test_config_passes_config_check_as_the_pod_sees_it(tmp_path: Path):
     lay_out_pod_filesystem(tmp_path)
-    result = run_cli("--config.file", str(pod_config_path(tmp_path)), "--config.check",
-                     cwd=tmp_path, env={"UCLOUD_PUBLIC_KEY": "", "UCLOUD_PRIVATE_KEY": ""})
+    result = run_cli(
+        "--config.file",
+        str(pod_config_path(tmp_path)),
+        "--config.check",
+        cwd=tmp_path,
+        env={"UCLOUD_PUBLIC_KEY": "", "UCLOUD_PRIVATE_KEY": ""},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout
 
@@ -162,16 +167,23 @@ def test_config_passes_config_check_as_the_pod_sees_it(tmp_path: Path):
 def test_config_check_would_catch_missing_keys(tmp_path: Path):
     lay_out_pod_filesystem(tmp_path)
     (pod_config_path(tmp_path).parent / "keys" / "private_key").unlink()
-    result = run_cli("--config.file", str(pod_config_path(tmp_path)), "--config.check",
-                     cwd=tmp_path, env={"UCLOUD_PRIVATE_KEY": ""})
+    result = run_cli(
+        "--config.file",
+        str(pod_config_path(tmp_path)),
+        "--config.check",
+        cwd=tmp_path,
+        env={"UCLOUD_PRIVATE_KEY": ""},
+    )
     assert result.returncode == 1
     assert "private_key_file" in result.stderr
 
 
 def test_exporter_answers_the_probes_as_the_pod_runs_it(tmp_path: Path):
     lay_out_pod_filesystem(tmp_path)
-    args = [a if not a.startswith("--config.file=") else
-            f"--config.file={pod_config_path(tmp_path)}" for a in container()["args"]]
+    args = [
+        a if not a.startswith("--config.file=") else f"--config.file={pod_config_path(tmp_path)}"
+        for a in container()["args"]
+    ]
     exporter = Exporter(tmp_path, None, *args)
     try:
         for probe in ("livenessProbe", "readinessProbe"):
@@ -199,15 +211,21 @@ def test_configmap_config_follows_config_example():
     assert ours["ucloud"] == example["ucloud"]
     assert ours["collect"] == example["collect"]
     # Keys come from the Secret's files; project_id is left to the key's default project.
-    expected = (key_paths(example) - {"accounts[].public_key", "accounts[].project_id"}
-                | {"accounts[].public_key_file"})
+    expected = key_paths(example) - {"accounts[].public_key", "accounts[].project_id"} | {
+        "accounts[].public_key_file"
+    }
     assert key_paths(ours) == expected
 
 
 def test_secret_template_matches_the_projection():
     secret = get("Secret", OPTIONAL["secret.example.yaml"])
-    projected = [ref for kind, ref in volume_source(
-        next(v for v in pod_spec()["volumes"] if v["name"] == "config")) if kind == "secret"]
+    projected = [
+        ref
+        for kind, ref in volume_source(
+            next(v for v in pod_spec()["volumes"] if v["name"] == "config")
+        )
+        if kind == "secret"
+    ]
     assert [ref["name"] for ref in projected] == [secret["metadata"]["name"]]
     assert {i["key"] for i in projected[0]["items"]} == set(secret["stringData"])
     assert "data" not in secret

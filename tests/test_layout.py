@@ -21,7 +21,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("exporter", "exporter.metrics", "exporter.logs"),
     ("exporter.validation", "exporter.secret", "exporter.config", "exporter.accounts"),
     ("exporter.ucloud",),
-    ("exporter.stats", "exporter.discovery", "exporter.engine", "exporter.runtime"),
+    (
+        "exporter.results",
+        "exporter.stats",
+        "exporter.discovery",
+        "exporter.engine",
+        "exporter.runtime",
+    ),
     ("exporter.collector",),
     ("exporter.exposition",),
     ("exporter.web",),
@@ -47,7 +53,7 @@ def imports(path: Path) -> Iterator[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, *([base] if base else [])])
             yield base
             for alias in node.names:
@@ -87,14 +93,14 @@ def exporter_violations(name: str, imported: list[str]) -> list[str]:
 
 def test_violations_are_found() -> None:
     assert exporter_violations("exporter.ucloud._client", ["exporter.engine"]) == [
-        "exporter.engine"]
-    assert exporter_violations("exporter.collector", ["exporter.web.app"]) == [
-        "exporter.web.app"]
+        "exporter.engine"
+    ]
+    assert exporter_violations("exporter.collector", ["exporter.web.app"]) == ["exporter.web.app"]
     assert exporter_violations("exporter.metrics", ["exporter"]) == ["exporter"]
     assert exporter_violations("exporter.simulator.server", ["exporter.config"]) == [
-        "exporter.config"]
-    assert exporter_violations("exporter.engine", ["exporter.simulator"]) == [
-        "exporter.simulator"]
+        "exporter.config"
+    ]
+    assert exporter_violations("exporter.engine", ["exporter.simulator"]) == ["exporter.simulator"]
     assert exporter_violations("exporter.web.app", ["exporter.runtime", "exporter"]) == []
     assert exporter_violations("exporter.cli", ["exporter.web", "exporter.demo"]) == []
 
@@ -114,19 +120,33 @@ TESTS = sorted((ROOT / "tests").rglob("*.py"))
 def test_every_module_is_checked() -> None:
     assert len(EXPORTER) > 30 and len(TESTS) > 30
     assert {layer(module_name(p)) for p in EXPORTER if not within(module_name(p), ISLAND)} == set(
-        range(len(LAYERS)))
+        range(len(LAYERS))
+    )
 
 
 def test_forbidden_imports_are_found() -> None:
-    assert forbidden(["tests.test_faults", "loadtest.runs", "benchmarks", "tests.conftest",
-                      "tests.support.procs", "exporter.web", "httpx"]) == [
-        "tests.test_faults", "loadtest.runs", "benchmarks", "tests.conftest"]
+    assert forbidden(
+        [
+            "tests.test_faults",
+            "loadtest.runs",
+            "benchmarks",
+            "tests.conftest",
+            "tests.support.procs",
+            "exporter.web",
+            "httpx",
+        ]
+    ) == ["tests.test_faults", "loadtest.runs", "benchmarks", "tests.conftest"]
 
 
 def forbidden(imported: list[str]) -> list[str]:
     """Return the imports a test module must not have."""
-    return [m for m in imported if any(within(m, t) for t in TOOLS)
-            or m.startswith("tests.test_") or m in ("tests.conftest", "conftest")]
+    return [
+        m
+        for m in imported
+        if any(within(m, t) for t in TOOLS)
+        or m.startswith("tests.test_")
+        or m in ("tests.conftest", "conftest")
+    ]
 
 
 @pytest.mark.parametrize("path", TESTS, ids=module_name)

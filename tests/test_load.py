@@ -18,12 +18,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_quick_load_soak_slowloris_and_burst() -> None:
-    done = subprocess.run([sys.executable, "-m", "loadtest", "--quick"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=400, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtest", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        check=False,
+    )
     print(done.stdout)  # figures, shown with pytest -s
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     lines = done.stdout.splitlines()
-    for run in ("load: 10 concurrent scrapers for 3 s", "soak: 150 scrapes",
-                "slowloris: 100 idle connections and 30 clients", "burst: 400 requests"):
+    for run in (
+        "load: 10 concurrent scrapers for 3 s",
+        "soak: 150 scrapes",
+        "slowloris: 100 idle connections and 30 clients",
+        "burst: 400 requests",
+    ):
         assert any(line.startswith(run) for line in lines), run
     assert lines[-1] == "OK" and "PROBLEM" not in done.stdout

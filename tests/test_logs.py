@@ -36,18 +36,36 @@ def line(fmt: str, level: int, msg: str, *args: object, **extra: object) -> str:
 
 
 def test_logfmt_fields_in_order_and_escaped(root_restored: logging.Logger) -> None:
-    text = line("logfmt", logging.WARNING, "listing %s failed", "cn-bj2", account="a b",
-                region="cn-bj2", reason='quote"d\\slash', other="not a field")
+    text = line(
+        "logfmt",
+        logging.WARNING,
+        "listing %s failed",
+        "cn-bj2",
+        account="a b",
+        region="cn-bj2",
+        reason='quote"d\\slash',
+        other="not a field",
+    )
     assert text.endswith("\n") and text.count("\n") == 1
     assert text.startswith("ts=") and " level=warn logger=exporter.test " in text
     assert text.rstrip("\n").endswith(
-        'msg="listing cn-bj2 failed" account="a b" region=cn-bj2 reason="quote\\"d\\\\slash"')
+        'msg="listing cn-bj2 failed" account="a b" region=cn-bj2 reason="quote\\"d\\\\slash"'
+    )
     assert "other" not in text
 
 
-@pytest.mark.parametrize(("value", "written"), [
-    ("plain", "plain"), ("", '""'), ("two\nlines", '"two\\nlines"'), ("tab\there", '"tab\there"'),
-    ("a=b", '"a=b"'), ("镜像", "镜像"), (42, "42")])
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        ("plain", "plain"),
+        ("", '""'),
+        ("two\nlines", '"two\\nlines"'),
+        ("tab\there", '"tab\there"'),
+        ("a=b", '"a=b"'),
+        ("镜像", "镜像"),
+        (42, "42"),
+    ],
+)
 def test_logfmt_values(root_restored: logging.Logger, value: object, written: str) -> None:
     assert line("logfmt", logging.INFO, "m", path=value).rstrip("\n").endswith(f" path={written}")
 

@@ -83,20 +83,40 @@ def test_the_rate_limit_spaces_requests():
 def test_a_throttling_api_is_paced_down_and_the_listing_finishes():
     """The simulator answers RetCode 153 beyond 50 requests a second (burst 25), 100 ms RTT."""
     regions = {f"r{i}": {"synthetic": 2000} for i in range(5)}  # 5 x 20 pages of 100
-    fleet = fleet_from_dict({"accounts": [{
-        "public_key": "p", "private_key": "s", "regions": regions,
-        "throttle": {"per_second": 50, "burst": 25}}]})
-    account = Account(name="a", public_key="p", private_key=Secret("s"), project_id=None,
-                      regions=tuple(regions))
+    fleet = fleet_from_dict(
+        {
+            "accounts": [
+                {
+                    "public_key": "p",
+                    "private_key": "s",
+                    "regions": regions,
+                    "throttle": {"per_second": 50, "burst": 25},
+                }
+            ]
+        }
+    )
+    account = Account(
+        name="a", public_key="p", private_key=Secret("s"), project_id=None, regions=tuple(regions)
+    )
 
     async def go(sim: Simulator, adaptive: bool) -> tuple[list[int], int]:
-        settings = UCloudSettings(base_url=sim.url, retries=10, max_concurrent_requests=16,
-                                  adaptive_concurrency=adaptive)
+        settings = UCloudSettings(
+            base_url=sim.url, retries=10, max_concurrent_requests=16, adaptive_concurrency=adaptive
+        )
         client = UCloudClient(settings)
         try:
-            listings = await asyncio.gather(*(
-                list_image_buckets(client, account, region, deadline=time.monotonic() + 30,
-                                   observe=lambda action, reason: None) for region in regions))
+            listings = await asyncio.gather(
+                *(
+                    list_image_buckets(
+                        client,
+                        account,
+                        region,
+                        deadline=time.monotonic() + 30,
+                        observe=lambda action, reason: None,
+                    )
+                    for region in regions
+                )
+            )
             return [len(x.buckets) for x in listings], client.concurrency_limits()["a"]
         finally:
             await client.aclose()
@@ -119,13 +139,21 @@ def test_the_concurrency_limit_is_exposed_per_account():
         return httpx.Response(200, json={"RetCode": 153, "Message": "too frequent"})
 
     async def go() -> dict[str, int]:
-        client = UCloudClient(UCloudSettings(base_url="https://api.example/", retries=0),
-                              transport=httpx.MockTransport(throttle))
-        account = Account(name="busy", public_key="p", private_key=Secret("s"),
-                          project_id=None, regions=("hk",))
+        client = UCloudClient(
+            UCloudSettings(base_url="https://api.example/", retries=0),
+            transport=httpx.MockTransport(throttle),
+        )
+        account = Account(
+            name="busy", public_key="p", private_key=Secret("s"), project_id=None, regions=("hk",)
+        )
         try:
-            await list_image_buckets(client, account, "hk", deadline=time.monotonic() + 5,
-                                     observe=lambda action, reason: None)
+            await list_image_buckets(
+                client,
+                account,
+                "hk",
+                deadline=time.monotonic() + 5,
+                observe=lambda action, reason: None,
+            )
         except Exception:
             pass
         finally:

@@ -22,14 +22,20 @@ scrape_configs:
 """
     with PrometheusServer(prom_config, workdir=tmp_path / "prom") as prom:
         prom.wait_for('up{job="ucloud-image-exporter"} == 1', timeout=30)
-        buckets = prom.wait_for('sum by (region, type) (ucloud_image_buckets)',
-                                lambda r: len(r) == 4, timeout=30)
-        got = {(s["metric"]["region"], s["metric"]["type"]): float(s["value"][1])
-               for s in buckets}
-        assert got == {("cn-bj2", "private"): 3, ("cn-bj2", "public"): 3,
-                       ("cn-sh2", "private"): 2, ("cn-sh2", "public"): 1}
-        up = {s["metric"]["region"]: float(s["value"][1])
-              for s in prom.query("ucloud_image_bucket_up")}
+        buckets = prom.wait_for(
+            "sum by (region, type) (ucloud_image_buckets)", lambda r: len(r) == 4, timeout=30
+        )
+        got = {(s["metric"]["region"], s["metric"]["type"]): float(s["value"][1]) for s in buckets}
+        assert got == {
+            ("cn-bj2", "private"): 3,
+            ("cn-bj2", "public"): 3,
+            ("cn-sh2", "private"): 2,
+            ("cn-sh2", "public"): 1,
+        }
+        up = {
+            s["metric"]["region"]: float(s["value"][1])
+            for s in prom.query("ucloud_image_bucket_up")
+        }
         assert up == {"cn-bj2": 1, "cn-sh2": 1, "hk": 0}
         names = {s["metric"]["bucket"] for s in prom.query("ucloud_image_bucket_images")}
         assert "镜像仓库/测试" in names and 'golden/quote"name' in names

@@ -13,8 +13,10 @@ from tests.support.procs import config_for, golden_account, samples, value
 
 def reload_metrics(exp):
     m = samples(exp.get().text)
-    return (value(m, "ucloud_image_bucket_config_last_reload_successful"),
-            value(m, "ucloud_image_bucket_config_last_reload_success_timestamp_seconds"))
+    return (
+        value(m, "ucloud_image_bucket_config_last_reload_successful"),
+        value(m, "ucloud_image_bucket_config_last_reload_success_timestamp_seconds"),
+    )
 
 
 def wait_until(predicate, timeout: float = 10.0) -> bool:
@@ -31,11 +33,16 @@ def test_sighup_reloads_and_rejects_invalid(simulator, start_exporter):
     ok, first_ts = reload_metrics(exp)
     assert ok == 1
     path = exp.workdir / "config.yaml"
-    path.write_text(yaml.safe_dump(config_for(simulator.url,
-                                              [golden_account(regions=["cn-sh2", "hk"])])))
+    path.write_text(
+        yaml.safe_dump(config_for(simulator.url, [golden_account(regions=["cn-sh2", "hk"])]))
+    )
     exp.proc.send_signal(signal.SIGHUP)
-    assert wait_until(lambda: value(samples(exp.get().text), "ucloud_image_bucket_up",
-                                    account="golden", region="hk") == 1)
+    assert wait_until(
+        lambda: (
+            value(samples(exp.get().text), "ucloud_image_bucket_up", account="golden", region="hk")
+            == 1
+        )
+    )
     ok, second_ts = reload_metrics(exp)
     assert ok == 1 and second_ts > first_ts
     path.write_text("ucloud: {page_size: -5}\naccounts: []\n")
@@ -43,8 +50,7 @@ def test_sighup_reloads_and_rejects_invalid(simulator, start_exporter):
     assert wait_until(lambda: reload_metrics(exp)[0] == 0)
     m = samples(exp.get().text)
     assert value(m, "ucloud_image_bucket_up", account="golden", region="hk") == 1  # old config
-    assert value(m, "ucloud_image_bucket_config_last_reload_success_timestamp_seconds") \
-        == second_ts
+    assert value(m, "ucloud_image_bucket_config_last_reload_success_timestamp_seconds") == second_ts
     assert "ucloud.page_size: must be an integer" in exp.logs()
     assert exp.proc.poll() is None
 
@@ -54,11 +60,21 @@ def test_http_reload_with_the_lifecycle_flag(simulator, start_exporter):
     cfg = config_for(simulator.url, [golden_account(regions=["cn-sh2"])])
     exp = start_exporter(cfg, "--web.enable-lifecycle")
     assert httpx.get(exp.url + "/-/reload").status_code == 405
-    (exp.workdir / "config.yaml").write_text(yaml.safe_dump(
-        config_for(simulator.url, [golden_account(name="renamed", regions=["cn-sh2"])])))
+    (exp.workdir / "config.yaml").write_text(
+        yaml.safe_dump(
+            config_for(simulator.url, [golden_account(name="renamed", regions=["cn-sh2"])])
+        )
+    )
     assert httpx.post(exp.url + "/-/reload").status_code == 200
     m = samples(exp.get().text)
     assert value(m, "ucloud_image_bucket_up", account="renamed", region="cn-sh2") == 1
     assert value(m, "ucloud_image_bucket_up", account="golden", region="cn-sh2") is None
-    assert value(m, "ucloud_image_bucket_last_success_timestamp_seconds", account="golden",
-                 region="cn-sh2") is None  # nothing left behind of the old target
+    assert (
+        value(
+            m,
+            "ucloud_image_bucket_last_success_timestamp_seconds",
+            account="golden",
+            region="cn-sh2",
+        )
+        is None
+    )  # nothing left behind of the old target

@@ -62,10 +62,7 @@ def test_required_alerts_exist() -> None:
     assert severity["UCloudImageApiThrottled"] == "warning"
     assert severity["UCloudImageApiErrors"] == "warning"
     assert severity["UCloudImageDataStale"] == "warning"
-    assert (
-        f"time() - {metrics.LAST_SUCCESS.name}"
-        in exprs["UCloudImageDataStale"]
-    )
+    assert f"time() - {metrics.LAST_SUCCESS.name}" in exprs["UCloudImageDataStale"]
     assert "offset 1h" in exprs["UCloudImageBucketDisappeared"]
     assert f"{metrics.UP.name} == 1" in exprs["UCloudImageBucketDisappeared"]
     assert "offset 1h" in exprs["UCloudImageCountSurge"]
@@ -134,9 +131,7 @@ def test_github_anchor(heading: str, anchor: str) -> None:
     assert github_anchor(heading) == anchor
 
 
-COUNTER_WINDOW_RE = re.compile(
-    rf"(?:increase|rate)\(({COUNTERS})(\{{[^}}]*\}})?\[(\w+)\]\)"
-)
+COUNTER_WINDOW_RE = re.compile(rf"(?:increase|rate)\(({COUNTERS})(\{{[^}}]*\}})?\[(\w+)\]\)")
 
 
 def test_counter_alerts_count_the_first_increment() -> None:
@@ -161,8 +156,7 @@ def test_counter_alerts_are_tested_with_counters_born_above_zero() -> None:
     for path in UNIT_TESTS:
         for test in load(path).get("tests") or []:
             born = any(
-                "_total{" in series["series"]
-                and re.match(r"[1-9]", series["values"].split()[0])
+                "_total{" in series["series"] and re.match(r"[1-9]", series["values"].split()[0])
                 for series in test.get("input_series") or []
             )
             for case in test.get("alert_rule_test") or []:

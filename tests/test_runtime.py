@@ -27,22 +27,24 @@ def test_reload_with_a_valid_file_swaps_the_engine(tmp_path: Path) -> None:
         first, loaded = runtime.engine, gauges(runtime)[metrics.RELOAD_TIME.name]
         assert gauges(runtime)[metrics.RELOAD_OK.name] == 1
         assert abs(loaded - time.time()) < 60
-        path.write_text(yaml.safe_dump(config_for(
-            NOWHERE, [golden_account(name="renamed", regions=["hk"])])))
+        path.write_text(
+            yaml.safe_dump(config_for(NOWHERE, [golden_account(name="renamed", regions=["hk"])]))
+        )
         time.sleep(0.01)
         assert runtime.reload() is True
         assert runtime.engine is not first
-        assert [(t.account.name, t.region) for t in runtime.engine.targets] == [
-            ("renamed", "hk")]
+        assert [(t.account.name, t.region) for t in runtime.engine.targets] == [("renamed", "hk")]
         assert runtime.engine.stats is first.stats  # counters carry over the reload
         assert gauges(runtime)[metrics.RELOAD_OK.name] == 1
         assert gauges(runtime)[metrics.RELOAD_TIME.name] > loaded
 
 
-@pytest.mark.parametrize("text", ["accounts: nope\n", "ucloud: {page_size: -5}\naccounts: []\n",
-                                  ": not yaml: [\n"])
+@pytest.mark.parametrize(
+    "text", ["accounts: nope\n", "ucloud: {page_size: -5}\naccounts: []\n", ": not yaml: [\n"]
+)
 def test_reload_with_an_invalid_file_keeps_the_running_config(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, text: str
+) -> None:
     with runtime_on(tmp_path, config_for(NOWHERE, [golden_account()])) as (runtime, path):
         engine, loaded = runtime.engine, gauges(runtime)[metrics.RELOAD_TIME.name]
         path.write_text(text)
@@ -50,8 +52,9 @@ def test_reload_with_an_invalid_file_keeps_the_running_config(
             assert runtime.reload() is False
         assert runtime.engine is engine
         assert gauges(runtime) == {metrics.RELOAD_OK.name: 0, metrics.RELOAD_TIME.name: loaded}
-        assert caplog.records and all("keeping the running config" in r.getMessage()
-                                      for r in caplog.records)
+        assert caplog.records and all(
+            "keeping the running config" in r.getMessage() for r in caplog.records
+        )
         assert str(path) in caplog.text
         path.write_text(yaml.safe_dump(config_for(NOWHERE, [golden_account()])))
         assert runtime.reload() is True and gauges(runtime)[metrics.RELOAD_OK.name] == 1

@@ -61,9 +61,13 @@ def exporter_outputs(tmp_path: Path) -> tuple[list[str], Path]:
                 sim.fleet = fault_fleet()
                 case.inject(target)
                 outputs.append(exp.get("/metrics").text)
-            outputs += [exp.get("/").text, exp.get("/nope").text,
-                        exp.get("/metrics", headers={"Accept": "application/openmetrics-text"
-                                                                "; version=1.0.0"}).text]
+            outputs += [
+                exp.get("/").text,
+                exp.get("/nope").text,
+                exp.get(
+                    "/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"}
+                ).text,
+            ]
         finally:
             code = exp.stop()
         outputs.append(exp.logs())
@@ -87,14 +91,20 @@ def config_check_outputs(tmp_path: Path, good: Path) -> list[str]:
 
 def client_errors() -> list[str]:
     """Raise every UCloudError through the real client; return their str, repr, traceback."""
-    account = Account(name="victim", public_key=VICTIM_KEY, private_key=Secret(VICTIM_SECRET),
-                      project_id="org-1", regions=("cn-bj2",))
+    account = Account(
+        name="victim",
+        public_key=VICTIM_KEY,
+        private_key=Secret(VICTIM_SECRET),
+        project_id="org-1",
+        regions=("cn-bj2",),
+    )
     answers: list[Callable[[httpx.Request], httpx.Response]] = [
         lambda r: httpx.Response(200, json={"RetCode": 171, "Message": r.content.decode()}),
         lambda r: httpx.Response(503, text=r.content.decode()),
         lambda r: httpx.Response(200, content=b"<html>" + r.content),
         lambda r: httpx.Response(200, json={"RetCode": 0, "TotalCount": r.content.decode()}),
-        _raise(httpx.ConnectError("refused")), _raise(httpx.ReadTimeout("slow")),
+        _raise(httpx.ConnectError("refused")),
+        _raise(httpx.ReadTimeout("slow")),
     ]
     texts = []
     for answer in answers:
@@ -102,28 +112,39 @@ def client_errors() -> list[str]:
     texts.append(_describe(_listing_error(account, _raise(httpx.ReadTimeout("x")), budget=0)))
     settings = UCloudSettings(base_url="http://127.0.0.1:9/")
     cfg = config.Config(ucloud=settings, collect=config.CollectSettings(), accounts=(account,))
-    texts += [repr(cfg), str(cfg), repr(account), repr(dataclasses.asdict(account)),
-              repr(UCloudAuth(VICTIM_KEY, Secret(VICTIM_SECRET))), str(account.private_key)]
+    texts += [
+        repr(cfg),
+        str(cfg),
+        repr(account),
+        repr(dataclasses.asdict(account)),
+        repr(UCloudAuth(VICTIM_KEY, Secret(VICTIM_SECRET))),
+        str(account.private_key),
+    ]
     return texts
 
 
 def _raise(exc: Exception) -> Callable[[httpx.Request], httpx.Response]:
     def handler(request: httpx.Request) -> httpx.Response:
         raise exc
+
     return handler
 
 
-def _listing_error(account: Account, answer: Callable[[httpx.Request], httpx.Response], *,
-                   budget: float) -> UCloudError:
+def _listing_error(
+    account: Account, answer: Callable[[httpx.Request], httpx.Response], *, budget: float
+) -> UCloudError:
     settings = UCloudSettings(base_url="https://api.example/", page_size=1, retries=1)
 
     async def go() -> UCloudError:
-        client = UCloudClient(settings, transport=httpx.MockTransport(answer),
-                              rng=random.Random(0))
+        client = UCloudClient(settings, transport=httpx.MockTransport(answer), rng=random.Random(0))
         try:
-            await list_image_buckets(client, account, "cn-bj2",
-                                     deadline=time.monotonic() + budget,
-                                     observe=lambda *_: None)
+            await list_image_buckets(
+                client,
+                account,
+                "cn-bj2",
+                deadline=time.monotonic() + budget,
+                observe=lambda *_: None,
+            )
         except UCloudError as exc:
             return exc
         finally:

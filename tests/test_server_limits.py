@@ -42,8 +42,7 @@ def slow_sim():
 
 
 def test_excess_requests_get_a_fast_503_with_retry_after(slow_sim, start_exporter) -> None:
-    exp = start_exporter(config_for(slow_sim.url, [golden_account()]),
-                         "--web.max-requests", "1")
+    exp = start_exporter(config_for(slow_sim.url, [golden_account()]), "--web.max-requests", "1")
     answers: list[httpx.Response] = []
     # Different queries: these do not share one answer, each needs a request slot.
     first = threading.Thread(target=lambda: answers.append(exp.get("/metrics?a=1")))
@@ -60,11 +59,11 @@ def test_excess_requests_get_a_fast_503_with_retry_after(slow_sim, start_exporte
 
 
 def test_identical_scrapes_share_one_answer(slow_sim, start_exporter) -> None:
-    exp = start_exporter(config_for(slow_sim.url, [golden_account()]),
-                         "--web.max-requests", "1")
+    exp = start_exporter(config_for(slow_sim.url, [golden_account()]), "--web.max-requests", "1")
     answers: list[httpx.Response] = []
-    threads = [threading.Thread(target=lambda: answers.append(exp.get("/metrics")))
-               for _ in range(5)]
+    threads = [
+        threading.Thread(target=lambda: answers.append(exp.get("/metrics"))) for _ in range(5)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -79,8 +78,9 @@ def test_identical_scrapes_share_one_answer(slow_sim, start_exporter) -> None:
 
 
 def test_connection_cap_closes_the_oldest_waiting_connection(simulator, start_exporter):
-    exp = start_exporter(config_for(simulator.url, [golden_account()]),
-                         "--web.max-connections", "5")
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account()]), "--web.max-connections", "5"
+    )
     idle = [_raw(exp.port) for _ in range(5)]
     try:
         time.sleep(0.2)
@@ -94,10 +94,15 @@ def test_connection_cap_closes_the_oldest_waiting_connection(simulator, start_ex
 
 
 def test_stalled_body_gets_408_and_is_closed(simulator, start_exporter) -> None:
-    exp = start_exporter(config_for(simulator.url, [golden_account()]),
-                         "--web.read-timeout", "1", "--web.enable-lifecycle")
-    sock = _raw(exp.port, b"POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
-                          b"0123456789")
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account()]),
+        "--web.read-timeout",
+        "1",
+        "--web.enable-lifecycle",
+    )
+    sock = _raw(
+        exp.port, b"POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789"
+    )
     start = time.monotonic()
     answer = _read_all(sock)
     sock.close()
@@ -106,8 +111,9 @@ def test_stalled_body_gets_408_and_is_closed(simulator, start_exporter) -> None:
 
 
 def test_read_header_timeout_counts_from_connect(simulator, start_exporter) -> None:
-    exp = start_exporter(config_for(simulator.url, [golden_account()]),
-                         "--web.read-header-timeout", "1")
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account()]), "--web.read-header-timeout", "1"
+    )
     sock = _raw(exp.port)
     start = time.monotonic()
     sock.settimeout(0.3)

@@ -19,8 +19,11 @@ from tests.support.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.e2e
 EXAMPLE = Path(__file__).resolve().parent.parent / "prometheus" / "prometheus-sharded.yml"
-TARGETS = [f"{account}/{region}" for account in ("golden", "second", "third")
-           for region in ("cn-bj2", "cn-sh2", "hk")]
+TARGETS = [
+    f"{account}/{region}"
+    for account in ("golden", "second", "third")
+    for region in ("cn-bj2", "cn-sh2", "hk")
+]
 
 
 def shard_config(shard: int, exporter: str, *, full: bool = False) -> str:
@@ -33,15 +36,15 @@ def shard_config(shard: int, exporter: str, *, full: bool = False) -> str:
     config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     probe = jobs["ucloud-image-probe"]
-    probe.update(scrape_interval="1s", scrape_timeout="1s",
-                 static_configs=[{"targets": TARGETS}])
+    probe.update(scrape_interval="1s", scrape_timeout="1s", static_configs=[{"targets": TARGETS}])
     relabel = probe["relabel_configs"]
     (keep,) = [r for r in relabel if r.get("action") == "keep"]
     keep["regex"] = str(shard)
     relabel[-1]["replacement"] = exporter
     if full:
-        jobs["ucloud-image-exporter"].update(scrape_interval="1s", scrape_timeout="1s",
-                                             static_configs=[{"targets": [exporter]}])
+        jobs["ucloud-image-exporter"].update(
+            scrape_interval="1s", scrape_timeout="1s", static_configs=[{"targets": [exporter]}]
+        )
     else:
         config.pop("rule_files")
         config["scrape_configs"] = [probe]
@@ -68,15 +71,16 @@ def test_two_servers_hold_every_target_exactly_once(simulator, start_exporter, t
     accounts = [golden_account(), golden_account(name="second"), golden_account(name="third")]
     exp = start_exporter(config_for(simulator.url, accounts))
     address = f"127.0.0.1:{exp.port}"
-    with PrometheusServer(shard_config(0, address), workdir=tmp_path / "p0") as p0, \
-            PrometheusServer(shard_config(1, address), workdir=tmp_path / "p1") as p1:
+    with (
+        PrometheusServer(shard_config(0, address), workdir=tmp_path / "p0") as p0,
+        PrometheusServer(shard_config(1, address), workdir=tmp_path / "p1") as p1,
+    ):
         seen: list[set[str]] = []
         for prom in (p0, p1):
             targets = active_targets(prom)
             prom.wait_for("up == 1", has_n(len(targets)), timeout=30)
             series = prom.wait_for("ucloud_image_bucket_up", has_n(len(targets)), timeout=30)
-            assert {f"{s['metric']['account']}/{s['metric']['region']}" for s in series} \
-                == targets
+            assert {f"{s['metric']['account']}/{s['metric']['region']}" for s in series} == targets
             seen.append(targets)
         assert seen[0] and seen[1], f"hashmod gave one server nothing: {seen}"
         assert not seen[0] & seen[1]
@@ -95,31 +99,53 @@ def test_sharded_example_passes_promtool(tmp_path):
 
     for name in ("prometheus-sharded.yml", "alerts.yml", "recording.yml"):
         shutil.copy(EXAMPLE.parent / name, tmp_path / name)
-    result = subprocess.run([require_binary("promtool"), "check", "config",
-                             str(tmp_path / "prometheus-sharded.yml")], capture_output=True,
-                            text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [require_binary("promtool"), "check", "config", str(tmp_path / "prometheus-sharded.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_dashboard_queries_on_the_sharded_probe_setup(simulator, start_exporter, tmp_path):
     """Every dashboard variable and panel query has data with /probe sharding (defect 4)."""
-    simulator.add_fault(Fault(mutate=lambda body: {**body, "ImageSet": [
-        *body["ImageSet"], {"BucketName": "broken", "BucketType": "Private",
-                            "ImageCount": "many", "CreateTime": 1}]}), region="hk")
-    simulator.add_fault(Fault(retcode=171, message="signature error"),
-                        account=GOLDEN_PUBLIC_KEY, region="cn-bj2")
+    simulator.add_fault(
+        Fault(
+            mutate=lambda body: {
+                **body,
+                "ImageSet": [
+                    *body["ImageSet"],
+                    {
+                        "BucketName": "broken",
+                        "BucketType": "Private",
+                        "ImageCount": "many",
+                        "CreateTime": 1,
+                    },
+                ],
+            }
+        ),
+        region="hk",
+    )
+    simulator.add_fault(
+        Fault(retcode=171, message="signature error"), account=GOLDEN_PUBLIC_KEY, region="cn-bj2"
+    )
     accounts = [golden_account(), golden_account(name="second"), golden_account(name="third")]
     exp = start_exporter(config_for(simulator.url, accounts, ucloud={"retries": 0}))
     address = f"127.0.0.1:{exp.port}"
     rules = rule_files("alerts.yml", "recording.yml")
-    with PrometheusServer(shard_config(0, address, full=True), rules,
-                          workdir=tmp_path / "p0") as p0, \
-            PrometheusServer(shard_config(1, address, full=True), rules,
-                             workdir=tmp_path / "p1") as p1:
+    with (
+        PrometheusServer(shard_config(0, address, full=True), rules, workdir=tmp_path / "p0") as p0,
+        PrometheusServer(shard_config(1, address, full=True), rules, workdir=tmp_path / "p1") as p1,
+    ):
         shards = []
         for prom in (p0, p1):
-            at = settle(prom, "account_region:ucloud_image_bucket_up:max",
-                        "ucloud_image_bucket_exporter_build_info")
+            at = settle(
+                prom,
+                "account_region:ucloud_image_bucket_up:max",
+                "ucloud_image_bucket_exporter_build_info",
+            )
             results = dashboard_results(prom, at)
             shards.append(results)
             jobs = {s["metric"]["job"] for s in results["variable job"]}
@@ -130,6 +156,10 @@ def test_dashboard_queries_on_the_sharded_probe_setup(simulator, start_exporter,
                 assert results[f"variable {name}"], name
             assert not prom.query('process_resident_memory_bytes{job="ucloud-image-probe"}')
         # Growth needs an hour-old value; everything else has data on one shard at least.
-        empty = [where for where in shards[0] if not (shards[0][where] or shards[1][where])
-                 and not where.startswith("Biggest image-count growth")]
+        empty = [
+            where
+            for where in shards[0]
+            if not (shards[0][where] or shards[1][where])
+            and not where.startswith("Biggest image-count growth")
+        ]
         assert not empty, empty

@@ -11,12 +11,22 @@ from exporter.config import Secret
 from exporter.ucloud import UCloudAuth, sign
 
 VECTORS = [
-    ({"Action": "DescribeUHostInstance", "Region": "cn-bj2", "Limit": 10,
-      "PublicKey": "ucloudsomeone@example.com1296235120854146120"},
-     "46f09bb9fab4f12dfc160dae12273d5332b5debe", "cba5cf5ec4d4233d206b1b54951e3787350a642f"),
+    (
+        {
+            "Action": "DescribeUHostInstance",
+            "Region": "cn-bj2",
+            "Limit": 10,
+            "PublicKey": "ucloudsomeone@example.com1296235120854146120",
+        },
+        "46f09bb9fab4f12dfc160dae12273d5332b5debe",
+        "cba5cf5ec4d4233d206b1b54951e3787350a642f",
+    ),
     ({"foo": "bar"}, "my_private_key", "634edc1bb957c0d65e5ab5494cf3b7784fbc87af"),
-    ({"foo": "bar", "PublicKey": "my_public_key"}, "my_private_key",
-     "d4411ab30953fb0bbcb1e7313081f05e4e91a394"),
+    (
+        {"foo": "bar", "PublicKey": "my_public_key"},
+        "my_private_key",
+        "d4411ab30953fb0bbcb1e7313081f05e4e91a394",
+    ),
 ]
 
 
@@ -26,11 +36,16 @@ def test_documented_vectors(params, private_key, expected):
 
 
 def test_signature_param_is_ignored_and_values_formatted():
-    base: dict[str, str | int | float | bool] = {"Action": "X", "Limit": 10, "Flag": True,
-                                                 "Ratio": 42.0}
+    base: dict[str, str | int | float | bool] = {
+        "Action": "X",
+        "Limit": 10,
+        "Flag": True,
+        "Ratio": 42.0,
+    }
     assert sign({**base, "Signature": "whatever"}, "k") == sign(base, "k")
-    assert sign(base, "k") == sign({"Action": "X", "Limit": "10", "Flag": "true",
-                                    "Ratio": "42"}, "k")
+    assert sign(base, "k") == sign(
+        {"Action": "X", "Limit": "10", "Flag": "true", "Ratio": "42"}, "k"
+    )
 
 
 def test_auth_signs_form_body_and_hides_private_key():
@@ -42,9 +57,11 @@ def test_auth_signs_form_body_and_hides_private_key():
 
     auth = UCloudAuth("pub", Secret("priv-SECRET"))
     with httpx.Client(transport=httpx.MockTransport(handler)) as client:
-        client.post("https://api.example/", data={"Action": "GetImageBucketList",
-                                                  "Region": "cn-bj2", "Limit": "100"},
-                    auth=auth)
+        client.post(
+            "https://api.example/",
+            data={"Action": "GetImageBucketList", "Region": "cn-bj2", "Limit": "100"},
+            auth=auth,
+        )
     (request,) = seen
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     form = dict(parse_qsl(request.content.decode()))

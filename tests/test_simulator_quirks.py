@@ -26,22 +26,35 @@ def fleet_file(**regions: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    fleet = fleet_from_dict(fleet_file(
-        **{"cn-bj2": {"synthetic": 5, "quirks": {"total_count": 100_000}},
-           "cn-sh2": {"synthetic": 30, "quirks": {"ignore_offset": True}},
-           "hk": {"synthetic": 30, "quirks": {"ignore_limit": True, "omit_total": True}},
-           "sg": {"synthetic": 30, "quirks": {"page_entries": 25}},
-           "cn-gd": {"buckets": [{"name": "zero", "images": 0, "created": 7},
-                                 {"name": "bad\ud800name", "type": "Public", "images": 2}],
-                     "quirks": {"omit_zero": True, "omit_fields": ["BucketType"]}},
-           "jpn-tky": {"synthetic": 1, "quirks": {"delay_seconds": 0.5}}}))
+    fleet = fleet_from_dict(
+        fleet_file(
+            **{
+                "cn-bj2": {"synthetic": 5, "quirks": {"total_count": 100_000}},
+                "cn-sh2": {"synthetic": 30, "quirks": {"ignore_offset": True}},
+                "hk": {"synthetic": 30, "quirks": {"ignore_limit": True, "omit_total": True}},
+                "sg": {"synthetic": 30, "quirks": {"page_entries": 25}},
+                "cn-gd": {
+                    "buckets": [
+                        {"name": "zero", "images": 0, "created": 7},
+                        {"name": "bad\ud800name", "type": "Public", "images": 2},
+                    ],
+                    "quirks": {"omit_zero": True, "omit_fields": ["BucketType"]},
+                },
+                "jpn-tky": {"synthetic": 1, "quirks": {"delay_seconds": 0.5}},
+            }
+        )
+    )
     with Simulator(fleet) as simulator:
         yield simulator
 
 
 def ask(sim: Simulator, region: str, **params: Any) -> tuple[bytes, dict[str, Any]]:
-    form = {"Action": "GetImageBucketList", "PublicKey": PUBLIC, "Region": region,
-            **{k: str(v) for k, v in params.items()}}
+    form = {
+        "Action": "GetImageBucketList",
+        "PublicKey": PUBLIC,
+        "Region": region,
+        **{k: str(v) for k, v in params.items()},
+    }
     form["Signature"] = sign(form, PRIVATE)
     raw = httpx.post(sim.url, data=form, timeout=5).content
     return raw, json.loads(raw)
@@ -75,9 +88,10 @@ def test_oversized_pages(sim: Simulator) -> None:
 def test_omitted_fields_and_lone_surrogates(sim: Simulator) -> None:
     raw, body = ask(sim, "cn-gd")
     assert b'"bad\\ud800name"' in raw  # legal JSON: an escaped lone surrogate
-    assert body["ImageSet"] == [{"BucketName": "zero", "CreateTime": 7},
-                                {"BucketName": "bad\ud800name", "ImageCount": 2,
-                                 "CreateTime": 1_735_689_600}]
+    assert body["ImageSet"] == [
+        {"BucketName": "zero", "CreateTime": 7},
+        {"BucketName": "bad\ud800name", "ImageCount": 2, "CreateTime": 1_735_689_600},
+    ]
 
 
 def test_delay(sim: Simulator) -> None:
@@ -94,15 +108,24 @@ def test_quirks_as_a_one_off_fault(sim: Simulator) -> None:
 
 def test_lying_total_count_costs_at_most_twenty_calls(sim: Simulator) -> None:
     """The issue's example: TotalCount 100,000, 5 real buckets, default settings."""
-    account = ConfigAccount(name="q", public_key=PUBLIC, private_key=Secret(PRIVATE),
-                            project_id=None, regions=("cn-bj2",))
+    account = ConfigAccount(
+        name="q",
+        public_key=PUBLIC,
+        private_key=Secret(PRIVATE),
+        project_id=None,
+        regions=("cn-bj2",),
+    )
 
     async def go() -> int:
         client = UCloudClient(UCloudSettings(base_url=sim.url))
         try:
-            listing = await list_image_buckets(client, account, "cn-bj2",
-                                               deadline=time.monotonic() + 10,
-                                               observe=lambda action, reason: None)
+            listing = await list_image_buckets(
+                client,
+                account,
+                "cn-bj2",
+                deadline=time.monotonic() + 10,
+                observe=lambda action, reason: None,
+            )
         finally:
             await client.aclose()
         assert len(listing.buckets) == 5 and listing.inconsistencies == {"total_ahead"}
@@ -115,21 +138,26 @@ def test_lying_total_count_costs_at_most_twenty_calls(sim: Simulator) -> None:
 
 def test_fleet_file_from_disk(tmp_path: Path) -> None:
     path = tmp_path / "fleet.yaml"
-    path.write_text('accounts:\n  - {public_key: p, private_key: s, regions: {hk: '
-                    '{buckets: [{name: "a\\ud800"}], quirks: {omit_total: true}}}}\n')
+    path.write_text(
+        "accounts:\n  - {public_key: p, private_key: s, regions: {hk: "
+        '{buckets: [{name: "a\\ud800"}], quirks: {omit_total: true}}}}\n'
+    )
     fleet = load_fleet(path)
     assert [b.name for b in fleet.buckets("p", "hk")] == ["a\ud800"]
     assert fleet.quirks("p", "hk") == Quirks(omit_total=True)
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ([], "fleet: must be a mapping"),
-    ({"accounts": []}, "fleet: accounts: must be a non-empty list"),
-    ({"accounts": [{"public_key": "p"}]}, "accounts[0]: public_key and private_key"),
-    (fleet_file(hk={"synthetic": -1}), "accounts[0].regions.hk.synthetic: must be"),
-    (fleet_file(hk={"quirks": {"lie": True}}), "regions.hk.quirks.lie: unknown quirk"),
-    (fleet_file(hk={"quirks": {"total_count": -5}}), "regions.hk.quirks: total_count must"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "fleet: must be a mapping"),
+        ({"accounts": []}, "fleet: accounts: must be a non-empty list"),
+        ({"accounts": [{"public_key": "p"}]}, "accounts[0]: public_key and private_key"),
+        (fleet_file(hk={"synthetic": -1}), "accounts[0].regions.hk.synthetic: must be"),
+        (fleet_file(hk={"quirks": {"lie": True}}), "regions.hk.quirks.lie: unknown quirk"),
+        (fleet_file(hk={"quirks": {"total_count": -5}}), "regions.hk.quirks: total_count must"),
+    ],
+)
 def test_fleet_file_errors_name_the_key(data: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         fleet_from_dict(data)

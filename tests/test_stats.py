@@ -10,10 +10,21 @@ from exporter.ucloud import Listing
 
 
 def config(*accounts: tuple[str, tuple[str, ...] | None]) -> Config:
-    return Config(ucloud=UCloudSettings(), collect=CollectSettings(), accounts=tuple(
-        Account(name=name, public_key="p", private_key=Secret("s"), project_id=None,
-                regions=regions or (), discover_regions=regions is None)
-        for name, regions in accounts))
+    return Config(
+        ucloud=UCloudSettings(),
+        collect=CollectSettings(),
+        accounts=tuple(
+            Account(
+                name=name,
+                public_key="p",
+                private_key=Secret("s"),
+                project_id=None,
+                regions=regions or (),
+                discover_regions=regions is None,
+            )
+            for name, regions in accounts
+        ),
+    )
 
 
 def busy_stats() -> Stats:
@@ -30,13 +41,20 @@ def busy_stats() -> Stats:
 def accounts_in(stats: Stats) -> dict[str, set[tuple[str, ...]]]:
     """Return, per table, the targets (account, region) or accounts its rows belong to."""
     targets: dict[str, Mapping[tuple[str, ...], float]] = {
-        "requests": stats.requests, "errors": stats.errors, "invalid": stats.invalid,
-        "inconsistent": stats.inconsistent, "last_success": stats.last_success}
+        "requests": stats.requests,
+        "errors": stats.errors,
+        "invalid": stats.invalid,
+        "inconsistent": stats.inconsistent,
+        "last_success": stats.last_success,
+    }
     accounts: dict[str, Mapping[tuple[str, ...], float]] = {
         "discovery_requests": stats.discovery_requests,
-        "discovery_errors": stats.discovery_errors}
-    return {**{name: {key[:2] for key in table} for name, table in targets.items()},
-            **{name: {key[:1] for key in table} for name, table in accounts.items()}}
+        "discovery_errors": stats.discovery_errors,
+    }
+    return {
+        **{name: {key[:2] for key in table} for name, table in targets.items()},
+        **{name: {key[:1] for key in table} for name, table in accounts.items()},
+    }
 
 
 def test_a_reload_forgets_the_counters_of_removed_accounts_and_regions():

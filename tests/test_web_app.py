@@ -40,20 +40,26 @@ def test_telemetry_path_has_every_target_and_the_self_metrics(app: App) -> None:
     m = answer.samples()
     for region in ("cn-bj2", "cn-sh2", "hk"):
         assert value(m, metrics.UP.name, account="golden", region=region) == 1
-    assert value(m, metrics.BUCKETS.name, account="golden", region="cn-sh2",
-                 type="private") == 2
+    assert value(m, metrics.BUCKETS.name, account="golden", region="cn-sh2", type="private") == 2
     assert value(m, metrics.RELOAD_OK.name) == 1
     assert any(name.startswith("process_") for name, _ in m)
     assert int(answer.headers["content-length"]) == len(answer.body)
 
 
-@pytest.mark.parametrize(("path", "method", "expected"), [
-    ("/metrics", "GET", (404, None)), ("/nope", "GET", (404, None)),
-    ("/custom", "POST", (405, "GET, HEAD")), ("/probe", "DELETE", (405, "GET, HEAD")),
-    ("/", "PUT", (405, "GET, HEAD")), ("/-/reload", "GET", (405, "POST, PUT")),
-])
-def test_unknown_paths_and_methods(app: App, simulator: Simulator, path: str, method: str,
-                                   expected: tuple[int, str | None]) -> None:
+@pytest.mark.parametrize(
+    ("path", "method", "expected"),
+    [
+        ("/metrics", "GET", (404, None)),
+        ("/nope", "GET", (404, None)),
+        ("/custom", "POST", (405, "GET, HEAD")),
+        ("/probe", "DELETE", (405, "GET, HEAD")),
+        ("/", "PUT", (405, "GET, HEAD")),
+        ("/-/reload", "GET", (405, "POST, PUT")),
+    ],
+)
+def test_unknown_paths_and_methods(
+    app: App, simulator: Simulator, path: str, method: str, expected: tuple[int, str | None]
+) -> None:
     simulator.reset_counts()
     answer = call(app, path, method=method)
     assert (answer.status, answer.headers.get("allow")) == expected
@@ -94,30 +100,38 @@ def test_probe_one_target(app: App) -> None:
     answer = call(app, "/probe", query="account=golden&region=cn-sh2")
     assert answer.status == 200
     m = answer.samples()
-    assert {dict(labels)["region"] for name, labels in m if name == metrics.UP.name} == {
-        "cn-sh2"}
+    assert {dict(labels)["region"] for name, labels in m if name == metrics.UP.name} == {"cn-sh2"}
     assert not [name for name, _ in m if name.startswith(("process_", "python_"))]
     every = call(app, "/probe", query="account=golden").samples()
     assert {dict(labels)["region"] for name, labels in every if name == metrics.UP.name} == {
-        "cn-bj2", "cn-sh2", "hk"}
+        "cn-bj2",
+        "cn-sh2",
+        "hk",
+    }
 
 
-@pytest.mark.parametrize(("query", "needle"), [
-    ("", "missing parameter: account"), ("account=", "missing parameter: account"),
-    ("account=nobody", "unknown account 'nobody'"),
-    ("account=golden&region=eu-west", "region 'eu-west' is not configured"),
-    ("account=golden&region=http://evil", "is not configured"),
-])
-def test_probe_parameters_are_checked_before_any_call(app: App, simulator: Simulator,
-                                                      query: str, needle: str) -> None:
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        ("", "missing parameter: account"),
+        ("account=", "missing parameter: account"),
+        ("account=nobody", "unknown account 'nobody'"),
+        ("account=golden&region=eu-west", "region 'eu-west' is not configured"),
+        ("account=golden&region=http://evil", "is not configured"),
+    ],
+)
+def test_probe_parameters_are_checked_before_any_call(
+    app: App, simulator: Simulator, query: str, needle: str
+) -> None:
     simulator.reset_counts()
     answer = call(app, "/probe", query=query)
     assert answer.status == 400 and needle in answer.text, query
     assert simulator.request_count() == 0
 
 
-def test_probe_refuses_a_region_the_fleet_has_but_the_config_lacks(simulator: Simulator,
-                                                                   tmp_path: Path) -> None:
+def test_probe_refuses_a_region_the_fleet_has_but_the_config_lacks(
+    simulator: Simulator, tmp_path: Path
+) -> None:
     cfg = config_for(simulator.url, [golden_account(regions=["cn-sh2"])])
     with runtime_on(tmp_path, cfg) as (runtime, _):
         simulator.reset_counts()
@@ -126,8 +140,9 @@ def test_probe_refuses_a_region_the_fleet_has_but_the_config_lacks(simulator: Si
     assert simulator.request_count() == 0
 
 
-def test_landing_page_names_targets_escapes_and_never_leaks(simulator: Simulator,
-                                                            tmp_path: Path) -> None:
+def test_landing_page_names_targets_escapes_and_never_leaks(
+    simulator: Simulator, tmp_path: Path
+) -> None:
     account = golden_account(regions=["cn-sh2"], bucket_type="User")
     with runtime_on(tmp_path, config_for(simulator.url, [account])) as (runtime, _):
         answer = call(App(runtime, telemetry_path='/a"b<c'), "/")
@@ -145,12 +160,16 @@ def test_reload_needs_the_lifecycle_flag(runtime: Runtime) -> None:
 
 
 def test_reload_applies_a_valid_file_and_keeps_the_old_one_otherwise(
-        simulator: Simulator, tmp_path: Path) -> None:
+    simulator: Simulator, tmp_path: Path
+) -> None:
     cfg = config_for(simulator.url, [golden_account(regions=["cn-sh2"])])
     with runtime_on(tmp_path, cfg) as (runtime, path):
         app = App(runtime, enable_lifecycle=True)
-        path.write_text(yaml.safe_dump(config_for(
-            simulator.url, [golden_account(name="renamed", regions=["cn-sh2"])])))
+        path.write_text(
+            yaml.safe_dump(
+                config_for(simulator.url, [golden_account(name="renamed", regions=["cn-sh2"])])
+            )
+        )
         assert call(app, "/-/reload", method="PUT").status == 200
         m = call(app).samples()
         assert value(m, metrics.UP.name, account="renamed", region="cn-sh2") == 1

@@ -68,7 +68,8 @@ def test_dummy_hash_has_cost_10_whatever_the_users_cost():
     assert not auth.verify("mallory", b"pw")
     assert seen[0].startswith(b"$2b$10$") and seen[0] != hashed.encode()
     assert bcrypt.checkpw(b"pw", hashed.encode()) and not BasicAuth.for_users(
-        {"alice": hashed}).verify("alice", b"x" * 100)  # over 72 bytes: refused, no error
+        {"alice": hashed}
+    ).verify("alice", b"x" * 100)  # over 72 bytes: refused, no error
 
 
 def test_unknown_user_costs_a_cost_10_check_with_a_cost_14_user():

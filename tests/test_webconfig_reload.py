@@ -30,8 +30,10 @@ def _hash(password: str, cost: int = 4) -> str:
 def _serial(port: int, ca: Path) -> int:
     """Return the serial number of the certificate the server presents now."""
     ctx = ssl.create_default_context(cafile=str(ca))
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, \
-            ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
         return int(tls.getpeercert()["serialNumber"], 16)  # type: ignore[index,arg-type]
 
 
@@ -41,40 +43,61 @@ def _status(url: str, ca: Path, user: str) -> int:
 
 
 def test_rotated_certificate_and_changed_users_take_effect_without_restart(
-        simulator, start_exporter, tmp_path):
+    simulator, start_exporter, tmp_path
+):
     d = tmp_path / "pki"
     d.mkdir()
     ca = issue(d, "ca", ca=True)
     first, _ = issue(d, "server", issuer=ca, server=True)
     web = tmp_path / "web.yml"
     tls = {"cert_file": "pki/server.crt", "key_file": "pki/server.key"}
-    web.write_text(yaml.safe_dump({"tls_server_config": tls,
-                                   "basic_auth_users": {"alice": _hash(PASSWORD)}}))
-    exp = start_exporter(config_for(simulator.url, [golden_account()]), "--web.config.file",
-                         str(web), "--web.enable-lifecycle")
+    web.write_text(
+        yaml.safe_dump({"tls_server_config": tls, "basic_auth_users": {"alice": _hash(PASSWORD)}})
+    )
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account()]),
+        "--web.config.file",
+        str(web),
+        "--web.enable-lifecycle",
+    )
     url = f"https://127.0.0.1:{exp.port}/-/healthy"
     assert _serial(exp.port, d / "ca.crt") == first.serial_number
     assert _status(url, d / "ca.crt", "alice") == 200
 
     second, _ = issue(d, "server", issuer=ca, server=True)  # cert-manager rotates the files
-    poll(lambda: _serial(exp.port, d / "ca.crt"), lambda s: s == second.serial_number,
-         timeout=10, interval=0.2, what="the rotated certificate")
+    poll(
+        lambda: _serial(exp.port, d / "ca.crt"),
+        lambda s: s == second.serial_number,
+        timeout=10,
+        interval=0.2,
+        what="the rotated certificate",
+    )
 
     before = web.stat()
-    web.write_text(yaml.safe_dump({"tls_server_config": tls,
-                                   "basic_auth_users": {"carol": _hash(PASSWORD)}}))
+    web.write_text(
+        yaml.safe_dump({"tls_server_config": tls, "basic_auth_users": {"carol": _hash(PASSWORD)}})
+    )
     # Same inode, size and mtime: the watcher cannot see this change, only SIGHUP can.
     assert web.stat().st_size == before.st_size
     os.utime(web, ns=(before.st_atime_ns, before.st_mtime_ns))
     time.sleep(3)  # longer than the watcher's interval
     assert _status(url, d / "ca.crt", "alice") == 200
     exp.proc.send_signal(signal.SIGHUP)
-    poll(lambda: (_status(url, d / "ca.crt", "carol"), _status(url, d / "ca.crt", "alice")),
-         lambda s: s == (200, 401), timeout=10, interval=0.2, what="the new users")
+    poll(
+        lambda: (_status(url, d / "ca.crt", "carol"), _status(url, d / "ca.crt", "alice")),
+        lambda s: s == (200, 401),
+        timeout=10,
+        interval=0.2,
+        what="the new users",
+    )
 
     web.write_text("tls_server_config: [broken\n")
-    reload = httpx.post(f"https://127.0.0.1:{exp.port}/-/reload", auth=("carol", PASSWORD),
-                        verify=ssl.create_default_context(cafile=str(d / "ca.crt")), timeout=10)
+    reload = httpx.post(
+        f"https://127.0.0.1:{exp.port}/-/reload",
+        auth=("carol", PASSWORD),
+        verify=ssl.create_default_context(cafile=str(d / "ca.crt")),
+        timeout=10,
+    )
     assert reload.status_code == 500
     assert _status(url, d / "ca.crt", "carol") == 200  # the old configuration keeps serving
     assert _serial(exp.port, d / "ca.crt") == second.serial_number
@@ -95,8 +118,11 @@ def test_key_file_must_be_a_small_regular_file(tmp_path, pki, kind):
     else:
         key = Path("/dev/null")
     web = tmp_path / "web.yml"
-    web.write_text(yaml.safe_dump({"tls_server_config": {
-        "cert_file": str(pki / "server.crt"), "key_file": str(key)}}))
+    web.write_text(
+        yaml.safe_dump(
+            {"tls_server_config": {"cert_file": str(pki / "server.crt"), "key_file": str(key)}}
+        )
+    )
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(config_for("http://127.0.0.1:9", [golden_account()])))
     start = time.monotonic()
@@ -106,16 +132,25 @@ def test_key_file_must_be_a_small_regular_file(tmp_path, pki, kind):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"{web}: tls_server_config.key_file: cannot read '{key}': ")
-    assert lines[0].endswith("not a regular file" if kind != "big" else
-                             "larger than 64 KiB (314572800 bytes)")
+    assert lines[0].endswith(
+        "not a regular file" if kind != "big" else "larger than 64 KiB (314572800 bytes)"
+    )
 
 
-@pytest.mark.parametrize("argv", [
-    ["--web.telemetry-path", "/"], ["--web.telemetry-path", "/probe"],
-    ["--web.telemetry-path", "/-/reload"], ["--web.telemetry-path", "/-/healthy"],
-    ["--web.telemetry-path", "/-/other"], ["--web.max-connections", "0"],
-    ["--web.max-requests", "-1"], ["--web.read-header-timeout", "0"],
-    ["--web.read-timeout", "nan"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--web.telemetry-path", "/"],
+        ["--web.telemetry-path", "/probe"],
+        ["--web.telemetry-path", "/-/reload"],
+        ["--web.telemetry-path", "/-/healthy"],
+        ["--web.telemetry-path", "/-/other"],
+        ["--web.max-connections", "0"],
+        ["--web.max-requests", "-1"],
+        ["--web.read-header-timeout", "0"],
+        ["--web.read-timeout", "nan"],
+    ],
+)
 def test_flags_that_would_shadow_an_endpoint_or_disable_a_limit(argv):
     result = run_cli(*argv, "--config.check")
     assert result.returncode == 2
@@ -125,8 +160,9 @@ def test_flags_that_would_shadow_an_endpoint_or_disable_a_limit(argv):
 def test_unknown_users_do_not_stall_a_cached_valid_user(simulator, start_exporter, tmp_path):
     web = tmp_path / "web.yml"
     web.write_text(yaml.safe_dump({"basic_auth_users": {"alice": _hash(PASSWORD, 12)}}))
-    exp = start_exporter(config_for(simulator.url, [golden_account()]),
-                         "--web.config.file", str(web))
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account()]), "--web.config.file", str(web)
+    )
     assert exp.get("/metrics", auth=("alice", PASSWORD)).status_code == 200  # now cached
     barrier = threading.Barrier(51)
     statuses: list[int] = []
@@ -134,8 +170,9 @@ def test_unknown_users_do_not_stall_a_cached_valid_user(simulator, start_exporte
 
     def attacker(client: httpx.Client) -> None:
         barrier.wait(10)
-        response = client.get(exp.url + "/-/healthy",
-                              auth=(secrets.token_hex(4), secrets.token_hex(8)))
+        response = client.get(
+            exp.url + "/-/healthy", auth=(secrets.token_hex(4), secrets.token_hex(8))
+        )
         statuses.append(response.status_code)
         done.append(time.monotonic())
 
@@ -162,8 +199,9 @@ def test_client_certificates_required_after_a_reload(simulator, start_exporter, 
     web = tmp_path / "web.yml"
     tls = {"cert_file": str(pki / "server.crt"), "key_file": str(pki / "server.key")}
     web.write_text(yaml.safe_dump({"tls_server_config": tls}))
-    exp = start_exporter(config_for(simulator.url, [golden_account()]),
-                         "--web.config.file", str(web))
+    exp = start_exporter(
+        config_for(simulator.url, [golden_account()]), "--web.config.file", str(web)
+    )
     url = f"https://127.0.0.1:{exp.port}/-/healthy"
 
     def status(cert: str | None) -> int:
@@ -176,10 +214,23 @@ def test_client_certificates_required_after_a_reload(simulator, start_exporter, 
             return 0
 
     assert status(None) == 200
-    web.write_text(yaml.safe_dump({"tls_server_config": {
-        **tls, "client_auth_type": "RequireAndVerifyClientCert",
-        "client_ca_file": str(pki / "ca.crt")}}))
+    web.write_text(
+        yaml.safe_dump(
+            {
+                "tls_server_config": {
+                    **tls,
+                    "client_auth_type": "RequireAndVerifyClientCert",
+                    "client_ca_file": str(pki / "ca.crt"),
+                }
+            }
+        )
+    )
     exp.proc.send_signal(signal.SIGHUP)
-    poll(lambda: status(None), lambda s: s == 0, timeout=10, interval=0.2,
-         what="a client without a certificate refused")
+    poll(
+        lambda: status(None),
+        lambda s: s == 0,
+        timeout=10,
+        interval=0.2,
+        what="a client without a certificate refused",
+    )
     assert status("client") == 200 and status("stranger") == 0

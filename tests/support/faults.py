@@ -81,14 +81,17 @@ def _always(fault: Fault) -> Callable[[Target], list[Fault]]:
 
 def _mutate(change: Callable[[Body], None]) -> Callable[[Target], list[Fault]]:
     """Rewrite every successful answer of the target with ``change``."""
+
     def edit(body: Body) -> Body:
         change(body)
         return body
+
     return _always(Fault(mutate=edit))
 
 
 def _on_page(change: Callable[[list[Any], int], None]) -> Callable[[Target], list[Fault]]:
     """Apply ``change(items, i)`` to the page holding the target's second bucket (index i)."""
+
     def build(target: Target) -> list[Fault]:
         name = target.bucket_name(1)
 
@@ -99,17 +102,21 @@ def _on_page(change: Callable[[list[Any], int], None]) -> Callable[[Target], lis
                     change(items, i)
                     break
             return body
+
         return [Fault(mutate=edit)]
+
     return build
 
 
 def _entry(field: str, value: Any) -> Callable[[Target], list[Fault]]:
     """Spoil one field of the target's second bucket (``...`` deletes the field)."""
+
     def change(items: list[Any], i: int) -> None:
         if value is ...:
             del items[i][field]
         else:
             items[i][field] = value
+
     return _on_page(change)
 
 
@@ -119,14 +126,17 @@ def _read_timeout(target: Target) -> list[Fault]:
 
 def _empty_later_pages(target: Target) -> list[Fault]:
     """First page as usual, every later page empty while TotalCount still says more."""
+
     def empty(body: Body) -> Body:
         body["ImageSet"] = []
         return body
+
     return [Fault(times=1), Fault(mutate=empty)]
 
 
 def _shift(add: bool) -> Callable[[Target], list[Fault]]:
     """Add (or remove) a bucket at the front right after the first page is answered."""
+
     def build(target: Target) -> list[Fault]:
         def edit(body: Body) -> Body:
             fleet, key, region = target.sim.fleet, target.public_key, target.region
@@ -136,7 +146,9 @@ def _shift(add: bool) -> Callable[[Target], list[Fault]]:
             elif buckets:
                 fleet.remove_bucket(key, region, buckets[0].name)
             return body
+
         return [Fault(mutate=edit, times=1)]
+
     return build
 
 
@@ -150,13 +162,21 @@ def _big_body(_target: Target) -> list[Fault]:
 
 def _retcode(code: int) -> FaultCase:
     transient = code in (150, 153) or code >= 2000
-    return FaultCase(f"retcode-{code}", _always(Fault(retcode=code, message=f"code {code}")),
-                     f"retcode_{code}", retried=transient)
+    return FaultCase(
+        f"retcode-{code}",
+        _always(Fault(retcode=code, message=f"code {code}")),
+        f"retcode_{code}",
+        retried=transient,
+    )
 
 
 def _http(status: int) -> FaultCase:
-    return FaultCase(f"http-{status}", _always(Fault(http_status=status)), f"http_{status}",
-                     retried=status == 429 or status >= 500)
+    return FaultCase(
+        f"http-{status}",
+        _always(Fault(http_status=status)),
+        f"http_{status}",
+        retried=status == 429 or status >= 500,
+    )
 
 
 def _decode(name: str, build: Callable[[Target], list[Fault]]) -> FaultCase:
@@ -164,18 +184,26 @@ def _decode(name: str, build: Callable[[Target], list[Fault]]) -> FaultCase:
 
 
 def _invalid(name: str, field: str, value: Any, lacks: tuple[str, ...] = ()) -> FaultCase:
-    return FaultCase(name, _entry(field, value), None, invalid=field, lacks=lacks,
-                     unknown_type=field == "BucketType")
+    return FaultCase(
+        name,
+        _entry(field, value),
+        None,
+        invalid=field,
+        lacks=lacks,
+        unknown_type=field == "BucketType",
+    )
 
 
 def _quirky(name: str, odd: str, reported: int | None = None, **quirks: Any) -> FaultCase:
-    return FaultCase(name, _always(Fault(quirks=Quirks(**quirks))), None, odd=odd,
-                     reported=reported)
+    return FaultCase(
+        name, _always(Fault(quirks=Quirks(**quirks))), None, odd=odd, reported=reported
+    )
 
 
 CASES: tuple[FaultCase, ...] = (
-    FaultCase("connection-dropped", _always(Fault(close_connection=True)), "transport",
-              retried=True),
+    FaultCase(
+        "connection-dropped", _always(Fault(close_connection=True)), "transport", retried=True
+    ),
     FaultCase("read-timeout", _read_timeout, "timeout", retried=True),
     *(_http(status) for status in (429, 500, 502, 503, 404)),
     _decode("body-not-json", _always(Fault(body=b"<html><body>502 Bad Gateway</body></html>"))),
@@ -197,17 +225,22 @@ CASES: tuple[FaultCase, ...] = (
     _invalid("createtime-bool", "CreateTime", True, (CREATED,)),
     _invalid("buckettype-null", "BucketType", None),
     _invalid("buckettype-unknown", "BucketType", "Shared"),
-    FaultCase("entry-not-object", _on_page(lambda items, i: items.insert(i, 42)), None,
-              invalid="entry", odd="oversized_page"),
+    FaultCase(
+        "entry-not-object",
+        _on_page(lambda items, i: items.insert(i, 42)),
+        None,
+        invalid="entry",
+        odd="oversized_page",
+    ),
     *(_retcode(code) for code in (150, 153, 171, 172, 292, 2000, 5001)),
     FaultCase("totalcount-ahead", _mutate(_total_ahead), None, odd="total_ahead"),
-    FaultCase("empty-page-total-ahead", _empty_later_pages, None, odd="total_ahead",
-              reported=2),
+    FaultCase("empty-page-total-ahead", _empty_later_pages, None, odd="total_ahead", reported=2),
     _quirky("totalcount-100000", "total_ahead", total_count=100_000),
     _quirky("offset-ignored", "repeated_page", reported=2, ignore_offset=True),
     _quirky("limit-ignored", "oversized_page", ignore_limit=True),
     _quirky("offset-and-limit-ignored", "oversized_page", ignore_offset=True, ignore_limit=True),
     FaultCase("bucket-added-mid-listing", _shift(add=True), None, exact=False),
-    FaultCase("bucket-removed-mid-listing", _shift(add=False), None, exact=False,
-              odd="total_ahead"),
+    FaultCase(
+        "bucket-removed-mid-listing", _shift(add=False), None, exact=False, odd="total_ahead"
+    ),
 )

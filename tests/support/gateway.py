@@ -64,4 +64,3 @@ def post(client: httpx.Client, params: dict[str, Any]) -> dict[str, Any]:
 
 def names(body: dict[str, Any]) -> list[str]:
     return [item["BucketName"] for item in body["ImageSet"]]
-

@@ -37,26 +37,27 @@ def panel_query(expr: str, **values: str) -> str:
     return panels.substitute(expr, **{**TEST_VALUES, **values})
 
 
-def dashboard_results(prom: PrometheusServer, at: float,
-                      **values: str) -> dict[str, list[Sample]]:
+def dashboard_results(prom: PrometheusServer, at: float, **values: str) -> dict[str, list[Sample]]:
     """Every panel query ("panel / refId") and variable ("variable name") evaluated at ``at``.
 
     Variables are evaluated as Grafana's label_values() does: the series their selector
     matches over the last ``RANGE`` seconds.
     """
-    found = {query.where: prom.query(panel_query(query.expr, **values), at)
-             for query in panels.queries()}
+    found = {
+        query.where: prom.query(panel_query(query.expr, **values), at) for query in panels.queries()
+    }
     for name, selector in panels.variable_selectors():
         series = prom.series(panel_query(selector, **values), at - RANGE, at)
-        found[f"variable {name}"] = [{"metric": s, "value": [at, "1"]} for s in series
-                                     if name in s]
+        found[f"variable {name}"] = [{"metric": s, "value": [at, "1"]} for s in series if name in s]
     return found
 
 
 def series_touched(prom: PrometheusServer, expr: str, start: float, end: float) -> int:
     """How many series the selectors of ``expr`` select between ``start`` and ``end``."""
-    return sum(len(prom.series(f"{metric}{{{matchers}}}", start, end))
-               for metric, matchers in panels.selectors(panel_query(expr)))
+    return sum(
+        len(prom.series(f"{metric}{{{matchers}}}", start, end))
+        for metric, matchers in panels.selectors(panel_query(expr))
+    )
 
 
 def values(result: list[Sample]) -> list[float]:

@@ -68,8 +68,13 @@ def visual_panels() -> list[dict[str, Any]]:
 
 def queries() -> list[Query]:
     return [
-        Query(panel["title"], panel["type"], target.get("refId", ""), target["expr"],
-              bool(target.get("instant")))
+        Query(
+            panel["title"],
+            panel["type"],
+            target.get("refId", ""),
+            target["expr"],
+            bool(target.get("instant")),
+        )
         for panel in visual_panels()
         for target in panel.get("targets") or []
     ]

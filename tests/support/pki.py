@@ -18,34 +18,60 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 CLIENT_TIMEOUT = 10
 
 
-def issue(path: Path, name: str, *, issuer: tuple[x509.Certificate, Any] | None = None,
-           ca: bool = False, server: bool = False) -> tuple[x509.Certificate, Any]:
+def issue(
+    path: Path,
+    name: str,
+    *,
+    issuer: tuple[x509.Certificate, Any] | None = None,
+    ca: bool = False,
+    server: bool = False,
+) -> tuple[x509.Certificate, Any]:
     """Write ``name.crt``/``name.key`` under ``path``, signed by ``issuer`` or self-signed."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-    builder = (x509.CertificateBuilder()
-               .subject_name(subject).issuer_name(issuer[0].subject if issuer else subject)
-               .public_key(key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5))
-               .not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer[0].subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
     if ca:
-        builder = builder.add_extension(x509.KeyUsage(
-            digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
-            key_encipherment=False, data_encipherment=False, key_agreement=False,
-            encipher_only=False, decipher_only=False), critical=True)
+        builder = builder.add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
     else:
         builder = builder.add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     if server:
-        builder = builder.add_extension(x509.SubjectAlternativeName(
-            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
     cert = builder.sign(issuer[1] if issuer else key, hashes.SHA256())
     (path / f"{name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (path / f"{name}.key").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    (path / f"{name}.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert, key
 
 
@@ -72,8 +98,9 @@ def tls_config(pki: Path, **extra: Any) -> dict[str, Any]:
     return {"cert_file": rel(pki, "server.crt"), "key_file": rel(pki, "server.key"), **extra}
 
 
-def client(pki: Path, cert: str | None = None, *, max_version: ssl.TLSVersion | None = None,
-           **kw: Any) -> httpx.Client:
+def client(
+    pki: Path, cert: str | None = None, *, max_version: ssl.TLSVersion | None = None, **kw: Any
+) -> httpx.Client:
     """Return an httpx client trusting the test CA, optionally with a client certificate."""
     ctx = ssl.create_default_context(cafile=str(pki / "ca.crt"))
     if cert:

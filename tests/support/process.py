@@ -29,11 +29,16 @@ class ProcStats:
 
 def proc_stats(pid: int) -> ProcStats:
     """Read RSS and thread count from /proc/<pid>/status and count /proc/<pid>/fd."""
-    fields = dict(line.split(":", 1) for line in
-                  Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    return ProcStats(rss_kib=int(fields["VmRSS"].split()[0]),
-                     fds=len(os.listdir(f"/proc/{pid}/fd")),
-                     threads=int(fields["Threads"]))
+    fields = dict(
+        line.split(":", 1)
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if ":" in line
+    )
+    return ProcStats(
+        rss_kib=int(fields["VmRSS"].split()[0]),
+        fds=len(os.listdir(f"/proc/{pid}/fd")),
+        threads=int(fields["Threads"]),
+    )
 
 
 class ExporterProcess:
@@ -43,13 +48,27 @@ class ExporterProcess:
     ``config`` is written to ``workdir/config.yaml`` (None: no ``--config.file``, e.g. --demo).
     """
 
-    def __init__(self, workdir: Path, config: dict[str, Any] | None, *args: str,
-                 log_level: str = "info", start_timeout: float = 20.0,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        config: dict[str, Any] | None,
+        *args: str,
+        log_level: str = "info",
+        start_timeout: float = 20.0,
+        env: dict[str, str] | None = None,
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
-        argv = [sys.executable, "-m", "exporter", "--web.listen-address", "127.0.0.1:0",
-                "--log.level", log_level, *args]
+        argv = [
+            sys.executable,
+            "-m",
+            "exporter",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--log.level",
+            log_level,
+            *args,
+        ]
         if config is not None:
             path = workdir / "config.yaml"
             path.write_text(yaml.safe_dump(config, allow_unicode=True))
@@ -58,9 +77,13 @@ class ExporterProcess:
         self._log = self.log_path.open("wb")
         path_env = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         self.spawned = time.monotonic()
-        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
-                                     cwd=workdir, env={**os.environ, "PYTHONPATH": path_env,
-                                                       **(env or {})})
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=workdir,
+            env={**os.environ, "PYTHONPATH": path_env, **(env or {})},
+        )
         self.port = self._wait_port(start_timeout)
         self.listening = time.monotonic()
         self.url = f"http://127.0.0.1:{self.port}"

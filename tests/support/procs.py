@@ -19,23 +19,38 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 def golden_account(**overrides: Any) -> dict[str, Any]:
     """Return the config entry for the golden fleet's account."""
-    return {"name": "golden", "public_key": GOLDEN_PUBLIC_KEY,
-            "private_key": GOLDEN_PRIVATE_KEY, "project_id": GOLDEN_PROJECT,
-            "regions": ["cn-bj2", "cn-sh2", "hk"], **overrides}
+    return {
+        "name": "golden",
+        "public_key": GOLDEN_PUBLIC_KEY,
+        "private_key": GOLDEN_PRIVATE_KEY,
+        "project_id": GOLDEN_PROJECT,
+        "regions": ["cn-bj2", "cn-sh2", "hk"],
+        **overrides,
+    }
 
 
 def config_for(base_url: str, accounts: list[dict[str, Any]], **sections: Any) -> dict[str, Any]:
     """Return a config mapping pointing at ``base_url``."""
-    ucloud = {"base_url": base_url, "timeout_seconds": 2, "page_size": 2, "retries": 1,
-              **sections.pop("ucloud", {})}
+    ucloud = {
+        "base_url": base_url,
+        "timeout_seconds": 2,
+        "page_size": 2,
+        "retries": 1,
+        **sections.pop("ucloud", {}),
+    }
     return {"ucloud": ucloud, "accounts": accounts, **sections}
 
 
 class Exporter(ExporterProcess):
     """The exporter as a real process, logging at debug level, for integration tests."""
 
-    def __init__(self, workdir: Path, config: dict[str, Any] | None, *args: str,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        config: dict[str, Any] | None,
+        *args: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(workdir, config, *args, log_level="debug", env=env)
 
     def get(self, path: str = "/metrics", **kwargs: Any) -> httpx.Response:
@@ -43,12 +58,19 @@ class Exporter(ExporterProcess):
         return httpx.get(self.url + path, timeout=kwargs.pop("timeout", 30), **kwargs)
 
 
-def run_cli(*args: str, cwd: Path | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI to completion and capture its output."""
-    return subprocess.run([sys.executable, "-m", "exporter", *args], capture_output=True,
-                          text=True, timeout=30, cwd=cwd, env={**os.environ, **(env or {})},
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
 
 
 def samples(text: str) -> Samples:

@@ -1,8 +1,8 @@
 """The real Prometheus and Alertmanager binaries on loopback (see tests/support/realparts.py).
 
-    with PrometheusServer(config_yaml, {"alerts.yml": rules}, workdir=tmp_path) as prom:
-        prom.wait_for('up{job="ucloud-image-exporter"} == 1', timeout=60)
-        print(prom.query("ucloud_image_buckets"))
+with PrometheusServer(config_yaml, {"alerts.yml": rules}, workdir=tmp_path) as prom:
+    prom.wait_for('up{job="ucloud-image-exporter"} == 1', timeout=60)
+    print(prom.query("ucloud_image_buckets"))
 """
 
 from __future__ import annotations
@@ -100,8 +100,13 @@ class PrometheusServer(LoopbackServer):
         The default predicate waits for a non-empty result.  Raises
         ``TimeoutError`` (with the last result or query error) after ``timeout``.
         """
-        return poll(lambda: self.query(expr), predicate, timeout=timeout, interval=interval,
-                    what=f"{expr!r}")
+        return poll(
+            lambda: self.query(expr),
+            predicate,
+            timeout=timeout,
+            interval=interval,
+            what=f"{expr!r}",
+        )
 
     def alerts(self) -> list[dict[str, Any]]:
         """Active (pending and firing) alerts, from /api/v1/alerts."""
@@ -150,5 +155,6 @@ class AlertmanagerServer(LoopbackServer):
         interval: float = 0.5,
     ) -> list[dict[str, Any]]:
         """Poll ``alerts()`` until ``predicate`` holds; ``TimeoutError`` after ``timeout``."""
-        return poll(self.alerts, predicate, timeout=timeout, interval=interval,
-                    what="alertmanager alerts")
+        return poll(
+            self.alerts, predicate, timeout=timeout, interval=interval, what="alertmanager alerts"
+        )

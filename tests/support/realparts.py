@@ -72,8 +72,14 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def poll(read: Callable[[], R], predicate: Callable[[R], bool], *, timeout: float,
-         interval: float, what: str) -> R:
+def poll(
+    read: Callable[[], R],
+    predicate: Callable[[R], bool],
+    *,
+    timeout: float,
+    interval: float,
+    what: str,
+) -> R:
     """Call ``read`` until ``predicate`` holds on its result; ``TimeoutError`` after ``timeout``.
 
     Errors from ``read`` (a server not answering yet) count as "not yet".

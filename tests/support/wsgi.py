@@ -34,8 +34,11 @@ class Answer:
     @property
     def text(self) -> str:
         """Return the body as text, un-gzipped when it was compressed."""
-        raw = gzip.decompress(self.body) if self.headers.get("content-encoding") == "gzip" \
+        raw = (
+            gzip.decompress(self.body)
+            if self.headers.get("content-encoding") == "gzip"
             else self.body
+        )
         return raw.decode()
 
     def samples(self) -> Samples:
@@ -43,11 +46,16 @@ class Answer:
         return samples(self.text)
 
 
-def call(app: App, path: str = "/metrics", *, method: str = "GET", query: str = "",
-         headers: dict[str, str] | None = None) -> Answer:
+def call(
+    app: App,
+    path: str = "/metrics",
+    *,
+    method: str = "GET",
+    query: str = "",
+    headers: dict[str, str] | None = None,
+) -> Answer:
     """Send one request through ``app`` (headers as HTTP names) and collect the answer."""
-    environ: dict[str, Any] = {"PATH_INFO": path, "REQUEST_METHOD": method,
-                               "QUERY_STRING": query}
+    environ: dict[str, Any] = {"PATH_INFO": path, "REQUEST_METHOD": method, "QUERY_STRING": query}
     for name, value in (headers or {}).items():
         environ["HTTP_" + name.upper().replace("-", "_")] = value
     setup_testing_defaults(environ)
