@@ -47,7 +47,7 @@ class Plan:
 
 
 FULL = Plan(flood_entries=50_000, scrapes=5, header=10.0)
-QUICK = Plan(flood_entries=5_000, scrapes=2, header=3.0)
+QUICK = Plan(flood_entries=2_000, scrapes=1, header=2.0)
 
 
 def run(plan: Plan) -> Table:

@@ -34,7 +34,7 @@ class Plan:
 
 
 FULL = Plan(per_second=30, burst=15, rtt=0.2, regions=10, pages=40)
-QUICK = Plan(per_second=30, burst=5, rtt=0.1, regions=4, pages=10)
+QUICK = Plan(per_second=30, burst=5, rtt=0.1, regions=4, pages=5)
 
 
 def run(plan: Plan) -> Table:

@@ -75,124 +75,56 @@ class Config:
     accounts: tuple[Account, ...]
 
 
+# ucloud: numbers: key -> (lowest, highest, whole number)
+_UCLOUD_NUMBERS: dict[str, tuple[float, float, bool]] = {
+    "timeout_seconds": (0.001, 600, False),
+    "page_size": (1, 1000, True),
+    "max_concurrent_requests": (1, 256, True),
+    "retries": (0, 10, True),
+    "max_response_bytes": (1024, 256 * 1024 * 1024, True),
+    "max_buckets_per_listing": (1, 10_000_000, True),
+}
+# collect: durations in seconds: key -> (lowest, highest)
+_COLLECT_SECONDS: dict[str, tuple[float, float]] = {
+    "min_interval_seconds": (0, 86400),
+    "region_refresh_seconds": (1, 7 * 86400),
+    "listing_timeout_seconds": (1, 3600),
+    "max_data_age_seconds": (0, 86400),
+}
+
+
 def _ucloud(check: Checker, raw: Any, env: Mapping[str, str]) -> UCloudSettings:
     d = UCloudSettings()
-    s = check.mapping(
-        raw,
-        "ucloud",
-        (
-            "base_url",
-            "timeout_seconds",
-            "page_size",
-            "max_concurrent_requests",
-            "retries",
-            "max_response_bytes",
-            "max_buckets_per_listing",
-            "adaptive_concurrency",
-        ),
-    )
+    s = check.mapping(raw, "ucloud", ("base_url", *_UCLOUD_NUMBERS, "adaptive_concurrency"))
     base_url = check.string(s, "ucloud", "base_url", env.get("UCLOUD_API_BASE_URL") or d.base_url)
     if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
         check.fail("ucloud.base_url", f"must be an http:// or https:// URL, got {base_url!r}")
+    numbers = {
+        key: check.number(s, "ucloud", key, getattr(d, key), low=low, high=high, integer=whole)
+        for key, (low, high, whole) in _UCLOUD_NUMBERS.items()
+    }
     return UCloudSettings(
         base_url=base_url or d.base_url,
-        timeout_seconds=float(
-            check.number(
-                s,
-                "ucloud",
-                "timeout_seconds",
-                d.timeout_seconds,
-                low=0.001,
-                high=600,
-                integer=False,
-            )
-        ),
-        page_size=check.number(
-            s, "ucloud", "page_size", d.page_size, low=1, high=1000, integer=True
-        ),
-        max_concurrent_requests=check.number(
-            s,
-            "ucloud",
-            "max_concurrent_requests",
-            d.max_concurrent_requests,
-            low=1,
-            high=256,
-            integer=True,
-        ),
-        retries=check.number(s, "ucloud", "retries", d.retries, low=0, high=10, integer=True),
-        max_response_bytes=check.number(
-            s,
-            "ucloud",
-            "max_response_bytes",
-            d.max_response_bytes,
-            low=1024,
-            high=256 * 1024 * 1024,
-            integer=True,
-        ),
-        max_buckets_per_listing=check.number(
-            s,
-            "ucloud",
-            "max_buckets_per_listing",
-            d.max_buckets_per_listing,
-            low=1,
-            high=10_000_000,
-            integer=True,
-        ),
         adaptive_concurrency=check.boolean(
             s, "ucloud", "adaptive_concurrency", d.adaptive_concurrency
         ),
+        **numbers,
     )
 
 
 def _collect(check: Checker, raw: Any) -> CollectSettings:
-    s = check.mapping(
-        raw,
-        "collect",
-        (
-            "min_interval_seconds",
-            "region_refresh_seconds",
-            "listing_timeout_seconds",
-            "max_data_age_seconds",
-            "include_buckets",
-            "exclude_buckets",
-        ),
-    )
+    s = check.mapping(raw, "collect", (*_COLLECT_SECONDS, "include_buckets", "exclude_buckets"))
     d = CollectSettings()
+    numbers = {
+        key: float(
+            check.number(s, "collect", key, getattr(d, key), low=low, high=high, integer=False)
+        )
+        for key, (low, high) in _COLLECT_SECONDS.items()
+    }
     return CollectSettings(
-        min_interval_seconds=float(
-            check.number(
-                s, "collect", "min_interval_seconds", 0.0, low=0, high=86400, integer=False
-            )
-        ),
-        region_refresh_seconds=float(
-            check.number(
-                s, "collect", "region_refresh_seconds", 3600.0, low=1, high=7 * 86400, integer=False
-            )
-        ),
-        listing_timeout_seconds=float(
-            check.number(
-                s,
-                "collect",
-                "listing_timeout_seconds",
-                d.listing_timeout_seconds,
-                low=1,
-                high=3600,
-                integer=False,
-            )
-        ),
-        max_data_age_seconds=float(
-            check.number(
-                s,
-                "collect",
-                "max_data_age_seconds",
-                d.max_data_age_seconds,
-                low=0,
-                high=86400,
-                integer=False,
-            )
-        ),
         include_buckets=check.patterns(s, "collect", "include_buckets"),
         exclude_buckets=check.patterns(s, "collect", "exclude_buckets"),
+        **numbers,
     )
 
 

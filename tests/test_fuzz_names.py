@@ -112,7 +112,7 @@ def _listed(raw_names: list[str]) -> Listing:
 
 
 @settings(
-    max_examples=100,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
