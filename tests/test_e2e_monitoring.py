@@ -20,6 +20,7 @@ import yaml
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Bucket, Fault
 from tests.support import panels
+from tests.support.faults import malformed_entry
 from tests.support.monitoring import (
     RANGE,
     dashboard_results,
@@ -74,23 +75,7 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
             GOLDEN_PUBLIC_KEY, "hk", Bucket(f"bulk/{i:03d}", "Private", i, 1_600_000_000 + i)
         )
     # one entry with a malformed field, so the "invalid entries" panel has data too
-    simulator.add_fault(
-        Fault(
-            mutate=lambda body: {
-                **body,
-                "ImageSet": [
-                    *body["ImageSet"],
-                    {
-                        "BucketName": "broken",
-                        "BucketType": "Private",
-                        "ImageCount": "many",
-                        "CreateTime": 1,
-                    },
-                ],
-            }
-        ),
-        region="hk",
-    )
+    simulator.add_fault(malformed_entry(), region="hk")
     exp = start_exporter(
         config_for(simulator.url, [golden_account()], ucloud={"page_size": 100, "retries": 0})
     )

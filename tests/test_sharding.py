@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault
+from tests.support.faults import malformed_entry
 from tests.support.monitoring import dashboard_results, rule_files, settle
 from tests.support.procs import config_for, golden_account
 from tests.support.prometheus import PrometheusServer
@@ -111,23 +112,7 @@ def test_sharded_example_passes_promtool(tmp_path):
 
 def test_dashboard_queries_on_the_sharded_probe_setup(simulator, start_exporter, tmp_path):
     """Every dashboard variable and panel query has data with /probe sharding (defect 4)."""
-    simulator.add_fault(
-        Fault(
-            mutate=lambda body: {
-                **body,
-                "ImageSet": [
-                    *body["ImageSet"],
-                    {
-                        "BucketName": "broken",
-                        "BucketType": "Private",
-                        "ImageCount": "many",
-                        "CreateTime": 1,
-                    },
-                ],
-            }
-        ),
-        region="hk",
-    )
+    simulator.add_fault(malformed_entry(), region="hk")
     simulator.add_fault(
         Fault(retcode=171, message="signature error"), account=GOLDEN_PUBLIC_KEY, region="cn-bj2"
     )

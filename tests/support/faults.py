@@ -75,6 +75,21 @@ class FaultCase:
         return retries + 1 if self.retried else 1
 
 
+def malformed_entry() -> Fault:
+    """A fault that appends an entry whose ImageCount is malformed ("many") to every page."""
+
+    def add(body: Body) -> Body:
+        broken = {
+            "BucketName": "broken",
+            "BucketType": "Private",
+            "ImageCount": "many",
+            "CreateTime": 1,
+        }
+        return {**body, "ImageSet": [*body["ImageSet"], broken]}
+
+    return Fault(mutate=add)
+
+
 def _always(fault: Fault) -> Callable[[Target], list[Fault]]:
     return lambda _target: [fault]
 
