@@ -4,9 +4,7 @@ any string from the API rendered and parsed back. Bounded ``max_examples``, no d
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,11 +20,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from exporter.collector import bucket_families
-from exporter.config import UCloudSettings
 from exporter.engine import Result
 from exporter.exposition import per_bucket_text
-from exporter.ucloud import Bucket, Listing, UCloudClient, list_image_buckets
-from tests.support.inprocess import ACCOUNT, FUZZ
+from exporter.ucloud import Bucket, Listing
+from tests.support.inprocess import FUZZ, list_over
 
 # -- bucket names through the exposition -------------------------------------------------
 
@@ -92,23 +89,7 @@ def _listed(raw_names: list[str]) -> Listing:
     ]
     body = json.dumps({"RetCode": 0, "TotalCount": len(items), "ImageSet": items}).encode()
 
-    async def go() -> Listing:
-        client = UCloudClient(
-            UCloudSettings(base_url="https://api.example/"),
-            transport=httpx.MockTransport(lambda request: httpx.Response(200, content=body)),
-        )
-        try:
-            return await list_image_buckets(
-                client,
-                ACCOUNT,
-                "cn-bj2",
-                deadline=time.monotonic() + 10,
-                observe=lambda action, reason: None,
-            )
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
+    return list_over(lambda request: httpx.Response(200, content=body))
 
 
 @settings(

@@ -7,9 +7,7 @@ stay bounded in calls and memory, report what really came back and say what was 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -17,19 +15,13 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from exporter.config import Account, Secret, UCloudSettings
 from exporter.ucloud import (
     DecodeError,
     Listing,
     ListingTooLarge,
-    UCloudClient,
     UCloudError,
-    list_image_buckets,
 )
-
-ACCOUNT = Account(
-    name="main", public_key="pub", private_key=Secret("priv"), project_id=None, regions=("cn-bj2",)
-)
+from tests.support.inprocess import list_over
 
 
 def entry(i: int) -> dict[str, object]:
@@ -66,26 +58,11 @@ class Hostile:
         return httpx.Response(200, content=json.dumps(body).encode())
 
 
-def listing(gateway: Hostile, **settings: object) -> Listing | UCloudError:
-    options: dict[str, object] = {"base_url": "https://api.example/", **settings}
-    ucloud = UCloudSettings(**options)  # type: ignore[arg-type]
-
-    async def go() -> Listing | UCloudError:
-        client = UCloudClient(ucloud, transport=httpx.MockTransport(gateway))
-        try:
-            return await list_image_buckets(
-                client,
-                ACCOUNT,
-                "cn-bj2",
-                deadline=time.monotonic() + 20,
-                observe=lambda action, reason: None,
-            )
-        except UCloudError as exc:
-            return exc
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
+def listing(gateway: Hostile, **settings: Any) -> Listing | UCloudError:
+    try:
+        return list_over(gateway, budget=20, **settings)
+    except UCloudError as exc:
+        return exc
 
 
 def ok(outcome: Listing | UCloudError) -> Listing:
@@ -197,25 +174,7 @@ def test_lone_surrogates_and_control_characters_are_replaced_not_raised_on():
         b' "ImageCount": 2, "CreateTime": 2}]}'
     )
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, content=raw)
-
-    async def go() -> Listing:
-        client = UCloudClient(
-            UCloudSettings(base_url="https://api.example/"), transport=httpx.MockTransport(answer)
-        )
-        try:
-            return await list_image_buckets(
-                client,
-                ACCOUNT,
-                "cn-bj2",
-                deadline=time.monotonic() + 5,
-                observe=lambda action, reason: None,
-            )
-        finally:
-            await client.aclose()
-
-    result = asyncio.run(go())
+    result = list_over(lambda request: httpx.Response(200, content=raw))
     assert names(result) == ["bad\ufffdname", "pair\U0001f600\x00"]
     for name in names(result):
         assert name is not None
