@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from exporter import config as exporter_config
 from exporter.simulator import Account, Fleet, region_id, synthetic_fleet
+from exporter.ucloud import Listing, UCloudClient, list_image_buckets
 from tests.support import process
 
 PUBLIC_KEY = "bench-public-key"
@@ -19,6 +23,40 @@ PRIVATE_KEY = "bench-private-key"
 PROJECT = "org-bench"
 START_TIMEOUT = 30.0
 SCRAPE_HEADERS = {"X-Prometheus-Scrape-Timeout-Seconds": "600"}
+
+
+async def list_regions(
+    settings: exporter_config.UCloudSettings,
+    regions: Sequence[str],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    budget: float = 300.0,
+) -> list[Listing | BaseException]:
+    """List the bench account's ``regions`` concurrently on one client, as the engine does.
+
+    A region whose listing failed gives its exception.
+    """
+    account = exporter_config.Account(
+        name="bench",
+        public_key=PUBLIC_KEY,
+        private_key=exporter_config.Secret(PRIVATE_KEY),
+        project_id=None,
+        regions=tuple(regions),
+    )
+    client = UCloudClient(settings, transport=transport)
+    deadline = time.monotonic() + budget
+    try:
+        return await asyncio.gather(
+            *(
+                list_image_buckets(
+                    client, account, region, deadline=deadline, observe=lambda *_: None
+                )
+                for region in regions
+            ),
+            return_exceptions=True,
+        )
+    finally:
+        await client.aclose()
 
 
 def pages(buckets: int, page_size: int) -> int:

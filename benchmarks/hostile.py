@@ -14,11 +14,10 @@ from typing import Any
 
 import httpx
 
-from benchmarks.harness import PRIVATE_KEY, PUBLIC_KEY, ExporterProcess
+from benchmarks.harness import PRIVATE_KEY, PUBLIC_KEY, ExporterProcess, list_regions
 from benchmarks.report import Table
-from exporter.config import Account, Secret, UCloudSettings
+from exporter.config import UCloudSettings
 from exporter.simulator import Simulator, fleet_from_dict
-from exporter.ucloud import UCloudClient, list_image_buckets
 
 RSS_GOAL_MIB = 256.0
 PAGE, WINDOW = 100, 8  # the default page_size and max_concurrent_requests
@@ -78,30 +77,13 @@ def _calls(table: Table) -> None:
     with Simulator(fleet) as sim:
         for name, (_, real) in LISTINGS.items():
             sim.reset_counts()
-            asyncio.run(_list(sim.url, name))
+            (outcome,) = asyncio.run(
+                list_regions(UCloudSettings(base_url=sim.url), [name], budget=60)
+            )
+            if isinstance(outcome, BaseException):
+                raise outcome
             calls = sim.request_count(region=name)
             table.add(name, "calls per listing", calls, real + WINDOW, calls <= real + WINDOW)
-
-
-async def _list(url: str, region: str) -> None:
-    account = Account(
-        name="bench",
-        public_key=PUBLIC_KEY,
-        private_key=Secret(PRIVATE_KEY),
-        project_id=None,
-        regions=(region,),
-    )
-    client = UCloudClient(UCloudSettings(base_url=url))
-    try:
-        await list_image_buckets(
-            client,
-            account,
-            region,
-            deadline=time.monotonic() + 60,
-            observe=lambda action, reason: None,
-        )
-    finally:
-        await client.aclose()
 
 
 def _flood(table: Table, plan: Plan) -> None:

@@ -12,11 +12,10 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from benchmarks.harness import PRIVATE_KEY, PUBLIC_KEY
+from benchmarks.harness import PRIVATE_KEY, PUBLIC_KEY, list_regions
 from benchmarks.report import Table
-from exporter.config import Account, Secret, UCloudSettings
+from exporter.config import UCloudSettings
 from exporter.simulator import Simulator, fleet_from_dict
-from exporter.ucloud import UCloudClient, UCloudError, list_image_buckets
 
 RATE_SHARE_GOAL = 0.6  # settle at no less than 0.6 N
 THROTTLED_GOAL = 0.10  # and with fewer than 10 % of the requests throttled
@@ -97,39 +96,12 @@ def _list(plan: Plan, *, adaptive: bool) -> tuple[int, int, float, bool]:
             ]
         }
     )
-    account = Account(
-        name="bench",
-        public_key=PUBLIC_KEY,
-        private_key=Secret(PRIVATE_KEY),
-        project_id=None,
-        regions=tuple(regions),
-    )
     with Simulator(fleet, latency=plan.rtt) as sim:
         settings = UCloudSettings(
             base_url=sim.url, retries=10, adaptive_concurrency=adaptive, timeout_seconds=30
         )
-
-        async def go() -> bool:
-            client = UCloudClient(settings)
-            try:
-                done = await asyncio.gather(
-                    *(
-                        list_image_buckets(
-                            client,
-                            account,
-                            region,
-                            deadline=time.monotonic() + 300,
-                            observe=lambda action, reason: None,
-                        )
-                        for region in regions
-                    ),
-                    return_exceptions=True,
-                )
-            finally:
-                await client.aclose()
-            return not any(isinstance(d, UCloudError | BaseException) for d in done)
-
         started = time.monotonic()
-        finished = asyncio.run(go())
+        done = asyncio.run(list_regions(settings, list(regions)))
+        finished = not any(isinstance(d, BaseException) for d in done)
         seconds = time.monotonic() - started
         return sim.request_count(), sim.throttled, seconds, finished

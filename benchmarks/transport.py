@@ -18,11 +18,10 @@ from typing import Any
 
 import httpx
 
-from benchmarks.harness import PRIVATE_KEY, PUBLIC_KEY
+from benchmarks.harness import list_regions
 from benchmarks.report import Table
-from exporter.config import Account, Secret, UCloudSettings
+from exporter.config import UCloudSettings
 from exporter.simulator import region_id
-from exporter.ucloud import UCloudClient, list_image_buckets
 
 IN_FLIGHT = 8
 PAGE = 100
@@ -111,13 +110,6 @@ def _loops() -> list[tuple[str, Callable[[Coroutine[Any, Any, int]], int]]]:
 
 
 async def _list_all(url: str, regions: int, make: Callable[[], Any]) -> int:
-    account = Account(
-        name="bench",
-        public_key=PUBLIC_KEY,
-        private_key=Secret(PRIVATE_KEY),
-        project_id=None,
-        regions=tuple(region_id(i) for i in range(regions)),
-    )
     settings = UCloudSettings(
         base_url=url,
         max_concurrent_requests=IN_FLIGHT,
@@ -125,23 +117,13 @@ async def _list_all(url: str, regions: int, make: Callable[[], Any]) -> int:
         retries=0,
         timeout_seconds=30,
     )
-    client = UCloudClient(settings, transport=make())
-    try:
-        listings = await asyncio.gather(
-            *(
-                list_image_buckets(
-                    client,
-                    account,
-                    region,
-                    deadline=time.monotonic() + 120,
-                    observe=lambda action, reason: None,
-                )
-                for region in account.regions
-            )
-        )
-    finally:
-        await client.aclose()
-    return sum(listing.requests for listing in listings)
+    done = await list_regions(
+        settings, [region_id(i) for i in range(regions)], transport=make(), budget=120
+    )
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return sum(listing.requests for listing in done if not isinstance(listing, BaseException))
 
 
 def _bound(regions: int, buckets: int, rtt: float) -> float:
