@@ -196,7 +196,7 @@ CATALOGUE: tuple[Family, ...] = (
     DISCOVERY_ERRORS,
 )
 #: The families with one series per bucket (written by exporter.exposition's fast writer).
-PER_BUCKET: tuple[Family, ...] = (IMAGES, CREATED)
+PER_BUCKET: tuple[Family, ...] = tuple(f for f in CATALOGUE if "bucket" in f.labels)
 BY_NAME = {family.name: family for family in CATALOGUE}
 
 
