@@ -172,6 +172,91 @@ DISCOVERY_ERRORS = Family(
     ("account", "reason"),
 )
 
+UHUB_ACCOUNT = ("account",)
+UHUB_IMAGE = ("account", "repo", "image")
+UHUB_UP = Family(
+    "ucloud_uhub_up",
+    "gauge",
+    "1 if the last UHub refresh of this account (GetRepo, GetRepoImage, GetImageTag) "
+    "succeeded, else 0.",
+    UHUB_ACCOUNT,
+)
+UHUB_DURATION = Family(
+    "ucloud_uhub_refresh_duration_seconds",
+    "gauge",
+    "How long the last UHub refresh of this account took.",
+    UHUB_ACCOUNT,
+    "seconds",
+)
+UHUB_ERROR_INFO = Family(
+    "ucloud_uhub_error_info",
+    "gauge",
+    "Present (value 1) while this account's UHub refresh fails; reason says why.",
+    ("account", "reason"),
+)
+UHUB_LAST_SUCCESS = Family(
+    "ucloud_uhub_last_success_timestamp_seconds",
+    "gauge",
+    "When this account's UHub registry was last refreshed successfully, in Unix seconds.",
+    UHUB_ACCOUNT,
+    "seconds",
+)
+UHUB_REPOS = Family(
+    "ucloud_uhub_repos",
+    "gauge",
+    "Number of UHub repositories the account owns (GetRepo, private and public).",
+    UHUB_ACCOUNT,
+)
+UHUB_REPO_INFO = Family(
+    "ucloud_uhub_repo_info",
+    "gauge",
+    "One UHub repository (value 1): shared is IsShared, internet_access is IsOutSide "
+    "(true, false or unknown).",
+    ("account", "repo", "shared", "internet_access"),
+)
+UHUB_REPO_IMAGES = Family(
+    "ucloud_uhub_repo_images",
+    "gauge",
+    "Number of images in the UHub repository (GetRepoImage TotalCount).",
+    ("account", "repo"),
+)
+UHUB_IMAGE_PULLS = Family(
+    "ucloud_uhub_image_pulls_total",
+    "counter",
+    "Pulls of the UHub image (PullCount); absent when the API left it out.",
+    UHUB_IMAGE,
+)
+UHUB_IMAGE_UPDATED = Family(
+    "ucloud_uhub_image_updated_timestamp_seconds",
+    "gauge",
+    "When the UHub image was last updated (UpdateTime), in Unix seconds; absent when the "
+    "time is missing or unreadable.",
+    UHUB_IMAGE,
+    "seconds",
+)
+UHUB_IMAGE_TAGS = Family(
+    "ucloud_uhub_image_tags",
+    "gauge",
+    "Number of tags of the UHub image (GetImageTag TotalCount); only for the images "
+    "uhub.tag_counts selects. UHub deletes old tags beyond 800.",
+    UHUB_IMAGE,
+)
+UHUB_FAMILIES: tuple[Family, ...] = (
+    UHUB_UP,
+    UHUB_DURATION,
+    UHUB_ERROR_INFO,
+    UHUB_LAST_SUCCESS,
+    UHUB_REPOS,
+    UHUB_REPO_INFO,
+    UHUB_REPO_IMAGES,
+    UHUB_IMAGE_PULLS,
+    UHUB_IMAGE_UPDATED,
+    UHUB_IMAGE_TAGS,
+)
+#: UHub's documented limits (UCloud product docs): repositories per project, tags per image.
+UHUB_MAX_REPOS = 8
+UHUB_MAX_TAGS = 800
+
 #: Every family, in the order of the README's table.
 CATALOGUE: tuple[Family, ...] = (
     BUCKETS,
