@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     for warning in security.warnings if security is not None else ():
         log.warning("%s", warning)
-    runtime = Runtime(load, initial=cfg)
+    runtime = Runtime(load, initial=cfg, loop=args.event_loop, http=args.transport)
     web = LiveWebConfig(args.web_config_file, security)
     limits = Limits(
         max_connections=args.max_connections,

@@ -14,6 +14,7 @@ from exporter.discovery import RegionBook
 from exporter.results import InternalError, Result, Target, UnknownTargetError
 from exporter.stats import Stats
 from exporter.ucloud import (
+    TRANSPORTS,
     DeadlineExceeded,
     UCloudClient,
     UCloudError,
@@ -27,6 +28,7 @@ T = TypeVar("T")
 # overflow beyond threading.TIMEOUT_MAX; no scrape should take longer anyway).
 MAX_COLLECT_SECONDS = 600.0
 POLL_SECONDS = 0.05  # how often a scrape re-judges when to stop waiting
+LOOPS = ("uvloop", "asyncio")  # the event loops of --ucloud.event-loop, the default first
 
 
 class _Slot:
@@ -43,16 +45,23 @@ class Engine:
     """Own the event loop thread, the API client and the per-target state."""
 
     def __init__(
-        self, config: Config, *, client: UCloudClient | None = None, stats: Stats | None = None
+        self,
+        config: Config,
+        *,
+        client: UCloudClient | None = None,
+        stats: Stats | None = None,
+        loop: str = LOOPS[0],
+        http: str = TRANSPORTS[0],
     ) -> None:
+        """``loop`` is one of ``LOOPS``, ``http`` one of ``TRANSPORTS`` (unless ``client``)."""
         self.config = config
         self.stats = stats or Stats()
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_loop(loop)
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="ucloud-io", daemon=True
         )
         self._thread.start()
-        self._client = client or UCloudClient(config.ucloud)
+        self._client = client or UCloudClient(config.ucloud, http=http)
         self._slots: dict[tuple[str, str], _Slot] = {}
         self.regions = RegionBook(
             self._client, refresh_seconds=config.collect.region_refresh_seconds
@@ -267,11 +276,27 @@ class Engine:
                     ", ".join(sorted(listing.inconsistencies)),
                     extra={"account": account, "region": region},
                 )
-            wanted = tuple(b for b in listing.buckets if self.config.collect.wants(b.name or ""))
+            chosen = self.config.collect
+            wanted = (
+                tuple(b for b in listing.buckets if chosen.wants(b.name or ""))
+                if chosen.include_buckets or chosen.exclude_buckets
+                else listing.buckets  # no filter: skip a regex call per bucket
+            )
             result = Result(account, region, wanted, time.monotonic() - started, time.monotonic())
         self.stats.record(account, region, ok=result.ok, listing=listing)
         slot.last = result
         return result
+
+
+def new_loop(name: str) -> asyncio.AbstractEventLoop:
+    """Return a new event loop of the kind ``name`` (one of ``LOOPS``); no policy is set."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    if name == "asyncio":
+        return asyncio.new_event_loop()
+    raise ValueError(f"unknown event loop {name!r}; choose from {', '.join(LOOPS)}")
 
 
 def _log_failure(target: Target, error: UCloudError) -> None:

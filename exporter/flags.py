@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from exporter import __version__, logs
+from exporter.engine import LOOPS
+from exporter.ucloud import TRANSPORTS
 from exporter.web.server import Limits, parse_listen_address
 
 
@@ -112,6 +114,21 @@ def build_parser() -> argparse.ArgumentParser:
         dest="enable_lifecycle",
         action="store_true",
         help="enable POST /-/reload (SIGHUP always reloads)",
+    )
+    p.add_argument(
+        "--ucloud.transport",
+        dest="transport",
+        choices=TRANSPORTS,
+        default=TRANSPORTS[0],
+        help="HTTP transport to the API: aiohttp (httpx-aiohttp) or httpx's own; with a "
+        "proxy in the environment (HTTPS_PROXY ...) httpx's own is used (default: %(default)s)",
+    )
+    p.add_argument(
+        "--ucloud.event-loop",
+        dest="event_loop",
+        choices=LOOPS,
+        default=LOOPS[0],
+        help="event loop of the API client (default: %(default)s)",
     )
     p.add_argument(
         "--log.level",

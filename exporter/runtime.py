@@ -11,8 +11,9 @@ from prometheus_client.metrics_core import Metric
 
 from exporter import metrics
 from exporter.config import Config, ConfigError
-from exporter.engine import Engine
+from exporter.engine import LOOPS, Engine
 from exporter.stats import Stats
+from exporter.ucloud import TRANSPORTS
 
 log = logging.getLogger(__name__)
 # How long a replaced engine may keep serving scrapes that started before the reload.
@@ -28,13 +29,25 @@ def _retire(engine: Engine) -> None:
 class Runtime:
     """Hold the current Engine; swap it for a new one when a reload brings a valid config."""
 
-    def __init__(self, load: Callable[[], Config], *, initial: Config | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Config],
+        *,
+        initial: Config | None = None,
+        loop: str = LOOPS[0],
+        http: str = TRANSPORTS[0],
+    ) -> None:
+        """``loop`` and ``http`` are passed to every Engine (see ``Engine``)."""
         self._load = load
         self._lock = threading.Lock()
         self.stats = Stats()
-        self._engine = Engine(initial or load(), stats=self.stats)
+        self._loop, self._http = loop, http
+        self._engine = self._new_engine(initial or load())
         self._reload_ok = True
         self._reload_time = time.time()
+
+    def _new_engine(self, config: Config) -> Engine:
+        return Engine(config, stats=self.stats, loop=self._loop, http=self._http)
 
     @property
     def engine(self) -> Engine:
@@ -52,7 +65,7 @@ class Runtime:
                     log.error("reload rejected, keeping the running config: %s", problem)
                 return False
             self.stats.forget_unless(config)
-            old, self._engine = self._engine, Engine(config, stats=self.stats)
+            old, self._engine = self._engine, self._new_engine(config)
             self._reload_ok, self._reload_time = True, time.time()
         log.info("configuration reloaded")
         threading.Thread(target=_retire, args=(old,), name="retire-engine", daemon=True).start()

@@ -17,8 +17,10 @@ from exporter.ucloud._errors import (
 )
 from exporter.ucloud._listing import Bucket, Listing, list_image_buckets
 from exporter.ucloud._regions import get_regions
+from exporter.ucloud._transport import TRANSPORTS
 
 __all__ = [
+    "TRANSPORTS",
     "USER_AGENT",
     "APIError",
     "Bucket",

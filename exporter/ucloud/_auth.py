@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Generator, Mapping
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
@@ -28,6 +28,16 @@ def sign(params: Mapping[str, ParamValue], private_key: str) -> str:
         f"{name}{format_value(params[name])}" for name in sorted(params) if name != "Signature"
     )
     return hashlib.sha1((payload + private_key).encode("utf-8")).hexdigest()
+
+
+def signed_form(params: Mapping[str, str], public_key: str, private_key: Secret) -> bytes:
+    """Return the form-encoded body of ``params`` with ``PublicKey`` and ``Signature`` added.
+
+    The same bytes ``UCloudAuth`` sends for a body of ``params``, built in one pass.
+    """
+    fields = {**params, "PublicKey": public_key}
+    fields["Signature"] = sign(fields, private_key.reveal())
+    return urlencode(fields).encode("ascii")
 
 
 class UCloudAuth(httpx.Auth):

@@ -13,7 +13,7 @@ import httpx
 
 from exporter import __version__
 from exporter.config import Account, UCloudSettings
-from exporter.ucloud._auth import ParamValue, UCloudAuth, format_value
+from exporter.ucloud._auth import ParamValue, format_value, signed_form
 from exporter.ucloud._errors import (
     APIError,
     DeadlineExceeded,
@@ -25,8 +25,10 @@ from exporter.ucloud._errors import (
 )
 from exporter.ucloud._pacing import Pacer
 from exporter.ucloud._text import clean
+from exporter.ucloud._transport import TRANSPORTS, Channel
 
 USER_AGENT = f"ucloud-image-exporter/{__version__}"
+HEADERS = {"User-Agent": USER_AGENT, "Content-Type": "application/x-www-form-urlencoded"}
 MAX_MESSAGE_CHARS = 500  # of the gateway's Message, kept in errors and log lines
 BACKOFF_BASE_SECONDS = 0.2
 BACKOFF_MAX_SECONDS = 5.0
@@ -45,21 +47,20 @@ class UCloudClient:
         settings: UCloudSettings,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
+        http: str = TRANSPORTS[0],
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """``transport`` overrides ``http``, the choice among ``TRANSPORTS``."""
         self._settings = settings
-        self._http = httpx.AsyncClient(
+        self._http = Channel(
+            settings.base_url,
+            headers=HEADERS,
+            max_connections=settings.max_concurrent_requests,
             transport=transport,
-            headers={"User-Agent": USER_AGENT},
-            limits=httpx.Limits(
-                max_connections=settings.max_concurrent_requests,
-                max_keepalive_connections=settings.max_concurrent_requests,
-            ),
-            follow_redirects=False,
+            choice=http,
         )
         self._slots = asyncio.Semaphore(settings.max_concurrent_requests)
-        self._auth: dict[str, UCloudAuth] = {}
         self._pacers: dict[str, Pacer] = {}
         self._rng = rng or random.Random()
         self._sleep = sleep
@@ -151,11 +152,15 @@ class UCloudClient:
         self, account: Account, params: Mapping[str, ParamValue], deadline: float
     ) -> tuple[int, bytearray]:
         timeout = max(0.001, min(self._settings.timeout_seconds, deadline - time.monotonic()))
-        data = {k: format_value(v) for k, v in params.items()}
+        body = signed_form(
+            {k: format_value(v) for k, v in params.items()},
+            account.public_key,
+            account.private_key,
+        )
         try:
             # httpx's timeouts are per phase (one read); this bounds the whole exchange.
             async with asyncio.timeout(timeout):
-                return await self._exchange(account, data, timeout)
+                return await self._http.post(body, timeout, self._settings.max_response_bytes)
         except (TimeoutError, httpx.TimeoutException) as exc:
             if timeout < self._settings.timeout_seconds:  # cut short by the scrape deadline
                 raise DeadlineExceeded(f"scrape deadline reached after {timeout:.2f}s") from exc
@@ -164,33 +169,6 @@ class UCloudClient:
             raise DecodeError(f"cannot decode body: {exc}") from exc
         except httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
-
-    async def _exchange(
-        self, account: Account, data: dict[str, str], timeout: float
-    ) -> tuple[int, bytearray]:
-        """Send one POST and read its (decoded) body, at most ``max_response_bytes`` of it."""
-        cap = self._settings.max_response_bytes
-        async with self._http.stream(
-            "POST",
-            self._settings.base_url,
-            data=data,
-            auth=self._auth_for(account),
-            timeout=timeout,
-        ) as response:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                if len(body) + len(chunk) > cap:
-                    raise DecodeError(
-                        f"response body larger than {cap} bytes (ucloud.max_response_bytes)"
-                    )
-                body += chunk
-            return response.status_code, body
-
-    def _auth_for(self, account: Account) -> UCloudAuth:
-        auth = self._auth.get(account.name)
-        if auth is None:
-            auth = self._auth[account.name] = UCloudAuth(account.public_key, account.private_key)
-        return auth
 
 
 def decode(raw: bytes | bytearray) -> dict[str, Any]:

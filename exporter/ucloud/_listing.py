@@ -26,6 +26,9 @@ ACTION = "GetImageBucketList"
 # A listing that needs more requests than this is treated as a paging loop.
 MAX_REQUESTS_PER_LISTING = 20_000
 KNOWN_TYPES = frozenset({"private", "public"})
+# BucketType as the gateway spells it -> the label value (others are lower-cased first).
+_TYPE_LABELS = {t: t for t in KNOWN_TYPES} | {t.capitalize(): t for t in KNOWN_TYPES}
+NO_PROBLEMS: tuple[str, ...] = ()
 UNKNOWN_TYPE = "unknown"
 # The kinds of Listing.inconsistencies.
 TOTAL_AHEAD = "total_ahead"  # the listing ended before TotalCount buckets came back
@@ -80,17 +83,35 @@ def parse_page(body: Mapping[str, Any]) -> _Page:
 
 
 def _bucket(item: Mapping[str, Any]) -> tuple[Bucket, tuple[str, ...]]:
+    name, kind = item.get("BucketName"), item.get("BucketType")
+    images, created = item.get("ImageCount"), item.get("CreateTime")
+    # The usual entry, every field well formed, checked without building a list (JSON
+    # decodes to exact str and int, and ``type() is int`` leaves bools out).
+    if (
+        type(name) is str
+        and name
+        and type(kind) is str
+        and (label := _TYPE_LABELS.get(kind)) is not None
+        and type(images) is int
+        and images >= 0
+        and type(created) is int
+        and created >= 0
+    ):
+        return Bucket(name=clean(name), type=label, images=images, created=created), NO_PROBLEMS
+    return _odd_bucket(name, kind, images, created)
+
+
+def _odd_bucket(name: Any, kind: Any, images: Any, created: Any) -> tuple[Bucket, tuple[str, ...]]:
+    """Decode an entry with a missing or malformed field: that field is None (or unknown)."""
     bad: list[str] = []
-    name = item.get("BucketName")
     if not (isinstance(name, str) and name):
         bad.append("BucketName")
         name = None
-    kind = item.get("BucketType")
     kind = kind.lower() if isinstance(kind, str) else None
     if kind not in KNOWN_TYPES:
         bad.append("BucketType")
         kind = UNKNOWN_TYPE
-    images, created = _count(item.get("ImageCount")), _count(item.get("CreateTime"))
+    images, created = _count(images), _count(created)
     if images is None:
         bad.append("ImageCount")
     if created is None:
@@ -161,7 +182,8 @@ class _Pager:
                 self._seen.add(bucket.name)
             fresh += 1
             self.buckets.append(bucket)
-            self.invalid.update(bad)
+            if bad:
+                self.invalid.update(bad)
         if fresh:
             self.invalid[NOT_AN_OBJECT] += page.size - len(page.entries)
         cap = self._client.settings.max_buckets_per_listing

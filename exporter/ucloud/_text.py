@@ -9,6 +9,8 @@ def clean(text: str) -> str:
     JSON's ``\\ud800`` escapes decode to such code points; a surrogate pair split into two
     code points is joined back into the character it encodes.
     """
+    if text.isascii():  # the usual case, and far cheaper than encoding
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
