@@ -67,6 +67,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "latency": lambda: [
             latency.calibrate(5 if quick else 30, 0 if quick else 5),
             latency.run(latency.QUICK if quick else latency.FULL),
+            latency.close(latency.CLOSE_QUICK if quick else latency.CLOSE_FULL),
         ],
         "render": lambda: render.run(render.QUICK if quick else render.FULL),
         "calls": lambda: [calls.run(calls.QUICK if quick else calls.FULL)],

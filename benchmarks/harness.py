@@ -113,10 +113,10 @@ def config(
 class ExporterProcess(process.ExporterProcess):
     """``python -m exporter`` in a temporary directory, JSON logs, with an HTTP client."""
 
-    def __init__(self, cfg: dict[str, Any]) -> None:
+    def __init__(self, cfg: dict[str, Any], *flags: str) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="bench-exporter-")
         super().__init__(
-            Path(self._dir.name), cfg, "--log.format", "json", start_timeout=START_TIMEOUT
+            Path(self._dir.name), cfg, "--log.format", "json", *flags, start_timeout=START_TIMEOUT
         )
         self._http = httpx.Client(timeout=600)
 

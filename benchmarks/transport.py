@@ -1,35 +1,38 @@
-"""Case 7: the HTTP transport under the client (issue 14), side by side in one run.
+"""Case 7: the HTTP transport and event loop of the API client (issue 14), side by side.
 
-httpx's own transport (httpcore) against ``httpx-aiohttp`` (the same httpx API through the
-public ``transport=`` argument), each on asyncio's default event loop and on ``uvloop``. The
-simulator runs in its own process, so the CPU measured (``time.process_time``) is the client's:
-signing, the HTTP exchange, JSON decoding and paging, per upstream request.
+Each variant is the real exporter process (``python -m exporter``) started with
+``--ucloud.transport`` (httpx's own transport, httpcore, or ``httpx-aiohttp``) and
+``--ucloud.event-loop`` (asyncio's default loop or ``uvloop``). Figures:
+
+- CPU per upstream request at zero latency: the exporter process's CPU (``/proc/PID/stat``)
+  for one whole ``GET /metrics`` -- listing every region, rendering their bucket series and
+  answering -- divided by the API requests of that scrape. Steady state: the client and its
+  connections live on between scrapes, as in the exporter, so one warm-up scrape comes first.
+  The simulator runs in the benchmark's process, so none of its CPU is counted.
+- Wall time of a scrape (rendering included) at 100 ms RTT against the physical bound: one RTT
+  for the first pages, then ``ceil(remaining pages / in flight)`` RTTs.
 """
 
 from __future__ import annotations
 
-import asyncio
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Coroutine
+import math
 from dataclasses import dataclass
-from typing import Any
 
-import httpx
-
-from benchmarks.harness import list_regions
-from benchmarks.report import Table
-from exporter.config import UCloudSettings
-from exporter.simulator import region_id
+from benchmarks.harness import ExporterProcess, config, count_series, fleet
+from benchmarks.report import Table, median
+from exporter.engine import LOOPS
+from exporter.simulator import Simulator
+from exporter.ucloud import TRANSPORTS
 
 IN_FLIGHT = 8
 PAGE = 100
+RTT = 0.1
+NAMES = {"httpx": "httpx (httpcore)", "aiohttp": "httpx-aiohttp"}
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Sizes: zero-latency CPU run and the 100 ms RTT wall-time run."""
+    """Sizes: the zero-latency CPU run and the 100 ms RTT wall-time run."""
 
     cpu_regions: int
     cpu_buckets: int  # per region
@@ -38,19 +41,20 @@ class Plan:
     repeats: int
 
 
-FULL = Plan(cpu_regions=4, cpu_buckets=5_000, rtt_regions=8, rtt_buckets=1_000, repeats=3)
-QUICK = Plan(cpu_regions=2, cpu_buckets=1_000, rtt_regions=2, rtt_buckets=500, repeats=1)
+FULL = Plan(cpu_regions=8, cpu_buckets=2_500, rtt_regions=8, rtt_buckets=1_000, repeats=5)
+QUICK = Plan(cpu_regions=2, cpu_buckets=1_000, rtt_regions=2, rtt_buckets=500, repeats=2)
 
 
 def run(plan: Plan) -> Table:
-    """Measure every variant that is installed; return the table."""
+    """Measure every transport on every event loop; return the table."""
     table = Table(
         "transport",
-        "Client transport: CPU per upstream request at zero latency, "
-        f"wall time at 100 ms RTT ({IN_FLIGHT} in flight, page {PAGE})",
+        "Client transport and event loop: exporter CPU per upstream request at zero latency "
+        f"(render included), scrape wall time at 100 ms RTT ({IN_FLIGHT} in flight, page {PAGE})",
         (
             "transport",
             "loop",
+            "default",
             "requests",
             "cpu_ms_per_request",
             "rtt_wall_s",
@@ -58,103 +62,68 @@ def run(plan: Plan) -> Table:
             "wall/bound",
         ),
     )
-    variants = [(t, loop) for t in _transports() for loop in _loops()]
+    bound = bound_seconds(plan.rtt_regions, plan.rtt_buckets, IN_FLIGHT, RTT)
     with (
-        _simulator(plan.cpu_regions, plan.cpu_buckets, 0.0) as fast,
-        _simulator(plan.rtt_regions, plan.rtt_buckets, 0.1) as slow,
+        Simulator(fleet([plan.cpu_buckets] * plan.cpu_regions)) as fast,
+        Simulator(fleet([plan.rtt_buckets] * plan.rtt_regions), latency=RTT) as slow,
     ):
-        for (name, make), (loop_name, runner) in variants:
-            cpus, requests = [], 0
-            for _ in range(plan.repeats):
-                started = time.process_time()
-                requests = runner(_list_all(fast, plan.cpu_regions, make))
-                cpus.append((time.process_time() - started) / requests)
-            walls = []
-            for _ in range(plan.repeats):
-                started = time.monotonic()
-                runner(_list_all(slow, plan.rtt_regions, make))
-                walls.append(time.monotonic() - started)
-            bound = _bound(plan.rtt_regions, plan.rtt_buckets, 0.1)
-            table.add(
-                name, loop_name, requests, min(cpus) * 1000, min(walls), bound, min(walls) / bound
-            )
+        for transport in TRANSPORTS:
+            for loop in LOOPS:
+                flags = ("--ucloud.transport", transport, "--ucloud.event-loop", loop)
+                requests, cpu = _cpu(fast, plan.cpu_regions, plan.cpu_buckets, plan, flags)
+                wall = _wall(slow, plan.rtt_regions, plan.rtt_buckets, plan, flags)
+                default = transport == TRANSPORTS[0] and loop == LOOPS[0]
+                table.add(
+                    NAMES[transport], loop, default, requests, cpu * 1000, wall, bound, wall / bound
+                )
     table.notes += [
-        "cpu_ms_per_request: the client process's CPU for listing every region concurrently, "
-        "divided by the requests (best of the repeats; the simulator is another process).",
-        "bound: one RTT for page 1 plus ceil(remaining pages / in flight) RTTs.",
+        "cpu_ms_per_request: CPU of the exporter process for one scrape at zero latency "
+        "(listing, rendering 2 series per bucket, answering), divided by that scrape's API "
+        "requests; median of the repeats after a warm-up scrape; the simulator is in another "
+        "process. /proc's CPU clock ticks at 10 ms, so each scrape is sized to cost >= 200 ms.",
+        "rtt_wall_s: median whole GET /metrics at 100 ms RTT; bound: one RTT for page 1 plus "
+        "ceil(remaining pages / in flight) RTTs. default: what the exporter uses without flags.",
     ]
     return table
 
 
-def _transports() -> list[tuple[str, Callable[[], httpx.AsyncBaseTransport | None]]]:
-    found: list[tuple[str, Callable[[], httpx.AsyncBaseTransport | None]]] = [
-        ("httpx (httpcore)", lambda: None)
-    ]
-    try:
-        from httpx_aiohttp import AiohttpTransport
-    except ImportError:
-        return found
-    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
-    found.append(("httpx-aiohttp", lambda: AiohttpTransport(limits=limits)))
-    return found
+def bound_seconds(regions: int, buckets: int, in_flight: int, rtt: float) -> float:
+    """Return the physical bound: page 1 of every region, then the rest at ``in_flight``."""
+    pages = regions * max(1, math.ceil(buckets / PAGE))
+    return rtt * (1 + math.ceil((pages - regions) / in_flight))
 
 
-def _loops() -> list[tuple[str, Callable[[Coroutine[Any, Any, int]], int]]]:
-    found: list[tuple[str, Callable[[Coroutine[Any, Any, int]], int]]] = [("asyncio", asyncio.run)]
-    try:
-        import uvloop
-    except ImportError:
-        return found
-    found.append(("uvloop", uvloop.run))
-    return found
+def _cpu(
+    sim: Simulator, regions: int, buckets: int, plan: Plan, flags: tuple[str, ...]
+) -> tuple[int, float]:
+    """Return (requests per scrape, median exporter CPU seconds per request)."""
+    cpus, requests = [], 0
+    with ExporterProcess(config(sim.url, regions, in_flight=IN_FLIGHT), *flags) as exporter:
+        _scrape(exporter, regions * buckets)  # warm-up: connections, lazy imports
+        for _ in range(plan.repeats):
+            sim.reset_counts()
+            before = exporter.cpu_seconds()
+            _scrape(exporter, regions * buckets)
+            cpu = exporter.cpu_seconds() - before
+            requests = sim.request_count(action="GetImageBucketList")
+            cpus.append(cpu / requests)
+    return requests, median(cpus)
 
 
-async def _list_all(url: str, regions: int, make: Callable[[], Any]) -> int:
-    settings = UCloudSettings(
-        base_url=url,
-        max_concurrent_requests=IN_FLIGHT,
-        page_size=PAGE,
-        retries=0,
-        timeout_seconds=30,
-    )
-    done = await list_regions(
-        settings, [region_id(i) for i in range(regions)], transport=make(), budget=120
-    )
-    for outcome in done:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return sum(listing.requests for listing in done if not isinstance(listing, BaseException))
+def _wall(sim: Simulator, regions: int, buckets: int, plan: Plan, flags: tuple[str, ...]) -> float:
+    """Return the median scrape seconds at the simulator's latency."""
+    walls = []
+    with ExporterProcess(config(sim.url, regions, in_flight=IN_FLIGHT), *flags) as exporter:
+        _scrape(exporter, regions * buckets)
+        for _ in range(plan.repeats):
+            walls.append(_scrape(exporter, regions * buckets))
+    return median(walls)
 
 
-def _bound(regions: int, buckets: int, rtt: float) -> float:
-    pages = regions * -(-buckets // PAGE)
-    return rtt * (1 + -(-(pages - regions) // IN_FLIGHT))
-
-
-class _simulator:  # noqa: N801 - used as a context manager, like a function
-    """``python -m exporter.simulator --fleet synthetic`` in its own process."""
-
-    def __init__(self, regions: int, buckets: int, latency: float) -> None:
-        self._argv = [
-            sys.executable,
-            "-m",
-            "exporter.simulator",
-            "--fleet",
-            "synthetic",
-            "--regions",
-            str(regions),
-            "--buckets",
-            str(buckets),
-            "--latency",
-            str(latency),
-        ]
-
-    def __enter__(self) -> str:
-        self._proc = subprocess.Popen(self._argv, stdout=subprocess.PIPE, text=True)
-        assert self._proc.stdout is not None
-        line = self._proc.stdout.readline()  # "listening on URL"
-        return line.split()[-1]
-
-    def __exit__(self, *exc: object) -> None:
-        self._proc.terminate()
-        self._proc.wait(timeout=10)
+def _scrape(exporter: ExporterProcess, buckets: int) -> float:
+    """Scrape once; check every bucket is there; return the seconds."""
+    seconds, body = exporter.scrape()
+    found = count_series(body, "ucloud_image_bucket_images")
+    if found != buckets:
+        raise RuntimeError(f"scrape has {found} buckets, want {buckets}\n{exporter.logs()[-2000:]}")
+    return seconds

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TITLES = (
     "calibration",
     "latency",
+    "bound",
     "render",
     "calls",
     "memory",
@@ -170,12 +171,26 @@ def test_detached_listings_serve_a_fleet_slower_than_the_scrape_timeout(quick):
     assert checks[-1]["targets_up"] == 8 and checks[-1]["holds"] is True
 
 
-def test_transport_rows_cover_every_installed_variant(quick):
+def test_transport_rows_cover_every_variant(quick):
     variants = {(row["transport"], row["loop"]) for row in rows(quick[0], "transport")}
-    assert ("httpx (httpcore)", "asyncio") in variants
+    assert variants == {
+        (transport, loop)
+        for transport in ("httpx (httpcore)", "httpx-aiohttp")
+        for loop in ("asyncio", "uvloop")
+    }
+    assert sum(row["default"] is True for row in rows(quick[0], "transport")) == 1
     for row in rows(quick[0], "transport"):
         assert row["requests"] == 2 * 10  # 2 regions x 1,000 buckets, page 100
         assert positive(row["cpu_ms_per_request"]) and row["wall/bound"] > 0.9
+
+
+def test_bound_rows_cover_each_in_flight_setting_with_exact_calls(quick):
+    checks = rows(quick[0], "bound")
+    assert [row["in_flight"] for row in checks] == [2, 4]
+    for row in checks:
+        assert row["requests"] == 2 * pages(250, 100) and row["calls_exact"] is True, row
+        assert 1 <= row["max_in_flight"] <= row["in_flight"], row
+        assert positive(row["scrape/bound"]) and row["sdk_loop_s"] is None, row
 
 
 def test_latency_bounds_doctests() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from contextlib import AsyncExitStack
 
@@ -161,3 +162,32 @@ def test_the_concurrency_limit_is_exposed_per_account():
         return client.concurrency_limits()
 
     assert asyncio.run(go()) == {"busy": 4}  # 8 halved once
+
+
+def test_a_cancelled_waiter_never_keeps_a_slot():
+    async def go() -> bool:
+        pacer = Pacer(ceiling=1, adaptive=False)
+
+        async def wait_for_slot() -> None:
+            async with pacer.slot():
+                await asyncio.sleep(10)
+
+        for cancel_after_handover in (False, True):
+            stack = AsyncExitStack()
+            await hold(pacer, 1, stack)
+            waiter = asyncio.ensure_future(wait_for_slot())
+            await asyncio.sleep(0)  # the waiter queues behind the held slot
+            if cancel_after_handover:
+                await stack.aclose()  # the slot is handed to the waiter ...
+                waiter.cancel()  # ... which is cancelled before it runs
+            else:
+                waiter.cancel()
+                await asyncio.sleep(0)
+                await stack.aclose()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+            async with asyncio.timeout(1), pacer.slot():
+                pass
+        return True
+
+    assert asyncio.run(go())
