@@ -28,7 +28,9 @@ T = TypeVar("T")
 # overflow beyond threading.TIMEOUT_MAX; no scrape should take longer anyway).
 MAX_COLLECT_SECONDS = 600.0
 POLL_SECONDS = 0.05  # how often a scrape re-judges when to stop waiting
-LOOPS = ("uvloop", "asyncio")  # the event loops of --ucloud.event-loop, the default first
+# The event loops of --ucloud.event-loop, the default first. uvloop is optional (not a
+# dependency): it saved no measurable CPU per API request (docs/benchmarks.md, "transport").
+LOOPS = ("asyncio", "uvloop")
 
 
 class _Slot:
@@ -291,8 +293,10 @@ class Engine:
 def new_loop(name: str) -> asyncio.AbstractEventLoop:
     """Return a new event loop of the kind ``name`` (one of ``LOOPS``); no policy is set."""
     if name == "uvloop":
-        import uvloop
-
+        try:
+            import uvloop
+        except ImportError as exc:
+            raise ValueError("event loop uvloop: the uvloop package is not installed") from exc
         return uvloop.new_event_loop()
     if name == "asyncio":
         return asyncio.new_event_loop()

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+import pytest
 
 from exporter.config import Account, CollectSettings, Config, Secret, UCloudSettings
 from exporter.engine import Engine
@@ -146,3 +147,20 @@ def test_a_listing_is_cut_at_its_own_hard_cap():
             (False, "deadline"),
             (False, "deadline"),
         ]
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_the_engine_runs_on_the_event_loop_it_is_given(loop: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"RetCode": 0, "TotalCount": 0, "ImageSet": []})
+
+    cfg = config()
+    client = UCloudClient(cfg.ucloud, transport=httpx.MockTransport(answer))
+    engine = Engine(cfg, client=client, loop=loop)
+    try:
+        assert type(engine._loop).__module__.startswith(loop)
+        assert all(r.ok for r in engine.collect(timeout=5))
+    finally:
+        engine.close(wait=5)
+    with pytest.raises(ValueError, match="unknown event loop"):
+        Engine(cfg, client=client, loop="trio")

@@ -30,6 +30,7 @@ __all__ = ["TRANSPORTS", "Channel", "proxied"]
 
 KEEPALIVE_SECONDS = 5.0  # httpx's own default keep-alive expiry
 TRANSPORTS = ("aiohttp", "httpx")  # the choices of --ucloud.transport, the default first
+TIMEOUTS = ("connect", "read", "write", "pool")  # the extension httpx transports read
 
 
 def proxied(url: str) -> bool:
@@ -87,7 +88,7 @@ class Channel:
             self._url,
             content=body,
             headers=self._headers,
-            extensions={"timeout": httpx.Timeout(timeout).as_dict()},
+            extensions={"timeout": dict.fromkeys(TIMEOUTS, timeout)},
         )
         if self._client is not None:
             response = await self._client.send(request, stream=True)
