@@ -97,7 +97,8 @@ def goals(tables: list[Table]) -> Table:
             "exporter CPU per upstream request <= 1.0 ms, render included (default)",
             _num(default["cpu_ms_per_request"]) <= 1.0,
             f"{_num(default['cpu_ms_per_request']):.2f} ms ({default['transport']}, "
-            f"{default['loop']}); best {_num(best['cpu_ms_per_request']):.2f} ms "
+            f"{default['loop']}: listing {_num(default['listing_ms']):.2f}, serving "
+            f"{_num(default['serve_ms']):.2f}); best {_num(best['cpu_ms_per_request']):.2f} ms "
             f"({best['transport']}, {best['loop']})",
         )
     return summary
