@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -23,12 +24,14 @@ import pytest
 from exporter.config import UCloudSettings
 from exporter.ucloud import (
     TRANSPORTS,
+    USER_AGENT,
     DecodeError,
     Listing,
     TransportError,
     UCloudClient,
     UCloudError,
     list_image_buckets,
+    sign,
 )
 from tests.support.inprocess import ACCOUNT
 from tests.support.pki import make_pki
@@ -48,11 +51,12 @@ class Gateway(BaseHTTPRequestHandler):
     """Answer every POST with ``PAGE`` (or hang up, or stall, as the server says)."""
 
     protocol_version = "HTTP/1.1"
-    requests: ClassVar[list[str]] = []
+    requests: ClassVar[list[tuple[str, str, str, bytes]]] = []  # path, UA, type, body
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).requests.append(self.path)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        seen = (self.path, self.headers["User-Agent"], self.headers["Content-Type"], body)
+        type(self).requests.append(seen)
         mode = getattr(self.server, "mode", "answer")
         if mode == "hang_up":
             self.close_connection = True
@@ -140,8 +144,13 @@ def list_once(url: str, http: str, *, budget: float = 10.0, **options: Any) -> L
 
 
 @pytest.mark.parametrize("http", TRANSPORTS)
-def test_a_plain_listing(gateway: Any, http: str) -> None:
+def test_a_plain_listing_sends_a_signed_form(gateway: Any, http: str) -> None:
     assert [b.name for b in list_once(url_of(gateway), http).buckets] == ["b0", "b1"]
+    ((path, agent, kind, body),) = Gateway.requests
+    assert (path, agent, kind) == ("/", USER_AGENT, "application/x-www-form-urlencoded")
+    form = dict(parse_qsl(body.decode()))
+    assert form["PublicKey"] == "pub" and form["Offset"] == "0" and form["Region"] == "r"
+    assert form["Signature"] == sign({k: v for k, v in form.items() if k != "Signature"}, "priv")
 
 
 @pytest.mark.parametrize("http", TRANSPORTS)
