@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmarks import (
     calls,
+    compact,
     detached,
     hostile,
     latency,
@@ -31,6 +32,7 @@ CASES = (
     "pacing",
     "transport",
     "detached",
+    "compact",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -75,6 +77,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "pacing": lambda: [pacing.run(pacing.QUICK if quick else pacing.FULL)],
         "transport": lambda: [transport.run(transport.QUICK if quick else transport.FULL)],
         "detached": lambda: [detached.run(detached.QUICK if quick else detached.FULL)],
+        "compact": lambda: [compact.run(compact.QUICK if quick else compact.FULL)],
     }
 
 

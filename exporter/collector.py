@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import platform
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -27,15 +27,15 @@ from exporter import __version__, metrics
 from exporter.engine import Result
 from exporter.metrics import Family
 from exporter.stats import Stats
-from exporter.ucloud import Bucket
+from exporter.ucloud import as_columns
 
 ALWAYS_TYPES = ("private", "public")  # "unknown" appears only while such buckets exist
 
-#: The value of each per-bucket family (exporter.exposition writes these series itself).
-#: A bucket without a name, or without the value, has no series in that family.
-PER_BUCKET_VALUES: dict[Family, Callable[[Bucket], int | None]] = {
-    metrics.IMAGES: lambda b: b.images,
-    metrics.CREATED: lambda b: b.created,
+#: The Bucket field (a column of Buckets) of each per-bucket family (exporter.exposition
+#: writes these series itself). A bucket without a name, or without the value, has no series.
+PER_BUCKET_VALUES: dict[Family, str] = {
+    metrics.IMAGES: "images",
+    metrics.CREATED: "created",
 }
 
 
@@ -46,7 +46,7 @@ def bucket_counts(results: Sequence[Result]) -> Metric:
         if r.buckets is None:
             continue
         by_type = Counter(dict.fromkeys(ALWAYS_TYPES, 0))
-        by_type.update(b.type for b in r.buckets)
+        by_type.update(as_columns(r.buckets).type_counts())
         for kind, n in sorted(by_type.items()):
             buckets.add_metric((r.account, r.region, kind), n)
     return buckets
@@ -60,11 +60,11 @@ def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
     """
     listed = [r for r in results if r.buckets is not None]
     yield bucket_counts(listed)
-    for entry, value in PER_BUCKET_VALUES.items():
+    for entry, field in PER_BUCKET_VALUES.items():
         family = entry.new()
         for r in listed:
             for b in r.buckets or ():
-                v = value(b)
+                v = getattr(b, field)
                 if b.name is not None and v is not None:
                     family.add_metric((r.account, r.region, b.name, b.type), v)
         yield family

@@ -17,6 +17,7 @@ from exporter.ucloud import (
     DeadlineExceeded,
     UCloudClient,
     UCloudError,
+    as_columns,
     list_image_buckets,
 )
 
@@ -267,7 +268,8 @@ class Engine:
                     ", ".join(sorted(listing.inconsistencies)),
                     extra={"account": account, "region": region},
                 )
-            wanted = tuple(b for b in listing.buckets if self.config.collect.wants(b.name or ""))
+            wants = self.config.collect.wants
+            wanted = as_columns(listing.buckets).select(lambda name: wants(name or ""))
             result = Result(account, region, wanted, time.monotonic() - started, time.monotonic())
         self.stats.record(account, region, ok=result.ok, listing=listing)
         slot.last = result

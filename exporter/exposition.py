@@ -23,6 +23,7 @@ from prometheus_client.utils import floatToGoString
 
 from exporter.collector import PER_BUCKET_VALUES, bucket_families
 from exporter.engine import Result
+from exporter.ucloud import as_columns
 
 StartResponse = Callable[..., Any]
 _EOF = b"# EOF\n"
@@ -45,7 +46,7 @@ def per_bucket_chunks(results: Sequence[Result]) -> Iterator[bytes]:
     Each target's lines are encoded as soon as they are written: the page never exists as one
     ``str``, and a caller that keeps the chunks (or their gzip) holds the page once.
     """
-    for family, value in PER_BUCKET_VALUES.items():
+    for family, field in PER_BUCKET_VALUES.items():
         name = family.name
         yield f"# HELP {name} {family.help}\n# TYPE {name} {family.type}\n".encode()
         for r in results:
@@ -53,11 +54,14 @@ def per_bucket_chunks(results: Sequence[Result]) -> Iterator[bytes]:
                 continue
             head = f'{name}{{account="{_escape(r.account)}",bucket="'
             middle = f'",region="{_escape(r.region)}",type="'
+            buckets = as_columns(r.buckets)
+            types = [_escape(kind) for kind in buckets.kinds]
+            rows = zip(buckets.names, buckets.codes, buckets.column(field), strict=True)
             yield "".join(
                 [
-                    f'{head}{_escape(b.name)}{middle}{_escape(b.type)}"}} {_go_float(v)}\n'
-                    for b in r.buckets
-                    if b.name is not None and (v := value(b)) is not None
+                    f'{head}{_escape(n)}{middle}{types[t]}"}} {_go_float(v)}\n'
+                    for n, t, v in rows
+                    if n is not None and v is not None
                 ]
             ).encode()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from exporter.ucloud._auth import UCloudAuth, sign
+from exporter.ucloud._buckets import Bucket, Buckets, as_columns
 from exporter.ucloud._client import USER_AGENT, Observer, UCloudClient
 from exporter.ucloud._errors import (
     APIError,
@@ -15,13 +16,14 @@ from exporter.ucloud._errors import (
     TransportError,
     UCloudError,
 )
-from exporter.ucloud._listing import Bucket, Listing, list_image_buckets
+from exporter.ucloud._listing import Listing, list_image_buckets
 from exporter.ucloud._regions import get_regions
 
 __all__ = [
     "USER_AGENT",
     "APIError",
     "Bucket",
+    "Buckets",
     "DeadlineExceeded",
     "DecodeError",
     "HTTPStatusError",
@@ -34,6 +36,7 @@ __all__ = [
     "UCloudAuth",
     "UCloudClient",
     "UCloudError",
+    "as_columns",
     "get_regions",
     "list_image_buckets",
     "sign",
