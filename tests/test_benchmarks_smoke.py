@@ -30,6 +30,7 @@ TITLES = (
     "pacing",
     "transport",
     "detached",
+    "compact",
     "goals",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"  # benchmarks' result markers
@@ -168,6 +169,18 @@ def test_detached_listings_serve_a_fleet_slower_than_the_scrape_timeout(quick):
     assert [row["scrape"] for row in checks] == list(range(1, 8))
     assert all(row["within_timeout"] is True for row in checks)
     assert checks[-1]["targets_up"] == 8 and checks[-1]["holds"] is True
+
+
+def test_compact_memory_rows_are_plausible(quick):
+    values = {row["measure"]: row for row in rows(quick[0], "compact")}
+    assert len(values) == 9
+    for row in values.values():
+        assert row["buckets"] == 4 * 500, row
+        if row["unit"] in ("MiB", "s"):
+            assert positive(row["value"]) and row["value"] < 4096, row
+        assert row["holds"] is (None if row["goal"] is None else True), row
+    per_bucket = values["bytes per bucket, (steady - idle) / buckets"]["value"]
+    assert isinstance(per_bucket, float) and math.isfinite(per_bucket)
 
 
 def test_transport_rows_cover_every_installed_variant(quick):
