@@ -54,17 +54,22 @@ def run(plan: Plan) -> Table:
         with ExporterProcess(cfg) as exp:
             time.sleep(SETTLE_SECONDS)
             idle = _rss(exp)
+            cpu = exp.cpu_seconds()
             first = _scrape(exp, plan, GZIP)
+            cpu = exp.cpu_seconds() - cpu
             _scrape(exp, plan, GZIP)
             time.sleep(SETTLE_SECONDS)
             steady = _rss(exp)
             lone_peak = exp.memory()["VmHWM"] / 1024
             pair, pair_peak = _overlapping(exp, plan, GZIP, GZIP)
             mixed, mixed_peak = _overlapping(exp, plan, GZIP, PLAIN)
+            time.sleep(SETTLE_SECONDS)
+            after = _rss(exp)
     per_bucket = (steady - idle) * MIB / total
     rows: list[tuple[str, float, str, int | None]] = [
         ("idle RSS (listening, before any scrape)", idle, "MiB", None),
         ("first scrape (listing + render, gzip)", first, "s", None),
+        ("exporter CPU of the first scrape", cpu, "s", None),
         ("steady RSS after two scrapes (VmRSS)", steady, "MiB", STEADY_GOAL_MIB),
         ("bytes per bucket, (steady - idle) / buckets", per_bucket, "B", None),
         ("peak RSS (VmHWM) of the first two scrapes", lone_peak, "MiB", None),
@@ -72,6 +77,7 @@ def run(plan: Plan) -> Table:
         ("two overlapping gzip scrapes: peak RSS", pair_peak, "MiB", PEAK_GOAL_MIB),
         ("gzip + plain overlapping (two renders): slowest", mixed, "s", None),
         ("gzip + plain overlapping: peak RSS", mixed_peak, "MiB", None),
+        ("RSS after all scrapes (VmRSS)", after, "MiB", None),
     ]
     for measure, value, unit, goal in rows:
         table.add(measure, total, value, unit, goal, None if goal is None else value <= goal)

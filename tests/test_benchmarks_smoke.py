@@ -173,7 +173,7 @@ def test_detached_listings_serve_a_fleet_slower_than_the_scrape_timeout(quick):
 
 def test_compact_memory_rows_are_plausible(quick):
     values = {row["measure"]: row for row in rows(quick[0], "compact")}
-    assert len(values) == 9
+    assert len(values) == 11
     for row in values.values():
         assert row["buckets"] == 4 * 500, row
         if row["unit"] in ("MiB", "s"):
