@@ -4,9 +4,13 @@
 value of every line. The per-bucket series (two per bucket, so most of any large page) share
 one label set, so their lines are written here from a per-target prefix: the same bytes, for a
 fraction of the CPU (the render case of docs/benchmarks.md has the current ratio). Everything
-else, content negotiation, OpenMetrics, gzip and ``name[]`` filtering included, stays with
+else, content negotiation, OpenMetrics and ``name[]`` filtering included, stays with
 ``prometheus_client``; tests prove the written lines equal the library's for arbitrary names
 and values in both formats.
+
+Memory (issue 14): the answer is a list of chunks, each target's lines encoded as soon as they
+are written and, for a gzip answer, compressed at once; no whole-page ``str`` or second copy
+of the body exists (the compact case of docs/benchmarks.md).
 """
 
 from __future__ import annotations
