@@ -19,6 +19,7 @@ from exporter.ucloud import (
     UCloudError,
     list_image_buckets,
 )
+from exporter.uhub import UHubBook
 
 log = logging.getLogger(__name__)
 __all__ = ["MAX_COLLECT_SECONDS", "Engine", "Result", "Target", "UnknownTargetError"]
@@ -57,6 +58,8 @@ class Engine:
         self.regions = RegionBook(
             self._client, refresh_seconds=config.collect.region_refresh_seconds
         )
+        self.uhub = UHubBook(self._client, config, self.stats)  # refreshed in the background
+        asyncio.run_coroutine_threadsafe(self.uhub.start(), self._loop)
         self._active = 0
         self._idle = threading.Condition()
 
@@ -76,6 +79,7 @@ class Engine:
         if self._loop.is_closed():
             return
         closing = time.monotonic() + 5
+        self._run(self.uhub.stop(), until=lambda: closing)
         self._run(self._client.aclose(), until=lambda: closing)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)

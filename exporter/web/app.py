@@ -24,9 +24,11 @@ from exporter.collector import (
     bucket_counts,
     pacing_family,
     target_families,
+    uhub_families,
 )
 from exporter.engine import Result, UnknownTargetError
 from exporter.runtime import Runtime
+from exporter.stats import UHUB_REGION
 from exporter.web.budget import MIN_SCRAPE_BUDGET, WriteCost, scrape_budget
 
 log = logging.getLogger(__name__)
@@ -126,6 +128,7 @@ class App:
             _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
         )
         registry.register(_Families(engine.regions.families))
+        registry.register(_Families(lambda: uhub_families(engine.uhub.states())))
         registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
         return self._timed(
             self._path,
@@ -154,11 +157,17 @@ class App:
             timeout=budget, targets=targets, reserve=self._reserve(page, budget)
         )
         rendering = time.monotonic()
-        stats = engine.stats.snapshot({(t.account.name, t.region) for t in targets})
+        # The whole account (no region asked): its UHub registry too.
+        uhub = [s for s in engine.uhub.states() if s.account == account and not region]
+        shown = {(t.account.name, t.region) for t in targets} | {
+            (s.account, UHUB_REGION) for s in uhub
+        }
+        stats = engine.stats.snapshot(shown)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(
             _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
         )
+        registry.register(_Families(lambda: uhub_families(uhub)))
         return self._timed(
             page, rendering, results, exposition.render(environ, start_response, registry, results)
         )
