@@ -19,7 +19,7 @@ from exporter.ucloud import (
     UCloudError,
     list_image_buckets,
 )
-from exporter.uhub import UHubBook
+from exporter.uhub import UHubBook, UHubState
 
 log = logging.getLogger(__name__)
 __all__ = ["MAX_COLLECT_SECONDS", "Engine", "Result", "Target", "UnknownTargetError"]
@@ -44,8 +44,14 @@ class Engine:
     """Own the event loop thread, the API client and the per-target state."""
 
     def __init__(
-        self, config: Config, *, client: UCloudClient | None = None, stats: Stats | None = None
+        self,
+        config: Config,
+        *,
+        client: UCloudClient | None = None,
+        stats: Stats | None = None,
+        uhub: Iterable[UHubState] = (),
     ) -> None:
+        """``uhub``: the registries a replaced engine served, shown until refreshed."""
         self.config = config
         self.stats = stats or Stats()
         self._loop = asyncio.new_event_loop()
@@ -58,7 +64,7 @@ class Engine:
         self.regions = RegionBook(
             self._client, refresh_seconds=config.collect.region_refresh_seconds
         )
-        self.uhub = UHubBook(self._client, config, self.stats)  # refreshed in the background
+        self.uhub = UHubBook(self._client, config, self.stats, previous=uhub)  # in the background
         asyncio.run_coroutine_threadsafe(self.uhub.start(), self._loop)
         self._active = 0
         self._idle = threading.Condition()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from exporter.config import Account, Config
@@ -37,10 +38,19 @@ class UHubState:
 class UHubBook:
     """Own the refresh tasks of the accounts with ``uhub: true`` and their last states."""
 
-    def __init__(self, client: UCloudClient, config: Config, stats: Stats) -> None:
+    def __init__(
+        self,
+        client: UCloudClient,
+        config: Config,
+        stats: Stats,
+        *,
+        previous: Iterable[UHubState] = (),
+    ) -> None:
+        """``previous``: states of a replaced book (a reload), kept for accounts still listed."""
         self._client, self._config, self._stats = client, config, stats
         self._accounts = [a for a in config.accounts if a.uhub]
-        self._states = {a.name: UHubState(a.name) for a in self._accounts}
+        kept = {s.account: s for s in previous}
+        self._states = {a.name: kept.get(a.name, UHubState(a.name)) for a in self._accounts}
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

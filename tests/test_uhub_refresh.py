@@ -175,3 +175,16 @@ def test_uhub_counters_survive_a_reload_only_while_the_account_keeps_uhub():
     assert stats.snapshot().requests == {("a", "", "GetRepo"): 1}
     stats.forget_unless(parse(uhub=False))
     assert stats.snapshot().requests == {}
+
+
+def test_a_reload_keeps_the_registries_of_accounts_still_listed():
+    cfg = parse(uhub=True)
+    kept = UHubState("a", up=True, last_success=time.time(), registry=registry())
+    book = UHubBook(
+        UCloudClient(config.UCloudSettings()), cfg, Stats(), previous=[kept, UHubState("gone")]
+    )
+    assert book.states() == [kept]
+    assert (
+        UHubBook(UCloudClient(config.UCloudSettings()), parse(), Stats(), previous=[kept]).states()
+        == []
+    )
