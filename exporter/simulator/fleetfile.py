@@ -7,7 +7,7 @@
         private_key: hostile-private-key
         projects: [org-hostile]          # ProjectIds the account accepts (optional)
         throttle: {per_second: 30, burst: 15}  # RetCode 153 beyond that rate (optional)
-        regions:
+        regions:                         # optional (none: a UHub-only account)
           cn-bj2:
             buckets:                     # listed one by one; every field but name optional
               - {name: "bad\\ud800name", type: Private, images: 3, created: 1600000000}
@@ -82,12 +82,12 @@ def _account(raw: Any, path: str) -> Account:
             formats = ", ".join(UHUB_TIME_FORMATS)
             raise ValueError(f"{path}.uhub_time_format: must be one of {formats}")
         account.uhub_time_format = a["uhub_time_format"]
-    repos = a.get("repos") or []
+    repos = [] if a.get("repos") is None else a["repos"]
     if not isinstance(repos, list):
         raise ValueError(f"{path}.repos: must be a list")
     account.repos = [_repo(r, f"{path}.repos[{i}]") for i, r in enumerate(repos)]
     _unique([r.name for r in account.repos], f"{path}.repos")
-    for region, spec in _mapping(a.get("regions"), f"{path}.regions").items():
+    for region, spec in _mapping(a.get("regions", {}), f"{path}.regions").items():
         where = f"{path}.regions.{region}"
         r = _mapping(spec or {}, where)
         account.regions[str(region)] = _buckets(r, where)
@@ -124,7 +124,7 @@ def _buckets(r: Mapping[str, Any], path: str) -> list[Bucket]:
 
 def _repo(raw: Any, path: str) -> Repo:
     r = _fields(raw, path, Repo)
-    images = r.get("images") or []
+    images = [] if r.get("images") is None else r["images"]
     if not isinstance(images, list):
         raise ValueError(f"{path}.images: must be a list")
     listed = [_image(m, f"{path}.images[{i}]") for i, m in enumerate(images)]
