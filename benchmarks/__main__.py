@@ -18,6 +18,7 @@ from benchmarks import (
     pacing,
     render,
     transport,
+    uhub,
 )
 from benchmarks.report import Table, machine, render_markdown, render_text
 from benchmarks.summary import goals
@@ -31,6 +32,7 @@ CASES = (
     "pacing",
     "transport",
     "detached",
+    "uhub",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -75,6 +77,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "pacing": lambda: [pacing.run(pacing.QUICK if quick else pacing.FULL)],
         "transport": lambda: [transport.run(transport.QUICK if quick else transport.FULL)],
         "detached": lambda: [detached.run(detached.QUICK if quick else detached.FULL)],
+        "uhub": lambda: [uhub.run(uhub.QUICK if quick else uhub.FULL)],
     }
 
 

@@ -28,7 +28,6 @@ from exporter.collector import (
 )
 from exporter.engine import Result, UnknownTargetError
 from exporter.runtime import Runtime
-from exporter.stats import UHUB_REGION
 from exporter.web.budget import MIN_SCRAPE_BUDGET, WriteCost, scrape_budget
 
 log = logging.getLogger(__name__)
@@ -157,17 +156,13 @@ class App:
             timeout=budget, targets=targets, reserve=self._reserve(page, budget)
         )
         rendering = time.monotonic()
-        # The whole account (no region asked): its UHub registry too.
-        uhub = [s for s in engine.uhub.states() if s.account == account and not region]
-        shown = {(t.account.name, t.region) for t in targets} | {
-            (s.account, UHUB_REGION) for s in uhub
-        }
-        stats = engine.stats.snapshot(shown)
+        # UHub is per account, not per target: it is on the telemetry path only, so probes of
+        # every account and region never repeat it.
+        stats = engine.stats.snapshot({(t.account.name, t.region) for t in targets})
         registry = CollectorRegistry(auto_describe=False)
         registry.register(
             _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
         )
-        registry.register(_Families(lambda: uhub_families(uhub)))
         return self._timed(
             page, rendering, results, exposition.render(environ, start_response, registry, results)
         )
