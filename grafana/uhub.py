@@ -93,7 +93,11 @@ def uhub_registry() -> list[Placed]:
                 [("A", q.UHUB_STALE_IMAGES), ("B", q.UHUB_STALE_UPDATED)],
                 [*IMAGE_COLUMNS, ("Value #A", "Days since update"), ("Value #B", "Updated")],
                 sort_by="Days since update",
-            ).override_by_name("Updated", DATE),
+            )
+            .override_by_name("Updated", DATE)
+            .override_by_name(
+                "Days since update", [model.DynamicConfigValue(id_val="decimals", value=0)]
+            ),
             12,
             10,
         ),
