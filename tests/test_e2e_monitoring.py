@@ -23,10 +23,12 @@ from tests.support import panels
 from tests.support.faults import malformed_entry
 from tests.support.monitoring import (
     RANGE,
+    UHUB_NEEDS,
     dashboard_results,
     rule_files,
     series_touched,
     settle,
+    uhub_queries,
     values,
 )
 from tests.support.procs import config_for, golden_account
@@ -118,6 +120,10 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
         )
         results = dashboard_results(prom, at)
         empty = [where for where, result in results.items() if not result]
+        uhub_empty = uhub_queries(empty)
+        assert not uhub_empty, f"UHub queries without data; they need {UHUB_NEEDS}:\n" + (
+            "\n".join(uhub_empty)
+        )
         assert not empty, "queries without data:\n" + "\n".join(empty)
         assert "UCloudImageExporterDown" not in {a["labels"]["alertname"] for a in am.alerts()}
 

@@ -14,7 +14,7 @@ import yaml
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault
 from tests.support.faults import malformed_entry
-from tests.support.monitoring import dashboard_results, rule_files, settle
+from tests.support.monitoring import UHUB_NEEDS, dashboard_results, rule_files, settle, uhub_queries
 from tests.support.procs import config_for, golden_account
 from tests.support.prometheus import PrometheusServer
 
@@ -147,4 +147,6 @@ def test_dashboard_queries_on_the_sharded_probe_setup(simulator, start_exporter,
             if not (shards[0][where] or shards[1][where])
             and not where.startswith("Biggest image-count growth")
         ]
+        uhub_empty = uhub_queries(empty)
+        assert not uhub_empty, f"UHub queries without data; they need {UHUB_NEEDS}: {uhub_empty}"
         assert not empty, empty
