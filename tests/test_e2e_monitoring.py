@@ -79,7 +79,12 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
     # one entry with a malformed field, so the "invalid entries" panel has data too
     simulator.add_fault(malformed_entry(), region="hk")
     exp = start_exporter(
-        config_for(simulator.url, [golden_account()], ucloud={"page_size": 100, "retries": 0})
+        config_for(
+            simulator.url,
+            [golden_account(uhub=True)],
+            ucloud={"page_size": 100, "retries": 0},
+            uhub={"tag_counts": "all"},
+        )
     )
     with (
         AlertmanagerServer(
@@ -117,6 +122,7 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
             prom,
             'ucloud_image_bucket_images{bucket="golden/gamma"} == 290',
             "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m",
+            "ucloud_uhub_up == 1",
         )
         results = dashboard_results(prom, at)
         empty = [where for where, result in results.items() if not result]

@@ -245,4 +245,14 @@ def golden_fleet() -> Fleet:
         Bucket("golden/gamma", "Private", 250, 1_520_000_000),
     ]
     regions = {"cn-bj2": bj2, "cn-sh2": sh2, "hk": []}
-    return Fleet([Account(GOLDEN_PUBLIC_KEY, GOLDEN_PRIVATE_KEY, {GOLDEN_PROJECT}, regions)])
+    repos = [  # UHub, listed only by accounts configured with uhub: true
+        Repo("golden", 1_600_000_000, 1_700_000_000, images=[
+            Image("web", 1200, 1_600_000_000, 1_700_000_000, tags=760),
+            Image("db", 0, 1_600_000_000, 1_650_000_000, tags=2),
+        ]),
+        Repo("golden-public", 1_600_000_000, 1_600_000_000, shared=True, outside=False,
+             images=[Image("base", 5, 1_600_000_000, 1_600_000_000)]),
+    ]  # fmt: skip
+    account = Account(GOLDEN_PUBLIC_KEY, GOLDEN_PRIVATE_KEY, {GOLDEN_PROJECT}, regions)
+    account.repos = repos
+    return Fleet([account])
