@@ -28,6 +28,7 @@ from exporter.engine import Result
 from exporter.metrics import Family
 from exporter.stats import Stats
 from exporter.ucloud import as_columns
+from exporter.uhub import UHubState
 
 ALWAYS_TYPES = ("private", "public")  # "unknown" appears only while such buckets exist
 
@@ -106,6 +107,39 @@ def pacing_family(limits: Mapping[str, int]) -> Metric:
     for account, limit in sorted(limits.items()):
         family.add_metric((account,), limit)
     return family
+
+
+def _flag(value: bool | None) -> str:
+    return "unknown" if value is None else str(value).lower()
+
+
+def uhub_families(states: Sequence[UHubState]) -> Iterator[Metric]:
+    """Yield the UHub families of ``states`` (an account appears once its first refresh ends)."""
+    f = {family: family.new() for family in metrics.UHUB_FAMILIES}
+    for s in (s for s in states if s.up is not None):
+        f[metrics.UHUB_UP].add_metric((s.account,), 1 if s.up else 0)
+        f[metrics.UHUB_DURATION].add_metric((s.account,), s.duration or 0.0)
+        if s.reason is not None:
+            f[metrics.UHUB_ERROR_INFO].add_metric((s.account, s.reason), 1)
+        if s.last_success is not None:
+            f[metrics.UHUB_LAST_SUCCESS].add_metric((s.account,), s.last_success)
+        if s.registry is None:
+            continue
+        f[metrics.UHUB_REPOS].add_metric((s.account,), len(s.registry.repos))
+        for repo in s.registry.repos:
+            labels = (s.account, repo.name, _flag(repo.shared), _flag(repo.internet_access))
+            f[metrics.UHUB_REPO_INFO].add_metric(labels, 1)
+            f[metrics.UHUB_REPO_IMAGES].add_metric((s.account, repo.name), repo.images)
+        for image in s.registry.images:
+            key = (s.account, image.repo, image.name)
+            for family, value in (
+                (metrics.UHUB_IMAGE_PULLS, image.pulls),
+                (metrics.UHUB_IMAGE_UPDATED, image.updated),
+                (metrics.UHUB_IMAGE_TAGS, image.tags),
+            ):
+                if value is not None:
+                    f[family].add_metric(key, value)
+    yield from f.values()
 
 
 class BuildInfoCollector(Collector):

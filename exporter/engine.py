@@ -20,6 +20,7 @@ from exporter.ucloud import (
     as_columns,
     list_image_buckets,
 )
+from exporter.uhub import UHubBook, UHubState
 
 log = logging.getLogger(__name__)
 __all__ = ["MAX_COLLECT_SECONDS", "Engine", "Result", "Target", "UnknownTargetError"]
@@ -44,8 +45,14 @@ class Engine:
     """Own the event loop thread, the API client and the per-target state."""
 
     def __init__(
-        self, config: Config, *, client: UCloudClient | None = None, stats: Stats | None = None
+        self,
+        config: Config,
+        *,
+        client: UCloudClient | None = None,
+        stats: Stats | None = None,
+        uhub: Iterable[UHubState] = (),
     ) -> None:
+        """``uhub``: the registries a replaced engine served, shown until refreshed."""
         self.config = config
         self.stats = stats or Stats()
         self._loop = asyncio.new_event_loop()
@@ -58,6 +65,8 @@ class Engine:
         self.regions = RegionBook(
             self._client, refresh_seconds=config.collect.region_refresh_seconds
         )
+        self.uhub = UHubBook(self._client, config, self.stats, previous=uhub)  # in the background
+        asyncio.run_coroutine_threadsafe(self.uhub.start(), self._loop)
         self._active = 0
         self._idle = threading.Condition()
 
@@ -77,6 +86,7 @@ class Engine:
         if self._loop.is_closed():
             return
         closing = time.monotonic() + 5
+        self._run(self.uhub.stop(), until=lambda: closing)
         self._run(self._client.aclose(), until=lambda: closing)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)

@@ -52,7 +52,8 @@ class Runtime:
                     log.error("reload rejected, keeping the running config: %s", problem)
                 return False
             self.stats.forget_unless(config)
-            old, self._engine = self._engine, Engine(config, stats=self.stats)
+            old = self._engine
+            self._engine = Engine(config, stats=self.stats, uhub=old.uhub.states())
             self._reload_ok, self._reload_time = True, time.time()
         log.info("configuration reloaded")
         threading.Thread(target=_retire, args=(old,), name="retire-engine", daemon=True).start()

@@ -30,6 +30,7 @@ TITLES = (
     "pacing",
     "transport",
     "detached",
+    "uhub",
     "compact",
     "goals",
 )
@@ -189,6 +190,18 @@ def test_transport_rows_cover_every_installed_variant(quick):
     for row in rows(quick[0], "transport"):
         assert row["requests"] == 2 * 10  # 2 regions x 1,000 buckets, page 100
         assert positive(row["cpu_ms_per_request"]) and row["wall/bound"] > 0.9
+
+
+def test_uhub_refresh_calls_are_exact(quick):
+    by_mode = {row["tag_counts"]: row for row in rows(quick[0], "uhub")}
+    # 2 repos x 30 images, page 10: 2 GetRepo (private, public) + 2 x 3 GetRepoImage pages,
+    # then one GetImageTag per selected image (top 5, or all 60).
+    expected = {"off": (2, 6, 0), "top": (2, 6, 5), "all": (2, 6, 60)}
+    for mode, (repo, image, tag) in expected.items():
+        row = by_mode[mode]
+        assert (row["GetRepo"], row["GetRepoImage"], row["GetImageTag"]) == (repo, image, tag)
+        assert row["total"] == row["bound"] and row["holds"] is True
+        assert row["tags_counted"] == tag
 
 
 def test_latency_bounds_doctests() -> None:

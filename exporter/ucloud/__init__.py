@@ -1,4 +1,4 @@
-"""UCloud API client: signing, errors, and the paged ``GetImageBucketList`` listing."""
+"""UCloud API client: signing, errors, the paged ``GetImageBucketList`` listing, UHub."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from exporter.ucloud._errors import (
 )
 from exporter.ucloud._listing import Listing, list_image_buckets
 from exporter.ucloud._regions import get_regions
+from exporter.ucloud._times import parse_time
+from exporter.ucloud._uhub import Image, Registry, Repo, list_registry
 
 __all__ = [
     "USER_AGENT",
@@ -27,10 +29,13 @@ __all__ = [
     "DeadlineExceeded",
     "DecodeError",
     "HTTPStatusError",
+    "Image",
     "Listing",
     "ListingTooLarge",
     "Observer",
     "PagingError",
+    "Registry",
+    "Repo",
     "RequestTimeout",
     "TransportError",
     "UCloudAuth",
@@ -39,5 +44,7 @@ __all__ = [
     "as_columns",
     "get_regions",
     "list_image_buckets",
+    "list_registry",
+    "parse_time",
     "sign",
 ]
