@@ -11,6 +11,7 @@ from pathlib import Path
 
 from benchmarks import (
     calls,
+    compact,
     detached,
     hostile,
     latency,
@@ -18,6 +19,7 @@ from benchmarks import (
     pacing,
     render,
     transport,
+    uhub,
 )
 from benchmarks.report import Table, machine, render_markdown, render_text
 from benchmarks.summary import goals
@@ -31,6 +33,8 @@ CASES = (
     "pacing",
     "transport",
     "detached",
+    "uhub",
+    "compact",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -76,6 +80,8 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "pacing": lambda: [pacing.run(pacing.QUICK if quick else pacing.FULL)],
         "transport": lambda: [transport.run(transport.QUICK if quick else transport.FULL)],
         "detached": lambda: [detached.run(detached.QUICK if quick else detached.FULL)],
+        "uhub": lambda: [uhub.run(uhub.QUICK if quick else uhub.FULL)],
+        "compact": lambda: [compact.run(compact.QUICK if quick else compact.FULL)],
     }
 
 

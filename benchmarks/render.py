@@ -27,7 +27,7 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from benchmarks.harness import config, fleet
 from benchmarks.report import Table, median
 from exporter import config as exporter_config
-from exporter.collector import bucket_families, pacing_family, target_families
+from exporter.collector import bucket_families, pacing_family, target_families, uhub_families
 from exporter.engine import Result
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
@@ -244,6 +244,7 @@ def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]
         counts,
         *target_families(results, runtime.stats.snapshot()),
         *runtime.engine.regions.families(),
+        *uhub_families(runtime.engine.uhub.states()),
         pacing_family(runtime.engine.concurrency_limits()),
         images,
         created,

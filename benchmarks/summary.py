@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks import latency, render
+from benchmarks import compact, latency, render
 from benchmarks.report import Cell, Table
 
 
@@ -100,6 +100,22 @@ def goals(tables: list[Table]) -> Table:
             f"{default['loop']}: listing {_num(default['listing_ms']):.2f}, serving "
             f"{_num(default['serve_ms']):.2f}); best {_num(best['cpu_ms_per_request']):.2f} ms "
             f"({best['transport']}, {best['loop']})",
+        )
+    if "compact" in by_case:
+        got = {str(r["measure"]): r for r in by_case["compact"]}
+        steady = got["steady RSS after two scrapes (VmRSS)"]
+        peak = got["two overlapping gzip scrapes: peak RSS"]
+        per_bucket = _num(got["bytes per bucket, (steady - idle) / buckets"]["value"])
+        summary.add(
+            f"steady RSS <= {compact.STEADY_GOAL_MIB} MiB ({steady['buckets']:,} buckets)",
+            bool(steady["holds"]),
+            f"{_num(steady['value']):.0f} MiB, {per_bucket:.0f} B/bucket",
+        )
+        summary.add(
+            f"peak RSS, two overlapping scrapes <= {compact.PEAK_GOAL_MIB} MiB "
+            f"({peak['buckets']:,} buckets)",
+            bool(peak["holds"]),
+            f"{_num(peak['value']):.0f} MiB",
         )
     return summary
 

@@ -32,6 +32,7 @@ class Account:
     bucket_name: str = ""
     discover_regions: bool = False
     max_requests_per_second: float | None = None  # None: no rate limit (only AIMD)
+    uhub: bool = False  # also list the account's UHub registry (in the background)
 
 
 _ACCOUNT_KEYS = (
@@ -45,6 +46,7 @@ _ACCOUNT_KEYS = (
     "bucket_type",
     "bucket_name",
     "max_requests_per_second",
+    "uhub",
 )
 
 
@@ -136,6 +138,7 @@ def _account(
         rate = check.number(
             a, path, "max_requests_per_second", 0.0, low=0.01, high=10_000, integer=False
         )
+    uhub = check.boolean(a, path, "uhub", False)
     if not (name and public_key and private_key and regions != () and bucket_type in BUCKET_TYPES):
         return None
     return Account(
@@ -148,6 +151,7 @@ def _account(
         bucket_name=bucket_name,
         discover_regions=regions is None,
         max_requests_per_second=float(rate) if rate else None,
+        uhub=uhub,
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import platform
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -27,15 +27,16 @@ from exporter import __version__, metrics
 from exporter.engine import Result
 from exporter.metrics import Family
 from exporter.stats import Stats
-from exporter.ucloud import Bucket
+from exporter.ucloud import as_columns
+from exporter.uhub import UHubState
 
 ALWAYS_TYPES = ("private", "public")  # "unknown" appears only while such buckets exist
 
-#: The value of each per-bucket family (exporter.exposition writes these series itself).
-#: A bucket without a name, or without the value, has no series in that family.
-PER_BUCKET_VALUES: dict[Family, Callable[[Bucket], int | None]] = {
-    metrics.IMAGES: lambda b: b.images,
-    metrics.CREATED: lambda b: b.created,
+#: The Bucket field (a column of Buckets) of each per-bucket family (exporter.exposition
+#: writes these series itself). A bucket without a name, or without the value, has no series.
+PER_BUCKET_VALUES: dict[Family, str] = {
+    metrics.IMAGES: "images",
+    metrics.CREATED: "created",
 }
 
 
@@ -46,7 +47,7 @@ def bucket_counts(results: Sequence[Result]) -> Metric:
         if r.buckets is None:
             continue
         by_type = Counter(dict.fromkeys(ALWAYS_TYPES, 0))
-        by_type.update(b.type for b in r.buckets)
+        by_type.update(as_columns(r.buckets).type_counts())
         for kind, n in sorted(by_type.items()):
             buckets.add_metric((r.account, r.region, kind), n)
     return buckets
@@ -60,11 +61,11 @@ def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
     """
     listed = [r for r in results if r.buckets is not None]
     yield bucket_counts(listed)
-    for entry, value in PER_BUCKET_VALUES.items():
+    for entry, field in PER_BUCKET_VALUES.items():
         family = entry.new()
         for r in listed:
             for b in r.buckets or ():
-                v = value(b)
+                v = getattr(b, field)
                 if b.name is not None and v is not None:
                     family.add_metric((r.account, r.region, b.name, b.type), v)
         yield family
@@ -106,6 +107,39 @@ def pacing_family(limits: Mapping[str, int]) -> Metric:
     for account, limit in sorted(limits.items()):
         family.add_metric((account,), limit)
     return family
+
+
+def _flag(value: bool | None) -> str:
+    return "unknown" if value is None else str(value).lower()
+
+
+def uhub_families(states: Sequence[UHubState]) -> Iterator[Metric]:
+    """Yield the UHub families of ``states`` (an account appears once its first refresh ends)."""
+    f = {family: family.new() for family in metrics.UHUB_FAMILIES}
+    for s in (s for s in states if s.up is not None):
+        f[metrics.UHUB_UP].add_metric((s.account,), 1 if s.up else 0)
+        f[metrics.UHUB_DURATION].add_metric((s.account,), s.duration or 0.0)
+        if s.reason is not None:
+            f[metrics.UHUB_ERROR_INFO].add_metric((s.account, s.reason), 1)
+        if s.last_success is not None:
+            f[metrics.UHUB_LAST_SUCCESS].add_metric((s.account,), s.last_success)
+        if s.registry is None:
+            continue
+        f[metrics.UHUB_REPOS].add_metric((s.account,), len(s.registry.repos))
+        for repo in s.registry.repos:
+            labels = (s.account, repo.name, _flag(repo.shared), _flag(repo.internet_access))
+            f[metrics.UHUB_REPO_INFO].add_metric(labels, 1)
+            f[metrics.UHUB_REPO_IMAGES].add_metric((s.account, repo.name), repo.images)
+        for image in s.registry.images:
+            key = (s.account, image.repo, image.name)
+            for family, value in (
+                (metrics.UHUB_IMAGE_PULLS, image.pulls),
+                (metrics.UHUB_IMAGE_UPDATED, image.updated),
+                (metrics.UHUB_IMAGE_TAGS, image.tags),
+            ):
+                if value is not None:
+                    f[family].add_metric(key, value)
+    yield from f.values()
 
 
 class BuildInfoCollector(Collector):

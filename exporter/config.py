@@ -26,6 +26,7 @@ __all__ = [
     "ConfigError",
     "Secret",
     "UCloudSettings",
+    "UHubSettings",
     "load",
     "parse",
 ]
@@ -66,6 +67,21 @@ class CollectSettings:
         return not any(p.fullmatch(bucket) for p in self.exclude_buckets)
 
 
+TAG_COUNT_MODES = ("off", "top", "all")
+UHUB_REPO_TYPES = ("private", "public")
+
+
+@dataclass(frozen=True)
+class UHubSettings:
+    """The ``uhub:`` section: how the accounts with ``uhub: true`` list their registry."""
+
+    refresh_seconds: float = 300.0  # UHub is listed in the background, this often
+    max_data_age_seconds: float = 900.0  # serve the last registry up to this old
+    tag_counts: str = "top"  # which images get a GetImageTag call: off, top or all
+    tag_counts_top: int = 50  # with top: each account's most pulled images
+    repo_types: tuple[str, ...] = UHUB_REPO_TYPES  # the GetRepo Type values asked
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
@@ -73,6 +89,7 @@ class Config:
     ucloud: UCloudSettings
     collect: CollectSettings
     accounts: tuple[Account, ...]
+    uhub: UHubSettings = UHubSettings()
 
 
 # ucloud: numbers: key -> (lowest, highest, whole number)
@@ -128,6 +145,41 @@ def _collect(check: Checker, raw: Any) -> CollectSettings:
     )
 
 
+def _uhub(check: Checker, raw: Any) -> UHubSettings:
+    keys = ("refresh_seconds", "max_data_age_seconds", "tag_counts", "tag_counts_top", "repo_types")
+    s, d = check.mapping(raw, "uhub", keys), UHubSettings()
+    every = float(
+        check.number(
+            s, "uhub", "refresh_seconds", d.refresh_seconds, low=10, high=86400, integer=False
+        )
+    )
+    age = float(
+        check.number(
+            s, "uhub", "max_data_age_seconds", 3 * every, low=0, high=7 * 86400, integer=False
+        )
+    )
+    if age < every:
+        check.fail("uhub.max_data_age_seconds", f"must be at least refresh_seconds ({every:g})")
+    mode = s.get("tag_counts", d.tag_counts)
+    mode = "off" if mode is False else mode  # YAML reads an unquoted off as false
+    if mode not in TAG_COUNT_MODES:
+        check.fail("uhub.tag_counts", f"must be one of off, top, all; got {mode!r}")
+    top = check.number(
+        s, "uhub", "tag_counts_top", d.tag_counts_top, low=1, high=100_000, integer=True
+    )
+    types = s.get("repo_types", list(d.repo_types))
+    if not isinstance(types, list) or not types or not set(types) <= set(UHUB_REPO_TYPES):
+        check.fail("uhub.repo_types", f"must be a non-empty list of private, public; got {types!r}")
+        types = d.repo_types
+    return UHubSettings(
+        refresh_seconds=every,
+        max_data_age_seconds=age,
+        tag_counts=mode if mode in TAG_COUNT_MODES else d.tag_counts,
+        tag_counts_top=int(top),
+        repo_types=tuple(dict.fromkeys(types)),
+    )
+
+
 def parse(
     data: Any,
     *,
@@ -144,12 +196,13 @@ def parse(
             f"must be a mapping with ucloud, collect and accounts, got {kind_of(data)}",
         )
         raise ConfigError(check.problems)
-    top = check.mapping(data, "", ("ucloud", "collect", "accounts"))
+    top = check.mapping(data, "", ("ucloud", "collect", "uhub", "accounts"))
     if data is None:
         check.fail("accounts", "missing: the file is empty")
     config = Config(
         ucloud=_ucloud(check, top.get("ucloud"), env),
         collect=_collect(check, top.get("collect")),
+        uhub=_uhub(check, top.get("uhub")),
         accounts=parse_accounts(check, top.get("accounts"), env, base_dir or Path.cwd())
         if data is not None
         else (),

@@ -20,6 +20,7 @@ def demo_config(base_url: str) -> Config:
             private_key=Secret(private),
             project_id=DEMO_PROJECT,
             regions=regions,
+            uhub=name == DEMO_ACCOUNTS[0][0],  # the demo fleet's one account with a registry
         )
         for name, public, private, regions in DEMO_ACCOUNTS
     )

@@ -18,8 +18,10 @@ from exporter.ucloud import (
     DeadlineExceeded,
     UCloudClient,
     UCloudError,
+    as_columns,
     list_image_buckets,
 )
+from exporter.uhub import UHubBook, UHubState
 
 log = logging.getLogger(__name__)
 __all__ = ["MAX_COLLECT_SECONDS", "Engine", "Result", "Target", "UnknownTargetError"]
@@ -52,10 +54,14 @@ class Engine:
         *,
         client: UCloudClient | None = None,
         stats: Stats | None = None,
+        uhub: Iterable[UHubState] = (),
         loop: str = LOOPS[0],
         http: str = TRANSPORTS[0],
     ) -> None:
-        """``loop`` is one of ``LOOPS``, ``http`` one of ``TRANSPORTS`` (unless ``client``)."""
+        """``uhub``: the registries a replaced engine served, shown until refreshed.
+
+        ``loop`` is one of ``LOOPS``, ``http`` one of ``TRANSPORTS`` (unless ``client``).
+        """
         self.config = config
         self.stats = stats or Stats()
         self._loop = new_loop(loop)
@@ -68,6 +74,8 @@ class Engine:
         self.regions = RegionBook(
             self._client, refresh_seconds=config.collect.region_refresh_seconds
         )
+        self.uhub = UHubBook(self._client, config, self.stats, previous=uhub)  # in the background
+        asyncio.run_coroutine_threadsafe(self.uhub.start(), self._loop)
         self._active = 0
         self._idle = threading.Condition()
 
@@ -87,6 +95,7 @@ class Engine:
         if self._loop.is_closed():
             return
         closing = time.monotonic() + 5
+        self._run(self.uhub.stop(), until=lambda: closing)
         self._run(self._client.aclose(), until=lambda: closing)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
@@ -278,11 +287,11 @@ class Engine:
                     ", ".join(sorted(listing.inconsistencies)),
                     extra={"account": account, "region": region},
                 )
-            chosen = self.config.collect
+            chosen, buckets = self.config.collect, as_columns(listing.buckets)
             wanted = (
-                tuple(b for b in listing.buckets if chosen.wants(b.name or ""))
+                buckets.select(lambda name: chosen.wants(name or ""))
                 if chosen.include_buckets or chosen.exclude_buckets
-                else listing.buckets  # no filter: skip a regex call per bucket
+                else buckets  # no filter: skip a call per bucket
             )
             result = Result(account, region, wanted, time.monotonic() - started, time.monotonic())
         self.stats.record(account, region, ok=result.ok, listing=listing)

@@ -4,15 +4,19 @@
 value of every line. The per-bucket series (two per bucket, so most of any large page) share
 one label set, so their lines are written here from a per-target prefix: the same bytes, for a
 fraction of the CPU (the render case of docs/benchmarks.md has the current ratio). Everything
-else, content negotiation, OpenMetrics, gzip and ``name[]`` filtering included, stays with
+else, content negotiation, OpenMetrics and ``name[]`` filtering included, stays with
 ``prometheus_client``; tests prove the written lines equal the library's for arbitrary names
 and values in both formats.
+
+Memory (issue 14): the answer is a list of chunks, each target's lines encoded as soon as they
+are written and, for a gzip answer, compressed at once; no whole-page ``str`` or second copy
+of the body exists (the compact case of docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-import gzip
-from collections.abc import Callable, Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,9 +27,13 @@ from prometheus_client.utils import floatToGoString
 
 from exporter.collector import PER_BUCKET_VALUES, bucket_families
 from exporter.engine import Result
+from exporter.ucloud import as_columns
 
 StartResponse = Callable[..., Any]
 _EOF = b"# EOF\n"
+CHUNK_BYTES = 256 * 1024  # an answer's chunks are about this size (one target's lines if more)
+GZIP_LEVEL = 9  # gzip.compress's, as prometheus_client used
+GZIP_WBITS = 31  # a gzip header and trailer around the deflate stream
 _go_float: Callable[[float], str] = floatToGoString  # the library's own number format
 
 
@@ -36,25 +44,35 @@ def _escape(value: str) -> str:
     return value
 
 
-def per_bucket_text(results: Sequence[Result]) -> str:
-    """Return the HELP, TYPE and sample lines of the per-bucket gauges."""
-    out: list[str] = []
-    for family, value in PER_BUCKET_VALUES.items():
+def per_bucket_chunks(results: Sequence[Result]) -> Iterator[bytes]:
+    """Yield the HELP, TYPE and sample lines of the per-bucket gauges, one target at a time.
+
+    Each target's lines are encoded as soon as they are written: the page never exists as one
+    ``str``, and a caller that keeps the chunks (or their gzip) holds the page once.
+    """
+    for family, field in PER_BUCKET_VALUES.items():
         name = family.name
-        out.append(f"# HELP {name} {family.help}\n# TYPE {name} {family.type}\n")
+        yield f"# HELP {name} {family.help}\n# TYPE {name} {family.type}\n".encode()
         for r in results:
             if r.buckets is None:
                 continue
             head = f'{name}{{account="{_escape(r.account)}",bucket="'
             middle = f'",region="{_escape(r.region)}",type="'
-            out.extend(
+            buckets = as_columns(r.buckets)
+            types = [_escape(kind) for kind in buckets.kinds]
+            rows = zip(buckets.names, buckets.codes, buckets.column(field), strict=True)
+            yield "".join(
                 [
-                    f'{head}{_escape(b.name)}{middle}{_escape(b.type)}"}} {_go_float(v)}\n'
-                    for b in r.buckets
-                    if b.name is not None and (v := value(b)) is not None
+                    f'{head}{_escape(n)}{middle}{types[t]}"}} {_go_float(v)}\n'
+                    for n, t, v in rows
+                    if n is not None and v is not None
                 ]
-            )
-    return "".join(out)
+            ).encode()
+
+
+def per_bucket_text(results: Sequence[Result]) -> str:
+    """Return the per-bucket lines as one string (for tests and benchmarks, not for serving)."""
+    return b"".join(per_bucket_chunks(results)).decode()
 
 
 def render(
@@ -63,7 +81,11 @@ def render(
     registry: CollectorRegistry,
     results: Sequence[Result],
 ) -> Iterable[bytes]:
-    """Answer with ``registry``'s families plus the per-bucket series of ``results``."""
+    """Answer with ``registry``'s families plus the per-bucket series of ``results``.
+
+    The answer is a list of chunks of about ``CHUNK_BYTES``: plain, or gzip compressed chunk
+    by chunk when the client accepts it (then no plain copy of the page is kept).
+    """
     encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
     names = parse_qs(environ.get("QUERY_STRING", "")).get("name[]")
     if names:  # a filtered scrape: let the library write the families asked for
@@ -75,27 +97,54 @@ def render(
         ]
         filtered = CollectorRegistry(auto_describe=False)
         filtered.register(_Chosen(chosen))
-        body = encoder(filtered)
+        page: Iterable[bytes] = [encoder(filtered)]
     else:
-        body = _splice(
+        page = _page(
             encoder(registry),
-            per_bucket_text(results).encode(),
+            results,
             openmetrics=content_type.startswith("application/openmetrics-text"),
         )
     headers = [("Content-Type", content_type)]
     if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", "")):
-        body = gzip.compress(body)
+        page = _gzip(page)
         headers.append(("Content-Encoding", "gzip"))
-    headers.append(("Content-Length", str(len(body))))
+    body = list(_coalesce(page))
+    headers.append(("Content-Length", str(sum(map(len, body)))))
     start_response("200 OK", headers)
-    return [body]
+    return body
 
 
-def _splice(body: bytes, extra: bytes, *, openmetrics: bool) -> bytes:
-    """Append ``extra`` families to an exposition, before OpenMetrics' final ``# EOF``."""
-    if openmetrics and body.endswith(_EOF):
-        return body[: -len(_EOF)] + extra + _EOF
-    return body + extra
+def _page(head: bytes, results: Sequence[Result], *, openmetrics: bool) -> Iterator[bytes]:
+    """Yield ``head`` then the per-bucket families, before OpenMetrics' final ``# EOF``."""
+    eof = openmetrics and head.endswith(_EOF)
+    yield head[: -len(_EOF)] if eof else head
+    yield from per_bucket_chunks(results)
+    if eof:
+        yield _EOF
+
+
+def _gzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Compress ``chunks`` as one gzip stream, chunk by chunk (the level ``gzip`` uses)."""
+    stream = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, GZIP_WBITS)
+    for chunk in chunks:
+        yield stream.compress(chunk)
+    yield stream.flush()
+
+
+def _coalesce(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Join small chunks up to ``CHUNK_BYTES`` (fewer messages to the server); skip empty ones."""
+    pending: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        if not chunk:
+            continue
+        pending.append(chunk)
+        size += len(chunk)
+        if size >= CHUNK_BYTES:
+            yield pending[0] if len(pending) == 1 else b"".join(pending)
+            pending, size = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 class _Chosen:

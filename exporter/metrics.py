@@ -91,7 +91,7 @@ LAST_SUCCESS = Family(
 API_REQUESTS = Family(
     "ucloud_image_bucket_api_requests_total",
     "counter",
-    "UCloud API requests sent, retries included.",
+    "UCloud API requests sent, retries included (UHub's with an empty region label).",
     ("account", "region", "action"),
 )
 API_ERRORS = Family(
@@ -104,8 +104,9 @@ API_ERRORS = Family(
 INVALID_ENTRIES = Family(
     "ucloud_image_bucket_invalid_entries_total",
     "counter",
-    "Bucket entries with a missing or malformed field (BucketName, BucketType, ImageCount, "
-    "CreateTime; entry: not an object). The bucket still counts.",
+    "Entries with a missing or malformed field (BucketName, BucketType, ImageCount, "
+    "CreateTime; entry: not an object). The bucket still counts. UHub's (empty region label): "
+    "RepoName, IsShared, IsOutSide, ImageName, PullCount, UpdateTime, TotalCount.",
     ("account", "region", "field"),
 )
 PAGING_INCONSISTENCIES = Family(
@@ -217,7 +218,7 @@ UHUB_REPO_INFO = Family(
 UHUB_REPO_IMAGES = Family(
     "ucloud_uhub_repo_images",
     "gauge",
-    "Number of images in the UHub repository (GetRepoImage TotalCount).",
+    "Number of images GetRepoImage listed in the UHub repository.",
     ("account", "repo"),
 )
 UHUB_IMAGE_PULLS = Family(
@@ -279,6 +280,7 @@ CATALOGUE: tuple[Family, ...] = (
     DISCOVERY_REGIONS,
     DISCOVERY_REQUESTS,
     DISCOVERY_ERRORS,
+    *UHUB_FAMILIES,
 )
 #: The families with one series per bucket (written by exporter.exposition's fast writer).
 PER_BUCKET: tuple[Family, ...] = tuple(f for f in CATALOGUE if "bucket" in f.labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from exporter.config import Account
@@ -24,7 +25,7 @@ class Result:
 
     account: str
     region: str
-    buckets: tuple[Bucket, ...] | None  # None when the listing failed
+    buckets: Sequence[Bucket] | None  # None when the listing failed; Buckets from the engine
     duration: float
     finished: float = field(compare=False)  # time.monotonic() at the end
     error: UCloudError | None = None

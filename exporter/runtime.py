@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from prometheus_client.metrics_core import Metric
 
@@ -14,6 +14,7 @@ from exporter.config import Config, ConfigError
 from exporter.engine import LOOPS, Engine
 from exporter.stats import Stats
 from exporter.ucloud import TRANSPORTS
+from exporter.uhub import UHubState
 
 log = logging.getLogger(__name__)
 # How long a replaced engine may keep serving scrapes that started before the reload.
@@ -46,8 +47,8 @@ class Runtime:
         self._reload_ok = True
         self._reload_time = time.time()
 
-    def _new_engine(self, config: Config) -> Engine:
-        return Engine(config, stats=self.stats, loop=self._loop, http=self._http)
+    def _new_engine(self, config: Config, uhub: Iterable[UHubState] = ()) -> Engine:
+        return Engine(config, stats=self.stats, uhub=uhub, loop=self._loop, http=self._http)
 
     @property
     def engine(self) -> Engine:
@@ -65,7 +66,8 @@ class Runtime:
                     log.error("reload rejected, keeping the running config: %s", problem)
                 return False
             self.stats.forget_unless(config)
-            old, self._engine = self._engine, self._new_engine(config)
+            old = self._engine
+            self._engine = self._new_engine(config, uhub=old.uhub.states())
             self._reload_ok, self._reload_time = True, time.time()
         log.info("configuration reloaded")
         threading.Thread(target=_retire, args=(old,), name="retire-engine", daemon=True).start()

@@ -8,9 +8,11 @@ from collections import Counter
 from typing import Any
 
 from exporter.config import Config
-from exporter.ucloud import Listing, Observer
+from exporter.ucloud import Listing, Observer, Registry
 
-__all__ = ["Stats"]
+__all__ = ["UHUB_REGION", "Stats"]
+#: The region label of UHub's requests, errors and odd entries (UHub has no region).
+UHUB_REGION = ""
 
 
 class Stats:
@@ -42,8 +44,14 @@ class Stats:
 
         return observe
 
-    def record(self, account: str, region: str, *, ok: bool, listing: Listing | None) -> None:
-        """Record a finished listing (``listing`` is None when it failed)."""
+    def record(
+        self, account: str, region: str, *, ok: bool, listing: Listing | Registry | None
+    ) -> None:
+        """Record a finished listing (``listing`` is None when it failed).
+
+        A UHub refresh is recorded under region ``""`` with ``ok=False``: its last success is
+        ``ucloud_uhub_last_success_timestamp_seconds``, not a target's.
+        """
         with self._lock:
             if listing is not None:
                 for name, n in listing.invalid.items():
@@ -60,7 +68,10 @@ class Stats:
         def kept(target: tuple[str, ...]) -> bool:
             acc = wanted.get(target[0])
             return acc is not None and (
-                len(target) == 1 or acc.discover_regions or target[1] in acc.regions
+                len(target) == 1
+                or acc.discover_regions
+                or target[1] in acc.regions
+                or (target[1] == UHUB_REGION and acc.uhub)
             )
 
         with self._lock:

@@ -8,9 +8,10 @@ grafana-foundation-sdk, Grafana's typed builder (a development dependency: the
     python grafana/generate.py           # rewrite the JSON
     python grafana/generate.py --check   # exit 1 if the committed JSON is stale
 
-The rows are in ``rows.py`` and ``health.py``, the variables in ``variables.py``; every panel
-is built by the same few helpers (``panels.py``), so every panel and query uses the
-``${datasource}`` variable and every panel has a description and a unit.
+The rows are in ``rows.py``, ``health.py`` and ``uhub.py``, the variables in
+``variables.py``; every panel is built by the same few helpers (``panels.py``), so every
+panel and query uses the ``${datasource}`` variable and every panel has a description and a
+unit.
 
 The SDK expresses everything this dashboard needs except the layout of the
 transformations' options (Grafana keeps those untyped: they are plain dicts).
@@ -30,6 +31,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as model
 from health import exporter_health
 from rows import buckets_and_images, overview
+from uhub import uhub_registry
 from variables import variables
 
 UID = "ucloud-image-buckets"
@@ -46,9 +48,10 @@ def dashboard() -> model.Dashboard:
         .readonly()
         .description(
             "Image buckets of UCloud accounts (GetImageBucketList) as exposed by "
-            "ucloud-image-exporter, and the exporter's own health."
+            "ucloud-image-exporter, the exporter's own health, and (collapsed, for accounts "
+            "with uhub: true) their UHub container registry."
         )
-        .tags(["ucloud", "image-buckets", "prometheus", "ucloud-image-exporter"])
+        .tags(["ucloud", "image-buckets", "uhub", "prometheus", "ucloud-image-exporter"])
         .tooltip(model.DashboardCursorSync.CROSSHAIR)
         .refresh("5m")
         .time("now-24h", "now")
@@ -93,7 +96,13 @@ def dashboard() -> model.Dashboard:
         for panel, width, height in items:
             board = board.with_panel(panel.id(next_id).span(width).height(height))
             next_id += 1
-    return board.build()
+    # Collapsed (its panels nested in it) and last: UHub is opt-in (accounts with uhub: true).
+    uhub = dash.Row("UHub registry").id(next_id).collapsed(True)
+    next_id += 1
+    for panel, width, height in uhub_registry():
+        uhub = uhub.with_panel(panel.id(next_id).span(width).height(height))
+        next_id += 1
+    return board.with_row(uhub).build()
 
 
 def render() -> str:

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from grafana_foundation_sdk.builders import (
+    bargauge,
+    prometheus,
+    stat,
+    statetimeline,
+    table,
+    timeseries,
+)
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dash
-from grafana_foundation_sdk.builders import prometheus, stat, statetimeline, table, timeseries
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat, QueryEditorMode
@@ -20,7 +27,7 @@ DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 # Grafana's $__rate_interval is then at least 4m.
 MIN_STEP = "1m"
 
-Panel = stat.Panel | timeseries.Panel | table.Panel | statetimeline.Panel
+Panel = stat.Panel | timeseries.Panel | table.Panel | statetimeline.Panel | bargauge.Panel
 
 
 def query(
@@ -149,6 +156,34 @@ def state_panel(title: str, description: str, target: prometheus.Dataquery) -> s
         .row_height(0.9)
         .show_value(common.VisibilityMode.AUTO)
         .legend(common_builders.VizLegendOptions().show_legend(False))
+    )
+
+
+def bargauge_panel(
+    title: str,
+    description: str,
+    target: prometheus.Dataquery,
+    *,
+    limit: float,
+    thresholds: Sequence[tuple[str, float | None]],
+) -> bargauge.Panel:
+    """Horizontal bars of the last value of each series, from 0 to ``limit``."""
+    return (
+        bargauge.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .unit("none")
+        .decimals(0)
+        .min(0)
+        .max(limit)
+        .with_target(target)
+        .thresholds(steps(*thresholds))
+        .color_scheme(dash.FieldColor().mode(model.FieldColorModeId.THRESHOLDS))
+        .display_mode(common.BarGaugeDisplayMode.GRADIENT)
+        .orientation(common.VizOrientation.HORIZONTAL)
+        .show_unfilled(True)
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
     )
 
 

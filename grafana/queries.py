@@ -105,3 +105,41 @@ VARIABLES = (
     ("region", f'ucloud_image_bucket_up{{{TARGET}, account=~"$account"}}'),
     ("type", f"ucloud_image_buckets{{{TARGET}, {ACCOUNT}}}"),
 )
+
+# -- UHub registry ---------------------------------------------------------------------------
+# UHub series are per account (no region label); they exist only for accounts with
+# `uhub: true`, so every panel of the row shows "No data" when no account has UHub.
+UHUB = f'{TARGET}, account=~"$account"'
+UHUB_KEYS = "job, account"
+REPO_KEYS = "job, account, repo"
+IMAGE_KEYS = "job, account, repo, image"
+UHUB_UP = f"{m.UHUB_UP.name}{{{UHUB}}}"
+UHUB_LAST_SUCCESS = f"{m.UHUB_LAST_SUCCESS.name}{{{UHUB}}}"
+UHUB_REPOS = f"{m.UHUB_REPOS.name}{{{UHUB}}}"
+UHUB_REPO_INFO = f"{m.UHUB_REPO_INFO.name}{{{UHUB}}}"
+UHUB_REPO_IMAGES = f"{m.UHUB_REPO_IMAGES.name}{{{UHUB}}}"
+UHUB_PULLS = f"{m.UHUB_IMAGE_PULLS.name}{{{UHUB}}}"
+UHUB_UPDATED = f"{m.UHUB_IMAGE_UPDATED.name}{{{UHUB}}}"
+UHUB_TAGS = f"{m.UHUB_IMAGE_TAGS.name}{{{UHUB}}}"
+#: Images not updated for this many days are listed as stale.
+STALE_IMAGE_DAYS = 90
+
+UHUB_REPOS_PER_ACCOUNT = per_target(UHUB_REPOS, UHUB_KEYS)
+UHUB_DATA_AGE = f"time() - ({per_target(UHUB_LAST_SUCCESS, UHUB_KEYS)} > 0)"
+UHUB_REPO_TABLE = (
+    f"{per_target(UHUB_REPO_INFO, REPO_KEYS + ', shared, internet_access')} "
+    f"* on ({REPO_KEYS}) group_left () {per_target(UHUB_REPO_IMAGES, REPO_KEYS)}"
+)
+UHUB_TOP_TAGS = top(20, per_target(UHUB_TAGS, IMAGE_KEYS))
+# PullCount is the API's lifetime count: a series born within the range (the exporter
+# started, UHub was enabled, a new image) is NOT counted with its whole value here, unlike
+# the exporter's own counters; its pulls before the first scrape are unknown.
+UHUB_PULLS_IN_RANGE = per_target(f"increase({UHUB_PULLS}[$__range])", IMAGE_KEYS)
+UHUB_TOP_PULLS = top(10, per_target(UHUB_PULLS, IMAGE_KEYS))
+UHUB_TOP_PULLS_RANGE = top(10, f"{UHUB_PULLS_IN_RANGE} and on ({IMAGE_KEYS}) {UHUB_TOP_PULLS}")
+UHUB_STALE_IMAGES = top(
+    20, f"(time() - {per_target(UHUB_UPDATED, IMAGE_KEYS)}) / 86400 > {STALE_IMAGE_DAYS}"
+)
+UHUB_STALE_UPDATED = top(
+    20, f"{per_target(UHUB_UPDATED, IMAGE_KEYS)} * 1000 and on ({IMAGE_KEYS}) {UHUB_STALE_IMAGES}"
+)

@@ -31,6 +31,8 @@ TITLES = (
     "pacing",
     "transport",
     "detached",
+    "uhub",
+    "compact",
     "goals",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"  # benchmarks' result markers
@@ -171,6 +173,18 @@ def test_detached_listings_serve_a_fleet_slower_than_the_scrape_timeout(quick):
     assert checks[-1]["targets_up"] == 8 and checks[-1]["holds"] is True
 
 
+def test_compact_memory_rows_are_plausible(quick):
+    values = {row["measure"]: row for row in rows(quick[0], "compact")}
+    assert len(values) == 11
+    for row in values.values():
+        assert row["buckets"] == 4 * 500, row
+        if row["unit"] in ("MiB", "s"):
+            assert positive(row["value"]) and row["value"] < 4096, row
+        assert row["holds"] is (None if row["goal"] is None else True), row
+    per_bucket = values["bytes per bucket, (steady - idle) / buckets"]["value"]
+    assert isinstance(per_bucket, float) and math.isfinite(per_bucket)
+
+
 def test_transport_rows_cover_every_variant(quick):
     variants = {(row["transport"], row["loop"]) for row in rows(quick[0], "transport")}
     assert variants == {
@@ -192,6 +206,18 @@ def test_bound_rows_cover_each_in_flight_setting_with_exact_calls(quick):
         assert row["requests"] == 2 * pages(250, 100) and row["calls_exact"] is True, row
         assert 1 <= row["max_in_flight"] <= row["in_flight"], row
         assert positive(row["scrape/bound"]) and row["sdk_loop_s"] is None, row
+
+
+def test_uhub_refresh_calls_are_exact(quick):
+    by_mode = {row["tag_counts"]: row for row in rows(quick[0], "uhub")}
+    # 2 repos x 30 images, page 10: 2 GetRepo (private, public) + 2 x 3 GetRepoImage pages,
+    # then one GetImageTag per selected image (top 5, or all 60).
+    expected = {"off": (2, 6, 0), "top": (2, 6, 5), "all": (2, 6, 60)}
+    for mode, (repo, image, tag) in expected.items():
+        row = by_mode[mode]
+        assert (row["GetRepo"], row["GetRepoImage"], row["GetImageTag"]) == (repo, image, tag)
+        assert row["total"] == row["bound"] and row["holds"] is True
+        assert row["tags_counted"] == tag
 
 
 def test_latency_bounds_doctests() -> None:

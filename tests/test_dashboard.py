@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from exporter import metrics
 from tests.support import panels
 from tests.support.panels import variable_selectors
 
@@ -141,6 +142,69 @@ def test_required_panels_exist() -> None:
     ):
         assert metric in health, metric
     assert "sum by (reason)" in exprs["API errors by reason (per 5 min)"]
+
+
+def field_defaults(title: str) -> dict[str, Any]:
+    panel = next(p for p in visual_panels() if p["title"] == title)
+    defaults: dict[str, Any] = panel["fieldConfig"]["defaults"]
+    return defaults
+
+
+def threshold_steps(title: str) -> list[tuple[str, float | None]]:
+    steps = field_defaults(title)["thresholds"]["steps"]
+    return [(step["color"], step["value"]) for step in steps]
+
+
+def test_uhub_row_is_collapsed_last_and_complete() -> None:
+    """UHub is opt-in: its row comes last, collapsed, with its panels nested in it."""
+    *_, last = load_dashboard()["panels"]
+    assert last["type"] == "row" and last["title"] == "UHub registry"
+    assert last["collapsed"] is True
+    titles = {panel["title"] for panel in last["panels"]}
+    assert titles == {
+        "UHub repositories per account",
+        "UHub refresh status",
+        "UHub data age",
+        f"UHub tags per image (limit {metrics.UHUB_MAX_TAGS})",
+        "UHub images not updated for 90 days",
+        "Most pulled UHub images",
+        "UHub repositories",
+    }
+    exprs = panel_exprs()
+    uhub = " ".join(exprs[title] for title in titles)
+    for family in metrics.UHUB_FAMILIES:
+        if family not in (metrics.UHUB_DURATION, metrics.UHUB_ERROR_INFO):
+            assert family.name in uhub, family.name
+    assert exprs["UHub refresh status"].startswith(f"{metrics.UHUB_UP.name}{{")
+    assert (
+        f"time() - (max by (job, account) ({metrics.UHUB_LAST_SUCCESS.name}{{"
+        in (exprs["UHub data age"])
+    )
+    assert field_defaults("UHub data age")["unit"] == "s"
+    stale = exprs["UHub images not updated for 90 days"]
+    assert f"(time() - max by (job, account, repo, image) ({metrics.UHUB_IMAGE_UPDATED.name}" in (
+        stale
+    )
+    assert "/ 86400 > 90" in stale
+    pulls = exprs["Most pulled UHub images"]
+    assert pulls.startswith(
+        f"topk(10, max by (job, account, repo, image) ({metrics.UHUB_IMAGE_PULLS.name}{{"
+    )
+    assert f"increase({metrics.UHUB_IMAGE_PULLS.name}{{" in pulls and "[$__range]" in pulls
+
+
+def test_uhub_limits_are_drawn() -> None:
+    """800 tags per image (orange from 700, the alert's threshold), 8 repositories per project."""
+    tags = f"UHub tags per image (limit {metrics.UHUB_MAX_TAGS})"
+    assert metrics.UHUB_MAX_TAGS == 800 and metrics.UHUB_MAX_REPOS == 8
+    assert field_defaults(tags)["max"] == 800 and field_defaults(tags)["min"] == 0
+    assert threshold_steps(tags) == [("green", None), ("orange", 700), ("red", 800)]
+    repos = "UHub repositories per account"
+    assert field_defaults(repos)["max"] == 8
+    assert threshold_steps(repos) == [("green", None), ("red", 8)]
+    for title in (tags, repos):
+        panel = next(p for p in visual_panels() if p["title"] == title)
+        assert panel["type"] == "bargauge" and panel["targets"][0]["instant"] is True, title
 
 
 def test_the_exporter_scrape_itself_is_on_the_dashboard() -> None:

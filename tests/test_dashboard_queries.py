@@ -24,8 +24,10 @@ from tests.support.realparts import require_binary
 ROOT = Path(__file__).resolve().parent.parent
 RECORDING = ROOT / "prometheus" / "recording.yml"
 
-# The exporter's families and their labels, from the metric catalogue.
-CONTRACT: dict[str, set[str]] = {family.name: set(family.labels) for family in metrics.CATALOGUE}
+# The exporter's families and their labels, from the metric catalogue (the UHub families are
+# declared there too, whether or not CATALOGUE lists them yet).
+FAMILIES = (*metrics.CATALOGUE, *metrics.UHUB_FAMILIES)
+CONTRACT: dict[str, set[str]] = {family.name: set(family.labels) for family in FAMILIES}
 # Recording rules (prometheus/recording.yml) the dashboard reads, with their labels.
 RECORDED: dict[str, set[str]] = {
     "instance_account_region_type:ucloud_image_bucket_images:sum": {"account", "region", "type"},
@@ -39,7 +41,14 @@ RECORDED: dict[str, set[str]] = {
 # Prometheus's own per-scrape-target metric.
 PROMETHEUS = {"up": set[str]()}
 LABELS = {**CONTRACT, **RECORDED, **PROMETHEUS}
+# One series per bucket, or per UHub image (unbounded, unlike UHub's 8 repositories): only
+# topk-bounded instant queries may read them.
 PER_BUCKET = {family.name for family in metrics.PER_BUCKET}
+PER_IMAGE = {family.name for family in metrics.UHUB_FAMILIES if "image" in family.labels}
+PER_OBJECT = PER_BUCKET | PER_IMAGE
+# Counters that copy a lifetime count from the API (PullCount) instead of counting from 0: a
+# series born within a window holds pulls from before it, so increase() takes no birth term.
+API_COUNTERS = {metrics.UHUB_IMAGE_PULLS.name}
 
 # Dashboard variable -> the label it filters.
 FILTER_VARIABLES = {
@@ -117,11 +126,22 @@ def test_rate_and_increase_only_on_counters_with_grafana_windows() -> None:
 
 
 def test_increase_counts_a_counters_first_increment() -> None:
-    """Defect 3: increase() of a counter comes with the birth term ``... or counter``."""
+    """Defect 3: increase() of a counter comes with the birth term ``... or counter``.
+
+    Not for the counters copied from the API (``API_COUNTERS``): their first value is a
+    lifetime count, not increments within the window, so it must not count.
+    """
+    api_counted = 0
     for where, expr in all_expressions():
-        for match in re.finditer(r"increase\((\w+_total\{[^}]*\})\[(\$__\w+)\]\)", expr):
-            selector, window = match.groups()
+        for match in re.finditer(r"increase\((\w+_total)(\{[^}]*\})\[(\$__\w+)\]\)", expr):
+            metric, matchers, window = match.groups()
+            selector = f"{metric}{matchers}"
+            if metric in API_COUNTERS:
+                assert f"or {selector}" not in expr, f"{where}: lifetime {metric} counted whole"
+                api_counted += 1
+                continue
             assert f"and {selector} offset {window}) or {selector}" in expr, where
+    assert api_counted, "no panel shows UHub pulls within the range"
 
 
 def test_metric_names_exist_in_the_exposition_or_the_rules() -> None:
@@ -132,7 +152,7 @@ def test_metric_names_exist_in_the_exposition_or_the_rules() -> None:
         for rule in group["rules"]
     }
     used = {metric for _, expr in all_expressions() for metric, _ in selectors(expr)}
-    raw = {metric for metric in used if metric.startswith("ucloud_image_bucket")}
+    raw = {metric for metric in used if metric.startswith("ucloud_")}
     assert raw, "the dashboard names no exporter metric"
     assert raw <= set(CONTRACT), f"not in the metric catalogue: {sorted(raw - set(CONTRACT))}"
     assert set(RECORDED) <= recorded, sorted(set(RECORDED) - recorded)
@@ -145,31 +165,32 @@ def test_metric_names_exist_in_the_exposition_or_the_rules() -> None:
 
 
 def test_range_queries_never_select_per_bucket_series() -> None:
-    """At 100k buckets a range query over one series per bucket hits the sample limit."""
+    """At 100k buckets a range query over one series per bucket hits the sample limit; the
+    same holds for one series per UHub image."""
     for query in panels.queries():
         if query.instant:
             continue
-        per_bucket = {metric for metric, _ in selectors(query.expr)} & PER_BUCKET
-        assert not per_bucket, f"{query.where}: range query over {sorted(per_bucket)}"
+        per_object = {metric for metric, _ in selectors(query.expr)} & PER_OBJECT
+        assert not per_object, f"{query.where}: range query over {sorted(per_object)}"
 
 
 def test_instant_per_bucket_queries_are_bounded_by_topk() -> None:
     bounded = 0
     for query in panels.queries():
-        if not {metric for metric, _ in selectors(query.expr)} & PER_BUCKET:
+        if not {metric for metric, _ in selectors(query.expr)} & PER_OBJECT:
             continue
         assert query.instant, query.where
         match = re.match(r"(topk|bottomk)\((\d+), ", query.expr)
         assert match and query.expr.endswith(")"), f"{query.where}: not wrapped in topk"
         assert int(match.group(2)) <= TOPK_MAX, query.where
         bounded += 1
-    assert bounded >= 3
+    assert bounded >= 10  # 5 per-bucket queries, 5 per-image ones
 
 
-def dedup_spans(expr: str) -> list[tuple[int, int]]:
-    """(start, end) of the argument of every ``max by (job, account, region, ...)``."""
+def dedup_spans(expr: str, keys: str = "job, account, region") -> list[tuple[int, int]]:
+    """(start, end) of the argument of every ``max by (<keys>, ...)``."""
     spans = []
-    for match in re.finditer(r"max by \(job, account, region[\w, ]*\) \(", expr):
+    for match in re.finditer(rf"max by \({keys}[\w, ]*\) \(", expr):
         depth, end = 1, match.end()
         while depth:
             depth += {"(": 1, ")": -1}.get(expr[end], 0)
@@ -190,6 +211,21 @@ def test_totals_count_each_target_once_across_replicas() -> None:
                 assert any(a <= match.start() < b for a, b in spans), (query.where, match[0])
                 summed += 1
     assert summed >= 8
+
+
+def test_uhub_panels_count_each_object_once_across_replicas() -> None:
+    """UHub series are per account (no region): every UHub selector sits in a ``max by (job,
+    account, ...)``, but in the per-instance refresh status (like *Target status*)."""
+    uhub = {family.name for family in metrics.UHUB_FAMILIES}
+    checked = 0
+    for query in panels.queries():
+        spans = dedup_spans(query.expr, "job, account")
+        for match in panels.SELECTOR_RE.finditer(query.expr):
+            if match.group(1) not in uhub or query.panel == "UHub refresh status":
+                continue
+            assert any(a <= match.start() < b for a, b in spans), (query.where, match[0])
+            checked += 1
+    assert checked >= 8
 
 
 def test_every_expression_parses(tmp_path: Path) -> None:

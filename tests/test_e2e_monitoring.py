@@ -23,10 +23,12 @@ from tests.support import panels
 from tests.support.faults import malformed_entry
 from tests.support.monitoring import (
     RANGE,
+    UHUB_NEEDS,
     dashboard_results,
     rule_files,
     series_touched,
     settle,
+    uhub_queries,
     values,
 )
 from tests.support.procs import config_for, golden_account
@@ -77,7 +79,12 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
     # one entry with a malformed field, so the "invalid entries" panel has data too
     simulator.add_fault(malformed_entry(), region="hk")
     exp = start_exporter(
-        config_for(simulator.url, [golden_account()], ucloud={"page_size": 100, "retries": 0})
+        config_for(
+            simulator.url,
+            [golden_account(uhub=True)],
+            ucloud={"page_size": 100, "retries": 0},
+            uhub={"tag_counts": "all"},
+        )
     )
     with (
         AlertmanagerServer(
@@ -115,9 +122,14 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
             prom,
             'ucloud_image_bucket_images{bucket="golden/gamma"} == 290',
             "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m",
+            "ucloud_uhub_up == 1",
         )
         results = dashboard_results(prom, at)
         empty = [where for where, result in results.items() if not result]
+        uhub_empty = uhub_queries(empty)
+        assert not uhub_empty, f"UHub queries without data; they need {UHUB_NEEDS}:\n" + (
+            "\n".join(uhub_empty)
+        )
         assert not empty, "queries without data:\n" + "\n".join(empty)
         assert "UCloudImageExporterDown" not in {a["labels"]["alertname"] for a in am.alerts()}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+
 import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -10,7 +12,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as om_gener
 
 from exporter.collector import bucket_families
 from exporter.engine import Result
-from exporter.exposition import per_bucket_text
+from exporter.exposition import CHUNK_BYTES, per_bucket_text, render
 from exporter.ucloud import Bucket
 from tests.support.procs import config_for, golden_account
 
@@ -73,3 +75,41 @@ def test_served_pages_match_filtered_and_formats(simulator, start_exporter):
     assert head.status_code == 200 and head.content == b""  # and no collection for it
     assert head.headers["content-type"] == page_type
     assert httpx.head(exp.url + "/").status_code == 200
+
+
+def _answer(results, accept="", encoding=""):
+    """Render ``results`` as /metrics would (no other families); return (headers, chunks)."""
+    got = {}
+
+    def start_response(status, headers):
+        got.update(headers)
+
+    env = {"HTTP_ACCEPT": accept, "HTTP_ACCEPT_ENCODING": encoding}
+    chunks = list(render(env, start_response, CollectorRegistry(auto_describe=False), results))
+    return got, chunks
+
+
+def test_a_big_page_is_written_in_chunks_never_as_one_piece():
+    """Memory (issue 14): no copy of the whole page exists, plain or gzip, only its chunks."""
+    per_target = 3_000
+    results = [
+        Result(
+            "acct",
+            f"region-{t}",
+            tuple(Bucket(f"b-{t}-{i}", "private", i, 1_700_000_000 + i) for i in range(per_target)),
+            0.1,
+            0.0,
+        )
+        for t in range(8)
+    ]
+    one_target = len(per_bucket_text(results[:1]).encode())
+    for accept in ("", "application/openmetrics-text; version=1.0.0"):
+        headers, plain = _answer(results, accept)
+        page = b"".join(plain)
+        assert page.decode().endswith(per_bucket_text(results) + ("# EOF\n" if accept else ""))
+        assert int(headers["Content-Length"]) == len(page)
+        assert len(plain) > 1 and max(map(len, plain)) < CHUNK_BYTES + one_target
+        headers, zipped = _answer(results, accept, "gzip")
+        assert headers["Content-Encoding"] == "gzip"
+        assert int(headers["Content-Length"]) == sum(map(len, zipped))
+        assert gzip.decompress(b"".join(zipped)) == page

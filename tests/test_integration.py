@@ -274,5 +274,15 @@ def test_demo_mode_starts_without_config(tmp_path):
         buckets = sum(v for k, v in m.items() if k[0] == "ucloud_image_buckets")
         assert buckets >= 300
         assert "Demo mode" in exp.logs()
+        deadline = time.monotonic() + 15  # UHub is refreshed in the background
+        while not any(k[0] == "ucloud_uhub_up" for k in m) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            m = samples(exp.get().text)
+        assert {dict(k[1])["account"]: v for k, v in m.items() if k[0] == "ucloud_uhub_up"} == {
+            "main": 1
+        }
+        assert value(m, "ucloud_uhub_repos", account="main") == 5
+        tags = [v for k, v in m.items() if k[0] == "ucloud_uhub_image_tags"]
+        assert max(tags) == 760  # one image close to UHub's 800-tag limit
     finally:
         assert exp.stop() == 0

@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "exporter.results",
         "exporter.stats",
         "exporter.discovery",
+        "exporter.uhub",
         "exporter.engine",
         "exporter.runtime",
     ),

@@ -53,6 +53,8 @@ def test_amtool_check_config() -> None:
         (["severity=critical", "alertname=UCloudImageApiAuthErrors"], "pager"),
         (["severity=warning", "alertname=UCloudImageTargetFailing"], "default"),
         (["severity=info", "alertname=UCloudImageCountSurge"], "default"),
+        (["severity=warning", "alertname=UCloudImageUHubTagsNearLimit"], "default"),
+        (["severity=info", "alertname=UCloudImageUHubReposAtLimit"], "default"),
     ],
 )
 def test_alertmanager_routing(labels: list[str], receiver: str) -> None:

@@ -68,6 +68,27 @@ def test_required_alerts_exist() -> None:
     assert "offset 1h" in exprs["UCloudImageCountSurge"]
 
 
+def test_uhub_alerts_follow_uhubs_limits_and_refresh() -> None:
+    """UHub's limits (800 tags, 8 repositories) and its 300 s background refresh."""
+    rules = {rule["alert"]: rule for rule in alert_rules()}
+    exprs = {name: " ".join(rule["expr"].split()) for name, rule in rules.items()}
+    tags, repos = "UCloudImageUHubTagsNearLimit", "UCloudImageUHubReposAtLimit"
+    failing, stale = "UCloudImageUHubRefreshFailing", "UCloudImageUHubDataStale"
+    warn_from = metrics.UHUB_MAX_TAGS - 100  # the dashboard's orange step, too
+    assert exprs[tags] == f"{metrics.UHUB_IMAGE_TAGS.name} > {warn_from}"
+    assert exprs[repos] == f"{metrics.UHUB_REPOS.name} >= {metrics.UHUB_MAX_REPOS}"
+    assert exprs[failing] == f"{metrics.UHUB_UP.name} == 0"
+    # uhub.refresh_seconds' default: a UHub value changes at most once per refresh, so the
+    # alerts wait for about three refreshes, and the data is stale after three intervals.
+    refresh = 300
+    last = metrics.UHUB_LAST_SUCCESS.name
+    assert exprs[stale] == f"(time() - {last} > {3 * refresh}) and {last} > 0"
+    for name in (tags, repos, failing):
+        assert duration_seconds(rules[name]["for"]) >= 3 * refresh, name
+    severity = {name: rules[name]["labels"]["severity"] for name in (tags, repos, failing, stale)}
+    assert severity == {tags: "warning", repos: "info", failing: "warning", stale: "warning"}
+
+
 @pytest.mark.parametrize("reason", [f"retcode_{n}" for n in (*range(170, 175), *range(292, 300))])
 def test_auth_reasons_are_critical_only(reason: str) -> None:
     """The auth RetCodes match the auth alert's regex and no other alert's."""

@@ -18,7 +18,7 @@ import yaml
 
 from exporter import config
 from exporter.config import Account, Secret, UCloudSettings
-from exporter.simulator import Simulator
+from exporter.simulator import Fault, Simulator
 from exporter.ucloud import UCloudAuth, UCloudClient, UCloudError, list_image_buckets
 from tests.support.faultrig import (
     BYSTANDER_SECRET,
@@ -53,8 +53,17 @@ def exporter_outputs(tmp_path: Path) -> tuple[list[str], Path]:
     """Run the exporter (debug logs) through every fault case; return all it emitted."""
     outputs: list[str] = []
     with Simulator(fault_fleet()) as sim:
-        exp = Exporter(tmp_path, fault_config(sim.url))
+        # Both accounts list UHub too: the bystander's succeeds, the victim's fails (logged).
+        cfg = fault_config(sim.url)
+        for account in cfg["accounts"]:  # type: ignore[attr-defined]
+            account["uhub"] = True
+        sim.add_fault(Fault(retcode=172, message="bad key"), account=VICTIM_KEY, action="GetRepo")
+        exp = Exporter(tmp_path, cfg)
         try:
+            deadline = time.monotonic() + 10
+            while "ucloud_uhub_up{" not in exp.get("/metrics").text:
+                assert time.monotonic() < deadline, "no UHub refresh"
+                time.sleep(0.1)
             target = Target(sim, VICTIM_KEY, "cn-bj2", TIMEOUT)
             for case in CASES:
                 sim.clear_faults()
@@ -73,6 +82,7 @@ def exporter_outputs(tmp_path: Path) -> tuple[list[str], Path]:
         outputs.append(exp.logs())
     assert code == 0
     assert "level=debug" in exp.logs() and "target listing failed" in exp.logs()
+    assert "UHub refresh failed" in exp.logs()
     return outputs, exp.workdir / "config.yaml"
 
 

@@ -14,7 +14,7 @@ import yaml
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault
 from tests.support.faults import malformed_entry
-from tests.support.monitoring import dashboard_results, rule_files, settle
+from tests.support.monitoring import UHUB_NEEDS, dashboard_results, rule_files, settle, uhub_queries
 from tests.support.procs import config_for, golden_account
 from tests.support.prometheus import PrometheusServer
 
@@ -116,7 +116,11 @@ def test_dashboard_queries_on_the_sharded_probe_setup(simulator, start_exporter,
     simulator.add_fault(
         Fault(retcode=171, message="signature error"), account=GOLDEN_PUBLIC_KEY, region="cn-bj2"
     )
-    accounts = [golden_account(), golden_account(name="second"), golden_account(name="third")]
+    accounts = [
+        golden_account(uhub=True),
+        golden_account(name="second"),
+        golden_account(name="third"),
+    ]
     exp = start_exporter(config_for(simulator.url, accounts, ucloud={"retries": 0}))
     address = f"127.0.0.1:{exp.port}"
     rules = rule_files("alerts.yml", "recording.yml")
@@ -130,6 +134,7 @@ def test_dashboard_queries_on_the_sharded_probe_setup(simulator, start_exporter,
                 prom,
                 "account_region:ucloud_image_bucket_up:max",
                 "ucloud_image_bucket_exporter_build_info",
+                "ucloud_uhub_up == 1",
             )
             results = dashboard_results(prom, at)
             shards.append(results)
@@ -147,4 +152,6 @@ def test_dashboard_queries_on_the_sharded_probe_setup(simulator, start_exporter,
             if not (shards[0][where] or shards[1][where])
             and not where.startswith("Biggest image-count growth")
         ]
+        uhub_empty = uhub_queries(empty)
+        assert not uhub_empty, f"UHub queries without data; they need {UHUB_NEEDS}: {uhub_empty}"
         assert not empty, empty

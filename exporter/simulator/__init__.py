@@ -1,6 +1,8 @@
-"""A faithful simulated UCloud API gateway (GetImageBucketList, GetRegion) for tests and demos.
+"""A faithful simulated UCloud API gateway for tests and demos.
 
-Standard library only. Typical use::
+Actions: GetImageBucketList (per region), GetRegion, and UHub's cross-region GetRepo,
+GetRepoImage and GetImageTag (:mod:`exporter.simulator.uhub`: their shapes, RetCodes and time
+formats). Standard library only. Typical use::
 
     with Simulator(demo_fleet()) as sim:
         ...  # point a client at sim.url
@@ -21,11 +23,13 @@ from exporter.simulator.fleet import (
     golden_fleet,
     region_id,
     synthetic_fleet,
+    uhub_repos,
 )
 from exporter.simulator.fleetfile import fleet_from_dict, load_fleet
-from exporter.simulator.model import Account, Bucket, Fleet, Quirks
+from exporter.simulator.model import UHUB_TIME_FORMATS, Account, Bucket, Fleet, Image, Quirks, Repo
 from exporter.simulator.server import Simulator
 from exporter.simulator.signing import sign
+from exporter.simulator.uhub import UHUB_ACTIONS, uhub_time
 
 __all__ = [
     "DEMO_ACCOUNTS",
@@ -35,11 +39,15 @@ __all__ = [
     "GOLDEN_PROJECT",
     "GOLDEN_PUBLIC_KEY",
     "REGION_IDS",
+    "UHUB_ACTIONS",
+    "UHUB_TIME_FORMATS",
     "Account",
     "Bucket",
     "Fault",
     "Fleet",
+    "Image",
     "Quirks",
+    "Repo",
     "Simulator",
     "demo_fleet",
     "fleet_from_dict",
@@ -48,4 +56,6 @@ __all__ = [
     "region_id",
     "sign",
     "synthetic_fleet",
+    "uhub_repos",
+    "uhub_time",
 ]

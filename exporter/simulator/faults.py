@@ -19,7 +19,8 @@ class Fault:
     ``close_connection`` drops the socket without a response, ``http_status`` answers that
     status, ``body`` sends raw bytes with status 200, ``retcode`` answers a gateway error and
     ``mutate`` rewrites the successful JSON response, which ``quirks`` (instead of the region's
-    own) shaped. ``delay`` is added before any of them.
+    own; for the cross-region UHub actions the only ones) shaped, their ``delay_seconds``
+    waited first. ``delay`` is added before any of them.
     """
 
     retcode: int | None = None

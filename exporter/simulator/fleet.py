@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import time
+from collections.abc import Callable
 
-from exporter.simulator.model import Account, Bucket, Fleet
+from exporter.simulator.model import Account, Bucket, Fleet, Image, Repo
 
 __all__ = [
     "DEMO_ACCOUNTS",
@@ -18,6 +20,7 @@ __all__ = [
     "golden_fleet",
     "region_id",
     "synthetic_fleet",
+    "uhub_repos",
 ]
 
 #: Region ids in the order of UCloud's public region list.
@@ -31,6 +34,7 @@ REGION_IDS: tuple[str, ...] = (
 #: "Now" for generated create times (2025-01-01T00:00:00Z), so output never depends on the clock.
 FIXED_EPOCH = 1_735_689_600
 _THREE_YEARS = 3 * 365 * 86_400
+_DAY = 86_400
 
 #: (account name, public key, private key, regions) of the demo fleet.
 DEMO_ACCOUNTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
@@ -73,13 +77,62 @@ def region_id(index: int) -> str:
     return base if index < len(REGION_IDS) else f"{base}-{index // len(REGION_IDS) + 1}"
 
 
-def demo_fleet(*, seed: int = 42) -> Fleet:
-    """Build the believable two-account demo fleet, deterministic for ``seed``."""
+def demo_fleet(*, seed: int = 42, now: int | None = None) -> Fleet:
+    """Build the believable two-account demo fleet, deterministic for ``seed`` and ``now``.
+
+    The first account (``main``) also has a UHub registry whose times end at ``now`` (default:
+    the start of the current UTC day, so its images look recent whenever the demo runs); the
+    buckets do not depend on ``now``.
+    """
+    if now is None:
+        now = int(time.time()) // _DAY * _DAY
     accounts = []
     for name, public_key, private_key, regions in DEMO_ACCOUNTS:
         buckets = {region: _demo_region(seed, name, region) for region in regions}
-        accounts.append(Account(public_key, private_key, {DEMO_PROJECT}, buckets))
+        repos = _demo_repos(seed, now) if name == DEMO_ACCOUNTS[0][0] else []
+        accounts.append(Account(public_key, private_key, {DEMO_PROJECT}, buckets, repos=repos))
     return Fleet(accounts)
+
+
+#: (name, description, shared, outside) of the demo UHub repositories.
+_DEMO_REPOS = (
+    ("web", "storefront and its edge services", False, True),
+    ("payments", "PCI scope: billing and checkout", False, True),
+    ("platform", "shared infrastructure images", False, True),
+    ("ops-internal", "reachable from UCloud's network only", False, False),
+    ("opensource", "images we publish", True, True),
+)
+
+
+def _demo_repos(seed: int, now: int) -> list[Repo]:
+    """Generate the demo UHub registry: one image with 760 tags, one not updated for months."""
+    rng = random.Random(f"{seed}:uhub")
+    pool = [service + flavour for service in _SERVICES for flavour in _FLAVOURS]
+    repos = []
+    for name, description, shared, outside in _DEMO_REPOS:
+        images = []
+        for image in rng.sample(pool, rng.randint(3, 40)):
+            tags = rng.randint(1, 40)
+            images.append(
+                Image(
+                    image,
+                    0 if rng.random() < 0.12 else int(rng.lognormvariate(5, 2.5)),
+                    now - rng.randrange(30 * _DAY, 700 * _DAY),
+                    now - rng.randrange(30 * _DAY),  # recent
+                    "latest" if rng.random() < 0.2 else f"v{tags}",
+                    tags,
+                )
+            )
+        repos.append(Repo(name, 0, 0, description, shared, outside, images))
+    busy, stale = repos[0].images[0], repos[2].images[-1]
+    busy.tags, busy.latest_tag = 760, "v760"  # close to UHub's limit of 800 tags per image
+    stale.update_time = now - rng.randrange(120 * _DAY, 200 * _DAY)
+    stale.create_time = min(stale.create_time, stale.update_time - 30 * _DAY)
+    min(repos[3].images, key=lambda i: i.pull_count).pull_count = 0  # never pulled
+    for repo in repos:
+        repo.create_time = min(i.create_time for i in repo.images) - rng.randrange(1, 30) * _DAY
+        repo.update_time = max(i.update_time for i in repo.images)
+    return repos
 
 
 def _demo_region(seed: int, account: str, region: str) -> list[Bucket]:
@@ -142,6 +195,38 @@ def synthetic_fleet(
     return Fleet([Account(public_key, private_key, {"org-bench"}, by_region)])
 
 
+def uhub_repos(
+    *, repos: int, images: int, tags: int | Callable[[int], int] = 1, seed: int = 0
+) -> list[Repo]:
+    """Generate a synthetic UHub registry for benchmarks, deterministic for ``seed``.
+
+    ``repo-01``, ... hold ``images`` images each (``image-00001``, ...); ``tags`` is every
+    image's tag count, or a function of the image's number across all repositories (0, 1, ...).
+    Every fourth repository is shared (public), every third is not reachable from the
+    internet; times lie within the three years before ``FIXED_EPOCH``.
+    """
+    if repos < 0 or images < 0:
+        raise ValueError("repos and images must be >= 0")
+    rng = random.Random(seed)
+    rnd = rng.random
+    registry = []
+    for r in range(repos):
+        created = FIXED_EPOCH - int(rnd() * _THREE_YEARS)
+        listed = []
+        for i in range(images):
+            count = tags(r * images + i) if callable(tags) else tags
+            if count < 0:
+                raise ValueError("tags must be >= 0")
+            made = created + int(rnd() * (FIXED_EPOCH - created))
+            updated = made + int(rnd() * (FIXED_EPOCH - made))
+            pulls = int(100_000 * rnd() ** 6)
+            listed.append(Image(f"image-{i + 1:05d}", pulls, made, updated, f"v{count}", count))
+        updated = max((i.update_time for i in listed), default=created)
+        shared, outside = r % 4 == 3, r % 3 != 2
+        registry.append(Repo(f"repo-{r + 1:02d}", created, updated, "", shared, outside, listed))
+    return registry
+
+
 def golden_fleet() -> Fleet:
     """Build the small, fully fixed fleet used by golden-file tests."""
     long_name = "uhub.service.ucloud.cn/golden/" + "very-long-name-" * 13
@@ -160,4 +245,14 @@ def golden_fleet() -> Fleet:
         Bucket("golden/gamma", "Private", 250, 1_520_000_000),
     ]
     regions = {"cn-bj2": bj2, "cn-sh2": sh2, "hk": []}
-    return Fleet([Account(GOLDEN_PUBLIC_KEY, GOLDEN_PRIVATE_KEY, {GOLDEN_PROJECT}, regions)])
+    repos = [  # UHub, listed only by accounts configured with uhub: true
+        Repo("golden", 1_600_000_000, 1_700_000_000, images=[
+            Image("web", 1200, 1_600_000_000, 1_700_000_000, tags=760),
+            Image("db", 0, 1_600_000_000, 1_650_000_000, tags=2),
+        ]),
+        Repo("golden-public", 1_600_000_000, 1_600_000_000, shared=True, outside=False,
+             images=[Image("base", 5, 1_600_000_000, 1_600_000_000)]),
+    ]  # fmt: skip
+    account = Account(GOLDEN_PUBLIC_KEY, GOLDEN_PRIVATE_KEY, {GOLDEN_PROJECT}, regions)
+    account.repos = repos
+    return Fleet([account])

@@ -7,7 +7,7 @@
         private_key: hostile-private-key
         projects: [org-hostile]          # ProjectIds the account accepts (optional)
         throttle: {per_second: 30, burst: 15}  # RetCode 153 beyond that rate (optional)
-        regions:
+        regions:                         # optional (none: a UHub-only account)
           cn-bj2:
             buckets:                     # listed one by one; every field but name optional
               - {name: "bad\\ud800name", type: Private, images: 3, created: 1600000000}
@@ -17,8 +17,21 @@
           hk:
             synthetic: 5
             quirks: {total_count: 100000}
+        uhub_time_format: rfc3339        # unix, unix_string, rfc3339 or datetime (default)
+        repos:                           # UHub (cross-region); every field but name optional
+          - name: web
+            create_time: 1600000000      # unix seconds, like every time here
+            update_time: 1700000000
+            description: storefront
+            shared: false                # IsShared: GetRepo Type=public lists it, else private
+            outside: true                # IsOutSide: reachable from the internet
+            images:
+              - {name: frontend, pull_count: 1200, create_time: 1600000000,
+                 update_time: 1700000000, latest_tag: v760, tags: 760}
 
-``quirks`` takes the fields of :class:`~exporter.simulator.model.Quirks`. A mistake raises
+``quirks`` takes the fields of :class:`~exporter.simulator.model.Quirks`, a repository those of
+:class:`~exporter.simulator.model.Repo` and an image those of
+:class:`~exporter.simulator.model.Image` (times default to ``FIXED_EPOCH``). A mistake raises
 ``ValueError`` naming its key path.
 """
 
@@ -32,7 +45,7 @@ from typing import Any
 import yaml
 
 from exporter.simulator.fleet import FIXED_EPOCH
-from exporter.simulator.model import Account, Bucket, Fleet, Quirks
+from exporter.simulator.model import UHUB_TIME_FORMATS, Account, Bucket, Fleet, Image, Quirks, Repo
 
 __all__ = ["fleet_from_dict", "load_fleet"]
 
@@ -64,7 +77,17 @@ def _account(raw: Any, path: str) -> Account:
     account = Account(str(keys[0]), str(keys[1]), {str(p) for p in a.get("projects") or []})
     if "throttle" in a:
         account.throttle = _throttle(a["throttle"], f"{path}.throttle")
-    for region, spec in _mapping(a.get("regions"), f"{path}.regions").items():
+    if "uhub_time_format" in a:
+        if a["uhub_time_format"] not in UHUB_TIME_FORMATS:
+            formats = ", ".join(UHUB_TIME_FORMATS)
+            raise ValueError(f"{path}.uhub_time_format: must be one of {formats}")
+        account.uhub_time_format = a["uhub_time_format"]
+    repos = [] if a.get("repos") is None else a["repos"]
+    if not isinstance(repos, list):
+        raise ValueError(f"{path}.repos: must be a list")
+    account.repos = [_repo(r, f"{path}.repos[{i}]") for i, r in enumerate(repos)]
+    _unique([r.name for r in account.repos], f"{path}.repos")
+    for region, spec in _mapping(a.get("regions", {}), f"{path}.regions").items():
         where = f"{path}.regions.{region}"
         r = _mapping(spec or {}, where)
         account.regions[str(region)] = _buckets(r, where)
@@ -97,6 +120,74 @@ def _buckets(r: Mapping[str, Any], path: str) -> list[Bucket]:
             )
         )
     return buckets
+
+
+def _repo(raw: Any, path: str) -> Repo:
+    r = _fields(raw, path, Repo)
+    images = [] if r.get("images") is None else r["images"]
+    if not isinstance(images, list):
+        raise ValueError(f"{path}.images: must be a list")
+    listed = [_image(m, f"{path}.images[{i}]") for i, m in enumerate(images)]
+    _unique([i.name for i in listed], f"{path}.images")
+    return Repo(
+        _text(r, "name", path, None),
+        _number(r, "create_time", path, FIXED_EPOCH),
+        _number(r, "update_time", path, FIXED_EPOCH),
+        _text(r, "description", path, ""),
+        _flag(r, "shared", path, False),
+        _flag(r, "outside", path, True),
+        listed,
+    )
+
+
+def _image(raw: Any, path: str) -> Image:
+    m = _fields(raw, path, Image)
+    return Image(
+        _text(m, "name", path, None),
+        _number(m, "pull_count", path, 0, count=True),
+        _number(m, "create_time", path, FIXED_EPOCH),
+        _number(m, "update_time", path, FIXED_EPOCH),
+        _text(m, "latest_tag", path, "latest"),
+        _number(m, "tags", path, 1, count=True),
+    )
+
+
+def _fields(raw: Any, path: str, kind: type[Repo | Image]) -> Mapping[str, Any]:
+    m = _mapping(raw, path)
+    known = [f.name for f in dataclasses.fields(kind)]
+    unknown = sorted(set(m) - set(known))
+    if unknown:
+        raise ValueError(f"{path}.{unknown[0]}: unknown field (known: {', '.join(known)})")
+    return m
+
+
+def _unique(names: list[str], path: str) -> None:
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            raise ValueError(f"{path}[{i}].name: {name!r} is listed twice")
+        seen.add(name)
+
+
+def _text(m: Mapping[str, Any], key: str, path: str, default: str | None) -> str:
+    value = m.get(key, default)
+    if not isinstance(value, str) or (default is None and not value):
+        raise ValueError(f"{path}.{key}: must be a {'non-empty ' if default is None else ''}string")
+    return value
+
+
+def _number(m: Mapping[str, Any], key: str, path: str, default: int, *, count: bool = False) -> int:
+    value = m.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or (count and value < 0):
+        raise ValueError(f"{path}.{key}: must be {'a non-negative' if count else 'an'} integer")
+    return value
+
+
+def _flag(m: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+    value = m.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{path}.{key}: must be true or false")
+    return value
 
 
 def _throttle(raw: Any, path: str) -> tuple[float, float]:

@@ -1,31 +1,29 @@
-"""Gateway logic independent of HTTP: authentication, then the two supported actions."""
+"""Gateway logic independent of HTTP: authentication, then the supported actions.
+
+GetImageBucketList and GetRegion are answered here; UHub's GetRepo, GetRepoImage and
+GetImageTag (cross-region, no ``Region``) in :mod:`exporter.simulator.uhub`.
+"""
 
 from __future__ import annotations
 
 import random
 import zlib
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from exporter.simulator.fleet import REGION_IDS
 from exporter.simulator.model import Account, Fleet, Quirks
+from exporter.simulator.paging import Response, error, listed, paging, window
 from exporter.simulator.signing import verify
+from exporter.simulator.uhub import UHUB_ACTIONS, answer_uhub
 
 __all__ = ["ACTIONS", "Response", "authenticate", "dispatch", "error"]
 
-Response = dict[str, Any]
-
-ACTIONS = ("GetImageBucketList", "GetRegion")
+ACTIONS = ("GetImageBucketList", "GetRegion", *UHUB_ACTIONS)
 _BUCKET_TYPES: dict[str, bool | None] = {"All": None, "User": False, "Share": True}
 _REGION_NAMES = {
     "cn-bj1": "北京一", "cn-bj2": "北京二", "cn-sh2": "上海二", "cn-gd": "广州", "hk": "香港",
     "sg": "新加坡", "us-ca": "洛杉矶", "jpn-tky": "东京", "ge-fra": "法兰克福",
 }  # fmt: skip
-
-
-def error(action: str, retcode: int, message: str) -> Response:
-    """Build a gateway error response."""
-    return {"RetCode": retcode, "Action": f"{action}Response", "Message": message}
 
 
 def authenticate(fleet: Fleet, params: Mapping[str, str]) -> Account | Response:
@@ -71,6 +69,8 @@ def dispatch(
     """Answer an authenticated request for one of ``ACTIONS``."""
     if params["Action"] == "GetRegion":
         return get_region(fleet, account)
+    if params["Action"] in UHUB_ACTIONS:
+        return answer_uhub(fleet, account, params, limit_clamp=limit_clamp, quirks=quirks)
     return get_image_bucket_list(
         fleet, account, params, limit_clamp=limit_clamp, drift_rng=drift_rng, quirks=quirks
     )
@@ -96,44 +96,23 @@ def get_image_bucket_list(
     bucket_type = params.get("BucketType") or "All"
     if bucket_type not in _BUCKET_TYPES:
         return error(action, 230, "Params [BucketType] not valid")
-    offset = _count(params.get("Offset"), default=0)
-    if offset is None:
-        return error(action, 230, "Params [Offset] not valid")
-    limit = _count(params.get("Limit"), default=20)
-    if limit is None:
-        return error(action, 230, "Params [Limit] not valid")
-    if limit_clamp is not None:
-        limit = min(limit, limit_clamp)
+    page = paging(action, params, limit_clamp=limit_clamp)
+    if not isinstance(page, tuple):
+        return page
+    offset, limit = page
     if drift_rng is not None and offset == 0:
         fleet.drift(drift_rng)
     quirks = quirks or fleet.quirks(account.public_key, region)
+    start, count = window(quirks, offset, limit)
     total, items = fleet.query(
         account.public_key,
         region,
         name=params.get("BucketName", ""),
         shared=_BUCKET_TYPES[bucket_type],
-        offset=0 if quirks.ignore_offset else offset,
-        limit=_page_entries(quirks, limit),
+        offset=start,
+        limit=count,
     )
-    response: Response = {"RetCode": 0, "Action": f"{action}Response", "ImageSet": items}
-    if not quirks.omit_total:
-        response["TotalCount"] = total if quirks.total_count is None else quirks.total_count
-    if quirks.omit_zero or quirks.omit_fields:
-        for item in items:
-            for key in [
-                k
-                for k, v in item.items()
-                if (quirks.omit_zero and v == 0) or k in quirks.omit_fields
-            ]:
-                del item[key]
-    return response
-
-
-def _page_entries(quirks: Quirks, limit: int) -> int | None:
-    """Return how many entries a page holds under ``quirks`` (None: to the end)."""
-    if quirks.ignore_limit:
-        return None
-    return limit if quirks.page_entries is None else quirks.page_entries
+    return listed(action, "ImageSet", total, items, quirks)
 
 
 def get_region(fleet: Fleet, account: Account) -> Response:
@@ -159,12 +138,3 @@ def _region_number(region: str) -> int:
     if region in REGION_IDS:
         return 1_000_001 + REGION_IDS.index(region)
     return 2_000_000 + zlib.crc32(region.encode("utf-8")) % 100_000
-
-
-def _count(raw: str | None, *, default: int) -> int | None:
-    """Parse a non-negative decimal parameter; None when it is malformed."""
-    if raw is None or raw == "":
-        return default
-    if raw.isascii() and raw.isdigit():
-        return int(raw)
-    return None

@@ -1,13 +1,19 @@
-"""Data model: the simulated accounts, regions and image buckets behind the gateway."""
+"""Data model: the simulated accounts, their image buckets per region and UHub repositories."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-__all__ = ["Account", "Bucket", "Fleet", "Quirks"]
+__all__ = ["UHUB_TIME_FORMATS", "Account", "Bucket", "Fleet", "Image", "Quirks", "Repo"]
+
+#: How UHub answers may write CreateTime/UpdateTime (the format is undocumented): a JSON number
+#: of Unix seconds, those seconds as a string, RFC 3339 at +08:00, or ``YYYY-MM-DD HH:MM:SS``
+#: in China Standard Time (UTC+08:00).
+UHUB_TIME_FORMATS = ("unix", "unix_string", "rfc3339", "datetime")
 
 
 @dataclass(slots=True)
@@ -32,7 +38,10 @@ class Bucket:
 
 @dataclass(frozen=True)
 class Quirks:
-    """Odd but possible GetImageBucketList behaviour of one region (all off by default).
+    """Odd but possible listing behaviour (all off by default).
+
+    A region's own quirks shape its GetImageBucketList answers; a one-off ``Fault(quirks=...)``
+    shapes any listing action's, UHub's (GetRepo, GetRepoImage, GetImageTag) included.
 
     Every response field is optional in the API reference and no maximum ``Limit`` is
     documented, so a real gateway may omit zero values or clamp or stretch pages; the rest are
@@ -44,9 +53,9 @@ class Quirks:
     ignore_offset: bool = False  # every page starts at the first bucket
     ignore_limit: bool = False  # every page runs to the end of the list
     page_entries: int | None = None  # every page holds this many entries, whatever Limit asks
-    omit_zero: bool = False  # leave out fields whose value is 0 (ImageCount: 0)
+    omit_zero: bool = False  # leave out fields whose value is 0 (ImageCount, PullCount)
     omit_fields: tuple[str, ...] = ()  # leave these fields out of every entry
-    delay_seconds: float = 0.0  # answer this region this much later
+    delay_seconds: float = 0.0  # answer this much later
 
     def __post_init__(self) -> None:
         """Reject values that cannot be served."""
@@ -61,6 +70,34 @@ class Quirks:
 NO_QUIRKS = Quirks()
 
 
+@dataclass(slots=True)
+class Image:
+    """One image of a UHub repository, as GetRepoImage reports it.
+
+    Its tags are not stored: GetImageTag generates ``tags`` of them (``latest_tag`` the newest).
+    """
+
+    name: str
+    pull_count: int
+    create_time: int  # unix seconds
+    update_time: int  # unix seconds
+    latest_tag: str = "latest"
+    tags: int = 1  # how many tags GetImageTag reports
+
+
+@dataclass(slots=True)
+class Repo:
+    """One UHub repository (a namespace of images), as GetRepo reports it."""
+
+    name: str
+    create_time: int  # unix seconds
+    update_time: int  # unix seconds
+    description: str = ""
+    shared: bool = False  # IsShared: listed by GetRepo Type=public, else Type=private
+    outside: bool = True  # IsOutSide: reachable from the internet
+    images: list[Image] = field(default_factory=list)
+
+
 @dataclass
 class Account:
     """One UCloud account: credentials, valid projects and buckets per region."""
@@ -72,6 +109,13 @@ class Account:
     zones_per_region: int = 2
     quirks: dict[str, Quirks] = field(default_factory=dict)  # by region
     throttle: tuple[float, float] | None = None  # (requests per second, burst): RetCode 153
+    repos: list[Repo] = field(default_factory=list)  # UHub, cross-region
+    uhub_time_format: str = "datetime"  # one of UHUB_TIME_FORMATS
+
+    def __post_init__(self) -> None:
+        """Reject a time format UHub answers cannot be written in."""
+        if self.uhub_time_format not in UHUB_TIME_FORMATS:
+            raise ValueError(f"uhub_time_format must be one of {', '.join(UHUB_TIME_FORMATS)}")
 
 
 class Fleet:
@@ -106,6 +150,12 @@ class Fleet:
         with self._lock:
             found = self._require(public_key).regions.get(region, [])
             return [Bucket(b.name, b.type, b.image_count, b.create_time, b.shared) for b in found]
+
+    @contextlib.contextmanager
+    def locked(self, public_key: str) -> Iterator[Account]:
+        """Hold the fleet's lock and yield one account (KeyError if unknown) to read it."""
+        with self._lock:
+            yield self._require(public_key)
 
     def quirks(self, public_key: str, region: str) -> Quirks:
         """Return how one account's region misbehaves (``NO_QUIRKS`` by default)."""

@@ -17,6 +17,7 @@ from exporter.simulator.faults import Fault, FaultBook
 from exporter.simulator.gateway import Response, authenticate, dispatch, error
 from exporter.simulator.handler import GatewayServer, Reply, json_reply
 from exporter.simulator.model import Account, Fleet, Quirks
+from exporter.simulator.uhub import UHUB_ACTIONS
 
 __all__ = ["Simulator"]
 
@@ -145,6 +146,8 @@ class Simulator:
     def answer(self, params: dict[str, str]) -> Reply:
         """Count, delay, authenticate, apply any fault and answer one request."""
         action, region, key = params.get("Action"), params.get("Region"), params.get("PublicKey")
+        if action in UHUB_ACTIONS:
+            region = None  # cross-region: a stray Region neither counts nor matches faults
         with self._lock:
             self._counts[(action, region)] += 1
         if self.latency > 0:
@@ -201,6 +204,8 @@ class Simulator:
             return Reply(body=fault.body)
         if fault.retcode is not None:
             return json_reply(error(action, fault.retcode, fault.message))
+        if fault.quirks is not None and fault.quirks.delay_seconds > 0:
+            time.sleep(fault.quirks.delay_seconds)
         response = self._dispatch(account, params, fault.quirks)
         if fault.mutate is not None and response.get("RetCode") == 0:
             response = fault.mutate(response)

@@ -1,8 +1,9 @@
-"""UCloud API client: signing, errors, and the paged ``GetImageBucketList`` listing."""
+"""UCloud API client: signing, errors, the paged ``GetImageBucketList`` listing, UHub."""
 
 from __future__ import annotations
 
 from exporter.ucloud._auth import UCloudAuth, sign
+from exporter.ucloud._buckets import Bucket, Buckets, as_columns
 from exporter.ucloud._client import USER_AGENT, Observer, UCloudClient
 from exporter.ucloud._errors import (
     APIError,
@@ -15,28 +16,37 @@ from exporter.ucloud._errors import (
     TransportError,
     UCloudError,
 )
-from exporter.ucloud._listing import Bucket, Listing, list_image_buckets
+from exporter.ucloud._listing import Listing, list_image_buckets
 from exporter.ucloud._regions import get_regions
+from exporter.ucloud._times import parse_time
 from exporter.ucloud._transport import TRANSPORTS
+from exporter.ucloud._uhub import Image, Registry, Repo, list_registry
 
 __all__ = [
     "TRANSPORTS",
     "USER_AGENT",
     "APIError",
     "Bucket",
+    "Buckets",
     "DeadlineExceeded",
     "DecodeError",
     "HTTPStatusError",
+    "Image",
     "Listing",
     "ListingTooLarge",
     "Observer",
     "PagingError",
+    "Registry",
+    "Repo",
     "RequestTimeout",
     "TransportError",
     "UCloudAuth",
     "UCloudClient",
     "UCloudError",
+    "as_columns",
     "get_regions",
     "list_image_buckets",
+    "list_registry",
+    "parse_time",
     "sign",
 ]

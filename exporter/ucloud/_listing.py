@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from exporter.config import Account
 from exporter.ucloud._auth import ParamValue
+from exporter.ucloud._buckets import Bucket, Buckets
 from exporter.ucloud._client import Observer, UCloudClient
 from exporter.ucloud._errors import DecodeError, ListingTooLarge, PagingError
 from exporter.ucloud._text import clean
@@ -38,24 +39,10 @@ NOT_AN_OBJECT = "entry"  # Listing.invalid key of ImageSet entries that are not 
 
 
 @dataclass(frozen=True, slots=True)
-class Bucket:
-    """One image bucket as the API reported it; a missing or malformed field is None.
-
-    ``type`` is ``private``, ``public`` or ``unknown`` (BucketType missing or not one of the
-    documented values). A bucket without a name is counted but has no per-bucket series.
-    """
-
-    name: str | None
-    type: str
-    images: int | None
-    created: int | None
-
-
-@dataclass(frozen=True, slots=True)
 class Listing:
     """Every bucket of one account and region, de-duplicated by name."""
 
-    buckets: tuple[Bucket, ...]
+    buckets: Sequence[Bucket]  # Buckets (columns) from list_image_buckets
     invalid: Mapping[str, int]  # API field name -> entries where it was missing or malformed
     inconsistencies: frozenset[str]
     requests: int
@@ -232,7 +219,7 @@ class _Pager:
     def listing(self) -> Listing:
         """Return what was kept."""
         return Listing(
-            buckets=tuple(self.buckets),
+            buckets=Buckets(self.buckets),
             invalid={k: n for k, n in self.invalid.items() if n},
             inconsistencies=frozenset(self.kinds),
             requests=self.requests,

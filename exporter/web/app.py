@@ -24,6 +24,7 @@ from exporter.collector import (
     bucket_counts,
     pacing_family,
     target_families,
+    uhub_families,
 )
 from exporter.engine import Result, UnknownTargetError
 from exporter.runtime import Runtime
@@ -126,6 +127,7 @@ class App:
             _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
         )
         registry.register(_Families(engine.regions.families))
+        registry.register(_Families(lambda: uhub_families(engine.uhub.states())))
         registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
         return self._timed(
             self._path,
@@ -154,6 +156,8 @@ class App:
             timeout=budget, targets=targets, reserve=self._reserve(page, budget)
         )
         rendering = time.monotonic()
+        # UHub is per account, not per target: it is on the telemetry path only, so probes of
+        # every account and region never repeat it.
         stats = engine.stats.snapshot({(t.account.name, t.region) for t in targets})
         registry = CollectorRegistry(auto_describe=False)
         registry.register(

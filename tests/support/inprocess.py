@@ -1,18 +1,19 @@
-"""What the in-process tests share: one account, hypothesis settings, a listing over a mock."""
+"""What the in-process tests share: one account, hypothesis settings, listings over a mock."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 from hypothesis import HealthCheck, settings
 
-from exporter.config import Account, Secret, UCloudSettings
-from exporter.ucloud import Listing, UCloudClient, list_image_buckets
+from exporter.config import Account, Secret, UCloudSettings, UHubSettings
+from exporter.ucloud import Listing, Registry, UCloudClient, list_image_buckets, list_registry
 
+T = TypeVar("T")
 #: An account with one region "r", for listings against ``httpx.MockTransport``.
 ACCOUNT = Account(
     name="a", public_key="pub", private_key=Secret("priv"), project_id=None, regions=("r",)
@@ -25,6 +26,24 @@ FUZZ = settings(
 )
 
 
+def _over(
+    answer: Callable[[httpx.Request], Any],
+    options: dict[str, Any],
+    listing: Callable[[UCloudClient], Awaitable[T]],
+) -> T:
+    """Run ``listing`` with a client whose gateway is ``answer``; ``options``: UCloudSettings."""
+    ucloud = UCloudSettings(**{"base_url": "https://api.example/", **options})
+
+    async def go() -> T:
+        client = UCloudClient(ucloud, transport=httpx.MockTransport(answer))
+        try:
+            return await listing(client)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
 def list_over(
     answer: Callable[[httpx.Request], Any], *, budget: float = 10.0, **options: Any
 ) -> Listing:
@@ -32,19 +51,34 @@ def list_over(
 
     ``options`` are ``UCloudSettings`` fields; a ``UCloudError`` propagates.
     """
-    ucloud = UCloudSettings(**{"base_url": "https://api.example/", **options})
+    deadline = time.monotonic() + budget
+    return _over(
+        answer,
+        options,
+        lambda client: list_image_buckets(client, ACCOUNT, "r", deadline=deadline, observe=_none),
+    )
 
-    async def go() -> Listing:
-        client = UCloudClient(ucloud, transport=httpx.MockTransport(answer))
-        try:
-            return await list_image_buckets(
-                client,
-                ACCOUNT,
-                "r",
-                deadline=time.monotonic() + budget,
-                observe=lambda action, reason: None,
-            )
-        finally:
-            await client.aclose()
 
-    return asyncio.run(go())
+def uhub_over(
+    answer: Callable[[httpx.Request], Any],
+    *,
+    uhub: UHubSettings | None = None,
+    budget: float = 10.0,
+    **options: Any,
+) -> Registry:
+    """List ``ACCOUNT``'s UHub registry through a client answered by ``answer``.
+
+    ``options`` are ``UCloudSettings`` fields (retries default to 0 here); a ``UCloudError``
+    propagates.
+    """
+    deadline = time.monotonic() + budget
+    settings = uhub or UHubSettings()
+    return _over(
+        answer,
+        {"retries": 0, **options},
+        lambda client: list_registry(client, ACCOUNT, settings, deadline=deadline, observe=_none),
+    )
+
+
+def _none(action: str, reason: str | None) -> None:
+    """An Observer that records nothing."""

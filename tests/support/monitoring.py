@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from tests.support import panels
@@ -50,6 +51,21 @@ def dashboard_results(prom: PrometheusServer, at: float, **values: str) -> dict[
         series = prom.series(panel_query(selector, **values), at - RANGE, at)
         found[f"variable {name}"] = [{"metric": s, "value": [at, "1"]} for s in series if name in s]
     return found
+
+
+# What the dashboard's UHub row needs to show data in these tests (every query must).
+UHUB_ROW = "UHub registry"
+UHUB_NEEDS = (
+    "an account with uhub: true whose simulated UHub has repositories, images with a "
+    "PullCount, one updated more than 90 days ago and one whose tags are counted "
+    "(uhub.tag_counts), refreshed at least once before the queries run"
+)
+
+
+def uhub_queries(wheres: Iterable[str]) -> list[str]:
+    """Those of ``wheres`` ("panel / refId") that belong to the dashboard's UHub row."""
+    uhub = panels.row_titles(UHUB_ROW)
+    return [where for where in wheres if where.rsplit(" / ", 1)[0] in uhub]
 
 
 def series_touched(prom: PrometheusServer, expr: str, start: float, end: float) -> int:

@@ -66,6 +66,19 @@ def visual_panels() -> list[dict[str, Any]]:
     return [p for p in all_panels(load()["panels"]) if p["type"] != "row"]
 
 
+def row_titles(row: str) -> set[str]:
+    """Titles of the panels of the row titled ``row`` (collapsed rows nest their panels)."""
+    panels = load()["panels"]
+    start = next(i for i, p in enumerate(panels) if p["type"] == "row" and p["title"] == row)
+    nested = {p["title"] for p in panels[start].get("panels") or []}
+    following = []
+    for panel in panels[start + 1 :]:
+        if panel["type"] == "row":
+            break
+        following.append(panel["title"])
+    return nested | set(following)
+
+
 def queries() -> list[Query]:
     return [
         Query(

@@ -23,8 +23,11 @@ UNIT_TESTS = sorted((PROM / "tests").glob("*.yml"))
 
 SEVERITIES = {"critical", "warning", "info"}
 EXAMPLE_JOB = "ucloud-image-exporter"
-# Labels the exporter's series carry (from the metric catalogue) and Prometheus adds.
-ALERT_LABELS = {"job", "instance"} | {label for f in metrics.CATALOGUE for label in f.labels}
+# Labels the exporter's series carry (from the metric catalogue, UHub families included) and
+# Prometheus adds.
+ALERT_LABELS = {"job", "instance"} | {
+    label for f in (*metrics.CATALOGUE, *metrics.UHUB_FAMILIES) for label in f.labels
+}
 COUNTERS = "|".join(re.escape(f.name) for f in metrics.CATALOGUE if f.type == "counter")
 
 

@@ -1,0 +1,126 @@
+"""Refresh the UHub registries in the background; scrapes read them from memory.
+
+Each account with ``uhub: true`` is listed when the engine starts and then every
+``uhub.refresh_seconds``, on the engine's event loop, never on the scrape path. A failed
+refresh sets the account's ``ucloud_uhub_up`` to 0 and keeps serving the last registry that
+was listed successfully until it is older than ``uhub.max_data_age_seconds`` (its age shows in
+``ucloud_uhub_last_success_timestamp_seconds``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from exporter.config import Account, Config
+from exporter.results import InternalError
+from exporter.stats import UHUB_REGION, Stats
+from exporter.ucloud import Registry, UCloudClient, UCloudError, list_registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class UHubState:
+    """What the scrape shows of one account's registry."""
+
+    account: str
+    up: bool | None = None  # None until the first refresh ends
+    reason: str | None = None  # why the last refresh failed
+    duration: float | None = None  # of the last refresh
+    last_success: float | None = None  # wall clock
+    registry: Registry | None = None  # the last good one, while young enough
+
+
+class UHubBook:
+    """Own the refresh tasks of the accounts with ``uhub: true`` and their last states."""
+
+    def __init__(
+        self,
+        client: UCloudClient,
+        config: Config,
+        stats: Stats,
+        *,
+        previous: Iterable[UHubState] = (),
+    ) -> None:
+        """``previous``: states of a replaced book (a reload), kept for accounts still listed."""
+        self._client, self._config, self._stats = client, config, stats
+        self._accounts = [a for a in config.accounts if a.uhub]
+        kept = {s.account: s for s in previous}
+        self._states = {a.name: kept.get(a.name, UHubState(a.name)) for a in self._accounts}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Start one refresh loop per account (on the engine's loop)."""
+        self._tasks = [
+            asyncio.ensure_future(self._every(a, self._config.uhub.refresh_seconds))
+            for a in self._accounts
+        ]
+
+    async def stop(self) -> None:
+        """Cancel the refresh loops and wait for them to end."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def states(self) -> list[UHubState]:
+        """Return every account's state now, without calling the API (safe from any thread).
+
+        A registry older than ``uhub.max_data_age_seconds`` is no longer served.
+        """
+        oldest = time.time() - self._config.uhub.max_data_age_seconds
+        return [
+            s if s.last_success is None or s.last_success >= oldest else replace(s, registry=None)
+            for s in list(self._states.values())
+        ]
+
+    async def _every(self, account: Account, seconds: float) -> None:
+        while True:
+            await self.refresh(account)
+            await asyncio.sleep(seconds)
+
+    async def refresh(self, account: Account) -> UHubState:
+        """List ``account``'s registry once and record the outcome."""
+        started, registry = time.monotonic(), None
+        reason: str | None = None
+        deadline = started + self._config.collect.listing_timeout_seconds
+        try:
+            registry = await list_registry(
+                self._client,
+                account,
+                self._config.uhub,
+                deadline=deadline,
+                observe=self._stats.observer(account.name, UHUB_REGION),
+            )
+        except UCloudError as exc:
+            reason = exc.reason
+            log.warning(
+                "UHub refresh failed: %s",
+                exc,
+                extra={"account": account.name, "reason": reason, "action": exc.action},
+            )
+        except Exception as exc:  # a bug must cost one account's registry, not the loop
+            reason = InternalError.reason
+            log.exception("UHub refresh crashed: %r", exc, extra={"account": account.name})
+        else:
+            if registry.inconsistencies:
+                log.warning(
+                    "UHub listing was inconsistent: %s",
+                    ", ".join(sorted(registry.inconsistencies)),
+                    extra={"account": account.name},
+                )
+        self._stats.record(account.name, UHUB_REGION, ok=False, listing=registry)
+        old = self._states[account.name]
+        state = UHubState(
+            account.name,
+            up=registry is not None,
+            reason=reason,
+            duration=time.monotonic() - started,
+            last_success=time.time() if registry is not None else old.last_success,
+            registry=registry if registry is not None else old.registry,
+        )
+        self._states[account.name] = state
+        return state

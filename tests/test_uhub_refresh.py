@@ -1,0 +1,190 @@
+"""UHub configuration, the background refresh's state, and the families a scrape shows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import replace
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+import yaml
+
+from exporter import config, metrics
+from exporter.collector import uhub_families
+from exporter.config import ConfigError, UHubSettings
+from exporter.stats import Stats
+from exporter.ucloud import Image, Registry, Repo, UCloudClient
+from exporter.uhub import UHubBook, UHubState
+
+ACCOUNT = {"name": "a", "public_key": "p", "private_key": "s", "regions": ["cn-bj2"]}
+
+
+def parse(section: object = None, **account: object) -> config.Config:
+    data: dict[str, object] = {"accounts": [{**ACCOUNT, **account}]}
+    if section is not None:
+        data["uhub"] = section
+    return config.parse(data, source="c.yaml", env={})
+
+
+def problems(section: object = None, **account: object) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse(section, **account)
+    return info.value.problems
+
+
+def test_defaults_and_the_unquoted_yaml_off():
+    cfg = parse()
+    assert cfg.uhub == UHubSettings() and not cfg.accounts[0].uhub
+    assert (cfg.uhub.refresh_seconds, cfg.uhub.max_data_age_seconds) == (300, 900)
+    assert (cfg.uhub.tag_counts, cfg.uhub.tag_counts_top) == ("top", 50)
+    assert cfg.uhub.repo_types == ("private", "public")
+    loaded = yaml.safe_load("uhub: {tag_counts: off, refresh_seconds: 60}")["uhub"]
+    assert loaded["tag_counts"] is False  # what YAML makes of it
+    cfg = parse(loaded, uhub=True)
+    assert cfg.uhub.tag_counts == "off" and cfg.accounts[0].uhub
+    assert cfg.uhub.max_data_age_seconds == 180  # three refreshes unless set
+
+
+@pytest.mark.parametrize(
+    ("section", "account", "expected"),
+    [
+        ({"tag_counts": "some"}, {}, "c.yaml: uhub.tag_counts: must be one of off, top, all"),
+        ({"tag_counts_top": 0}, {}, "c.yaml: uhub.tag_counts_top: must be an integer between 1"),
+        ({"refresh_seconds": 1}, {}, "c.yaml: uhub.refresh_seconds: must be a number between 10"),
+        (
+            {"refresh_seconds": 600, "max_data_age_seconds": 300},
+            {},
+            "c.yaml: uhub.max_data_age_seconds: must be at least refresh_seconds (600)",
+        ),
+        ({"repo_types": ["mine"]}, {}, "c.yaml: uhub.repo_types: must be a non-empty list"),
+        ({"repo_types": []}, {}, "c.yaml: uhub.repo_types: must be a non-empty list"),
+        ({"refresh": 5}, {}, "c.yaml: uhub.refresh: unknown key"),
+        (None, {"uhub": "yes"}, "c.yaml: accounts[0].uhub: must be true or false"),
+    ],
+)
+def test_each_problem_names_its_key(section, account, expected):
+    found = problems(section, **account)
+    assert len(found) == 1 and found[0].startswith(expected), found
+
+
+def registry(*images: Image, repos: int = 1) -> Registry:
+    return Registry(
+        repos=tuple(Repo(f"r{i}", i == 0, None, 2) for i in range(repos)),
+        images=images,
+        invalid={},
+        inconsistencies=frozenset(),
+        requests=3,
+    )
+
+
+def samples(states: list[UHubState]) -> dict[tuple[str, tuple[str, ...]], float]:
+    return {
+        (s.name, tuple(s.labels.values())): s.value
+        for family in uhub_families(states)
+        for s in family.samples
+    }
+
+
+def test_families_of_a_registry_and_of_a_failure():
+    reg = registry(Image("r0", "web", 12, 1_700_000_000, 790), Image("r0", "db", None, None))
+    ok = UHubState("a", up=True, duration=1.5, last_success=1_800_000_000.0, registry=reg)
+    failed = UHubState("b", up=False, reason="retcode_171", duration=0.2)
+    got = samples([ok, failed, UHubState("c")])  # c: no refresh ended yet
+    assert got == {
+        ("ucloud_uhub_up", ("a",)): 1,
+        ("ucloud_uhub_refresh_duration_seconds", ("a",)): 1.5,
+        ("ucloud_uhub_last_success_timestamp_seconds", ("a",)): 1_800_000_000.0,
+        ("ucloud_uhub_repos", ("a",)): 1,
+        ("ucloud_uhub_repo_info", ("a", "r0", "true", "unknown")): 1,
+        ("ucloud_uhub_repo_images", ("a", "r0")): 2,
+        ("ucloud_uhub_image_pulls_total", ("a", "r0", "web")): 12,
+        ("ucloud_uhub_image_updated_timestamp_seconds", ("a", "r0", "web")): 1_700_000_000,
+        ("ucloud_uhub_image_tags", ("a", "r0", "web")): 790,
+        ("ucloud_uhub_up", ("b",)): 0,
+        ("ucloud_uhub_refresh_duration_seconds", ("b",)): 0.2,
+        ("ucloud_uhub_error_info", ("b", "retcode_171")): 1,
+    }
+    assert {f.name for f in uhub_families([])} == {
+        f.base for f in metrics.UHUB_FAMILIES
+    }  # every family, even empty
+
+
+class Gateway:
+    """One repo with one image; fails with RetCode 171 while ``failing``."""
+
+    def __init__(self) -> None:
+        self.failing = False
+        self.calls = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        form = dict(parse_qsl(request.content.decode()))
+        if self.failing:
+            body: dict[str, object] = {"RetCode": 171, "Message": "Signature VerifyAC Error"}
+        elif form["Action"] == "GetRepo":
+            repos = [{"RepoName": "r", "IsShared": "false", "IsOutSide": "true"}]
+            body = {"RetCode": 0, "TotalCount": 1, "RepoSet": repos}
+            body["RepoSet"] = repos if form["Type"] == "private" else []
+        elif form["Action"] == "GetRepoImage":
+            image = {"ImageName": "i", "PullCount": 7, "UpdateTime": "1700000000"}
+            body = {"RetCode": 0, "TotalCount": 1, "ImageSet": [image]}
+        else:
+            body = {"RetCode": 0, "TotalCount": 4, "TagSet": [{"TagName": "v1"}]}
+        return httpx.Response(200, content=json.dumps(body).encode())
+
+
+def test_a_failed_refresh_keeps_the_last_registry_until_it_is_too_old():
+    cfg = parse({"refresh_seconds": 10, "max_data_age_seconds": 30}, uhub=True)
+    gateway, stats = Gateway(), Stats()
+
+    async def go() -> list[UHubState]:
+        settings = config.UCloudSettings(base_url="https://api.example/", retries=0)
+        client = UCloudClient(settings, transport=httpx.MockTransport(gateway))
+        book = UHubBook(client, cfg, stats)
+        seen = [book.states()[0], await book.refresh(cfg.accounts[0])]
+        gateway.failing = True
+        seen.append(await book.refresh(cfg.accounts[0]))
+        seen.append(book.states()[0])
+        first = seen[1].last_success or 0.0
+        book._states["a"] = replace(seen[2], last_success=first - 31)  # 31 s later
+        seen.append(book.states()[0])
+        await client.aclose()
+        return seen
+
+    before, ok, failed, served, too_old = asyncio.run(go())
+    assert before.up is None and before.registry is None
+    assert ok.up and ok.registry is not None and ok.registry.images[0].tags == 4
+    assert ok.last_success is not None and abs(ok.last_success - time.time()) < 60
+    assert not failed.up and failed.reason == "retcode_171"
+    assert failed.last_success == ok.last_success and failed.registry == ok.registry
+    assert served.registry == ok.registry
+    assert too_old.registry is None and not too_old.up
+    requests = stats.snapshot().requests
+    assert requests[("a", "", "GetRepo")] == 3 and requests[("a", "", "GetImageTag")] == 1
+    assert stats.snapshot().errors[("a", "", "GetRepo", "retcode_171")] == 1
+    assert stats.snapshot().last_success == {}  # UHub has its own last-success gauge
+
+
+def test_uhub_counters_survive_a_reload_only_while_the_account_keeps_uhub():
+    stats = Stats()
+    stats.observer("a", "")("GetRepo", None)
+    stats.forget_unless(parse(uhub=True))
+    assert stats.snapshot().requests == {("a", "", "GetRepo"): 1}
+    stats.forget_unless(parse(uhub=False))
+    assert stats.snapshot().requests == {}
+
+
+def test_a_reload_keeps_the_registries_of_accounts_still_listed():
+    cfg = parse(uhub=True)
+    kept = UHubState("a", up=True, last_success=time.time(), registry=registry())
+    book = UHubBook(
+        UCloudClient(config.UCloudSettings()), cfg, Stats(), previous=[kept, UHubState("gone")]
+    )
+    assert book.states() == [kept]
+    assert (
+        UHubBook(UCloudClient(config.UCloudSettings()), parse(), Stats(), previous=[kept]).states()
+        == []
+    )
