@@ -31,7 +31,8 @@ T = TypeVar("T")
 MAX_COLLECT_SECONDS = 600.0
 POLL_SECONDS = 0.05  # how often a scrape re-judges when to stop waiting
 # The event loops of --ucloud.event-loop, the default first. uvloop is optional (not a
-# dependency): it saved no measurable CPU per API request (docs/benchmarks.md, "transport").
+# dependency): it saved about 5 % of the CPU per API request, within the noise
+# (docs/benchmarks.md, "Transport and the bound").
 LOOPS = ("asyncio", "uvloop")
 
 
