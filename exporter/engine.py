@@ -11,15 +11,13 @@ from typing import Any, TypeVar
 
 from exporter.config import Account, Config
 from exporter.discovery import RegionBook
-from exporter.results import InternalError, Result, Target, UnknownTargetError
+from exporter.listings import LOOPS, list_target, log_failure, new_loop
+from exporter.results import Result, Target, UnknownTargetError
 from exporter.stats import Stats
 from exporter.ucloud import (
     TRANSPORTS,
     DeadlineExceeded,
     UCloudClient,
-    UCloudError,
-    as_columns,
-    list_image_buckets,
 )
 from exporter.uhub import UHubBook, UHubState
 
@@ -30,10 +28,6 @@ T = TypeVar("T")
 # overflow beyond threading.TIMEOUT_MAX; no scrape should take longer anyway).
 MAX_COLLECT_SECONDS = 600.0
 POLL_SECONDS = 0.05  # how often a scrape re-judges when to stop waiting
-# The event loops of --ucloud.event-loop, the default first. uvloop is optional (not a
-# dependency): it saved about 5 % of the CPU per API request, within the noise
-# (docs/benchmarks.md, "Transport and the bound").
-LOOPS = ("asyncio", "uvloop")
 
 
 class _Slot:
@@ -96,8 +90,7 @@ class Engine:
         if self._loop.is_closed():
             return
         closing = time.monotonic() + 5
-        self._run(self.uhub.stop(), until=lambda: closing)
-        self._run(self._client.aclose(), until=lambda: closing)
+        self._run(self._shutdown(), until=lambda: closing)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
@@ -232,7 +225,7 @@ class Engine:
             return last
         elapsed = time.monotonic() - started
         error = DeadlineExceeded(f"listing not finished within the {elapsed:.2f}s budget")
-        _log_failure(target, error)
+        log_failure(target, error)
         return Result(target.account.name, target.region, None, elapsed, time.monotonic(), error)
 
     def _fresh(self, result: Result, at: float) -> bool:
@@ -255,72 +248,14 @@ class Engine:
         return await asyncio.shield(slot.task)
 
     async def _list(self, target: Target, slot: _Slot, deadline: float) -> Result:
-        account, region = target.account.name, target.region
-        started = time.monotonic()
-        listing = None
-        try:
-            listing = await list_image_buckets(
-                self._client,
-                target.account,
-                region,
-                deadline=deadline,
-                observe=self.stats.observer(account, region),
-            )
-        except UCloudError as exc:
-            _log_failure(target, exc)
-            result = Result(
-                account, region, None, time.monotonic() - started, time.monotonic(), exc
-            )
-        except Exception as exc:  # a bug must cost one target, not the scrape
-            log.exception("listing crashed", extra={"account": account, "region": region})
-            result = Result(
-                account,
-                region,
-                None,
-                time.monotonic() - started,
-                time.monotonic(),
-                InternalError(f"internal error: {exc!r:.200}"),
-            )
-        else:
-            if listing.inconsistencies:
-                log.warning(
-                    "listing was inconsistent: %s",
-                    ", ".join(sorted(listing.inconsistencies)),
-                    extra={"account": account, "region": region},
-                )
-            chosen, buckets = self.config.collect, as_columns(listing.buckets)
-            wanted = (
-                buckets.select(lambda name: chosen.wants(name or ""))
-                if chosen.include_buckets or chosen.exclude_buckets
-                else buckets  # no filter: skip a call per bucket
-            )
-            result = Result(account, region, wanted, time.monotonic() - started, time.monotonic())
-        self.stats.record(account, region, ok=result.ok, listing=listing)
-        slot.last = result
-        return result
+        slot.last = await list_target(self._client, self.config, self.stats, target, deadline)
+        return slot.last
 
-
-def new_loop(name: str) -> asyncio.AbstractEventLoop:
-    """Return a new event loop of the kind ``name`` (one of ``LOOPS``); no policy is set."""
-    if name == "uvloop":
-        try:
-            import uvloop
-        except ImportError as exc:
-            raise ValueError("event loop uvloop: the uvloop package is not installed") from exc
-        return uvloop.new_event_loop()
-    if name == "asyncio":
-        return asyncio.new_event_loop()
-    raise ValueError(f"unknown event loop {name!r}; choose from {', '.join(LOOPS)}")
-
-
-def _log_failure(target: Target, error: UCloudError) -> None:
-    log.warning(
-        "target listing failed: %s",
-        error,
-        extra={
-            "account": target.account.name,
-            "region": target.region,
-            "reason": error.reason,
-            "action": error.action or "GetImageBucketList",
-        },
-    )
+    async def _shutdown(self) -> None:
+        """Stop the UHub refreshes and the listings still running (detached), then the client."""
+        await self.uhub.stop()
+        listings = [s.task for s in self._slots.values() if s.task is not None]
+        for task in listings:
+            task.cancel()
+        await asyncio.gather(*listings, return_exceptions=True)
+        await self._client.aclose()

@@ -32,7 +32,7 @@ from exporter.ucloud import as_columns
 StartResponse = Callable[..., Any]
 _EOF = b"# EOF\n"
 CHUNK_BYTES = 256 * 1024  # an answer's chunks are about this size (one target's lines if more)
-GZIP_LEVEL = 9  # gzip.compress's, as prometheus_client used
+GZIP_LEVEL = 1  # zlib's fastest: 6x less CPU than gzip.compress's 9 for ~10 % more bytes
 GZIP_WBITS = 31  # a gzip header and trailer around the deflate stream
 _go_float: Callable[[float], str] = floatToGoString  # the library's own number format
 
@@ -124,7 +124,7 @@ def _page(head: bytes, results: Sequence[Result], *, openmetrics: bool) -> Itera
 
 
 def _gzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Compress ``chunks`` as one gzip stream, chunk by chunk (the level ``gzip`` uses)."""
+    """Compress ``chunks`` as one gzip stream, chunk by chunk (level ``GZIP_LEVEL``)."""
     stream = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, GZIP_WBITS)
     for chunk in chunks:
         yield stream.compress(chunk)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -164,3 +165,22 @@ def test_the_engine_runs_on_the_event_loop_it_is_given(loop: str) -> None:
         engine.close(wait=5)
     with pytest.raises(ValueError, match="unknown event loop"):
         Engine(cfg, client=client, loop="trio")
+
+
+def test_close_cancels_detached_listings_instead_of_destroying_them(caplog):
+    """A listing still running (detached) at close is cancelled, not destroyed pending."""
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(60)
+        raise AssertionError("not reached")
+
+    cfg = config()
+    engine = Engine(cfg, client=UCloudClient(cfg.ucloud, transport=httpx.MockTransport(hang)))
+    results = engine.collect(timeout=0.2)  # the listings go on in the background
+    assert all(r.error is not None and r.error.reason == "deadline" for r in results)
+    tasks = [slot.task for slot in engine._slots.values()]
+    engine.close(wait=0)
+    assert tasks and all(t is not None and t.cancelled() for t in tasks)
+    del tasks, engine
+    gc.collect()
+    assert "Task was destroyed" not in caplog.text

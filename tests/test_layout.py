@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "exporter.stats",
         "exporter.discovery",
         "exporter.uhub",
+        "exporter.listings",
         "exporter.engine",
         "exporter.runtime",
     ),
