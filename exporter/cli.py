@@ -142,7 +142,12 @@ def _load_web_security(path: str) -> tuple[webconfig.WebSecurity | None, list[st
 def _describe_targets(cfg: config.Config) -> str:
     fixed = sum(len(a.regions) for a in cfg.accounts)
     auto = sum(a.discover_regions for a in cfg.accounts)
-    return f"{fixed} targets" + (f", {auto} accounts with discovered regions" if auto else "")
+    uhub = sum(a.uhub for a in cfg.accounts)
+    return (
+        f"{fixed} targets"
+        + (f", {auto} accounts with discovered regions" if auto else "")
+        + (f", {uhub} with UHub (tag_counts {cfg.uhub.tag_counts})" if uhub else "")
+    )
 
 
 def _serve_until_stopped(reload: Callable[[], object]) -> None:

@@ -18,6 +18,7 @@ from exporter.config import ConfigError, UHubSettings
 from exporter.stats import Stats
 from exporter.ucloud import Image, Registry, Repo, UCloudClient
 from exporter.uhub import UHubBook, UHubState
+from tests.support.procs import run_cli
 
 ACCOUNT = {"name": "a", "public_key": "p", "private_key": "s", "regions": ["cn-bj2"]}
 
@@ -187,4 +188,21 @@ def test_a_reload_keeps_the_registries_of_accounts_still_listed():
     assert (
         UHubBook(UCloudClient(config.UCloudSettings()), parse(), Stats(), previous=[kept]).states()
         == []
+    )
+
+
+def test_config_check_says_which_accounts_list_uhub(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "uhub": {"tag_counts": False},
+                "accounts": [{**ACCOUNT, "uhub": True}, {**ACCOUNT, "name": "b"}],
+            }
+        )
+    )
+    done = run_cli("--config.file", str(path), "--config.check")
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout.strip() == f"{path}: OK (2 accounts, 2 targets, 1 with UHub (tag_counts off))"
     )
