@@ -12,8 +12,7 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TypeAlias, overload
+from typing import NamedTuple, TypeAlias, overload
 
 MISSING = -1  # an integer column's cell when the API did not report a valid value
 _INT64_MAX = 2**63 - 1
@@ -22,12 +21,12 @@ _INT64_MAX = 2**63 - 1
 IntColumn: TypeAlias = "array[int] | tuple[int | None, ...]"
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
+class Bucket(NamedTuple):
     """One image bucket as the API reported it; a missing or malformed field is None.
 
     ``type`` is ``private``, ``public`` or ``unknown`` (BucketType missing or not one of the
-    documented values). A bucket without a name is counted but has no per-bucket series.
+    documented values). A bucket without a name is counted but has no per-bucket series. A
+    named tuple: the parser builds one per entry, at half a frozen dataclass's CPU.
     """
 
     name: str | None

@@ -84,7 +84,7 @@ def _bucket(item: Mapping[str, Any]) -> tuple[Bucket, tuple[str, ...]]:
         and type(created) is int
         and created >= 0
     ):
-        return Bucket(name=clean(name), type=label, images=images, created=created), NO_PROBLEMS
+        return Bucket(clean(name), label, images, created), NO_PROBLEMS
     return _odd_bucket(name, kind, images, created)
 
 
