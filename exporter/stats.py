@@ -44,22 +44,21 @@ class Stats:
 
         return observe
 
-    def record(
-        self, account: str, region: str, *, ok: bool, listing: Listing | Registry | None
-    ) -> None:
-        """Record a finished listing (``listing`` is None when it failed).
-
-        A UHub refresh is recorded under region ``""`` with ``ok=False``: its last success is
-        ``ucloud_uhub_last_success_timestamp_seconds``, not a target's.
-        """
-        with self._lock:
-            if listing is not None:
-                for name, n in listing.invalid.items():
-                    self.invalid[account, region, name] += n
-                for kind in listing.inconsistencies:
-                    self.inconsistent[account, region, kind] += 1
-            if ok:
+    def record(self, account: str, region: str, *, ok: bool, listing: Listing | None) -> None:
+        """Record a finished target listing (``listing`` is None when it failed)."""
+        if listing is not None:
+            self.record_oddities(account, region, listing)
+        if ok:
+            with self._lock:
                 self.last_success[account, region] = time.time()
+
+    def record_oddities(self, account: str, region: str, listing: Listing | Registry) -> None:
+        """Count a listing's malformed fields and paging inconsistencies (UHub's too)."""
+        with self._lock:
+            for name, n in listing.invalid.items():
+                self.invalid[account, region, name] += n
+            for kind in listing.inconsistencies:
+                self.inconsistent[account, region, kind] += 1
 
     def forget_unless(self, config: Config) -> None:
         """Drop everything about accounts and regions a new configuration no longer has."""

@@ -112,7 +112,8 @@ class UHubBook:
                     ", ".join(sorted(registry.inconsistencies)),
                     extra={"account": account.name},
                 )
-        self._stats.record(account.name, UHUB_REGION, ok=False, listing=registry)
+        if registry is not None:
+            self._stats.record_oddities(account.name, UHUB_REGION, registry)
         old = self._states[account.name]
         state = UHubState(
             account.name,

@@ -55,16 +55,22 @@ class _Page:
     total: int | None
 
 
-def parse_page(body: Mapping[str, Any]) -> _Page:
-    """Decode one page; every JSON object in ``ImageSet`` is a bucket."""
+def page_set(body: Mapping[str, Any], key: str) -> tuple[list[Any], int | None]:
+    """Return a page's set ``key`` (absent or null: empty) and its ``TotalCount``, checked."""
     total = body.get("TotalCount")
     if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
         raise DecodeError(f"TotalCount is not a non-negative integer: {total!r:.40}")
-    items = body.get("ImageSet", [])
+    items = body.get(key)
     if items is None:
-        items = []
+        return [], total
     if not isinstance(items, list):
-        raise DecodeError(f"ImageSet is a JSON {type(items).__name__}, not an array")
+        raise DecodeError(f"{key} is a JSON {type(items).__name__}, not an array")
+    return items, total
+
+
+def parse_page(body: Mapping[str, Any]) -> _Page:
+    """Decode one page; every JSON object in ``ImageSet`` is a bucket."""
+    items, total = page_set(body, "ImageSet")
     entries = [_bucket(item) for item in items if isinstance(item, dict)]
     return _Page(entries, len(items), total)
 
@@ -98,7 +104,7 @@ def _odd_bucket(name: Any, kind: Any, images: Any, created: Any) -> tuple[Bucket
     if kind not in KNOWN_TYPES:
         bad.append("BucketType")
         kind = UNKNOWN_TYPE
-    images, created = _count(images), _count(created)
+    images, created = count(images), count(created)
     if images is None:
         bad.append("ImageCount")
     if created is None:
@@ -109,7 +115,7 @@ def _odd_bucket(name: Any, kind: Any, images: Any, created: Any) -> tuple[Bucket
     return bucket, tuple(bad)
 
 
-def _count(value: Any) -> int | None:
+def count(value: Any) -> int | None:
     """Return ``value`` if it is a non-negative integer (not a bool), else None."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value

@@ -22,8 +22,8 @@ from typing import Any
 from exporter.config import Account, UHubSettings
 from exporter.ucloud._auth import ParamValue
 from exporter.ucloud._client import Observer, UCloudClient
-from exporter.ucloud._errors import DecodeError, ListingTooLarge, PagingError
-from exporter.ucloud._listing import OVERSIZED_PAGE, REPEATED_PAGE, TOTAL_AHEAD
+from exporter.ucloud._errors import ListingTooLarge, PagingError
+from exporter.ucloud._listing import OVERSIZED_PAGE, REPEATED_PAGE, TOTAL_AHEAD, count, page_set
 from exporter.ucloud._text import clean
 from exporter.ucloud._times import parse_time
 
@@ -73,24 +73,10 @@ class _Page:
 
 def _page_of(key: str) -> Callable[[Mapping[str, Any]], _Page]:
     def parse(body: Mapping[str, Any]) -> _Page:
-        total = body.get("TotalCount")
-        if total is not None and (isinstance(total, bool) or not isinstance(total, int)):
-            raise DecodeError(f"TotalCount is not an integer: {total!r:.40}")
-        if total is not None and total < 0:
-            raise DecodeError(f"TotalCount is negative: {total}")
-        items = body.get(key) or []
-        if not isinstance(items, list):
-            raise DecodeError(f"{key} is a JSON {type(items).__name__}, not an array")
+        items, total = page_set(body, key)
         return _Page([i for i in items if isinstance(i, dict)], len(items), total)
 
     return parse
-
-
-def _count(value: Any) -> int | None:
-    """Return ``value`` if it is a non-negative integer (not a bool), else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return None
 
 
 def _flag(value: Any) -> bool | None:
@@ -172,7 +158,7 @@ class _Refresh:
         params = {"Action": GET_REPO_IMAGE, "RepoName": repo}
         entries = await self.listing(params, "ImageSet", "ImageName")
         images = [
-            Image(repo, name, self._value(i, "PullCount", _count), self._value(i, "UpdateTime"))
+            Image(repo, name, self._value(i, "PullCount", count), self._value(i, "UpdateTime"))
             for name, i in entries
             if name is not None
         ]
