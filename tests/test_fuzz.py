@@ -23,20 +23,13 @@ from hypothesis import strategies as st
 from exporter import config, flags
 from exporter.config import ConfigError, UCloudSettings
 from exporter.ucloud import Listing, UCloudClient, UCloudError, list_image_buckets
-from tests.support.inprocess import ACCOUNT, FUZZ
+from tests.support.inprocess import ACCOUNT, FUZZ, json_values
 from tests.support.procs import run_cli
 
 END = {"RetCode": 0, "ImageSet": []}
 
 # -- API response bodies -----------------------------------------------------------------
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5)
-    ),
-    max_leaves=25,
-)
 counts = st.integers(-3, 50) | json_values
 entries = st.fixed_dictionaries(
     {},

@@ -12,15 +12,8 @@ from hypothesis import strategies as st
 
 from exporter.config import UHubSettings
 from exporter.ucloud import Registry, UCloudError
-from tests.support.inprocess import FUZZ, uhub_over
+from tests.support.inprocess import FUZZ, json_values, uhub_over
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
-    max_leaves=20,
-)
 names = st.one_of(
     st.sampled_from(["r1", "r2", "img", "img2"]),
     st.sampled_from(["r1", "r2", "img", ""]),

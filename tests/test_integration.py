@@ -264,7 +264,7 @@ def test_listen_address_in_use_fails_cleanly(start_exporter, simulator):
 
 
 def test_demo_mode_starts_without_config(tmp_path):
-    from tests.support.procs import Exporter
+    from tests.support.procs import Exporter, scrape_until
 
     exp = Exporter(tmp_path, None, "--demo")
     try:
@@ -274,10 +274,7 @@ def test_demo_mode_starts_without_config(tmp_path):
         buckets = sum(v for k, v in m.items() if k[0] == "ucloud_image_buckets")
         assert buckets >= 300
         assert "Demo mode" in exp.logs()
-        deadline = time.monotonic() + 15  # UHub is refreshed in the background
-        while not any(k[0] == "ucloud_uhub_up" for k in m) and time.monotonic() < deadline:
-            time.sleep(0.2)
-            m = samples(exp.get().text)
+        m = scrape_until(exp, "ucloud_uhub_up")  # UHub is refreshed in the background
         assert {dict(k[1])["account"]: v for k, v in m.items() if k[0] == "ucloud_uhub_up"} == {
             "main": 1
         }

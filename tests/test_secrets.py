@@ -29,7 +29,7 @@ from tests.support.faultrig import (
     fault_fleet,
 )
 from tests.support.faults import CASES, Target
-from tests.support.procs import Exporter, run_cli
+from tests.support.procs import Exporter, run_cli, scrape_until
 
 SECRETS = (VICTIM_SECRET, BYSTANDER_SECRET)
 
@@ -60,10 +60,8 @@ def exporter_outputs(tmp_path: Path) -> tuple[list[str], Path]:
         sim.add_fault(Fault(retcode=172, message="bad key"), account=VICTIM_KEY, action="GetRepo")
         exp = Exporter(tmp_path, cfg)
         try:
-            deadline = time.monotonic() + 10
-            while "ucloud_uhub_up{" not in exp.get("/metrics").text:
-                assert time.monotonic() < deadline, "no UHub refresh"
-                time.sleep(0.1)
+            refreshed = scrape_until(exp, "ucloud_uhub_up", timeout=10)
+            assert any(name == "ucloud_uhub_up" for name, _ in refreshed), "no UHub refresh"
             target = Target(sim, VICTIM_KEY, "cn-bj2", TIMEOUT)
             for case in CASES:
                 sim.clear_faults()

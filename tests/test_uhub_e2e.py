@@ -9,7 +9,7 @@ import pytest
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault, Image, Quirks, Repo, Simulator
 from exporter.simulator import golden_fleet as make_golden_fleet
-from tests.support.procs import Exporter, Samples, config_for, golden_account, samples, value
+from tests.support.procs import config_for, golden_account, samples, scrape_until, value
 
 T0 = 1_700_000_000
 ACTIONS = ("GetRepo", "GetRepoImage", "GetImageTag")
@@ -31,16 +31,6 @@ def hub() -> Iterator[Simulator]:
     ]  # fmt: skip
     with Simulator(fleet) as sim:
         yield sim
-
-
-def scrape_until(exp: Exporter, ready: str, timeout: float = 15.0) -> Samples:
-    """Scrape until a series named ``ready`` is present; return that scrape."""
-    end = time.monotonic() + timeout
-    while True:
-        m = samples(exp.get().text)
-        if any(name == ready for name, _ in m) or time.monotonic() > end:
-            return m
-        time.sleep(0.2)
 
 
 def uhub_config(url: str, **uhub: object) -> dict[str, object]:

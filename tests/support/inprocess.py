@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import httpx
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 
 from exporter.config import Account, Secret, UCloudSettings, UHubSettings
 from exporter.ucloud import Listing, Registry, UCloudClient, list_image_buckets, list_registry
@@ -23,6 +24,14 @@ FUZZ = settings(
     max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+#: Any JSON value, nested a little (for API answers of any shape).
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5)
+    ),
+    max_leaves=25,
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,14 @@ def samples(text: str) -> Samples:
 def value(parsed: Samples, name: str, **labels: str) -> Any:
     """Return one sample's value (a float) from ``samples()``'s result, None when absent."""
     return parsed.get((name, frozenset(labels.items())))
+
+
+def scrape_until(exp: Exporter, name: str, *, timeout: float = 15.0) -> Samples:
+    """Scrape ``exp`` until a series ``name`` is present (e.g. after a background refresh);
+    return that scrape, or the last one when ``timeout`` s passed."""
+    end = time.monotonic() + timeout
+    while True:
+        m = samples(exp.get().text)
+        if any(key == name for key, _ in m) or time.monotonic() > end:
+            return m
+        time.sleep(0.2)
