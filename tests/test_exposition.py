@@ -17,8 +17,16 @@ from exporter.ucloud import Bucket
 from tests.support.procs import config_for, golden_account
 
 text = st.text(st.characters(codec="utf-8"), max_size=40)
+# Around each switch of the number format: Go's exponent from 10**6, floats exact below 2**53,
+# 64-bit columns below 2**63; None is a value the API did not report.
+EDGES = [0, 999_999, 10**6, 1_050_000, 10**9, 1_700_000_123, 10**10, 2**53 - 1, 2**53, 2**53 + 1]
+values = st.none() | st.integers(0, 2**64) | st.sampled_from([*EDGES, 10**16, 2**63 - 1, 2**63])
 buckets = st.builds(
-    Bucket, name=text, type=text, images=st.integers(0, 2**63), created=st.integers(0, 2**63)
+    Bucket,
+    name=st.none() | text,
+    type=st.sampled_from(["private", "public", "unknown"]) | text,
+    images=values,
+    created=values,
 )
 results = st.lists(
     st.builds(

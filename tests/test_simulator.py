@@ -12,6 +12,7 @@ import pytest
 from exporter.simulator import (
     GOLDEN_PROJECT,
     GOLDEN_PUBLIC_KEY,
+    Fault,
     Simulator,
     sign,
     synthetic_fleet,
@@ -225,6 +226,20 @@ def test_latency_and_max_in_flight(sim: Simulator) -> None:
     assert results == [0, 0, 0, 0]
     assert sim.max_in_flight == 4
     assert 0.2 <= elapsed < 0.7
+
+
+def test_latency_is_the_time_to_the_answer_and_a_slower_answer_is_not_delayed_more(
+    sim: Simulator, client: httpx.Client
+) -> None:
+    # Building the answer happens within the latency (a gateway's stand-in with a fixed RTT,
+    # not one that adds its own CPU to every round trip); a fault slower than the latency
+    # decides alone when the answer leaves.
+    sim.latency = 0.3
+    sim.add_fault(Fault(delay=0.6), region="cn-bj2")
+    for region, least, most in (("cn-sh2", 0.3, 0.55), ("cn-bj2", 0.6, 0.85)):
+        started = time.monotonic()
+        assert post(client, listing(Region=region))["RetCode"] == 0
+        assert least <= time.monotonic() - started < most, region
 
 
 def test_request_counts(sim: Simulator, client: httpx.Client) -> None:

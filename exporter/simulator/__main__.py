@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--regions", type=int, default=4, help="synthetic: number of regions")
     parser.add_argument("--buckets", type=int, default=1000, help="synthetic: buckets per region")
     parser.add_argument("--seed", type=int, default=42, help="fleet and drift seed")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added per request")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds to each answer")
     parser.add_argument("--limit-clamp", type=int, default=None, help="cap on any page size")
     parser.add_argument("--drift", action="store_true", help="let image counts drift")
     parser.add_argument("--log-level", default="WARNING", help="e.g. DEBUG to log requests")

@@ -144,14 +144,28 @@ class Simulator:
             self.connection_count = 0
 
     def answer(self, params: dict[str, str]) -> Reply:
-        """Count, delay, authenticate, apply any fault and answer one request."""
+        """Answer one request no sooner than ``latency`` seconds after it arrived.
+
+        The answer is built within that time, as a stand-in gateway with a fixed round trip
+        would: the simulator's own CPU (signature check, JSON) and a fault's delay longer than
+        the latency decide alone when it leaves, never on top of the latency. The simulator
+        shares the machine with the exporter it serves, so adding its CPU to every round
+        trip would be measured as the exporter's distance from the bound.
+        """
+        due = time.monotonic() + self.latency
+        reply = self._answer(params)
+        left = due - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+        return reply
+
+    def _answer(self, params: dict[str, str]) -> Reply:
+        """Count, authenticate, apply any fault and build the reply to one request."""
         action, region, key = params.get("Action"), params.get("Region"), params.get("PublicKey")
         if action in UHUB_ACTIONS:
             region = None  # cross-region: a stray Region neither counts nor matches faults
         with self._lock:
             self._counts[(action, region)] += 1
-        if self.latency > 0:
-            time.sleep(self.latency)
         auth = authenticate(self.fleet, params)
         if not isinstance(auth, Account):
             fault = self._faults.peek(key, region, action)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import NamedTuple, TypeAlias, overload
+from typing import NamedTuple, TypeAlias, cast, overload
 
 MISSING = -1  # an integer column's cell when the API did not report a valid value
 _INT64_MAX = 2**63 - 1
@@ -49,6 +49,25 @@ class Buckets(Sequence[Bucket]):
         self.codes = array("B" if len(index) <= 256 else "L", codes)  # into kinds
         self._images = _ints(b.images for b in rows)
         self._created = _ints(b.created for b in rows)
+
+    @classmethod
+    def from_columns(
+        cls,
+        names: Sequence[str | None],
+        types: Sequence[str],
+        images: Sequence[int | None],
+        created: Sequence[int | None],
+    ) -> Buckets:
+        """Build from columns of equal length (the listing's), without a row per bucket."""
+        self = cls.__new__(cls)
+        self.names = tuple(names)
+        self.kinds = tuple(dict.fromkeys(types))
+        index = {kind: i for i, kind in enumerate(self.kinds)}
+        self.codes = array("B" if len(index) <= 256 else "L", map(index.__getitem__, types))
+        self._images, self._created = _ints(images), _ints(created)
+        if not len(self.names) == len(self.codes) == len(self._images) == len(self._created):
+            raise ValueError("columns of different lengths")
+        return self
 
     def __len__(self) -> int:
         return len(self.names)
@@ -117,6 +136,10 @@ def as_columns(buckets: Sequence[Bucket]) -> Buckets:
 def _ints(values: Iterable[int | None]) -> IntColumn:
     """Pack non-negative ints and None (as ``MISSING``) in 8 bytes each, if they all fit."""
     cells = list(values)
+    if cells and None not in cells:  # the usual column: min and max run in C
+        ints = cast(list[int], cells)
+        if min(ints) >= 0 and max(ints) <= _INT64_MAX:
+            return array("q", ints)
     if all(v is None or 0 <= v <= _INT64_MAX for v in cells):
         return array("q", [MISSING if v is None else v for v in cells])
     return tuple(cells)

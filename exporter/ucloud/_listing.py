@@ -20,17 +20,12 @@ from exporter.config import Account
 from exporter.ucloud._auth import ParamValue
 from exporter.ucloud._buckets import Bucket, Buckets
 from exporter.ucloud._client import Observer, UCloudClient
-from exporter.ucloud._errors import DecodeError, ListingTooLarge, PagingError
-from exporter.ucloud._text import clean
+from exporter.ucloud._errors import ListingTooLarge, PagingError
+from exporter.ucloud._page import Page, parse_page
 
 ACTION = "GetImageBucketList"
 # A listing that needs more requests than this is treated as a paging loop.
 MAX_REQUESTS_PER_LISTING = 20_000
-KNOWN_TYPES = frozenset({"private", "public"})
-# BucketType as the gateway spells it -> the label value (others are lower-cased first).
-_TYPE_LABELS = {t: t for t in KNOWN_TYPES} | {t.capitalize(): t for t in KNOWN_TYPES}
-NO_PROBLEMS: tuple[str, ...] = ()
-UNKNOWN_TYPE = "unknown"
 # The kinds of Listing.inconsistencies.
 TOTAL_AHEAD = "total_ahead"  # the listing ended before TotalCount buckets came back
 REPEATED_PAGE = "repeated_page"  # a page held only buckets already seen (Offset ignored)
@@ -46,80 +41,6 @@ class Listing:
     invalid: Mapping[str, int]  # API field name -> entries where it was missing or malformed
     inconsistencies: frozenset[str]
     requests: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Page:
-    entries: list[tuple[Bucket, tuple[str, ...]]]  # each bucket with its bad fields
-    size: int  # entries on the page, objects or not
-    total: int | None
-
-
-def page_set(body: Mapping[str, Any], key: str) -> tuple[list[Any], int | None]:
-    """Return a page's set ``key`` (absent or null: empty) and its ``TotalCount``, checked."""
-    total = body.get("TotalCount")
-    if total is not None and (isinstance(total, bool) or not isinstance(total, int) or total < 0):
-        raise DecodeError(f"TotalCount is not a non-negative integer: {total!r:.40}")
-    items = body.get(key)
-    if items is None:
-        return [], total
-    if not isinstance(items, list):
-        raise DecodeError(f"{key} is a JSON {type(items).__name__}, not an array")
-    return items, total
-
-
-def parse_page(body: Mapping[str, Any]) -> _Page:
-    """Decode one page; every JSON object in ``ImageSet`` is a bucket."""
-    items, total = page_set(body, "ImageSet")
-    entries = [_bucket(item) for item in items if isinstance(item, dict)]
-    return _Page(entries, len(items), total)
-
-
-def _bucket(item: Mapping[str, Any]) -> tuple[Bucket, tuple[str, ...]]:
-    name, kind = item.get("BucketName"), item.get("BucketType")
-    images, created = item.get("ImageCount"), item.get("CreateTime")
-    # The usual entry, every field well formed, checked without building a list (JSON
-    # decodes to exact str and int, and ``type() is int`` leaves bools out).
-    if (
-        type(name) is str
-        and name
-        and type(kind) is str
-        and (label := _TYPE_LABELS.get(kind)) is not None
-        and type(images) is int
-        and images >= 0
-        and type(created) is int
-        and created >= 0
-    ):
-        return Bucket(clean(name), label, images, created), NO_PROBLEMS
-    return _odd_bucket(name, kind, images, created)
-
-
-def _odd_bucket(name: Any, kind: Any, images: Any, created: Any) -> tuple[Bucket, tuple[str, ...]]:
-    """Decode an entry with a missing or malformed field: that field is None (or unknown)."""
-    bad: list[str] = []
-    if not (isinstance(name, str) and name):
-        bad.append("BucketName")
-        name = None
-    kind = kind.lower() if isinstance(kind, str) else None
-    if kind not in KNOWN_TYPES:
-        bad.append("BucketType")
-        kind = UNKNOWN_TYPE
-    images, created = count(images), count(created)
-    if images is None:
-        bad.append("ImageCount")
-    if created is None:
-        bad.append("CreateTime")
-    bucket = Bucket(
-        name=None if name is None else clean(name), type=kind, images=images, created=created
-    )
-    return bucket, tuple(bad)
-
-
-def count(value: Any) -> int | None:
-    """Return ``value`` if it is a non-negative integer (not a bool), else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    return None
 
 
 class _Pager:
@@ -147,12 +68,15 @@ class _Pager:
         if account.project_id:
             self._params["ProjectId"] = account.project_id
         self.requests = 0
-        self.buckets: list[Bucket] = []
+        self.names: list[str | None] = []
+        self.types: list[str] = []
+        self.images: list[int | None] = []
+        self.created: list[int | None] = []
         self.invalid: Counter[str] = Counter()
         self.kinds: set[str] = set()
         self._seen: set[str] = set()
 
-    async def fetch(self, offset: int) -> _Page:
+    async def fetch(self, offset: int) -> Page:
         """Fetch the page at ``offset``."""
         self.requests += 1
         if self.requests > MAX_REQUESTS_PER_LISTING:
@@ -165,35 +89,52 @@ class _Pager:
             self.kinds.add(OVERSIZED_PAGE)
         return page
 
-    def keep(self, page: _Page) -> bool:
+    def keep(self, page: Page) -> bool:
         """Keep the page's buckets not seen before; False if it had buckets, all seen."""
-        fresh = 0
-        for bucket, bad in page.entries:
-            if bucket.name is not None:
-                if bucket.name in self._seen:
-                    continue
-                self._seen.add(bucket.name)
-            fresh += 1
-            self.buckets.append(bucket)
-            if bad:
-                self.invalid.update(bad)
+        names, seen = page.names, self._seen
+        if page.bad is None and len(set(names)) == len(names) and seen.isdisjoint(names):
+            fresh = len(names)  # the usual page: every bucket named, well formed and new
+            seen.update(names)  # type: ignore[arg-type]
+            self.names += names
+            self.types += page.types
+            self.images += page.images
+            self.created += page.created
+        else:
+            fresh = self._keep_each(page)
         if fresh:
-            self.invalid[NOT_AN_OBJECT] += page.size - len(page.entries)
+            self.invalid[NOT_AN_OBJECT] += page.size - len(names)
         cap = self._client.settings.max_buckets_per_listing
-        if len(self.buckets) > cap:
+        if len(self.names) > cap:
             raise ListingTooLarge(
                 f"more than {cap} buckets in one listing (ucloud.max_buckets_per_listing)"
             )
-        return fresh > 0 or not page.entries
+        return fresh > 0 or not names
+
+    def _keep_each(self, page: Page) -> int:
+        """Keep the page's buckets one by one; return how many were new."""
+        fresh = 0
+        bad = page.bad or [()] * len(page.names)
+        for i, name in enumerate(page.names):
+            if name is not None:
+                if name in self._seen:
+                    continue
+                self._seen.add(name)
+            fresh += 1
+            self.names.append(name)
+            self.types.append(page.types[i])
+            self.images.append(page.images[i])
+            self.created.append(page.created[i])
+            self.invalid.update(bad[i])
+        return fresh
 
     def complete(self, total: int | None) -> bool:
         """Return whether everything TotalCount promises is here."""
-        return total is not None and len(self.buckets) >= total
+        return total is not None and len(self.names) >= total
 
     async def rest(self, step: int, total: int | None) -> None:
         """Fetch the pages after the first, ``step`` apart, a bounded window at a time."""
         window = self._client.settings.max_concurrent_requests if total is not None else 1
-        pending: deque[tuple[int, asyncio.Task[_Page]]] = deque()
+        pending: deque[tuple[int, asyncio.Task[Page]]] = deque()
         offset, end = step, total
         try:
             while True:
@@ -225,16 +166,16 @@ class _Pager:
     def listing(self) -> Listing:
         """Return what was kept."""
         return Listing(
-            buckets=Buckets(self.buckets),
+            buckets=Buckets.from_columns(self.names, self.types, self.images, self.created),
             invalid={k: n for k, n in self.invalid.items() if n},
             inconsistencies=frozenset(self.kinds),
             requests=self.requests,
         )
 
 
-def _task(coro: Any) -> asyncio.Task[_Page]:
+def _task(coro: Any) -> asyncio.Task[Page]:
     """Start ``coro``; an error it raises after being cancelled is not reported twice."""
-    task: asyncio.Task[_Page] = asyncio.ensure_future(coro)
+    task: asyncio.Task[Page] = asyncio.ensure_future(coro)
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
     return task
 
@@ -251,6 +192,6 @@ async def list_image_buckets(
     step = min(first.size, client.settings.page_size)
     if step and not pager.complete(first.total):
         await pager.rest(step, first.total)
-    elif first.total is not None and len(pager.buckets) < first.total:
+    elif first.total is not None and len(pager.names) < first.total:
         pager.kinds.add(TOTAL_AHEAD)  # an empty first page although TotalCount says more
     return pager.listing()

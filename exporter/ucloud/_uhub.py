@@ -23,7 +23,8 @@ from exporter.config import Account, UHubSettings
 from exporter.ucloud._auth import ParamValue
 from exporter.ucloud._client import Observer, UCloudClient
 from exporter.ucloud._errors import ListingTooLarge, PagingError
-from exporter.ucloud._listing import OVERSIZED_PAGE, REPEATED_PAGE, TOTAL_AHEAD, count, page_set
+from exporter.ucloud._listing import OVERSIZED_PAGE, REPEATED_PAGE, TOTAL_AHEAD
+from exporter.ucloud._page import count, page_set
 from exporter.ucloud._text import clean
 from exporter.ucloud._times import parse_time
 
