@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporter.config import Secret
 from exporter.ucloud import UCloudAuth, sign
+from exporter.ucloud._auth import form
 
 VECTORS = [
     (
@@ -70,3 +73,15 @@ def test_auth_signs_form_body_and_hides_private_key():
     assert form["Signature"] == sign(unsigned, "priv-SECRET")
     assert "priv-SECRET" not in request.content.decode()
     assert "priv-SECRET" not in repr(auth)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.dictionaries(
+        st.text(max_size=12) | st.sampled_from(["Action", "Region", "Offset", "a-b_c.d~e"]),
+        st.text(max_size=30) | st.from_regex(r"[A-Za-z0-9_.~-]{0,20}", fullmatch=True),
+        max_size=8,
+    )
+)
+def test_the_form_is_urlencode_byte_for_byte(fields: dict[str, str]) -> None:
+    assert form(fields) == urlencode(fields)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Generator, Mapping
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote_plus
 
 import httpx
 
@@ -37,7 +38,25 @@ def signed_form(params: Mapping[str, str], public_key: str, private_key: Secret)
     """
     fields = {**params, "PublicKey": public_key}
     fields["Signature"] = sign(fields, private_key.reveal())
-    return urlencode(fields).encode("ascii")
+    return form(fields).encode("ascii")
+
+
+# What ``quote_plus`` leaves as it is (``urllib.parse``'s always-safe characters).
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
+
+
+def form(fields: Mapping[str, str]) -> str:
+    """Return ``urlencode(fields)``; names and values that need no quoting skip ``quote_plus``.
+
+    Almost every parameter is plain (an action, a region, a number, a hex signature), and
+    ``urlencode`` quoted each through several calls: a third of the signing's CPU.
+    """
+    return "&".join(
+        [
+            f"{k}={v}" if _UNQUOTED(k) and _UNQUOTED(v) else f"{quote_plus(k)}={quote_plus(v)}"
+            for k, v in fields.items()
+        ]
+    )
 
 
 class UCloudAuth(httpx.Auth):
