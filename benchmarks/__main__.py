@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmarks import (
+    bound,
     calls,
     compact,
     detached,
@@ -71,7 +72,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "latency": lambda: [
             latency.calibrate(5 if quick else 30, 0 if quick else 5),
             latency.run(latency.QUICK if quick else latency.FULL),
-            latency.close(latency.CLOSE_QUICK if quick else latency.CLOSE_FULL),
+            bound.run(bound.QUICK if quick else bound.FULL),
         ],
         "render": lambda: render.run(render.QUICK if quick else render.FULL),
         "calls": lambda: [calls.run(calls.QUICK if quick else calls.FULL)],

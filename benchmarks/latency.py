@@ -35,10 +35,6 @@ from exporter.ucloud import UCloudClient, list_image_buckets
 GOAL = 1.2
 PAGE_SIZE = 100
 IN_FLIGHT = 16
-CLOSE_GOAL = 1.05  # issue 14, "closer to the bound": 8 x 1,000 at any in-flight setting
-# Issue 14's measurement of a paging loop over UCloud's Python SDK for 8 regions x 1,000
-# buckets at page 100 and 100 ms RTT (ucloud-sdk-python3 is not installed here to re-measure).
-SDK_LOOP_SECONDS = 8.3
 
 
 @dataclass(frozen=True)
@@ -55,22 +51,6 @@ class Plan:
 
 FULL = Plan(regions=(1, 8, 32), buckets=(20, 1000, 10000), rtt=0.1, runs=5, big_runs=3)
 QUICK = Plan(regions=(2,), buckets=(20, 250), rtt=0.02, runs=2, big_runs=2)
-
-
-@dataclass(frozen=True)
-class ClosePlan:
-    """One fleet scraped at several in-flight settings (issue 14, "closer to the bound")."""
-
-    regions: int
-    buckets: int
-    in_flight: tuple[int, ...]
-    rtt: float
-    runs: int
-    sdk_seconds: float | None  # the SDK loop's time for this fleet, if measured
-
-
-CLOSE_FULL = ClosePlan(8, 1000, (4, 8, 16, 32), rtt=0.1, runs=5, sdk_seconds=SDK_LOOP_SECONDS)
-CLOSE_QUICK = ClosePlan(2, 250, (2, 4), rtt=0.02, runs=2, sdk_seconds=None)
 
 
 def issue_rounds(regions: int, per_target: int, in_flight: int) -> int:
@@ -139,7 +119,7 @@ def _cell(table: Table, plan: Plan, regions: int, buckets: int) -> None:
     issue = issue_rounds(regions, per_target, IN_FLIGHT) * plan.rtt
     bound = lower_rounds(regions, per_target, IN_FLIGHT) * plan.rtt
     runs = plan.big_runs if bound >= plan.big_seconds else plan.runs
-    m = _measure(regions, buckets, IN_FLIGHT, plan.rtt, runs, warm=bound < plan.big_seconds)
+    m = measure(regions, buckets, IN_FLIGHT, plan.rtt, runs, warm=bound < plan.big_seconds)
     table.add(
         regions,
         buckets,
@@ -158,62 +138,8 @@ def _cell(table: Table, plan: Plan, regions: int, buckets: int) -> None:
     )
 
 
-def close(plan: ClosePlan) -> Table:
-    """Scrape one fleet at each in-flight setting; compare with the bound and the SDK loop."""
-    table = Table(
-        "bound",
-        f"Closer to the bound: {plan.regions} regions x {plan.buckets} buckets, page "
-        f"{PAGE_SIZE}, RTT {plan.rtt * 1000:.0f} ms, rendering included",
-        (
-            "in_flight",
-            "requests",
-            "runs",
-            "bound_s",
-            "collect_s",
-            "scrape_s",
-            "scrape/bound",
-            f"goal<={CLOSE_GOAL}",
-            "sdk_loop_s",
-            "sdk/scrape",
-            "exporter_cpu_s",
-            "max_in_flight",
-            "calls_exact",
-        ),
-    )
-    per_target = pages(plan.buckets, PAGE_SIZE)
-    for in_flight in plan.in_flight:
-        bound = issue_rounds(plan.regions, per_target, in_flight) * plan.rtt
-        m = _measure(plan.regions, plan.buckets, in_flight, plan.rtt, plan.runs, warm=True)
-        sdk = plan.sdk_seconds
-        table.add(
-            in_flight,
-            plan.regions * per_target,
-            plan.runs,
-            bound,
-            m.collect,
-            m.scrape,
-            m.scrape / bound,
-            m.scrape / bound <= CLOSE_GOAL,
-            sdk,
-            None if sdk is None else sdk / m.scrape,
-            m.cpu,
-            m.in_flight,
-            m.exact,
-        )
-    table.notes += [
-        "bound = one RTT for every region's first page, then ceil(remaining pages / in_flight) "
-        "RTTs (R <= in_flight here, so it is also the lower bound); scrape = median whole GET "
-        "/metrics of the real exporter process (listing and rendering).",
-        f"sdk_loop_s: issue 14's measurement of a paging loop over UCloud's Python SDK for "
-        f"8 x 1,000 at 100 ms RTT ({SDK_LOOP_SECONDS} s), not re-measured here "
-        "(ucloud-sdk-python3 is not installed); sdk/scrape = how many times faster the "
-        "exporter is.",
-    ]
-    return table
-
-
 @dataclass(frozen=True)
-class _Measured:
+class Measured:
     collect: float
     scrape: float
     cpu: float
@@ -221,9 +147,9 @@ class _Measured:
     exact: bool
 
 
-def _measure(
+def measure(
     regions: int, buckets: int, in_flight: int, rtt: float, runs: int, *, warm: bool
-) -> _Measured:
+) -> Measured:
     """Scrape the real exporter ``runs`` times; return the medians and the checks."""
     total = regions * pages(buckets, PAGE_SIZE)
     collects, scrapes, cpus, exact, most = [], [], [], True, 0
@@ -252,7 +178,7 @@ def _measure(
             collects.append(max(target_series(body, "ucloud_image_bucket_scrape_duration_seconds")))
             exact = exact and sim.request_count(action="GetImageBucketList") == total
             most = max(most, sim.max_in_flight)
-    return _Measured(median(collects), median(scrapes), median(cpus), most, exact)
+    return Measured(median(collects), median(scrapes), median(cpus), most, exact)
 
 
 def calibrate(requests: int = 30, trials: int = 5) -> Table:

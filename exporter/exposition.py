@@ -15,6 +15,7 @@ of the body exists (the compact case of docs/benchmarks.md).
 
 from __future__ import annotations
 
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -27,7 +28,7 @@ from prometheus_client.utils import floatToGoString
 
 from exporter.collector import PER_BUCKET_VALUES, bucket_families
 from exporter.engine import Result
-from exporter.ucloud import as_columns
+from exporter.ucloud import Buckets, as_columns
 
 StartResponse = Callable[..., Any]
 _EOF = b"# EOF\n"
@@ -44,18 +45,59 @@ def _escape(value: str) -> str:
     return value
 
 
-def per_bucket_chunks(results: Sequence[Result]) -> Iterator[bytes]:
+def per_bucket_chunks(results: Sequence[Result], cache: LineCache | None = None) -> Iterator[bytes]:
     """Yield the HELP, TYPE and sample lines of the per-bucket gauges, one target at a time.
 
     Each target's lines are encoded as soon as they are written: the page never exists as one
-    ``str``, and a caller that keeps the chunks (or their gzip) holds the page once.
+    ``str``, and a caller that keeps the chunks (or their gzip) holds the page once. With a
+    ``cache``, a target whose buckets are what they were last time gets its lines from it.
     """
-    for family, field in PER_BUCKET_VALUES.items():
+    for index, (family, field) in enumerate(PER_BUCKET_VALUES.items()):
         name = family.name
         yield f"# HELP {name} {family.help}\n# TYPE {name} {family.type}\n".encode()
         for r in results:
-            if r.buckets is not None:
-                yield _target_lines(name, r, field).encode()
+            if r.buckets is None:
+                continue
+            yield (
+                cache.lines(r)[index]
+                if cache is not None
+                else _target_lines(name, r, field).encode()
+            )
+
+
+class LineCache:
+    """Each target's per-bucket lines (both families), kept while its buckets stay the same.
+
+    A target is keyed by account and region; its lines are reused when the result's buckets
+    are the same object (a cached collection, concurrent scrapes) or equal column for column
+    (a fresh listing of an unchanged target: one C-level comparison instead of a render). The
+    newest equal ``Buckets`` replaces the kept one, so only the engine's copy stays alive. What
+    is kept is one target's encoded lines, the answer's chunks refer to them, never a copy.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, str], tuple[Buckets, tuple[bytes, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def lines(self, result: Result) -> tuple[bytes, ...]:
+        """Return the target's encoded lines of each per-bucket family, rendering on a change."""
+        key, buckets = (result.account, result.region), as_columns(result.buckets or ())
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and (kept[0] is buckets or kept[0] == buckets):
+            lines = kept[1]
+        else:
+            families = PER_BUCKET_VALUES.items()
+            lines = tuple(_target_lines(f.name, result, field).encode() for f, field in families)
+        with self._lock:
+            self._kept[key] = (buckets, lines)
+        return lines
+
+    def retain(self, results: Sequence[Result]) -> None:
+        """Forget the targets that ``results`` (a whole collection) no longer holds."""
+        keys = {(r.account, r.region) for r in results if r.buckets is not None}
+        with self._lock:
+            self._kept = {k: v for k, v in self._kept.items() if k in keys}
 
 
 def _target_lines(name: str, result: Result, field: str) -> str:
@@ -121,6 +163,7 @@ def render(
     start_response: StartResponse,
     registry: CollectorRegistry,
     results: Sequence[Result],
+    cache: LineCache | None = None,
 ) -> Iterable[bytes]:
     """Answer with ``registry``'s families plus the per-bucket series of ``results``.
 
@@ -143,6 +186,7 @@ def render(
         page = _page(
             encoder(registry),
             results,
+            cache,
             openmetrics=content_type.startswith("application/openmetrics-text"),
         )
     headers = [("Content-Type", content_type)]
@@ -155,11 +199,13 @@ def render(
     return body
 
 
-def _page(head: bytes, results: Sequence[Result], *, openmetrics: bool) -> Iterator[bytes]:
+def _page(
+    head: bytes, results: Sequence[Result], cache: LineCache | None, *, openmetrics: bool
+) -> Iterator[bytes]:
     """Yield ``head`` then the per-bucket families, before OpenMetrics' final ``# EOF``."""
     eof = openmetrics and head.endswith(_EOF)
     yield head[: -len(_EOF)] if eof else head
-    yield from per_bucket_chunks(results)
+    yield from per_bucket_chunks(results, cache)
     if eof:
         yield _EOF
 

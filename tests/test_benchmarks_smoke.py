@@ -206,6 +206,8 @@ def test_bound_rows_cover_each_in_flight_setting_with_exact_calls(quick):
         assert row["requests"] == 2 * pages(250, 100) and row["calls_exact"] is True, row
         assert 1 <= row["max_in_flight"] <= row["in_flight"], row
         assert positive(row["scrape/bound"]) and row["sdk_loop_s"] is None, row
+        # A client doing no work is never below the bound, and the exporter never below it.
+        assert 0.98 <= row["floor/bound"] <= row["scrape/bound"] * 1.05, row
 
 
 def test_uhub_refresh_calls_are_exact(quick):

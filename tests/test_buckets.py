@@ -43,3 +43,16 @@ def test_as_columns_keeps_columns_and_packs_anything_else():
     assert as_columns(buckets) is buckets
     assert buckets.select(lambda _: True) is buckets
     assert as_columns((Bucket("a", "private", 1, None),)) == buckets
+
+
+@given(a=rows, b=rows)
+def test_equal_columns_are_equal_rows(a, b):
+    assert (Buckets(a) == Buckets(b)) == (a == b)
+    columns = (
+        [x.name for x in a],
+        [x.type for x in a],
+        [x.images for x in a],
+        [x.created for x in a],
+    )
+    assert Buckets.from_columns(*columns) == Buckets(a)
+    assert list(Buckets.from_columns(*columns)) == a

@@ -12,7 +12,13 @@ from prometheus_client.openmetrics.exposition import generate_latest as om_gener
 
 from exporter.collector import bucket_families
 from exporter.engine import Result
-from exporter.exposition import CHUNK_BYTES, per_bucket_text, render
+from exporter.exposition import (
+    CHUNK_BYTES,
+    LineCache,
+    per_bucket_chunks,
+    per_bucket_text,
+    render,
+)
 from exporter.ucloud import Bucket
 from tests.support.procs import config_for, golden_account
 
@@ -121,3 +127,29 @@ def test_a_big_page_is_written_in_chunks_never_as_one_piece():
         assert headers["Content-Encoding"] == "gzip"
         assert int(headers["Content-Length"]) == sum(map(len, zipped))
         assert gzip.decompress(b"".join(zipped)) == page
+
+
+@settings(max_examples=100, deadline=None)
+@given(scrapes=st.lists(results, min_size=1, max_size=4))
+def test_cached_lines_are_the_lines_written_afresh(scrapes):
+    cache = LineCache()
+    for results in scrapes:
+        assert b"".join(per_bucket_chunks(results, cache)) == b"".join(per_bucket_chunks(results))
+        cache.retain(results)
+
+
+def test_an_unchanged_target_reuses_its_lines_and_a_changed_one_is_written_again():
+    def result(region, images):
+        rows = tuple(Bucket(f"b{i}", "private", images + i, 1_700_000_000) for i in range(3))
+        return Result(account="a", region=region, buckets=rows, duration=0.1, finished=0.0)
+
+    cache = LineCache()
+    first = cache.lines(result("r1", 5))
+    same = cache.lines(result("r1", 5))  # a fresh listing, equal buckets
+    assert same is first
+    changed = cache.lines(result("r1", 6))
+    assert changed is not first and changed[0] != first[0] and changed[1] == first[1]
+    other = cache.lines(result("r2", 6))
+    cache.retain([result("r2", 6)])  # r1 is gone from the collection
+    assert cache.lines(result("r2", 6)) is other
+    assert cache.lines(result("r1", 6)) is not changed

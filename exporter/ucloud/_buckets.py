@@ -95,7 +95,15 @@ class Buckets(Sequence[Bucket]):
             yield Bucket(name, kind, images, created)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Buckets | tuple | list):
+        if isinstance(other, Buckets):  # column for column, in C (each column is canonical)
+            return (
+                self.names == other.names
+                and self.kinds == other.kinds
+                and self.codes == other.codes
+                and self._images == other._images
+                and self._created == other._created
+            )
+        if isinstance(other, tuple | list):
             return len(self) == len(other) and tuple(self) == tuple(other)
         return NotImplemented
 

@@ -77,6 +77,8 @@ class App:
         # What answering costs per bucket, per page (telemetry path, each probe): a scrape
         # stops waiting for stragglers early enough to write what it holds by its deadline.
         self._write_cost = WriteCost()
+        # Each target's per-bucket lines, reused while its buckets stay the same.
+        self._lines = exposition.LineCache()
         self._routes: dict[str, Callable[[dict[str, Any], StartResponse], Iterable[bytes]]] = {
             telemetry_path: self._metrics,
             "/probe": self._probe,
@@ -129,12 +131,9 @@ class App:
         registry.register(_Families(engine.regions.families))
         registry.register(_Families(lambda: uhub_families(engine.uhub.states())))
         registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
-        return self._timed(
-            self._path,
-            rendering,
-            results,
-            exposition.render(environ, start_response, registry, results),
-        )
+        body = exposition.render(environ, start_response, registry, results, self._lines)
+        self._lines.retain(results)
+        return self._timed(self._path, rendering, results, body)
 
     def _probe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         """Collect one account (and optionally one region) into a fresh registry."""
@@ -163,9 +162,8 @@ class App:
         registry.register(
             _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
         )
-        return self._timed(
-            page, rendering, results, exposition.render(environ, start_response, registry, results)
-        )
+        body = exposition.render(environ, start_response, registry, results, self._lines)
+        return self._timed(page, rendering, results, body)
 
     def _timed(
         self, page: str, started: float, results: Sequence[Result], body: Iterable[bytes]
