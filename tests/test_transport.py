@@ -52,11 +52,13 @@ class Gateway(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     requests: ClassVar[list[tuple[str, str, str, bytes]]] = []  # path, UA, type, body
+    hosts: ClassVar[list[list[str]]] = []  # the Host headers of each request
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         seen = (self.path, self.headers["User-Agent"], self.headers["Content-Type"], body)
         type(self).requests.append(seen)
+        type(self).hosts.append(self.headers.get_all("Host", []))
         mode = getattr(self.server, "mode", "answer")
         if mode == "hang_up":
             self.close_connection = True
@@ -110,6 +112,7 @@ def serve(handler: type[BaseHTTPRequestHandler], tls: ssl.SSLContext | None = No
 @pytest.fixture
 def gateway() -> Iterator[Any]:
     Gateway.requests = []
+    Gateway.hosts = []
     server = serve(Gateway)
     yield server
     server.shutdown()
@@ -148,6 +151,7 @@ def test_a_plain_listing_sends_a_signed_form(gateway: Any, http: str) -> None:
     assert [b.name for b in list_once(url_of(gateway), http).buckets] == ["b0", "b1"]
     ((path, agent, kind, body),) = Gateway.requests
     assert (path, agent, kind) == ("/", USER_AGENT, "application/x-www-form-urlencoded")
+    assert Gateway.hosts == [[url_of(gateway).split("/")[2]]]  # one Host, the gateway's
     form = dict(parse_qsl(body.decode()))
     assert form["PublicKey"] == "pub" and form["Offset"] == "0" and form["Region"] == "r"
     assert form["Signature"] == sign({k: v for k, v in form.items() if k != "Signature"}, "priv")

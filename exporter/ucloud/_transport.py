@@ -71,8 +71,11 @@ class Channel:
                 else httpx.AsyncHTTPTransport(limits=limits)
             )
         self._transport = transport
-        self._headers = httpx.Headers({"Accept": "*/*", "Accept-Encoding": "gzip, deflate"})
-        self._headers.update(headers)
+        # Every header the request carries but Content-Length, as httpx would add them for
+        # content= (Host first); requests are built from a stream, without httpx's encoding.
+        fixed = httpx.Headers({"Host": self._url.netloc.decode("ascii"), "Accept": "*/*"})
+        fixed.update({"Accept-Encoding": "gzip, deflate", **headers})
+        self._headers = fixed.raw
 
     @property
     def kind(self) -> str:
@@ -86,8 +89,8 @@ class Channel:
         request = httpx.Request(
             "POST",
             self._url,
-            content=body,
-            headers=self._headers,
+            stream=httpx.ByteStream(body),
+            headers=[*self._headers, (b"Content-Length", str(len(body)).encode("ascii"))],
             extensions={"timeout": dict.fromkeys(TIMEOUTS, timeout)},
         )
         if self._client is not None:
