@@ -57,6 +57,7 @@ def run(plan: Plan) -> Table:
             "default",
             "requests",
             "cpu_ms_per_request",
+            "changed_ms",
             "serve_ms",
             "listing_ms",
             "rtt_wall_s",
@@ -67,12 +68,14 @@ def run(plan: Plan) -> Table:
     bound = bound_seconds(plan.rtt_regions, plan.rtt_buckets, IN_FLIGHT, RTT)
     with (
         Simulator(fleet([plan.cpu_buckets] * plan.cpu_regions)) as fast,
+        Simulator(fleet([plan.cpu_buckets] * plan.cpu_regions), drift=True) as drifting,
         Simulator(fleet([plan.rtt_buckets] * plan.rtt_regions), latency=RTT) as slow,
     ):
         for transport in TRANSPORTS:
             for loop in LOOPS:
                 flags = ("--ucloud.transport", transport, "--ucloud.event-loop", loop)
                 requests, cpu = _cpu(fast, plan.cpu_regions, plan.cpu_buckets, plan, flags)
+                _, changed = _cpu(drifting, plan.cpu_regions, plan.cpu_buckets, plan, flags)
                 _, serve = _cpu(fast, plan.cpu_regions, plan.cpu_buckets, plan, flags, cached=True)
                 wall = _wall(slow, plan.rtt_regions, plan.rtt_buckets, plan, flags)
                 default = transport == TRANSPORTS[0] and loop == LOOPS[0]
@@ -82,6 +85,7 @@ def run(plan: Plan) -> Table:
                     default,
                     requests,
                     cpu * 1000,
+                    changed * 1000,
                     serve * 1000,
                     (cpu - serve) * 1000,
                     wall,
@@ -92,7 +96,11 @@ def run(plan: Plan) -> Table:
         "cpu_ms_per_request: CPU of the exporter process for one scrape at zero latency "
         "(listing, rendering 2 series per bucket, answering), divided by that scrape's API "
         "requests; median of the repeats after a warm-up scrape; the simulator is in another "
-        "process. /proc's CPU clock ticks at 10 ms, so each scrape is sized to cost >= 200 ms.",
+        "process. /proc's CPU clock ticks at 10 ms, so each scrape is sized to cost >= 200 ms. "
+        "The buckets are the same at every scrape, so each target's lines come from the line "
+        "cache (exporter/exposition.py, LineCache) after one comparison of its columns.",
+        "changed_ms: the same with the simulator's drift on: a few image counts change in every "
+        "region before each listing, so every target's lines are written anew at every scrape.",
         "serve_ms: the same for a scrape answered from the cache (min_interval_seconds), per "
         "request of a listing: rendering, gzip (asked for, as Prometheus does) and the answer; "
         "listing_ms = cpu_ms_per_request - serve_ms, the API client's share.",

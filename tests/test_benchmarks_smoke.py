@@ -196,6 +196,7 @@ def test_transport_rows_cover_every_variant(quick):
     for row in rows(quick[0], "transport"):
         assert row["requests"] == 2 * 10  # 2 regions x 1,000 buckets, page 100
         assert positive(row["cpu_ms_per_request"]) and row["wall/bound"] > 0.9
+        assert positive(row["changed_ms"])
         assert row["serve_ms"] >= 0  # /proc's 10 ms ticks: a tiny cached scrape may read 0
 
 

@@ -93,6 +93,7 @@ class Channel:
             headers=[*self._headers, (b"Content-Length", str(len(body)).encode("ascii"))],
             extensions={"timeout": dict.fromkeys(TIMEOUTS, timeout)},
         )
+        request.read()  # the body as bytes: sent with the headers in one write, not streamed
         if self._client is not None:
             response = await self._client.send(request, stream=True)
         else:
