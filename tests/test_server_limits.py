@@ -143,3 +143,22 @@ def test_half_request_and_head_start_no_collection(simulator, start_exporter) ->
     assert head.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert exp.get("/metrics").status_code == 200
     assert simulator.request_count(action=ACTION) > 0  # the counter does count
+
+
+def test_answers_on_a_kept_alive_connection_do_not_wait_for_a_delayed_ack(
+    simulator, start_exporter
+) -> None:
+    # Prometheus reuses its connection. An answer leaves in two writes (head, then body);
+    # with Nagle's algorithm on, the body waited for the client's delayed ACK: 40-44 ms added
+    # to every request on a reused connection (the first one, in TCP's quick-ACK start, not).
+    exp = start_exporter(config_for(simulator.url, [golden_account()]))
+    with socket.create_connection(("127.0.0.1", exp.port), timeout=5) as conn:
+        times = []
+        for _ in range(8):
+            started = time.perf_counter()
+            conn.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: exporter\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b"\r\n\r\nOK\n"):
+                answer += conn.recv(4096)
+            times.append(time.perf_counter() - started)
+    assert sorted(times[1:])[3] < 0.030, [round(t * 1000, 1) for t in times]
