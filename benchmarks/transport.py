@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from benchmarks.harness import ExporterProcess, config, count_series, fleet
 from benchmarks.report import Table, median
-from exporter.listings import LOOPS
+from exporter.listings import LOOPS, loop_kind
 from exporter.simulator import Simulator
 from exporter.ucloud import TRANSPORTS
 
@@ -72,13 +72,13 @@ def run(plan: Plan) -> Table:
         Simulator(fleet([plan.rtt_buckets] * plan.rtt_regions), latency=RTT) as slow,
     ):
         for transport in TRANSPORTS:
-            for loop in LOOPS:
+            for loop in LOOPS[1:]:  # asyncio, uvloop (auto is one of them)
                 flags = ("--ucloud.transport", transport, "--ucloud.event-loop", loop)
                 requests, cpu = _cpu(fast, plan.cpu_regions, plan.cpu_buckets, plan, flags)
                 _, changed = _cpu(drifting, plan.cpu_regions, plan.cpu_buckets, plan, flags)
                 _, serve = _cpu(fast, plan.cpu_regions, plan.cpu_buckets, plan, flags, cached=True)
                 wall = _wall(slow, plan.rtt_regions, plan.rtt_buckets, plan, flags)
-                default = transport == TRANSPORTS[0] and loop == LOOPS[0]
+                default = transport == TRANSPORTS[0] and loop == loop_kind(LOOPS[0])
                 table.add(
                     NAMES[transport],
                     loop,

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 from exporter import config, logs
 from exporter.flags import parse_args
+from exporter.listings import loop_kind
 from exporter.runtime import Runtime
 from exporter.web import webconfig
 from exporter.web.app import App
@@ -84,7 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = server.server_port
     log.info(
         "listening",
-        extra={"address": args.listen_address, "port": port, "path": args.telemetry_path},
+        extra={
+            "address": args.listen_address,
+            "port": port,
+            "path": args.telemetry_path,
+            "event_loop": loop_kind(args.event_loop),
+        },
     )
     if simulator is not None:
         from exporter import demo

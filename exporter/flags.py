@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
         dest="event_loop",
         choices=LOOPS,
         default=LOOPS[0],
-        help="event loop of the API client (default: %(default)s)",
+        help="event loop of the API client: auto is uvloop if installed, else asyncio "
+        "(default: %(default)s)",
     )
     p.add_argument(
         "--log.level",

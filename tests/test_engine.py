@@ -150,8 +150,9 @@ def test_a_listing_is_cut_at_its_own_hard_cap():
         ]
 
 
-@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_the_engine_runs_on_the_event_loop_it_is_given(loop: str) -> None:
+@pytest.mark.parametrize(("loop", "kind"), [("asyncio",) * 2, ("uvloop",) * 2, ("auto", "uvloop")])
+def test_the_engine_runs_on_the_event_loop_it_is_given(loop: str, kind: str) -> None:
+    # uvloop is a dependency here (Linux), so auto, the default, is uvloop.
     def answer(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"RetCode": 0, "TotalCount": 0, "ImageSet": []})
 
@@ -159,7 +160,7 @@ def test_the_engine_runs_on_the_event_loop_it_is_given(loop: str) -> None:
     client = UCloudClient(cfg.ucloud, transport=httpx.MockTransport(answer))
     engine = Engine(cfg, client=client, loop=loop)
     try:
-        assert type(engine._loop).__module__.startswith(loop)
+        assert type(engine._loop).__module__.startswith(kind)
         assert all(r.ok for r in engine.collect(timeout=5))
     finally:
         engine.close(wait=5)
