@@ -8,15 +8,15 @@ else, content negotiation, OpenMetrics and ``name[]`` filtering included, stays 
 ``prometheus_client``; tests prove the written lines equal the library's for arbitrary names
 and values in both formats.
 
-Memory (issue 14): the answer is a list of chunks, each target's lines encoded as soon as they
-are written and, for a gzip answer, compressed at once; no whole-page ``str`` or second copy
-of the body exists (the compact case of docs/benchmarks.md).
+Memory and CPU (issue 14): the answer is a list of chunks; no whole-page ``str`` or second copy
+of the body exists (the compact case of docs/benchmarks.md). Each target's lines are kept
+compressed (``LineCache``, ``exporter/deflate.py``) while its buckets stay the same: a gzip
+answer copies them, a plain one inflates them.
 """
 
 from __future__ import annotations
 
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,14 +27,13 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.utils import floatToGoString
 
 from exporter.collector import PER_BUCKET_VALUES, bucket_families
+from exporter.deflate import HEADER, Block, Gzip, block, inflate
 from exporter.engine import Result
 from exporter.ucloud import Buckets, as_columns
 
 StartResponse = Callable[..., Any]
 _EOF = b"# EOF\n"
 CHUNK_BYTES = 256 * 1024  # an answer's chunks are about this size (one target's lines if more)
-GZIP_LEVEL = 1  # zlib's fastest: 6x less CPU than gzip.compress's 9 for ~10 % more bytes
-GZIP_WBITS = 31  # a gzip header and trailer around the deflate stream
 _go_float: Callable[[float], str] = floatToGoString  # the library's own number format
 
 
@@ -52,46 +51,51 @@ def per_bucket_chunks(results: Sequence[Result], cache: LineCache | None = None)
     ``str``, and a caller that keeps the chunks (or their gzip) holds the page once. With a
     ``cache``, a target whose buckets are what they were last time gets its lines from it.
     """
+    for piece in _pieces(results, cache):
+        yield inflate(piece) if isinstance(piece, Block) else piece
+
+
+def _pieces(results: Sequence[Result], cache: LineCache | None) -> Iterator[bytes | Block]:
+    """Yield the per-bucket families: HELP and TYPE lines, then each target's lines."""
     for index, (family, field) in enumerate(PER_BUCKET_VALUES.items()):
         name = family.name
         yield f"# HELP {name} {family.help}\n# TYPE {name} {family.type}\n".encode()
         for r in results:
             if r.buckets is None:
                 continue
-            yield (
-                cache.lines(r)[index]
-                if cache is not None
-                else _target_lines(name, r, field).encode()
-            )
+            if cache is None:
+                yield _target_lines(name, r, field).encode()
+            else:
+                yield cache.blocks(r)[index]
 
 
 class LineCache:
-    """Each target's per-bucket lines (both families), kept while its buckets stay the same.
+    """Each target's per-bucket lines (both families), compressed, while its buckets stay.
 
     A target is keyed by account and region; its lines are reused when the result's buckets
     are the same object (a cached collection, concurrent scrapes) or equal column for column
     (a fresh listing of an unchanged target: one C-level comparison instead of a render). The
-    newest equal ``Buckets`` replaces the kept one, so only the engine's copy stays alive. What
-    is kept is one target's encoded lines, the answer's chunks refer to them, never a copy.
+    newest equal ``Buckets`` replaces the kept one, so only the engine's copy stays alive.
+    Lines are kept as deflate blocks (about a tenth of their size): a gzip answer copies them.
     """
 
     def __init__(self) -> None:
-        self._kept: dict[tuple[str, str], tuple[Buckets, tuple[bytes, ...]]] = {}
+        self._kept: dict[tuple[str, str], tuple[Buckets, tuple[Block, ...]]] = {}
         self._lock = threading.Lock()
 
-    def lines(self, result: Result) -> tuple[bytes, ...]:
-        """Return the target's encoded lines of each per-bucket family, rendering on a change."""
+    def blocks(self, result: Result) -> tuple[Block, ...]:
+        """Return the target's lines of each per-bucket family, written again on a change."""
         key, buckets = (result.account, result.region), as_columns(result.buckets or ())
         with self._lock:
             kept = self._kept.get(key)
         if kept is not None and (kept[0] is buckets or kept[0] == buckets):
-            lines = kept[1]
+            blocks = kept[1]
         else:
             families = PER_BUCKET_VALUES.items()
-            lines = tuple(_target_lines(f.name, result, field).encode() for f, field in families)
+            blocks = tuple(block(_target_lines(f.name, result, c).encode()) for f, c in families)
         with self._lock:
-            self._kept[key] = (buckets, lines)
-        return lines
+            self._kept[key] = (buckets, blocks)
+        return blocks
 
     def retain(self, results: Sequence[Result]) -> None:
         """Forget the targets that ``results`` (a whole collection) no longer holds."""
@@ -167,8 +171,9 @@ def render(
 ) -> Iterable[bytes]:
     """Answer with ``registry``'s families plus the per-bucket series of ``results``.
 
-    The answer is a list of chunks of about ``CHUNK_BYTES``: plain, or gzip compressed chunk
-    by chunk when the client accepts it (then no plain copy of the page is kept).
+    The answer is a list of chunks of about ``CHUNK_BYTES``: plain, or one gzip member when
+    the client accepts it (then no plain copy of the page is made: ``cache``'s blocks are
+    copied, the rest compressed piece by piece).
     """
     encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
     names = parse_qs(environ.get("QUERY_STRING", "")).get("name[]")
@@ -181,7 +186,7 @@ def render(
         ]
         filtered = CollectorRegistry(auto_describe=False)
         filtered.register(_Chosen(chosen))
-        page: Iterable[bytes] = [encoder(filtered)]
+        page: Iterable[bytes | Block] = [encoder(filtered)]
     else:
         page = _page(
             encoder(registry),
@@ -191,9 +196,11 @@ def render(
         )
     headers = [("Content-Type", content_type)]
     if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", "")):
-        page = _gzip(page)
+        chunks = _gzip(page)
         headers.append(("Content-Encoding", "gzip"))
-    body = list(_coalesce(page))
+    else:
+        chunks = (inflate(p) if isinstance(p, Block) else p for p in page)
+    body = list(_coalesce(chunks))
     headers.append(("Content-Length", str(sum(map(len, body)))))
     start_response("200 OK", headers)
     return body
@@ -201,21 +208,22 @@ def render(
 
 def _page(
     head: bytes, results: Sequence[Result], cache: LineCache | None, *, openmetrics: bool
-) -> Iterator[bytes]:
+) -> Iterator[bytes | Block]:
     """Yield ``head`` then the per-bucket families, before OpenMetrics' final ``# EOF``."""
     eof = openmetrics and head.endswith(_EOF)
     yield head[: -len(_EOF)] if eof else head
-    yield from per_bucket_chunks(results, cache)
+    yield from _pieces(results, cache)
     if eof:
         yield _EOF
 
 
-def _gzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Compress ``chunks`` as one gzip stream, chunk by chunk (level ``GZIP_LEVEL``)."""
-    stream = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, GZIP_WBITS)
-    for chunk in chunks:
-        yield stream.compress(chunk)
-    yield stream.flush()
+def _gzip(pieces: Iterable[bytes | Block]) -> Iterator[bytes]:
+    """Write ``pieces`` as one gzip member: blocks copied, plain pieces compressed."""
+    member = Gzip()
+    yield HEADER
+    for piece in pieces:
+        yield member.copy(piece) if isinstance(piece, Block) else member.plain(piece)
+    yield member.finish()
 
 
 def _coalesce(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -144,12 +144,12 @@ def test_an_unchanged_target_reuses_its_lines_and_a_changed_one_is_written_again
         return Result(account="a", region=region, buckets=rows, duration=0.1, finished=0.0)
 
     cache = LineCache()
-    first = cache.lines(result("r1", 5))
-    same = cache.lines(result("r1", 5))  # a fresh listing, equal buckets
+    first = cache.blocks(result("r1", 5))
+    same = cache.blocks(result("r1", 5))  # a fresh listing, equal buckets
     assert same is first
-    changed = cache.lines(result("r1", 6))
+    changed = cache.blocks(result("r1", 6))
     assert changed is not first and changed[0] != first[0] and changed[1] == first[1]
-    other = cache.lines(result("r2", 6))
+    other = cache.blocks(result("r2", 6))
     cache.retain([result("r2", 6)])  # r1 is gone from the collection
-    assert cache.lines(result("r2", 6)) is other
-    assert cache.lines(result("r1", 6)) is not changed
+    assert cache.blocks(result("r2", 6)) is other
+    assert cache.blocks(result("r1", 6)) is not changed

@@ -31,7 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "exporter.runtime",
     ),
     ("exporter.collector",),
-    ("exporter.exposition",),
+    ("exporter.exposition", "exporter.deflate"),
     ("exporter.web",),
     ("exporter.cli", "exporter.flags", "exporter.demo", "exporter.__main__"),
 )
