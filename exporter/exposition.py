@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 from prometheus_client import CollectorRegistry
@@ -149,7 +149,8 @@ def _numbers(values: Iterable[int | None]) -> list[str | None]:
     For ints below 2**53 the same digits come from ``str``; larger ones go to the library.
     """
     cells = list(values)
-    if None in cells or not all(0 <= v < _EXACT_FLOAT for v in cells if v is not None):
+    ints = cast(list[int], cells)  # until None is found in them
+    if None in cells or (ints and (min(ints) < 0 or max(ints) >= _EXACT_FLOAT)):
         return [None if v is None else f"{_go_float(v)}\n" for v in cells]
     return [
         f"{s}.0\n" if len(s) < 7 else f"{s[0]}.{s[1:]}".rstrip("0.") + _GO_EXPONENT[len(s)]
