@@ -97,9 +97,9 @@ class LineCache:
             self._kept[key] = (buckets, blocks)
         return blocks
 
-    def retain(self, results: Sequence[Result]) -> None:
-        """Forget the targets that ``results`` (a whole collection) no longer holds."""
-        keys = {(r.account, r.region) for r in results if r.buckets is not None}
+    def retain(self, targets: Iterable[tuple[str, str]]) -> None:
+        """Forget every target but ``targets`` (account and region: the ones known now)."""
+        keys = set(targets)
         with self._lock:
             self._kept = {k: v for k, v in self._kept.items() if k in keys}
 

@@ -135,7 +135,7 @@ def test_cached_lines_are_the_lines_written_afresh(scrapes):
     cache = LineCache()
     for results in scrapes:
         assert b"".join(per_bucket_chunks(results, cache)) == b"".join(per_bucket_chunks(results))
-        cache.retain(results)
+        cache.retain((r.account, r.region) for r in results)
 
 
 def test_an_unchanged_target_reuses_its_lines_and_a_changed_one_is_written_again():
@@ -150,6 +150,6 @@ def test_an_unchanged_target_reuses_its_lines_and_a_changed_one_is_written_again
     changed = cache.blocks(result("r1", 6))
     assert changed is not first and changed[0] != first[0] and changed[1] == first[1]
     other = cache.blocks(result("r2", 6))
-    cache.retain([result("r2", 6)])  # r1 is gone from the collection
+    cache.retain([("a", "r2")])  # r1 is no longer a target
     assert cache.blocks(result("r2", 6)) is other
     assert cache.blocks(result("r1", 6)) is not changed

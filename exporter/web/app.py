@@ -132,7 +132,7 @@ class App:
         registry.register(_Families(lambda: uhub_families(engine.uhub.states())))
         registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
         body = exposition.render(environ, start_response, registry, results, self._lines)
-        self._lines.retain(results)
+        self._lines.retain((t.account.name, t.region) for t in engine.targets)
         return self._timed(self._path, rendering, results, body)
 
     def _probe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -163,6 +163,7 @@ class App:
             _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
         )
         body = exposition.render(environ, start_response, registry, results, self._lines)
+        self._lines.retain((t.account.name, t.region) for t in engine.targets)
         return self._timed(page, rendering, results, body)
 
     def _timed(
