@@ -7,6 +7,7 @@ httpx's own) against servers on 127.0.0.1 that the test starts and stops itself.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import ssl
@@ -67,9 +68,13 @@ class Gateway(BaseHTTPRequestHandler):
         if mode == "stall":
             time.sleep(2)
         body = json.dumps(PAGE).encode()
+        if mode == "gzip":
+            body = gzip.compress(body)
         try:
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
+            if mode == "gzip":
+                self.send_header("Content-Encoding", "gzip")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -155,6 +160,20 @@ def test_a_plain_listing_sends_a_signed_form(gateway: Any, http: str) -> None:
     form = dict(parse_qsl(body.decode()))
     assert form["PublicKey"] == "pub" and form["Offset"] == "0" and form["Region"] == "r"
     assert form["Signature"] == sign({k: v for k, v in form.items() if k != "Signature"}, "priv")
+
+
+@pytest.mark.parametrize("http", TRANSPORTS)
+def test_a_gzip_answer_is_decoded_and_capped_after_decoding(gateway: Any, http: str) -> None:
+    # A plain answer is read straight from the stream, an encoded one through the decoder;
+    # the cap counts decoded bytes either way: a cap the compressed body fits under fails.
+    gateway.mode = "gzip"
+    plain = json.dumps(PAGE).encode()
+    assert len(gzip.compress(plain)) < len(plain) - 1
+    listing = list_once(url_of(gateway), http, max_response_bytes=len(plain))
+    assert [b.name for b in listing.buckets] == ["b0", "b1"]
+    with pytest.raises(UCloudError) as caught:
+        list_once(url_of(gateway), http, max_response_bytes=len(plain) - 1)
+    assert caught.value.reason == "decode" and "max_response_bytes" in str(caught.value)
 
 
 @pytest.mark.parametrize("http", TRANSPORTS)

@@ -101,7 +101,11 @@ class Channel:
             response = await self._transport.handle_async_request(request)
         try:
             answer = bytearray()
-            async for chunk in response.aiter_bytes():
+            # Without a Content-Encoding the stream's bytes are the answer: read it directly,
+            # not through httpx's decoder and chunker (two async generators per chunk more).
+            encoded = "content-encoding" in response.headers
+            chunks = response.aiter_bytes() if encoded else response.stream
+            async for chunk in chunks:  # type: ignore[union-attr]
                 if len(answer) + len(chunk) > cap:
                     raise DecodeError(
                         f"response body larger than {cap} bytes (ucloud.max_response_bytes)"
