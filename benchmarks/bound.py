@@ -18,12 +18,10 @@ exporter's own distance from what this setup allows.
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 
@@ -33,12 +31,12 @@ from benchmarks.report import Table, median
 from exporter.config import Secret
 from exporter.simulator import Simulator, region_id
 from exporter.ucloud._auth import signed_form
+from tests.support import process
 
 GOAL = 1.05  # issue 14, "closer to the bound": 8 x 1,000 at any in-flight setting
 # Issue 14's measurement of a paging loop over UCloud's Python SDK for 8 regions x 1,000
 # buckets at page 100 and 100 ms RTT (ucloud-sdk-python3 is not installed here to re-measure).
 SDK_LOOP_SECONDS = 8.3
-ROOT = Path(__file__).resolve().parent.parent
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -127,17 +125,13 @@ def run(plan: Plan) -> Table:
 def floor_seconds(url: str, in_flight: int, regions: int, per_target: int, runs: int) -> float:
     """Return the floor client's median listing seconds (run in its own process)."""
     args = [url, str(in_flight), str(regions), str(per_target), str(runs)]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.bound", *args],
         capture_output=True,
         text=True,
         check=False,
-        cwd=ROOT,
-        env=env,
+        cwd=process.ROOT,
+        env=process.child_env(),
         timeout=300,
     )
     if done.returncode != 0:

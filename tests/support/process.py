@@ -27,6 +27,12 @@ class ProcStats:
     threads: int
 
 
+def child_env(**extra: str) -> dict[str, str]:
+    """Return the environment of a child Python process that imports this tree first."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **extra}
+
+
 def proc_stats(pid: int) -> ProcStats:
     """Read RSS and thread count from /proc/<pid>/status and count /proc/<pid>/fd."""
     fields = dict(
@@ -75,14 +81,13 @@ class ExporterProcess:
             argv += ["--config.file", str(path)]
         self.log_path = workdir / f"exporter-{time.monotonic_ns()}.log"
         self._log = self.log_path.open("wb")
-        path_env = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
         self.spawned = time.monotonic()
         self.proc = subprocess.Popen(
             argv,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=workdir,
-            env={**os.environ, "PYTHONPATH": path_env, **(env or {})},
+            env=child_env(**(env or {})),
         )
         self.port = self._wait_port(start_timeout)
         self.listening = time.monotonic()
