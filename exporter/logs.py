@@ -22,7 +22,7 @@ _NAMES = {
     logging.CRITICAL: "error",
 }
 # Fields that callers pass with ``extra=`` and that belong in the line.
-FIELDS = ("account", "region", "reason", "action", "address", "port", "path")
+FIELDS = ("account", "region", "reason", "action", "address", "port", "path", "event_loop")
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:

@@ -251,6 +251,9 @@ def test_json_logs(simulator, start_exporter):
     records = [json.loads(line) for line in exp.logs().splitlines() if line.startswith("{")]
     failed = [r for r in records if r["msg"].startswith("target listing failed")]
     assert failed and failed[0]["reason"] == "retcode_172" and failed[0]["level"] == "warn"
+    # The start-up line names the API client's event loop (auto: uvloop, installed here).
+    (listening,) = [r for r in records if r["msg"] == "listening"]
+    assert listening["event_loop"] == "uvloop" and listening["port"] == exp.port
 
 
 def test_listen_address_in_use_fails_cleanly(start_exporter, simulator):
