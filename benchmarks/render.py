@@ -32,6 +32,7 @@ from exporter.engine import Result
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
 from exporter.web.app import App, self_registry
+from tests.support.asgi import call
 
 GOAL = 1.3
 REGIONS = 10
@@ -121,22 +122,21 @@ class Served:
 
     def serve(self, accept: str, encoding: str = "") -> bytes:
         """GET the telemetry path through the App; return the body."""
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": "/metrics",
-            "QUERY_STRING": "",
-            "HTTP_ACCEPT": accept,
-            "HTTP_ACCEPT_ENCODING": encoding,
-            "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS": "120",
-        }
-        status: list[str] = []
-        body = b"".join(self.app(environ, lambda s, h, exc=None: status.append(s)))
-        if status != ["200 OK"]:
-            raise RuntimeError(f"GET /metrics: {status}")
-        return body
+        answer = call(
+            self.app,
+            headers={
+                "Accept": accept,
+                "Accept-Encoding": encoding,
+                "X-Prometheus-Scrape-Timeout-Seconds": "120",
+            },
+        )
+        if answer.status != 200:
+            raise RuntimeError(f"GET /metrics: {answer.status}")
+        return answer.body
 
     def floor(self, name: str) -> bytes:
-        """Render the pre-built families the way make_wsgi_app would for format ``name``."""
+        """Render the pre-built families the way prometheus_client's own app would for format
+        ``name``."""
         if name == "text":
             return generate_latest(self.prebuilt)
         render: Renderer = partial(openmetrics.generate_latest, version="1.0.0")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import logging
 import os
@@ -16,7 +17,7 @@ from exporter.listings import loop_kind
 from exporter.runtime import Runtime
 from exporter.web import webconfig
 from exporter.web.app import App
-from exporter.web.server import Limits, parse_listen_address, serve
+from exporter.web.server import Limits, Server, parse_listen_address, serve
 from exporter.web.watch import LiveWebConfig
 
 log = logging.getLogger("exporter")
@@ -59,27 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("%s", warning)
     runtime = Runtime(load, initial=cfg, loop=args.event_loop, http=args.transport)
     web = LiveWebConfig(args.web_config_file, security)
-    limits = Limits(
-        max_connections=args.max_connections,
-        max_requests=args.max_requests,
-        read_header_timeout=args.read_header_timeout,
-        read_timeout=args.read_timeout,
-    )
+    app, limits = _web_face(args, runtime, web)
     try:
-        server = serve(
-            App(
-                runtime,
-                telemetry_path=args.telemetry_path,
-                timeout_offset=args.timeout_offset,
-                enable_lifecycle=args.enable_lifecycle,
-                reload_web=web.reload,
-            ),
-            args.listen_address,
-            web,
-            limits=limits,
-        )
+        server = serve(app, args.listen_address, web, limits=limits)
     except OSError as exc:
         log.error("cannot listen on %s: %s", args.listen_address, exc.strerror or exc)
+        app.close()
         runtime.close()
         return 1
     port = server.server_port
@@ -109,12 +95,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     _serve_until_stopped(lambda: (runtime.reload(), web.reload()))
     log.info("shutting down")
     web.close()
-    server.shutdown()
-    server.server_close()
-    runtime.close()
+    _stop(server, app, runtime)
     if simulator is not None:
         simulator.stop()
     return 0
+
+
+def _stop(server: Server, app: App, runtime: Runtime) -> None:
+    """Stop serving (running answers get a grace period), then the render threads, the engine."""
+    server.shutdown()
+    server.server_close()
+    app.close()
+    runtime.close()
+
+
+def _web_face(args: argparse.Namespace, runtime: Runtime, web: LiveWebConfig) -> tuple[App, Limits]:
+    """Return the app and the server's limits the flags ask for."""
+    limits = Limits(
+        max_connections=args.max_connections,
+        max_requests=args.max_requests,
+        read_header_timeout=args.read_header_timeout,
+        read_timeout=args.read_timeout,
+        write_timeout=args.write_timeout,
+    )
+    app = App(
+        runtime,
+        telemetry_path=args.telemetry_path,
+        timeout_offset=args.timeout_offset,
+        enable_lifecycle=args.enable_lifecycle,
+        reload_web=web.reload,
+        max_requests=limits.max_requests,
+        write_timeout=limits.write_timeout,
+    )
+    return app, limits
 
 
 def fix_mmap_threshold() -> bool:

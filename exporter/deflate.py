@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 LEVEL = 1  # zlib's fastest: 6x less CPU than gzip.compress's 9 for ~10 % more bytes
@@ -46,6 +47,20 @@ def block(data: bytes) -> Block:
 def inflate(b: Block) -> bytes:
     """Return the data of ``b``."""
     return zlib.decompressobj(RAW).decompress(b.deflated)
+
+
+def inflate_chunks(b: Block, size: int) -> Iterator[bytes]:
+    """Yield the data of ``b`` in pieces of at most ``size`` bytes, each made when asked for."""
+    z = zlib.decompressobj(RAW)
+    data = b.deflated
+    while data:
+        out = z.decompress(data, size)
+        data = z.unconsumed_tail
+        if out:
+            yield out
+    rest = z.flush()
+    if rest:
+        yield rest
 
 
 def _zeros_crc(n: int, crc: int) -> int:

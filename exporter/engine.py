@@ -27,7 +27,6 @@ T = TypeVar("T")
 # The longest a collection may take, whatever Prometheus's timeout header says (thread waits
 # overflow beyond threading.TIMEOUT_MAX; no scrape should take longer anyway).
 MAX_COLLECT_SECONDS = 600.0
-POLL_SECONDS = 0.05  # how often a scrape re-judges when to stop waiting
 
 
 class _Slot:
@@ -89,8 +88,7 @@ class Engine:
             self._idle.wait_for(lambda: self._active == 0, timeout=wait)
         if self._loop.is_closed():
             return
-        closing = time.monotonic() + 5
-        self._run(self._shutdown(), until=lambda: closing)
+        self._run(self._shutdown(), until=time.monotonic() + 5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
@@ -102,25 +100,37 @@ class Engine:
         targets: Iterable[Target] | None = None,
         reserve: Callable[[int], float] = lambda buckets: 0.0,
     ) -> list[Result]:
+        """``acollect`` for a caller outside any event loop (tools, tests); blocks."""
+        return asyncio.run(self.acollect(timeout=timeout, targets=targets, reserve=reserve))
+
+    async def acollect(
+        self,
+        *,
+        timeout: float,
+        targets: Iterable[Target] | None = None,
+        reserve: Callable[[int], float] = lambda buckets: 0.0,
+    ) -> list[Result]:
         """Return one Result per target (all known ones by default) within ``timeout`` s.
 
-        Whatever happens on the event loop, the answer is ready by the deadline: a target whose
-        listing finished is reported whole, one that did not is ``deadline``. ``reserve(n)``
-        is how long writing an answer of ``n`` buckets takes: waiting stops that much before
-        the deadline, re-judged as listings finish.
+        Awaited from any event loop (the HTTP server's); the listings run on the engine's.
+        Whatever happens there, the answer is ready by the deadline: a target whose listing
+        finished is reported whole, one that did not is ``deadline``. ``reserve(n)`` is how
+        long writing an answer of ``n`` buckets takes: waiting stops that much before the
+        deadline, re-judged each time a listing finishes.
         """
         timeout = min(timeout, MAX_COLLECT_SECONDS)
         started = time.monotonic()
         chosen = None if targets is None else list(targets)
         keys = None if chosen is None else {(t.account.name, t.region) for t in chosen}
 
+        def until() -> float:
+            return started + timeout - reserve(self._known_buckets(keys))
+
         def settle() -> list[Result]:  # the loop is too busy to answer: read what finished
             return [self._outcome(t, started) for t in (self.targets if chosen is None else chosen)]
 
-        return self._run(
-            self._collect(chosen, started, timeout),
-            until=lambda: started + timeout - reserve(self._known_buckets(keys)),
-            on_timeout=settle,
+        return await self._await(
+            self._collect(chosen, started, timeout, until), until=until, on_timeout=settle
         )
 
     def _known_buckets(self, keys: set[tuple[str, str]] | None) -> int:
@@ -133,12 +143,16 @@ class Engine:
         )
 
     def resolve(self, account: str, region: str | None, *, timeout: float) -> list[Target]:
+        """``aresolve`` for a caller outside any event loop (tools, tests); blocks."""
+        return asyncio.run(self.aresolve(account, region, timeout=timeout))
+
+    async def aresolve(self, account: str, region: str | None, *, timeout: float) -> list[Target]:
         """Return the targets of a probe; raise UnknownTargetError for anything unknown."""
         acc = next((a for a in self.config.accounts if a.name == account), None)
         if acc is None:
             raise UnknownTargetError(f"unknown account {account!r}")
         deadline = time.monotonic() + min(timeout, MAX_COLLECT_SECONDS)
-        regions = self._run(
+        regions = await self._await(
             self._regions(acc, deadline),
             until=lambda: deadline,
             on_timeout=lambda: self.regions.known(acc),
@@ -151,32 +165,39 @@ class Engine:
             )
         return [Target(acc, region)]
 
-    def _run(
+    async def _await(
         self,
         coro: Coroutine[Any, Any, T],
         *,
         until: Callable[[], float],
-        on_timeout: Callable[[], T] | None = None,
+        on_timeout: Callable[[], T],
     ) -> T:
-        """Run ``coro`` on the loop; at ``until()`` (re-read as it goes) cancel it and return
-        ``on_timeout()``."""
+        """Run ``coro`` on the engine's loop, awaited from the caller's; at ``until()`` (judged
+        again when reached) cancel it and return ``on_timeout()``."""
         with self._idle:
             self._active += 1
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
         try:
-            future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+            waiting = asyncio.wrap_future(future)
             while (left := until() - time.monotonic()) > 0:
-                try:
-                    return future.result(min(left, POLL_SECONDS))
-                except TimeoutError:
-                    continue
-            future.cancel()
-            if on_timeout is None:
-                raise TimeoutError
+                done, _ = await asyncio.wait([waiting], timeout=left)
+                if done:
+                    return waiting.result()
             return on_timeout()
         finally:
+            future.cancel()  # a no-op once it is done; our caller may have been cancelled
             with self._idle:
                 self._active -= 1
                 self._idle.notify_all()
+
+    def _run(self, coro: Coroutine[Any, Any, T], *, until: float) -> T | None:
+        """Run ``coro`` on the loop from another thread; None if it is not done by ``until``."""
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(max(0.0, until - time.monotonic()))
+        except TimeoutError:
+            future.cancel()
+            return None
 
     async def _regions(self, account: Account, deadline: float) -> tuple[str, ...]:
         return await self.regions.regions(
@@ -192,14 +213,21 @@ class Engine:
         ]
 
     async def _collect(
-        self, chosen: list[Target] | None, started: float, timeout: float
+        self,
+        chosen: list[Target] | None,
+        started: float,
+        timeout: float,
+        until: Callable[[], float],
     ) -> list[Result]:
         deadline = started + timeout
         targets = await self._all_targets(deadline) if chosen is None else chosen
         waits = [asyncio.ensure_future(self._get(t, deadline)) for t in targets]
+        pending = set(waits)
         try:
-            if waits:
-                await asyncio.wait(waits, timeout=max(0.0, deadline - time.monotonic()))
+            while pending and (left := until() - time.monotonic()) > 0:
+                _, pending = await asyncio.wait(
+                    pending, timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
         finally:
             for wait in waits:
                 wait.cancel()  # only our wait: the shared listing goes on (shielded)

@@ -18,20 +18,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import parse_qs
 
 from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import choose_encoder, gzip_accepted
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 from prometheus_client.utils import floatToGoString
 
 from exporter.collector import PER_BUCKET_VALUES, bucket_families
-from exporter.deflate import HEADER, Block, Gzip, block, inflate
+from exporter.deflate import HEADER, Block, Gzip, block, inflate, inflate_chunks
 from exporter.engine import Result
 from exporter.ucloud import Buckets, as_columns
 
-StartResponse = Callable[..., Any]
 _EOF = b"# EOF\n"
 CHUNK_BYTES = 256 * 1024  # an answer's chunks are about this size (one target's lines if more)
 _go_float: Callable[[float], str] = floatToGoString  # the library's own number format
@@ -163,21 +162,49 @@ def per_bucket_text(results: Sequence[Result]) -> str:
     return b"".join(per_bucket_chunks(results)).decode()
 
 
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One answer's body, built once and written as each client reads it.
+
+    ``parts`` are plain bytes and, in a plain answer, the cache's deflate blocks (inflated a
+    chunk at a time while sent); a gzip answer's parts are all bytes, the copied blocks the
+    cache's own objects. Either way a page costs its head and the pieces around the cached
+    lines, and a client that stops reading holds about one chunk of it.
+    """
+
+    content_type: str
+    gzip: bool
+    parts: tuple[bytes | Block, ...]
+    length: int  # bytes on the wire
+
+    def headers(self) -> list[tuple[str, str]]:
+        """Return the answer's headers."""
+        headers = [("Content-Type", self.content_type)]
+        if self.gzip:
+            headers.append(("Content-Encoding", "gzip"))
+        return [*headers, ("Content-Length", str(self.length))]
+
+    def chunks(self) -> Iterator[bytes]:
+        """Yield the body in chunks of about ``CHUNK_BYTES``, made as they are asked for."""
+        return _coalesce(_slices(self.parts))
+
+
 def render(
-    environ: dict[str, Any],
-    start_response: StartResponse,
     registry: CollectorRegistry,
     results: Sequence[Result],
     cache: LineCache | None = None,
-) -> Iterable[bytes]:
-    """Answer with ``registry``'s families plus the per-bucket series of ``results``.
+    *,
+    accept: str = "",
+    gzip: bool = False,
+    names: Sequence[str] = (),
+) -> Page:
+    """Return the page of ``registry``'s families plus the per-bucket series of ``results``.
 
-    The answer is a list of chunks of about ``CHUNK_BYTES``: plain, or one gzip member when
-    the client accepts it (then no plain copy of the page is made: ``cache``'s blocks are
-    copied, the rest compressed piece by piece).
+    ``accept`` picks the format as ``prometheus_client`` does; ``gzip`` makes one gzip member
+    (then no plain copy of the page is made: ``cache``'s blocks are copied, the rest compressed
+    piece by piece); ``names`` (``name[]``) filters the families.
     """
-    encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
-    names = parse_qs(environ.get("QUERY_STRING", "")).get("name[]")
+    encoder, content_type = choose_encoder(accept)
     if names:  # a filtered scrape: let the library write the families asked for
         wanted = set(names)
         chosen = [
@@ -195,16 +222,9 @@ def render(
             cache,
             openmetrics=content_type.startswith("application/openmetrics-text"),
         )
-    headers = [("Content-Type", content_type)]
-    if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", "")):
-        chunks = _gzip(page)
-        headers.append(("Content-Encoding", "gzip"))
-    else:
-        chunks = (inflate(p) if isinstance(p, Block) else p for p in page)
-    body = list(_coalesce(chunks))
-    headers.append(("Content-Length", str(sum(map(len, body)))))
-    start_response("200 OK", headers)
-    return body
+    parts = tuple(_gzip(page)) if gzip else tuple(p for p in page if not isinstance(p, bytes) or p)
+    length = sum(len(p) if isinstance(p, bytes) else p.size for p in parts)
+    return Page(content_type, gzip, parts, length)
 
 
 def _page(
@@ -225,6 +245,19 @@ def _gzip(pieces: Iterable[bytes | Block]) -> Iterator[bytes]:
     for piece in pieces:
         yield member.copy(piece) if isinstance(piece, Block) else member.plain(piece)
     yield member.finish()
+
+
+def _slices(parts: Iterable[bytes | Block]) -> Iterator[bytes]:
+    """Yield ``parts`` as bytes of at most ``CHUNK_BYTES``: blocks inflated, big bytes cut."""
+    for part in parts:
+        if isinstance(part, Block):
+            yield from inflate_chunks(part, CHUNK_BYTES)
+        elif len(part) <= CHUNK_BYTES:
+            yield part
+        else:
+            view = memoryview(part)
+            for start in range(0, len(part), CHUNK_BYTES):
+                yield bytes(view[start : start + CHUNK_BYTES])
 
 
 def _coalesce(chunks: Iterable[bytes]) -> Iterator[bytes]:

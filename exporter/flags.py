@@ -94,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: %(default)s)",
     )
     p.add_argument(
+        "--web.write-timeout",
+        dest="write_timeout",
+        type=float,
+        default=defaults.write_timeout,
+        metavar="SECONDS",
+        help="an answer must be written whole within this long after its request head, "
+        "else the connection is closed; scrape timeouts are capped to it "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
         "--web.telemetry-path",
         dest="telemetry_path",
         default="/metrics",
@@ -173,6 +183,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         ("max-requests", args.max_requests),
         ("read-header-timeout", args.read_header_timeout),
         ("read-timeout", args.read_timeout),
+        ("write-timeout", args.write_timeout),
     ):
         if not value > 0:
             parser.error(f"argument --web.{flag}: must be > 0, got {value}")

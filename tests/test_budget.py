@@ -36,13 +36,13 @@ def test_scrape_budget_from_the_timeout_header(header, budget):
 
 def test_the_write_cost_is_learned_per_page_and_capped():
     cost = WriteCost()
-    assert cost.reserve("/metrics", 100_000, 10) == pytest.approx(1.25)  # the prior, 10 us
-    cost.learn("/metrics", 100_000, 0.5)  # 5 us a bucket
-    assert cost.reserve("/metrics", 200_000, 10) == pytest.approx(1.25)
+    assert cost.reserve("/metrics", 200_000, 10) == pytest.approx(1.25)  # the prior, 5 us
+    cost.learn("/metrics", 200_000, 0.5)  # 2.5 us a series
+    assert cost.reserve("/metrics", 400_000, 10) == pytest.approx(1.25)
     assert cost.reserve("/metrics", 10_000_000, 10) == 5  # never more than half the budget
     cost.learn("/metrics", 10, 0.3)  # a tiny answer is mostly fixed costs: nothing learned
-    assert cost.reserve("/metrics", 200_000, 10) == pytest.approx(1.25)
-    assert cost.reserve("/probe?account=a&region=", 100_000, 10) == pytest.approx(1.25)
+    assert cost.reserve("/metrics", 400_000, 10) == pytest.approx(1.25)
+    assert cost.reserve("/probe?account=a&region=", 200_000, 10) == pytest.approx(1.25)
 
 
 def test_waiting_stops_early_enough_to_write_what_has_arrived():

@@ -2,7 +2,7 @@
 
 Failures and recoveries, wrong keys, an unreachable API, the min_interval cache, bucket
 filters and names that need escaping: all of it is engine and app logic, so the app is called
-directly (tests/support/wsgi.py). tests/test_integration.py keeps what needs the process.
+directly (tests.support.asgi.py). tests/test_integration.py keeps what needs the process.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault
 from exporter.web.app import App
+from tests.support.asgi import Scraper, runtime_on
 from tests.support.procs import config_for, golden_account, samples, value
-from tests.support.wsgi import Scraper, runtime_on
 
 
 @pytest.fixture

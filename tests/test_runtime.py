@@ -11,8 +11,8 @@ import yaml
 
 from exporter import metrics
 from exporter.runtime import Runtime
+from tests.support.asgi import runtime_on
 from tests.support.procs import config_for, golden_account
-from tests.support.wsgi import runtime_on
 
 NOWHERE = "http://127.0.0.1:9/"  # nothing is listed here: no test collects
 

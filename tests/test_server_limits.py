@@ -44,12 +44,16 @@ def slow_sim():
 def test_excess_requests_get_a_fast_503_with_retry_after(slow_sim, start_exporter) -> None:
     exp = start_exporter(config_for(slow_sim.url, [golden_account()]), "--web.max-requests", "1")
     answers: list[httpx.Response] = []
-    # Different queries: these do not share one answer, each needs a request slot.
-    first = threading.Thread(target=lambda: answers.append(exp.get("/metrics?a=1")))
+    # Different scrape timeouts: these do not share one answer, each needs a request slot.
+    first = threading.Thread(
+        target=lambda: answers.append(
+            exp.get("/metrics", headers={"X-Prometheus-Scrape-Timeout-Seconds": "20"})
+        )
+    )
     first.start()
     time.sleep(0.15)
     start = time.monotonic()
-    second = exp.get("/metrics?a=2")
+    second = exp.get("/metrics", headers={"X-Prometheus-Scrape-Timeout-Seconds": "19"})
     took = time.monotonic() - start
     first.join(30)
     assert second.status_code == 503 and second.headers["Retry-After"] == "1"

@@ -17,8 +17,8 @@ from exporter import metrics
 from exporter.runtime import Runtime
 from exporter.simulator import GOLDEN_PRIVATE_KEY, Simulator
 from exporter.web.app import App
+from tests.support.asgi import call, runtime_on
 from tests.support.procs import config_for, golden_account, value
-from tests.support.wsgi import call, runtime_on
 
 OPENMETRICS = "application/openmetrics-text; version=1.0.0"
 

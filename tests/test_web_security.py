@@ -7,7 +7,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import bcrypt
@@ -207,9 +207,9 @@ def test_handshake_runs_off_the_accept_loop_with_a_timeout(pki, tmp_path):
     from exporter.web.server import Limits, serve
     from exporter.web.watch import LiveWebConfig
 
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [environ["wsgi.url_scheme"].encode()]
+    async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": scope["scheme"].encode()})
 
     security = webconfig.parse({"tls_server_config": tls_config(pki)}, base_dir=web_dir(tmp_path))
     server = serve(

@@ -1,12 +1,21 @@
-"""The HTTP face as a WSGI app: landing page, telemetry path, /probe, health, reload."""
+"""The HTTP face as an ASGI app: landing page, telemetry path, /probe, health, reload.
+
+It runs on the server's event loop. Collections are awaited from the engine's own loop
+(``Engine.acollect``); pages are rendered on a small pool of threads (``RENDER_THREADS``) and
+written to each client a chunk at a time as it reads them, never holding a render thread or a
+request slot while waiting for a client. Health, readiness and the landing page need neither
+a slot nor the engine. Identical scrapes share one page (``exporter.web.share``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
 
 from prometheus_client import (
@@ -26,14 +35,21 @@ from exporter.collector import (
     target_families,
     uhub_families,
 )
-from exporter.engine import Result, UnknownTargetError
+from exporter.engine import Engine, Result, Target, UnknownTargetError
 from exporter.runtime import Runtime
 from exporter.web.budget import MIN_SCRAPE_BUDGET, WriteCost, scrape_budget
+from exporter.web.gate import BUSY, Message, Receive, Scope, Send, answer, text
+from exporter.web.headers import gzip_wanted
+from exporter.web.share import Busy, Gone, Shared
 
 log = logging.getLogger(__name__)
 
-StartResponse = Callable[..., Any]
-TIMEOUT_HEADER = "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"
+TIMEOUT_HEADER = "x-prometheus-scrape-timeout-seconds"
+RENDER_THREADS = 2  # rendering is CPU-bound under the GIL: more threads only queue
+OK = text("OK\n")
+NOT_FOUND = text("not found\n")
+NOT_ALLOWED = text("method not allowed\n", ("Allow", "GET, HEAD"))
+FAILED = text("internal error while making the answer (see the log)\n")
 
 
 def self_registry() -> CollectorRegistry:
@@ -55,6 +71,28 @@ class _Families:
         return self._families()
 
 
+@dataclass(frozen=True, slots=True)
+class _Scrape:
+    """What a scrape asked for: the answer depends on these and nothing else."""
+
+    page: str  # the telemetry path, or the probe's account and region
+    account: str | None  # None: the telemetry path
+    region: str | None
+    accept: str
+    gzip: bool
+    names: tuple[str, ...]  # name[] filter
+    budget: float  # seconds, as the share key has it (to the millisecond)
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    """A page and what learning its write cost needs."""
+
+    page: exposition.Page
+    series: int
+    rendered: float  # monotonic time the rendering started
+
+
 class App:
     """Route requests; the engine is read from ``runtime`` per request so reloads swap it."""
 
@@ -67,137 +105,194 @@ class App:
         enable_lifecycle: bool = False,
         registry: CollectorRegistry | None = None,
         reload_web: Callable[[], bool] | None = None,
+        max_requests: int = 40,
+        write_timeout: float = 60.0,
     ) -> None:
         self._runtime = runtime
         self._reload_web = reload_web
         self._path = telemetry_path
         self._offset = timeout_offset
         self._lifecycle = enable_lifecycle
+        self._write_timeout = write_timeout
         self._self_registry = registry or self_registry()
-        # What answering costs per bucket, per page (telemetry path, each probe): a scrape
+        # What answering costs per series, per page (telemetry path, each probe): a scrape
         # stops waiting for stragglers early enough to write what it holds by its deadline.
         self._write_cost = WriteCost()
         # Each target's per-bucket lines, reused while its buckets stay the same.
         self._lines = exposition.LineCache()
-        self._routes: dict[str, Callable[[dict[str, Any], StartResponse], Iterable[bytes]]] = {
-            telemetry_path: self._metrics,
-            "/probe": self._probe,
-            "/": self._landing,
-            "/-/healthy": self._ok,
-            "/-/ready": self._ok,
-        }
+        self._shared: Shared[_Made] = Shared(max_requests)
+        self._render = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="render")
 
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Serve one WSGI request."""
-        path = environ.get("PATH_INFO", "/")
-        method = environ.get("REQUEST_METHOD", "GET")
+    def close(self) -> None:
+        """Stop the render threads (after the server stopped)."""
+        self._render.shutdown(wait=False, cancel_futures=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one HTTP request (the gate has read its body and checked its headers)."""
+        path, method = scope["path"], scope["method"]
         if path == "/-/reload":
-            return self._reload(method, start_response)
-        route = self._routes.get(path)
-        if route is None:
-            return _text(start_response, "404 Not Found", "not found\n")
-        if method not in ("GET", "HEAD"):
-            return _text(
-                start_response,
-                "405 Method Not Allowed",
-                "method not allowed\n",
-                [("Allow", "GET, HEAD")],
+            await self._reload(method, send)
+        elif path in ("/-/healthy", "/-/ready"):
+            await answer(send, 200, *OK, head=method == "HEAD")
+        elif path not in ("/", "/probe", self._path):
+            await answer(send, 404, *NOT_FOUND)
+        elif method not in ("GET", "HEAD"):
+            await answer(send, 405, *NOT_ALLOWED)
+        elif path == "/":
+            body = self.landing_page().encode()
+            await answer(send, 200, body, _html_headers(body), head=method == "HEAD")
+        elif method == "HEAD":  # headers only: no upstream collection
+            _, content_type = choose_encoder(_header(scope, "accept"))
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", content_type.encode())],
+                }
             )
-        if method == "HEAD" and path in (self._path, "/probe"):
-            return _head(environ, start_response)  # headers only: no upstream collection
-        body = route({**environ, "REQUEST_METHOD": "GET"}, start_response)
-        return [] if method == "HEAD" else body
+            await send({"type": "http.response.body", "body": b""})
+        else:
+            await self._scrape(scope, receive, send)
 
-    def _landing(self, _: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        return _html(start_response, self.landing_page())
-
-    @staticmethod
-    def _ok(_: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        return _text(start_response, "200 OK", "OK\n")
-
-    def _metrics(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Collect every target (within the scrape's budget) and render the page."""
-        budget = scrape_budget(environ.get(TIMEOUT_HEADER), self._offset)
-        engine = self._runtime.engine
-        results = engine.collect(timeout=budget, reserve=self._reserve(self._path, budget))
-        rendering = time.monotonic()
-        stats = engine.stats.snapshot()
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(self._self_registry)
-        registry.register(_Families(self._runtime.families))
-        registry.register(
-            _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
-        )
-        registry.register(_Families(engine.regions.families))
-        registry.register(_Families(lambda: uhub_families(engine.uhub.states())))
-        registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
-        body = exposition.render(environ, start_response, registry, results, self._lines)
-        self._lines.retain((t.account.name, t.region) for t in engine.targets)
-        return self._timed(self._path, rendering, results, body)
-
-    def _probe(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Collect one account (and optionally one region) into a fresh registry."""
-        query = parse_qs(environ.get("QUERY_STRING", ""))
-        account = query.get("account", [""])[0]
-        region = query.get("region", [None])[0]
-        if not account:
-            return _text(start_response, "400 Bad Request", "missing parameter: account\n")
-        budget = scrape_budget(environ.get(TIMEOUT_HEADER), self._offset)
-        deadline = time.monotonic() + budget
-        engine = self._runtime.engine
+    async def _scrape(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the telemetry path or /probe: a shared or fresh page, written as read."""
+        query = parse_qs(scope["query_string"].decode("latin-1"))
+        asked = self._asked(scope, query)
+        if isinstance(asked, bytes):
+            await answer(send, 400, *text(asked.decode()))
+            return
+        deadline = asyncio.get_running_loop().time() + asked.budget
+        await receive()  # the body the gate replays; what comes next is the disconnect
+        gone: asyncio.Future[Message] = asyncio.ensure_future(receive())
         try:
-            targets = engine.resolve(account, region or None, timeout=budget)
+            made = await self._made(asked, deadline, gone, send)
+            if made is not None and await _write(made.page, send, gone):
+                self._write_cost.learn(asked.page, made.series, time.monotonic() - made.rendered)
+        finally:
+            gone.cancel()
+
+    async def _made(
+        self, asked: _Scrape, deadline: float, gone: asyncio.Future[Message], send: Send
+    ) -> _Made | None:
+        """Return the page ``asked`` for, shared or made now; None after answering an error."""
+        try:
+            made = await self._shared.get(
+                asked, lambda: self._make(asked), deadline=deadline, gone=gone
+            )
+            if made is None:  # another request's page was late: make our own, at once
+                late = replace(asked, budget=MIN_SCRAPE_BUDGET)
+                made = await self._shared.get(
+                    None, lambda: self._make(late), deadline=deadline, gone=gone
+                )
+        except Gone:
+            return None
+        except Busy:
+            log.debug("request refused: %d pages being made", self._shared.running)
+            await answer(send, 503, *BUSY)
         except UnknownTargetError as exc:
-            return _text(start_response, "400 Bad Request", f"{exc}\n")
-        page = f"/probe?account={account}&region={region or ''}"
-        budget = max(MIN_SCRAPE_BUDGET, deadline - time.monotonic())
-        results = engine.collect(
-            timeout=budget, targets=targets, reserve=self._reserve(page, budget)
+            await answer(send, 400, *text(f"{exc}\n"))
+        except Exception:  # logged once, where the page was made
+            await answer(send, 500, *FAILED)
+        else:
+            return made
+        return None
+
+    def _asked(self, scope: Scope, query: dict[str, list[str]]) -> _Scrape | bytes:
+        """Return what the scrape asks for, or the text of a 400 answer."""
+        budget = scrape_budget(
+            _header(scope, TIMEOUT_HEADER) or None, self._offset, ceiling=self._write_timeout
         )
-        rendering = time.monotonic()
-        # UHub is per account, not per target: it is on the telemetry path only, so probes of
-        # every account and region never repeat it.
-        stats = engine.stats.snapshot({(t.account.name, t.region) for t in targets})
+        common = (
+            _header(scope, "accept"),
+            gzip_wanted(_header(scope, "accept-encoding")),
+            tuple(query.get("name[]", ())),
+            round(budget, 3),
+        )
+        if scope["path"] == self._path:
+            return _Scrape(self._path, None, None, *common)
+        account = query.get("account", [""])[0]
+        if not account:
+            return b"missing parameter: account\n"
+        region = query.get("region", [None])[0] or None
+        page = f"/probe?account={account}&region={region or ''}"
+        return _Scrape(page, account, region, *common)
+
+    async def _make(self, asked: _Scrape) -> _Made:
+        """Collect what ``asked`` covers within its budget, then render it on a render thread."""
+        engine = self._runtime.engine
+        started = time.monotonic()
+        targets: list[Target] | None = None
+        if asked.account is not None:
+            targets = await engine.aresolve(asked.account, asked.region, timeout=asked.budget)
+        budget = max(MIN_SCRAPE_BUDGET, started + asked.budget - time.monotonic())
+        extra = _uhub_series(engine) if targets is None else 0
+        results = await engine.acollect(
+            timeout=budget,
+            targets=targets,
+            reserve=lambda buckets: self._write_cost.reserve(
+                asked.page, 2 * buckets + extra, budget
+            ),
+        )
+        rendered = time.monotonic()
+        loop = asyncio.get_running_loop()
+        page = await loop.run_in_executor(self._render, self._page, engine, asked, targets, results)
+        series = 2 * sum(len(r.buckets or ()) for r in results) + extra
+        return _Made(page, series, rendered)
+
+    def _page(
+        self,
+        engine: Engine,
+        asked: _Scrape,
+        targets: Sequence[Target] | None,
+        results: Sequence[Result],
+    ) -> exposition.Page:
+        """Render the page of ``results`` (on a render thread)."""
         registry = CollectorRegistry(auto_describe=False)
+        if targets is None:
+            stats = engine.stats.snapshot()
+            registry.register(self._self_registry)
+            registry.register(_Families(self._runtime.families))
+        else:  # UHub is per account: on the telemetry path only, never repeated by probes
+            stats = engine.stats.snapshot({(t.account.name, t.region) for t in targets})
         registry.register(
             _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
         )
-        body = exposition.render(environ, start_response, registry, results, self._lines)
+        if targets is None:
+            registry.register(_Families(engine.regions.families))
+            registry.register(_Families(lambda: uhub_families(engine.uhub.states())))
+            registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
+        page = exposition.render(
+            registry,
+            results,
+            self._lines,
+            accept=asked.accept,
+            gzip=asked.gzip,
+            names=asked.names,
+        )
         self._lines.retain((t.account.name, t.region) for t in engine.targets)
-        return self._timed(page, rendering, results, body)
+        return page
 
-    def _timed(
-        self, page: str, started: float, results: Sequence[Result], body: Iterable[bytes]
-    ) -> Iterable[bytes]:
-        """Return ``body``; when the server has sent it, learn what that cost per bucket."""
-        buckets = sum(len(r.buckets or ()) for r in results)
-
-        def done() -> None:
-            self._write_cost.learn(page, buckets, time.monotonic() - started)
-
-        return _Timed(body, done)
-
-    def _reserve(self, page: str, budget: float) -> Callable[[int], float]:
-        """Return the engine's ``reserve``: the time to answer ``n`` buckets of ``page``."""
-        return lambda buckets: self._write_cost.reserve(page, buckets, budget)
-
-    def _reload(self, method: str, start_response: StartResponse) -> Iterable[bytes]:
+    async def _reload(self, method: str, send: Send) -> None:
         if method not in ("POST", "PUT"):
-            return _text(
-                start_response, "405 Method Not Allowed", "use POST\n", [("Allow", "POST, PUT")]
-            )
+            await answer(send, 405, *text("use POST\n", ("Allow", "POST, PUT")))
+            return
         if not self._lifecycle:
-            return _text(start_response, "403 Forbidden", "Lifecycle API is not enabled.\n")
+            await answer(send, 403, *text("Lifecycle API is not enabled.\n"))
+            return
+        if await asyncio.to_thread(self._reload_all):
+            await answer(send, 200, *text("configuration reloaded\n"))
+            return
+        await answer(
+            send,
+            500,
+            *text("reload failed; the running configuration is kept (see the log)\n"),
+        )
+
+    def _reload_all(self) -> bool:
         ok = self._runtime.reload()
         if self._reload_web is not None:
             ok = self._reload_web() and ok
-        if ok:
-            return _text(start_response, "200 OK", "configuration reloaded\n")
-        return _text(
-            start_response,
-            "500 Internal Server Error",
-            "reload failed; the running configuration is kept (see the log)\n",
-        )
+        return ok
 
     def landing_page(self) -> str:
         """Return the HTML landing page: version, metrics link, targets; never secrets."""
@@ -219,48 +314,41 @@ class App:
         )
 
 
-class _Timed:
-    """A WSGI body that calls ``done`` when the server closes it (PEP 3333: after sending)."""
+async def _write(page: exposition.Page, send: Send, gone: asyncio.Future[Message]) -> bool:
+    """Write ``page`` a chunk at a time as the client takes them; return whether all of it was.
 
-    def __init__(self, body: Iterable[bytes], done: Callable[[], None]) -> None:
-        self._body, self._done = body, done
+    Each chunk is made (a cached block inflated, at most ``CHUNK_BYTES``) only when the client
+    has taken the one before: a client that stops reading holds about one chunk.
+    """
+    headers = [(k.lower().encode(), v.encode()) for k, v in page.headers()]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    for chunk in page.chunks():
+        if gone.done():  # the client left, or the server closed the connection
+            return False
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    if gone.done():
+        return False
+    await send({"type": "http.response.body", "body": b""})
+    return True
 
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._body)
 
-    def close(self) -> None:
-        """Record the time taken."""
-        self._done()
-
-
-def _text(
-    start_response: StartResponse,
-    status: str,
-    body: str,
-    headers: list[tuple[str, str]] | None = None,
-) -> list[bytes]:
-    data = body.encode()
-    start_response(
-        status,
-        [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(data))),
-            *(headers or []),
-        ],
+def _uhub_series(engine: Engine) -> int:
+    """Return how many UHub series the telemetry page will write."""
+    return sum(
+        3 * len(s.registry.images) + 2 * len(s.registry.repos)
+        for s in engine.uhub.states()
+        if s.registry is not None
     )
-    return [data]
 
 
-def _head(environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-    """Answer HEAD on a metrics path: the Content-Type a GET would get, no body, no scrape."""
-    _, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
-    start_response("200 OK", [("Content-Type", content_type)])
-    return []
+def _header(scope: Scope, name: str) -> str:
+    """Return a header's value (the gate has joined or refused duplicates), or ""."""
+    key = name.encode()
+    for k, v in scope["headers"]:
+        if k == key:
+            return str(v.decode("latin-1"))
+    return ""
 
 
-def _html(start_response: StartResponse, body: str) -> list[bytes]:
-    data = body.encode()
-    start_response(
-        "200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data)))]
-    )
-    return [data]
+def _html_headers(body: bytes) -> list[tuple[str, str]]:
+    return [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(body)))]

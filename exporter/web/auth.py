@@ -18,10 +18,8 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Checker = Callable[[bytes, bytes], bool]
 
 REALM = "ucloud-image-exporter"

@@ -10,16 +10,18 @@ DEFAULT_SCRAPE_TIMEOUT = 60.0
 MIN_SCRAPE_BUDGET = 0.1
 # At most this share of a scrape's budget is held back for writing the answer.
 MAX_RESERVE_SHARE = 0.5
-# What writing and sending one bucket's series costs before a page has been measured
-# (about 4 us a line in the fast writer, gzip and the socket included, doubled for safety).
-PRIOR_SECONDS_PER_BUCKET = 10e-6
-MIN_BUCKETS_TO_LEARN = 1000  # smaller answers are mostly fixed costs: they teach nothing
+# What writing and sending one series costs before a page has been measured (about 2 us a
+# line in the fast writer, gzip and the socket included, more in prometheus_client's; 5 us
+# for safety).
+PRIOR_SECONDS_PER_SERIES = 5e-6
+MIN_SERIES_TO_LEARN = 2000  # smaller answers are mostly fixed costs: they teach nothing
 
 
-def scrape_budget(header: str | None, offset: float) -> float:
+def scrape_budget(header: str | None, offset: float, *, ceiling: float = math.inf) -> float:
     """Return seconds to spend on a scrape, from Prometheus's timeout header minus offset.
 
     A header that is not a finite positive number counts as absent (60 s); a larger one than
+    ``ceiling`` (the write timeout: the answer must be written by then) or
     ``MAX_COLLECT_SECONDS`` (600 s) is clamped to it.
     """
     try:
@@ -28,21 +30,21 @@ def scrape_budget(header: str | None, offset: float) -> float:
         timeout = DEFAULT_SCRAPE_TIMEOUT
     if not (math.isfinite(timeout) and timeout > 0):
         timeout = DEFAULT_SCRAPE_TIMEOUT
-    return max(MIN_SCRAPE_BUDGET, min(timeout, MAX_COLLECT_SECONDS) - offset)
+    return max(MIN_SCRAPE_BUDGET, min(timeout, ceiling, MAX_COLLECT_SECONDS) - offset)
 
 
 class WriteCost:
-    """Learn, per page (the telemetry path, each probe), what an answer costs per bucket."""
+    """Learn, per page (the telemetry path, each probe), what an answer costs per series."""
 
     def __init__(self) -> None:
-        self._per_bucket: dict[str, float] = {}
+        self._per_series: dict[str, float] = {}
 
-    def reserve(self, page: str, buckets: int, budget: float) -> float:
-        """Return how long before the budget ends waiting must stop to answer ``buckets``."""
-        per_bucket = self._per_bucket.get(page, PRIOR_SECONDS_PER_BUCKET)
-        return min(budget * MAX_RESERVE_SHARE, 1.25 * per_bucket * buckets)
+    def reserve(self, page: str, series: int, budget: float) -> float:
+        """Return how long before the budget ends waiting must stop to answer ``series``."""
+        per_series = self._per_series.get(page, PRIOR_SECONDS_PER_SERIES)
+        return min(budget * MAX_RESERVE_SHARE, 1.25 * per_series * series)
 
-    def learn(self, page: str, buckets: int, seconds: float) -> None:
-        """Remember what writing and sending an answer of ``buckets`` took."""
-        if buckets >= MIN_BUCKETS_TO_LEARN:
-            self._per_bucket[page] = seconds / buckets
+    def learn(self, page: str, series: int, seconds: float) -> None:
+        """Remember what rendering and sending an answer of ``series`` took."""
+        if series >= MIN_SERIES_TO_LEARN:
+            self._per_series[page] = seconds / series

@@ -1,13 +1,16 @@
-"""The production HTTP server: uvicorn (asyncio, h11) with connection and header limits.
+"""The production HTTP server: uvicorn (asyncio, h11) with connection, header and write limits.
 
 uvicorn gives the event loop, HTTP/1.1 parsing (h11), non-blocking TLS handshakes and a
-graceful shutdown; the WSGI app runs on a2wsgi's bounded thread pool behind ``exporter.web.gate``.
-Two limits uvicorn does not have are added through its documented extension point, the HTTP
-protocol class (``uvicorn.Config(http=...)``):
+graceful shutdown; the ASGI app runs on its loop behind ``exporter.web.gate``. Three limits
+uvicorn does not have are added through its documented extension point, the HTTP protocol
+class (``uvicorn.Config(http=...)``):
 
 * read-header timeout: a connection that has not sent a complete request head within
   ``read_header_timeout`` of connecting (or of its previous answer) is closed, however slowly
   it trickles bytes;
+* write timeout: an answer not written whole within ``write_timeout`` of the end of its
+  request head (Go's ``http.Server.WriteTimeout``) has its connection closed, so a client
+  that stops reading holds a connection for that long at most;
 * connection cap: with ``max_connections`` open, a new connection closes the oldest one that
   is not in the middle of a request (idle or still sending headers), or is itself closed when
   every connection is busy. Either way the closed one reads ``503`` with ``Retry-After``.
@@ -16,6 +19,7 @@ protocol class (``uvicorn.Config(http=...)``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import resource
 import socket
@@ -26,11 +30,9 @@ from typing import Any
 
 import h11
 import uvicorn
-from a2wsgi import WSGIMiddleware
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from exporter.web.auth import WSGIApp
-from exporter.web.gate import Gate
+from exporter.web.gate import ASGIApp, Gate
 from exporter.web.watch import LiveWebConfig
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,9 @@ OVER_CAPACITY = (
 )
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
+# At shutdown, answers still being written after this long have their connections closed
+# (one warning); uvicorn's own last resort, cancelling the app with a traceback, comes later.
+STOP_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +56,7 @@ class Limits:
     max_requests: int = 40
     read_header_timeout: float = 10.0
     read_timeout: float = 10.0
+    write_timeout: float = 60.0
     tls_handshake_timeout: float = 10.0
 
 
@@ -107,6 +113,13 @@ class _Connections:
         self._busy.discard(conn)
         self._reused.discard(conn)
 
+    def abort_busy(self) -> int:
+        """Close every connection still answering a request; return how many there were."""
+        busy = list(self._busy)
+        for conn in busy:
+            conn.transport.abort()
+        return len(busy)
+
 
 def _refuse(conn: H11Protocol, *, quietly: bool = False) -> None:
     """Answer 503 with Retry-After (no request was read yet) and close.
@@ -124,6 +137,7 @@ def _protocol(limits: Limits, connections: _Connections) -> type[H11Protocol]:
 
     class Guarded(H11Protocol):
         _head_timer: asyncio.TimerHandle | None = None
+        _write_timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -132,20 +146,38 @@ def _protocol(limits: Limits, connections: _Connections) -> type[H11Protocol]:
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
-            if self.conn.their_state is not h11.IDLE:  # a whole request head arrived
-                self._disarm()
-                connections.busy(self, True)
+            self._head_seen()
 
         def on_response_complete(self) -> None:
-            super().on_response_complete()
+            self._stop_write_timer()
+            super().on_response_complete()  # may start a pipelined request at once
             connections.busy(self, False)
             if not self.transport.is_closing():
                 self._arm()
+                self._head_seen()
+
+        def _head_seen(self) -> None:
+            """Once a whole request head arrived, its answer has a deadline."""
+            if self.conn.their_state is not h11.IDLE and self._write_timer is None:
+                self._disarm()
+                self._write_timer = self.loop.call_later(limits.write_timeout, self._too_slow)
+                connections.busy(self, True)
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            self._stop_write_timer()
             connections.closed(self)
             super().connection_lost(exc)
+
+        def _stop_write_timer(self) -> None:
+            if self._write_timer is not None:
+                self._write_timer.cancel()
+                self._write_timer = None
+
+        def _too_slow(self) -> None:
+            self._write_timer = None
+            log.debug("closing a connection whose answer took over %gs", limits.write_timeout)
+            self.transport.abort()  # close() would wait to flush to a client that never reads
 
         def _arm(self) -> None:
             self._disarm()
@@ -213,19 +245,20 @@ class Server:
     """uvicorn serving ``app`` on ``address`` in a thread of its own, with ``limits``."""
 
     def __init__(
-        self, app: WSGIApp, address: str, *, limits: Limits, web: LiveWebConfig | None = None
+        self, app: ASGIApp, address: str, *, limits: Limits, web: LiveWebConfig | None = None
     ) -> None:
         self._sock = _bind(address)
         _fit_open_files(limits.max_connections)
         self._gate = Gate(
-            WSGIMiddleware(app, workers=limits.max_requests),  # type: ignore[arg-type]
+            app,
             auth=lambda: web.auth if web is not None else None,
             max_requests=limits.max_requests,
             read_timeout=limits.read_timeout,
         )
+        self._connections = _Connections(limits.max_connections)
         config = uvicorn.Config(
             self._gate,
-            http=_protocol(limits, _Connections(limits.max_connections)),
+            http=_protocol(limits, self._connections),
             lifespan="off",
             interface="asgi3",
             ws="none",
@@ -235,7 +268,7 @@ class Server:
             proxy_headers=False,
             server_header=False,
             timeout_keep_alive=max(1, round(limits.read_header_timeout)),
-            timeout_graceful_shutdown=5,
+            timeout_graceful_shutdown=round(STOP_GRACE_SECONDS) + 2,
             backlog=2048,
         )
         config.load()
@@ -251,6 +284,7 @@ class Server:
 
     def _run(self) -> None:
         with asyncio.Runner(loop_factory=lambda: _Loop(self._handshake_timeout)) as runner:
+            self._loop = runner.get_loop()
             runner.run(self._server.serve(sockets=[self._sock]))
 
     def start(self) -> Server:
@@ -266,10 +300,23 @@ class Server:
         return self
 
     def shutdown(self) -> None:
-        """Stop accepting, let running requests finish (up to 5 s), stop the thread."""
+        """Stop accepting, let running requests finish (up to 5 s), stop the thread.
+
+        Connections still answering then are closed, with one warning line.
+        """
         self._server.should_exit = True
+        with contextlib.suppress(RuntimeError):  # the loop already ended
+            self._loop.call_soon_threadsafe(
+                self._loop.call_later, STOP_GRACE_SECONDS, self._cut_short
+            )
         self._thread.join(STOP_TIMEOUT)
         self._gate.close()
+
+    def _cut_short(self) -> None:
+        if cut := self._connections.abort_busy():
+            log.warning(
+                "shutdown: closed %d connections still answering after %gs", cut, STOP_GRACE_SECONDS
+            )
 
     def server_close(self) -> None:
         """Close the listening socket."""
@@ -277,7 +324,7 @@ class Server:
 
 
 def serve(
-    app: WSGIApp, address: str, web: LiveWebConfig | None = None, *, limits: Limits | None = None
+    app: ASGIApp, address: str, web: LiveWebConfig | None = None, *, limits: Limits | None = None
 ) -> Server:
     """Bind ``address`` and serve ``app`` (TLS, basic auth per ``web``) in a thread."""
     server = Server(app, address, limits=limits or Limits(), web=web).start()

@@ -1,0 +1,85 @@
+"""Answers made once and shared: identical scrapes that arrive while one is being made wait for
+it instead of making their own, and making one takes one of a bounded number of slots.
+
+A slot covers making a page (collection and rendering) and nothing else: a page, once made,
+is an immutable object that each request writes to its own client at that client's pace, so a
+client that stops reading holds its connection and no slot, and never delays anyone sharing
+its page. Each waiting request keeps its own deadline: a request whose share key (which
+includes its time budget) matches a page being made waits for it at most until its own
+deadline, and is then told so to make its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Busy(Exception):
+    """Every slot is taken: the request gets 503 with Retry-After."""
+
+
+class Gone(Exception):
+    """The client went away while waiting."""
+
+
+class Shared(Generic[T]):
+    """Pages being made, by share key, at most ``slots`` at once."""
+
+    def __init__(self, slots: int) -> None:
+        self._slots = slots
+        self._making: dict[Hashable, asyncio.Task[T]] = {}
+        self.running = 0  # pages being made, shared or not
+
+    async def get(
+        self,
+        key: Hashable | None,
+        make: Callable[[], Awaitable[T]],
+        *,
+        deadline: float,
+        gone: asyncio.Future[Any],
+    ) -> T | None:
+        """Return the page of ``key``: the one being made, or one ``make`` makes now.
+
+        ``key`` None never shares. Raise ``Busy`` when a page must be made and no slot is
+        free, ``Gone`` when ``gone`` is done first. Return None when a page made by another
+        request was not ready by ``deadline`` (loop time): the caller makes its own.
+        """
+        task = self._making.get(key) if key is not None else None
+        mine = task is None
+        if task is None:
+            if self.running >= self._slots:
+                raise Busy
+            task = asyncio.ensure_future(self._make(make))
+            if key is not None:
+                self._making[key] = task
+            task.add_done_callback(lambda done: self._forget(key, done))
+        loop = asyncio.get_running_loop()
+        # Our own page is as fast as we can have it; another's is waited for until our deadline.
+        timeout = None if mine else max(0.0, deadline - loop.time())
+        waits: set[asyncio.Future[Any]] = {task, gone}
+        done, _ = await asyncio.wait(waits, timeout=timeout, return_when="FIRST_COMPLETED")
+        if task in done:
+            return task.result()
+        if gone in done:
+            raise Gone
+        return None
+
+    async def _make(self, make: Callable[[], Awaitable[T]]) -> T:
+        self.running += 1
+        try:
+            return await make()
+        finally:
+            self.running -= 1
+
+    def _forget(self, key: Hashable | None, task: asyncio.Task[T]) -> None:
+        """Stop sharing a finished page (later requests make a fresh one); log a failure once."""
+        if key is not None and self._making.get(key) is task:
+            del self._making[key]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("making an answer failed", exc_info=task.exception())
