@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs
 
 from prometheus_client import (
@@ -78,7 +78,8 @@ class _Scrape:
     page: str  # the telemetry path, or the probe's account and region
     account: str | None  # None: the telemetry path
     region: str | None
-    accept: str
+    accept: str = field(compare=False)  # what it stands for is content_type
+    content_type: str
     gzip: bool
     names: tuple[str, ...]  # name[] filter
     budget: float  # seconds, as the share key has it (to the millisecond)
@@ -202,8 +203,10 @@ class App:
         budget = scrape_budget(
             _header(scope, TIMEOUT_HEADER) or None, self._offset, ceiling=self._write_timeout
         )
+        accept = _header(scope, "accept")
         common = (
-            _header(scope, "accept"),
+            accept,
+            choose_encoder(accept)[1],
             gzip_wanted(_header(scope, "accept-encoding")),
             tuple(query.get("name[]", ())),
             round(budget, 3),
