@@ -222,7 +222,7 @@ def render(
             cache,
             openmetrics=content_type.startswith("application/openmetrics-text"),
         )
-    parts = tuple(_gzip(page)) if gzip else tuple(p for p in page if not isinstance(p, bytes) or p)
+    parts = tuple(_gzip(page)) if gzip else tuple(_kept(p) for p in page if p)
     length = sum(len(p) if isinstance(p, bytes) else p.size for p in parts)
     return Page(content_type, gzip, parts, length)
 
@@ -245,6 +245,12 @@ def _gzip(pieces: Iterable[bytes | Block]) -> Iterator[bytes]:
     for piece in pieces:
         yield member.copy(piece) if isinstance(piece, Block) else member.plain(piece)
     yield member.finish()
+
+
+def _kept(part: bytes | Block) -> bytes | Block:
+    """Return how a plain page keeps ``part`` until sent: longer than a chunk, compressed
+    (the library's part of a page, with thousands of UHub images, or a ``name[]`` page)."""
+    return block(part) if isinstance(part, bytes) and len(part) > CHUNK_BYTES else part
 
 
 def _slices(parts: Iterable[bytes | Block]) -> Iterator[bytes]:

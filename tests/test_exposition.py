@@ -8,6 +8,7 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.openmetrics.exposition import generate_latest as om_generate_latest
 
 from exporter.collector import bucket_families
@@ -149,3 +150,27 @@ def test_an_unchanged_target_reuses_its_lines_and_a_changed_one_is_written_again
     cache.retain([("a", "r2")])  # r1 is no longer a target
     assert cache.blocks(result("r2", 6)) is other
     assert cache.blocks(result("r1", 6)) is not changed
+
+
+class _Many:
+    """A family of many samples: the library's part of a page, bigger than a chunk."""
+
+    def collect(self):
+        family = GaugeMetricFamily("many_things", "Lots of them.", labels=["name"])
+        for i in range(20_000):
+            family.add_metric([f"thing-{i}"], i)
+        yield family
+
+
+def test_a_plain_page_keeps_no_part_bigger_than_a_chunk_until_it_is_sent():
+    """A client that stops reading holds about one chunk: big parts are kept compressed."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Many())
+    expected = generate_latest(registry)
+    assert len(expected) > 2 * CHUNK_BYTES
+    for names in ((), ("many_things",)):
+        page = render(registry, [], names=names)
+        assert all(len(p) <= CHUNK_BYTES for p in page.parts if isinstance(p, bytes))
+        body = b"".join(page.chunks())
+        assert body.startswith(expected) and len(body) == page.length
+        assert max(map(len, page.chunks())) < 2 * CHUNK_BYTES
