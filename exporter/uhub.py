@@ -112,9 +112,23 @@ class UHubBook:
                     ", ".join(sorted(registry.inconsistencies)),
                     extra={"account": account.name},
                 )
+        old = self._states[account.name]
         if registry is not None:
             self._stats.record_oddities(account.name, UHUB_REGION, registry)
-        old = self._states[account.name]
+            was = old.registry is not None and old.registry.truncated is not None
+            if registry.truncated is not None:
+                self._stats.record_truncation(account.name, registry.truncated)
+            if registry.truncated is not None and not was:  # once, not every refresh
+                log.warning(
+                    "UHub registry too large (%s): only its first %d images are kept "
+                    "(uhub.max_images %d); logged again only after it fits",
+                    registry.truncated,
+                    len(registry.images),
+                    self._config.uhub.max_images,
+                    extra={"account": account.name, "reason": registry.truncated},
+                )
+            elif registry.truncated is None and was:
+                log.info("UHub registry fits again: kept whole", extra={"account": account.name})
         state = UHubState(
             account.name,
             up=registry is not None,
