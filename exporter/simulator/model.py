@@ -107,12 +107,12 @@ class GeneratedImages(Sequence[Image]):
         """Describe ``count`` images with times within [create_time, update_time]."""
         if count < 0:
             raise ValueError("count must be >= 0")
-        self.count, self.create_time, self.update_time = count, create_time, update_time
+        self.size, self.create_time, self.update_time = count, create_time, update_time
         self._width = max(5, len(str(count)))
 
     def __len__(self) -> int:
         """Return how many images there are."""
-        return self.count
+        return self.size
 
     @overload
     def __getitem__(self, index: int) -> Image: ...
@@ -121,9 +121,9 @@ class GeneratedImages(Sequence[Image]):
     def __getitem__(self, index: int | slice) -> Image | list[Image]:
         """Make image ``index`` (or the images of a slice)."""
         if isinstance(index, slice):
-            return [self._make(k) for k in range(*index.indices(self.count))]
-        k = index + self.count if index < 0 else index
-        if not 0 <= k < self.count:
+            return [self._make(k) for k in range(*index.indices(self.size))]
+        k = index + self.size if index < 0 else index
+        if not 0 <= k < self.size:
             raise IndexError("image index out of range")
         return self._make(k)
 
@@ -133,7 +133,7 @@ class GeneratedImages(Sequence[Image]):
         if digits == name or len(digits) != self._width or not digits.isdigit():
             return None
         k = int(digits) - 1
-        return self._make(k) if 0 <= k < self.count else None
+        return self._make(k) if 0 <= k < self.size else None
 
     def _make(self, k: int) -> Image:
         updated = max(self.create_time, self.update_time - k)
