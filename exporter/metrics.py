@@ -218,7 +218,8 @@ UHUB_REPO_INFO = Family(
 UHUB_REPO_IMAGES = Family(
     "ucloud_uhub_repo_images",
     "gauge",
-    "Number of images GetRepoImage listed in the UHub repository.",
+    "Number of images in the UHub repository: those GetRepoImage listed, or its TotalCount "
+    "when uhub.max_images cut the listing short; absent when the cap left it unlisted.",
     ("account", "repo"),
 )
 UHUB_IMAGE_PULLS = Family(

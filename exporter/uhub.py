@@ -115,19 +115,20 @@ class UHubBook:
         old = self._states[account.name]
         if registry is not None:
             self._stats.record_oddities(account.name, UHUB_REGION, registry)
-            was = old.registry is not None and old.registry.truncated is not None
-            if registry.truncated is not None:
-                self._stats.record_truncation(account.name, registry.truncated)
-            if registry.truncated is not None and not was:  # once, not every refresh
+            was = old.registry is not None and bool(old.registry.truncated)
+            for kind in sorted(registry.truncated):
+                self._stats.record_truncation(account.name, kind)
+            if registry.truncated and not was:  # once, not on every refresh
+                why = ",".join(sorted(registry.truncated))
                 log.warning(
                     "UHub registry too large (%s): only its first %d images are kept "
                     "(uhub.max_images %d); logged again only after it fits",
-                    registry.truncated,
+                    why,
                     len(registry.images),
                     self._config.uhub.max_images,
-                    extra={"account": account.name, "reason": registry.truncated},
+                    extra={"account": account.name, "reason": why},
                 )
-            elif registry.truncated is None and was:
+            elif not registry.truncated and was:
                 log.info("UHub registry fits again: kept whole", extra={"account": account.name})
         state = UHubState(
             account.name,

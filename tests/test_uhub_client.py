@@ -279,7 +279,7 @@ def test_an_endless_stream_of_new_names_is_cut_at_the_cap():
     endless = OneRepo(lambda _, limit: {"ImageSet": [image("r", endless.asked * limit + i)
                                                      for i in range(limit)]})  # fmt: skip
     reg = uhub_over(endless, page_size=1000, uhub=UHubSettings(tag_counts="off"))
-    assert len(reg.images) == 20_000 and reg.truncated == "too_many_images"
+    assert len(reg.images) == 20_000 and reg.truncated == {"too_many_images"}
     assert endless.asked == 20  # no page after the one that reached the cap
 
 
@@ -295,7 +295,7 @@ def test_the_cap_keeps_the_first_images_of_the_repositories_by_name():
     hub = fleet(repos=8, images=5_000)
     hub.private.reverse()  # the order GetRepo lists them in does not matter
     reg = uhub_over(hub, page_size=1_000, uhub=UHubSettings(tag_counts="top"))
-    assert len(reg.images) == 20_000 and reg.truncated == "too_many_images"
+    assert len(reg.images) == 20_000 and reg.truncated == {"too_many_images"}
     assert {i.repo for i in reg.images} == {"repo0", "repo1", "repo2", "repo3"}
     assert [(i.repo, i.name) for i in reg.images] == sorted((i.repo, i.name) for i in reg.images)
     # Pages: 5 of each kept repository, none of the others; tags only for kept images.
@@ -311,7 +311,7 @@ def test_the_cap_keeps_the_first_images_of_the_repositories_by_name():
 def test_a_registry_within_the_cap_is_whole():
     hub = fleet(repos=8, images=5)
     reg = uhub_over(hub, uhub=UHubSettings(tag_counts="off", max_images=40))
-    assert len(reg.images) == 40 and reg.truncated is None
+    assert len(reg.images) == 40 and not reg.truncated
 
 
 def test_the_images_kept_do_not_depend_on_the_order_pages_arrive():
@@ -332,7 +332,7 @@ def test_the_images_kept_do_not_depend_on_the_order_pages_arrive():
             uhub=UHubSettings(tag_counts="off", max_images=120),
         )
         kept.append([(i.repo, i.name) for i in reg.images])
-        assert reg.truncated == "too_many_images"
+        assert reg.truncated == {"too_many_images"}
     first_twenty = sorted(f"img{i:04d}" for i in range(20))
     assert kept[0] == [
         *((f"repo{r}", f"img{i:04d}") for r in (0, 1) for i in range(50)),
@@ -360,4 +360,16 @@ def test_a_hostile_gateway_of_600000_images_costs_only_the_pages_of_the_cap():
     )
     reg = uhub_over(huge, page_size=1_000, uhub=UHubSettings(tag_counts="off"))
     assert huge.asked == 20 and len(reg.images) == 20_000
-    assert reg.repos[0].images == 600_000 and reg.truncated == "too_many_images"
+    assert reg.repos[0].images == 600_000 and reg.truncated == {"too_many_images"}
+
+
+def test_more_than_1000_repositories_keep_the_first_1000_listed():
+    hub = UHub(private=[repo(f"r{n:04d}") for n in range(1_005, 0, -1)])
+    hub.images = {f"r{n:04d}": [image(f"r{n:04d}", 0)] for n in range(1, 1_006)}
+    reg = uhub_over(hub, page_size=100, uhub=UHubSettings(tag_counts="off", max_images=3))
+    # GetRepo's first 1,000 (r1005 down to r0006), sorted; then 3 images, one per repository.
+    assert len(reg.repos) == 1_000 and reg.repos[0].name == "r0006"
+    assert [i.repo for i in reg.images] == ["r0006", "r0007", "r0008"]
+    assert reg.truncated == {"too_many_repos", "too_many_images"}
+    # 10 private pages reach 1,000 repositories: no 11th, no public listing.
+    assert hub.calls["GetRepo"] == 10 and hub.calls["GetRepoImage"] == 3

@@ -221,14 +221,17 @@ class Growing:
     def __init__(self, repos: int, images: int) -> None:
         self.repos, self.images = repos, images
         self.tagged: list[tuple[str, str]] = []
+        self.failing = False
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         form = dict(parse_qsl(request.content.decode()))
         offset, limit = int(form["Offset"]), int(form["Limit"])
-        if form["Action"] == "GetRepo":
+        if self.failing:
+            body: dict[str, object] = {"RetCode": 171, "Message": "Signature VerifyAC Error"}
+        elif form["Action"] == "GetRepo":
             names = [f"r{n}" for n in range(self.repos)] if form["Type"] == "private" else []
             items: list[dict[str, object]] = [{"RepoName": n} for n in names]
-            body: dict[str, object] = {"RetCode": 0, "TotalCount": len(items), "RepoSet": items}
+            body = {"RetCode": 0, "TotalCount": len(items), "RepoSet": items}
         elif form["Action"] == "GetRepoImage":
             items = [
                 {"ImageName": f"i{n:05d}", "PullCount": n, "UpdateTime": 1_700_000_000}
@@ -252,6 +255,11 @@ def test_a_registry_over_the_cap_is_kept_in_part_counted_and_logged_once(caplog)
         client = UCloudClient(settings, transport=httpx.MockTransport(gateway))
         book = UHubBook(client, cfg, stats)
         seen = [await book.refresh(cfg.accounts[0]) for _ in range(3)]
+        gateway.failing = True  # a failed refresh keeps the cut registry: no new warning
+        failed = await book.refresh(cfg.accounts[0])
+        gateway.failing = False
+        seen.append(await book.refresh(cfg.accounts[0]))
+        assert not failed.up and failed.registry == seen[0].registry
         gateway.repos = 2  # fits: 100 images
         seen.append(await book.refresh(cfg.accounts[0]))
         gateway.repos = 8
@@ -265,21 +273,21 @@ def test_a_registry_over_the_cap_is_kept_in_part_counted_and_logged_once(caplog)
     assert first.up and first.registry is not None and first.reason is None
     assert len(first.registry.images) == 200
     assert {i.repo for i in first.registry.images} == {"r0", "r1", "r2", "r3"}
-    assert all(s.registry == first.registry for s in (states[1], states[2], states[4]))
-    assert states[3].registry is not None and states[3].registry.truncated is None
+    assert all(s.registry == first.registry for s in (states[1], states[2], states[3], states[5]))
+    assert states[4].registry is not None and not states[4].registry.truncated
     # Tag calls only for the kept images: 200 per truncated refresh, 100 for the other.
-    assert len(gateway.tagged) == 4 * 200 + 100
+    assert len(gateway.tagged) == 5 * 200 + 100
     assert set(gateway.tagged) == {(i.repo, i.name) for i in first.registry.images} | {
-        (i.repo, i.name) for i in states[3].registry.images
+        (i.repo, i.name) for i in states[4].registry.images
     }
-    assert stats.snapshot().uhub_truncated == {("a", "", "too_many_images"): 4}
+    assert stats.snapshot().uhub_truncated == {("a", "", "too_many_images"): 5}
     counted = [
         (s.labels["account"], s.labels["reason"], s.value)
         for family in counter_families(stats.snapshot())
         for s in family.samples
         if s.name == "ucloud_uhub_truncated_refreshes_total"
     ]
-    assert counted == [(*key, 4.0)]
+    assert counted == [(*key, 5.0)]
     warned = [r for r in caplog.records if "too large" in r.getMessage()]
     assert len(warned) == 2  # when it started being cut, and again after it had fit
     assert all(r.levelno == logging.WARNING and r.reason == "too_many_images" for r in warned)

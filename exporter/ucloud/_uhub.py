@@ -74,7 +74,7 @@ class Registry:
     invalid: Mapping[str, int]  # API field name -> entries where it was missing or malformed
     inconsistencies: frozenset[str]
     requests: int
-    truncated: str | None = None  # too_many_images or too_many_repos: only part is kept
+    truncated: frozenset[str] = frozenset()  # too_many_images, too_many_repos: only part kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ class _Refresh:
     requests: int = 0
     invalid: Counter[str] = field(default_factory=Counter)
     kinds: set[str] = field(default_factory=set)
-    truncated: str | None = None  # why only part of the registry is kept
+    truncated: set[str] = field(default_factory=set)  # why only part of the registry is kept
 
     async def call(self, params: Mapping[str, ParamValue], key: str) -> _Page:
         self.requests += 1
@@ -186,17 +186,17 @@ class _Refresh:
                 if name is not None and len(merged) < MAX_REPOS:
                     merged.setdefault(name, item)
                 elif name is not None and name not in merged:
-                    self.truncated = self.truncated or TOO_MANY_REPOS
+                    self.truncated.add(TOO_MANY_REPOS)
             return len(merged) < MAX_REPOS
 
         for kind in types:
             params = {"Action": GET_REPO, "Type": kind}
             if len(merged) >= MAX_REPOS:
-                self.truncated = self.truncated or TOO_MANY_REPOS
+                self.truncated.add(TOO_MANY_REPOS)
                 break
             _, _, cut = await self.listing(params, "RepoSet", "RepoName", keep, cap=MAX_REPOS)
             if cut:
-                self.truncated = self.truncated or TOO_MANY_REPOS
+                self.truncated.add(TOO_MANY_REPOS)
         return sorted(merged.items())
 
     async def images(
@@ -211,7 +211,7 @@ class _Refresh:
                 if name is None:
                     continue
                 if len(kept) >= room:
-                    self.truncated = TOO_MANY_IMAGES
+                    self.truncated.add(TOO_MANY_IMAGES)
                     break
                 pulls, updated = self._value(i, "PullCount", count), self._value(i, "UpdateTime")
                 kept.append(Image(repo, name, pulls, updated))
@@ -221,22 +221,14 @@ class _Refresh:
             params, "ImageSet", "ImageName", keep, cap=max(room, 1)
         )
         if cut:
-            self.truncated = TOO_MANY_IMAGES
-        shared, outside = (
-            self._value(item, "IsShared", _flag),
-            self._value(item, "IsOutSide", _flag),
-        )
+            self.truncated.add(TOO_MANY_IMAGES)
         held = (None if total is None else max(total, entries)) if cut else entries
-        return Repo(repo, shared, outside, held), kept
+        return self.repo(repo, item, held), kept
 
-    def unlisted(self, repo: str, item: Mapping[str, Any]) -> Repo:
-        """Return a repository the cap left unlisted (how many images it holds: unknown)."""
-        self.truncated = TOO_MANY_IMAGES
-        shared, outside = (
-            self._value(item, "IsShared", _flag),
-            self._value(item, "IsOutSide", _flag),
-        )
-        return Repo(repo, shared, outside, None)
+    def repo(self, name: str, item: Mapping[str, Any], images: int | None) -> Repo:
+        """Return the repository ``item`` of GetRepo, holding ``images`` (None: unknown)."""
+        shared = self._value(item, "IsShared", _flag)
+        return Repo(name, shared, self._value(item, "IsOutSide", _flag), images)
 
     async def tags(self, image: Image) -> Image:
         params = {"Action": GET_IMAGE_TAG, "RepoName": image.repo, "ImageName": image.name}
@@ -298,15 +290,16 @@ async def list_registry(
     of an unchanged registry keeps the same images. Repositories are listed one after another
     and paging stops once the cap is reached: no image beyond it is held, no repository after
     it is asked for, no ``GetImageTag`` call is made for a dropped image.
-    ``Registry.truncated`` then says why only part of the registry is there.
+    ``Registry.truncated`` then says why only part of the registry is there (empty: whole).
     """
     run = _Refresh(client, account, deadline, observe)
     repos: list[Repo] = []
     images: list[Image] = []
     for name, item in await run.repos(settings.repo_types):
         room = settings.max_images - len(images)
-        if room <= 0:
-            repos.append(run.unlisted(name, item))
+        if room <= 0:  # the cap is reached: not listed, how many images it holds is unknown
+            run.truncated.add(TOO_MANY_IMAGES)
+            repos.append(run.repo(name, item, None))
             continue
         repo, found = await run.images(name, item, room)
         repos.append(repo)
@@ -324,5 +317,5 @@ async def list_registry(
         invalid={k: n for k, n in run.invalid.items() if n},
         inconsistencies=frozenset(run.kinds),
         requests=run.requests,
-        truncated=run.truncated,
+        truncated=frozenset(run.truncated),
     )
