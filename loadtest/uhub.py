@@ -16,12 +16,13 @@ from pathlib import Path
 import httpx
 
 from exporter import metrics
+from exporter.config import UHubSettings
 from exporter.simulator import Simulator, fleet_from_dict, region_id
 from loadtest.runs import PRIVATE_KEY, PUBLIC_KEY, exporter_config
 from tests.support.process import ExporterProcess, proc_stats
 
 REGIONS, BUCKETS, REPOS = 4, 1_000, 8
-MAX_IMAGES = 20_000  # the default uhub.max_images
+MAX_IMAGES = UHubSettings().max_images  # the default, which the run keeps
 UHUB_PREFIX = "ucloud_uhub_"
 
 
