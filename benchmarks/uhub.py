@@ -4,6 +4,9 @@ One account with 8 repositories of 500 images (UHub's repository limit) in the s
 one refresh per mode with the default page size. The simulator counts the calls; the bound is
 what the listing needs: one page per type for ``GetRepo``, ``ceil(500 / page)`` pages per
 repository for ``GetRepoImage``, and one ``GetImageTag`` per selected image.
+
+A last row (issue 20) lists 8 repositories of 75,000 generated images each (600,000) with
+``uhub.max_images`` at 8 x 500: the refresh costs the pages of the cap, not of the registry.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from benchmarks.harness import PRIVATE_KEY, PUBLIC_KEY
 from benchmarks.report import Table
 from exporter.config import Account, Secret, UCloudSettings, UHubSettings
 from exporter.simulator import Account as SimAccount
-from exporter.simulator import Fleet, Simulator, uhub_repos
+from exporter.simulator import Fleet, GeneratedImages, Repo, Simulator, uhub_repos
 from exporter.ucloud import Registry, UCloudClient, list_registry
 
 MODES = ("off", "top", "all")
@@ -36,6 +39,7 @@ class Plan:
 
 FULL = Plan(repos=8, images=500, page_size=100, top=50)
 QUICK = Plan(repos=2, images=30, page_size=10, top=5)
+HUGE = 75_000  # images per repository of the capped row (quick: 10 x plan.images)
 
 
 def run(plan: Plan) -> Table:
@@ -68,6 +72,7 @@ def run(plan: Plan) -> Table:
             bound = _bound(plan, mode)
             tagged = sum(i.tags is not None for i in registry.images)
             table.add(mode, *calls, sum(calls), bound, sum(calls) <= bound, seconds, tagged)
+    _capped(table, plan, account)
     table.notes += [
         "A scrape makes no UHub call: the refresh runs in the background every "
         "uhub.refresh_seconds (tests/test_uhub_e2e.py counts the calls of a live exporter).",
@@ -75,6 +80,25 @@ def run(plan: Plan) -> Table:
         "between them.",
     ]
     return table
+
+
+def _capped(table: Table, plan: Plan, account: Account) -> None:
+    """Add the row of a registry far beyond ``uhub.max_images`` (= repos x images)."""
+    cap, per_repo = plan.repos * plan.images, HUGE if plan is FULL else 10 * plan.images
+    repos = [Repo(f"repo-{k:02d}", 0, 0, images=GeneratedImages(per_repo, 0, 0))
+             for k in range(plan.repos)]  # fmt: skip
+    fleet = Fleet([SimAccount(public_key=PUBLIC_KEY, private_key=PRIVATE_KEY, repos=repos)])
+    with Simulator(fleet) as sim:
+        settings = UCloudSettings(base_url=sim.url, page_size=plan.page_size)
+        started = time.monotonic()
+        uhub = UHubSettings(tag_counts="off", max_images=cap)
+        registry = asyncio.run(_refresh(settings, account, uhub))
+        seconds = time.monotonic() - started
+        calls = [sim.request_count(action=a) for a in ACTIONS]
+    bound = 2 + math.ceil(cap / plan.page_size) + plan.repos  # a short page per repository
+    label = f"off, {plan.repos * per_repo} images, max_images {cap}"
+    holds = sum(calls) <= bound and len(registry.images) == cap and bool(registry.truncated)
+    table.add(label, *calls, sum(calls), bound, holds, seconds, 0)
 
 
 def _bound(plan: Plan, mode: str) -> int:

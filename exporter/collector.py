@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import platform
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -99,6 +99,10 @@ def counter_families(stats: Stats) -> Iterator[Metric]:
         for key, n in sorted(counts.items()):
             family.add_metric(key, n)
         yield family
+    truncated = metrics.UHUB_TRUNCATED.new()
+    for (account, _, reason), n in sorted(stats.uhub_truncated.items()):
+        truncated.add_metric((account, reason), n)
+    yield truncated
 
 
 def pacing_family(limits: Mapping[str, int]) -> Metric:
@@ -129,7 +133,8 @@ def uhub_families(states: Sequence[UHubState]) -> Iterator[Metric]:
         for repo in s.registry.repos:
             labels = (s.account, repo.name, _flag(repo.shared), _flag(repo.internet_access))
             f[metrics.UHUB_REPO_INFO].add_metric(labels, 1)
-            f[metrics.UHUB_REPO_IMAGES].add_metric((s.account, repo.name), repo.images)
+            if repo.images is not None:
+                f[metrics.UHUB_REPO_IMAGES].add_metric((s.account, repo.name), repo.images)
         for image in s.registry.images:
             key = (s.account, image.repo, image.name)
             for family, value in (
@@ -140,6 +145,25 @@ def uhub_families(states: Sequence[UHubState]) -> Iterator[Metric]:
                 if value is not None:
                     f[family].add_metric(key, value)
     yield from f.values()
+
+
+def uhub_series(states: Iterable[UHubState]) -> int:
+    """Return how many samples ``uhub_families(states)`` yields, without building them.
+
+    For whoever budgets the time to write a page: a few attribute reads per image (about 1 ms
+    per 10,000 images), and at most ``uhub.max_images`` images per account.
+    """
+    n = 0
+    for s in (s for s in states if s.up is not None):
+        n += 2 + (s.reason is not None) + (s.last_success is not None)
+        if s.registry is None:
+            continue
+        n += 1 + sum(1 + (r.images is not None) for r in s.registry.repos)
+        n += sum(
+            (i.pulls is not None) + (i.updated is not None) + (i.tags is not None)
+            for i in s.registry.images
+        )
+    return n
 
 
 class BuildInfoCollector(Collector):

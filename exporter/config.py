@@ -80,6 +80,7 @@ class UHubSettings:
     tag_counts: str = "top"  # which images get a GetImageTag call: off, top or all
     tag_counts_top: int = 50  # with top: each account's most pulled images
     repo_types: tuple[str, ...] = UHUB_REPO_TYPES  # the GetRepo Type values asked
+    max_images: int = 20_000  # per account and refresh: beyond it the refresh keeps the first
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,14 @@ def _collect(check: Checker, raw: Any) -> CollectSettings:
 
 
 def _uhub(check: Checker, raw: Any) -> UHubSettings:
-    keys = ("refresh_seconds", "max_data_age_seconds", "tag_counts", "tag_counts_top", "repo_types")
+    keys = (
+        "refresh_seconds",
+        "max_data_age_seconds",
+        "tag_counts",
+        "tag_counts_top",
+        "repo_types",
+        "max_images",
+    )
     s, d = check.mapping(raw, "uhub", keys), UHubSettings()
     every = float(
         check.number(
@@ -167,6 +175,7 @@ def _uhub(check: Checker, raw: Any) -> UHubSettings:
     top = check.number(
         s, "uhub", "tag_counts_top", d.tag_counts_top, low=1, high=100_000, integer=True
     )
+    most = check.number(s, "uhub", "max_images", d.max_images, low=1, high=1_000_000, integer=True)
     types = s.get("repo_types", list(d.repo_types))
     if not isinstance(types, list) or not types or not set(types) <= set(UHUB_REPO_TYPES):
         check.fail("uhub.repo_types", f"must be a non-empty list of private, public; got {types!r}")
@@ -177,6 +186,7 @@ def _uhub(check: Checker, raw: Any) -> UHubSettings:
         tag_counts=mode if mode in TAG_COUNT_MODES else d.tag_counts,
         tag_counts_top=int(top),
         repo_types=tuple(dict.fromkeys(types)),
+        max_images=int(most),
     )
 
 

@@ -218,7 +218,8 @@ UHUB_REPO_INFO = Family(
 UHUB_REPO_IMAGES = Family(
     "ucloud_uhub_repo_images",
     "gauge",
-    "Number of images GetRepoImage listed in the UHub repository.",
+    "Number of images in the UHub repository: those GetRepoImage listed, or its TotalCount "
+    "when uhub.max_images cut the listing short; absent when the cap left it unlisted.",
     ("account", "repo"),
 )
 UHUB_IMAGE_PULLS = Family(
@@ -254,6 +255,14 @@ UHUB_FAMILIES: tuple[Family, ...] = (
     UHUB_IMAGE_UPDATED,
     UHUB_IMAGE_TAGS,
 )
+UHUB_TRUNCATED = Family(
+    "ucloud_uhub_truncated_refreshes_total",
+    "counter",
+    "UHub refreshes of this account that kept only part of the registry, by reason: "
+    "too_many_images (more than uhub.max_images; the first images by repository name are "
+    "kept), too_many_repos (more than 1000 repositories).",
+    ("account", "reason"),
+)
 #: UHub's documented limits (UCloud product docs): repositories per project, tags per image.
 UHUB_MAX_REPOS = 8
 UHUB_MAX_TAGS = 800
@@ -281,6 +290,7 @@ CATALOGUE: tuple[Family, ...] = (
     DISCOVERY_REQUESTS,
     DISCOVERY_ERRORS,
     *UHUB_FAMILIES,
+    UHUB_TRUNCATED,
 )
 #: The families with one series per bucket (written by exporter.exposition's fast writer).
 PER_BUCKET: tuple[Family, ...] = tuple(f for f in CATALOGUE if "bucket" in f.labels)

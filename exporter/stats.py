@@ -27,6 +27,7 @@ class Stats:
         self.discovery_requests: Counter[tuple[str, ...]] = Counter()  # account
         self.discovery_errors: Counter[tuple[str, ...]] = Counter()  # account, reason
         self.last_success: dict[tuple[str, ...], float] = {}  # account, region
+        self.uhub_truncated: Counter[tuple[str, ...]] = Counter()  # account, "", reason
 
     def observer(self, account: str, region: str | None) -> Observer:
         """Return an Observer that records attempts for a target (``region`` None: GetRegion)."""
@@ -59,6 +60,11 @@ class Stats:
                 self.invalid[account, region, name] += n
             for kind in listing.inconsistencies:
                 self.inconsistent[account, region, kind] += 1
+
+    def record_truncation(self, account: str, reason: str) -> None:
+        """Count a UHub refresh that kept only part of the registry (``reason``: why)."""
+        with self._lock:
+            self.uhub_truncated[account, UHUB_REGION, reason] += 1
 
     def forget_unless(self, config: Config) -> None:
         """Drop everything about accounts and regions a new configuration no longer has."""
@@ -97,6 +103,7 @@ class Stats:
             (self.invalid, 2),
             (self.inconsistent, 2),
             (self.last_success, 2),
+            (self.uhub_truncated, 2),
             (self.discovery_requests, 1),
             (self.discovery_errors, 1),
         )

@@ -112,9 +112,24 @@ class UHubBook:
                     ", ".join(sorted(registry.inconsistencies)),
                     extra={"account": account.name},
                 )
+        old = self._states[account.name]
         if registry is not None:
             self._stats.record_oddities(account.name, UHUB_REGION, registry)
-        old = self._states[account.name]
+            was = old.registry is not None and bool(old.registry.truncated)
+            for kind in sorted(registry.truncated):
+                self._stats.record_truncation(account.name, kind)
+            if registry.truncated and not was:  # once, not on every refresh
+                why = ",".join(sorted(registry.truncated))
+                log.warning(
+                    "UHub registry too large (%s): only its first %d images are kept "
+                    "(uhub.max_images %d); logged again only after it fits",
+                    why,
+                    len(registry.images),
+                    self._config.uhub.max_images,
+                    extra={"account": account.name, "reason": why},
+                )
+            elif not registry.truncated and was:
+                log.info("UHub registry fits again: kept whole", extra={"account": account.name})
         state = UHubState(
             account.name,
             up=registry is not None,

@@ -1,7 +1,9 @@
-"""``python -m loadtest [--quick]``: load, soak, and hostile clients (slowloris, burst).
+"""``python -m loadtest [--quick] [--runs ...]``: load, soak, hostile clients, a huge registry.
 
 load: single flight and latency; soak: flat resources under random faults; slowloris: idle and
-byte-a-time connections against the read-header timeout; burst: requests arriving at once.
+byte-a-time connections against the read-header timeout; burst: requests arriving at once;
+uhub: a UHub registry of 600,000 images (quick: 60,000) against uhub.max_images, scraped with a
+10 s timeout header (``--runs uhub`` runs it alone).
 
 Everything runs on 127.0.0.1: the simulator in this process, the exporter as a child process.
 Exit status 0 when every invariant held, 1 otherwise.
@@ -15,12 +17,16 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from loadtest.attacks import BurstResult, SlowlorisResult, burst_run, figures, slowloris_run
 from loadtest.runs import LoadResult, SoakResult, load_run, soak_run
 from loadtest.scrape import percentile
+from loadtest.uhub import UHubResult, uhub_run
+
+RUNS = ("load", "soak", "slowloris", "burst", "uhub")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -46,7 +52,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         help="threads of the burst, each opening 10 connections (default 200, quick 40)",
     )
+    p.add_argument(
+        "--runs",
+        default=",".join(RUNS),
+        help=f"comma-separated runs to make (default all: {','.join(RUNS)})",
+    )
+    p.add_argument(
+        "--uhub-images", type=int, help="images of the uhub run (default 600000, quick 60000)"
+    )
     args = p.parse_args(argv)
+    args.runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    unknown = sorted(set(args.runs) - set(RUNS))
+    if unknown:
+        p.error(f"--runs: unknown run {unknown[0]!r} (known: {', '.join(RUNS)})")
+    args.uhub_images = args.uhub_images or (60_000 if args.quick else 600_000)
     args.idle = args.idle or (100 if args.quick else 1000)
     args.slow = args.slow or (30 if args.quick else 300)
     args.burst_threads = args.burst_threads or (40 if args.quick else 200)
@@ -122,35 +141,63 @@ def report_burst(r: BurstResult) -> None:
     print(f"  legitimate scrape during the burst: {legit}")
 
 
+def report_uhub(r: UHubResult) -> None:
+    """Print the uhub run's figures."""
+    print(
+        f"uhub: a registry of {r.images} images in 8 repositories beside 1000 buckets, "
+        f"scrapes with a {r.header:g} s timeout header"
+    )
+    print(
+        f"  first UHub series after {r.refresh_seconds:.1f} s; "
+        f"RSS at start {r.rss_before_mib:.0f} MiB"
+    )
+    print("  scrape   status   seconds   page MiB   bucket series   UHub series   RSS MiB")
+    for n, s in enumerate(r.scrapes, 1):
+        print(
+            f"  {n:>6} {s.status:>8} {s.seconds:>9.2f} {s.size / 2**20:>10.1f} "
+            f"{s.bucket_series:>15} {s.uhub_series:>13} {s.rss_mib:>9.0f}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run both, print figures and broken invariants; return the exit status."""
+    """Make the runs asked for, print figures and broken invariants; return the exit status."""
     args = parse_args(argv)
     print(
         f"{datetime.datetime.now().isoformat(timespec='seconds')}  python "
         f"{platform.python_version()}  {os.cpu_count()} CPUs  {platform.machine()}"
     )
-    with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
-        load = load_run(
-            Path(tmp) / "load", scrapers=args.scrapers, seconds=args.seconds, latency=args.latency
-        )
-        report_load(load)
-        soak = soak_run(
-            Path(tmp) / "soak", scrapes=args.soak_scrapes, batch=max(25, args.soak_scrapes // 20)
-        )
-        report_soak(soak)
-        slow = slowloris_run(
-            Path(tmp) / "slowloris",
+    runs: dict[str, Callable[[Path], Any]] = {
+        "load": lambda work: load_run(
+            work, scrapers=args.scrapers, seconds=args.seconds, latency=args.latency
+        ),
+        "soak": lambda work: soak_run(
+            work, scrapes=args.soak_scrapes, batch=max(25, args.soak_scrapes // 20)
+        ),
+        "slowloris": lambda work: slowloris_run(
+            work,
             idle=args.idle,
             slow=args.slow,
             drip=args.drip,
             header_timeout=args.header_timeout,
             buckets=200 if args.quick else 1000,
             scrape_every=0.3 if args.quick else 0.5,
-        )
-        report_slowloris(slow, args.drip)
-        burst = burst_run(Path(tmp) / "burst", threads=args.burst_threads, per_thread=10)
-        report_burst(burst)
-    problems = load.problems() + soak.problems() + slow.problems() + burst.problems()
+        ),
+        "burst": lambda work: burst_run(work, threads=args.burst_threads, per_thread=10),
+        "uhub": lambda work: uhub_run(work, images=args.uhub_images),
+    }
+    reports: dict[str, Callable[[Any], None]] = {
+        "load": report_load,
+        "soak": report_soak,
+        "slowloris": lambda r: report_slowloris(r, args.drip),
+        "burst": report_burst,
+        "uhub": report_uhub,
+    }
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
+        for name in (r for r in RUNS if r in args.runs):
+            result = runs[name](Path(tmp) / name)
+            reports[name](result)
+            problems += result.problems()
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print("OK" if not problems else f"{len(problems)} problems")

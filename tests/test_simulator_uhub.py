@@ -23,6 +23,7 @@ from exporter.simulator import (
     Account,
     Fault,
     Fleet,
+    GeneratedImages,
     Image,
     Quirks,
     Repo,
@@ -33,6 +34,7 @@ from exporter.simulator import (
     uhub_repos,
     uhub_time,
 )
+from exporter.simulator.uhub import NOT_FOUND
 from tests.support.gateway import TLS, post, signed
 
 DAY = 86_400
@@ -425,6 +427,8 @@ def test_fleet_file_repos_from_disk(tmp_path: Path) -> None:
         (with_account(repos=[{"name": "a", "shared": "yes"}]), "repos[0].shared: must be true"),
         (with_account(repos=[{"name": "a", "owner": "x"}]), "repos[0].owner: unknown field"),
         (with_account(repos=[{"name": "a", "images": {}}]), "repos[0].images: must be a list"),
+        (with_account(repos=[{"name": "a", "images": -1}]), "repos[0].images: must be 0 to"),
+        (with_account(repos=[{"name": "a", "images": True}]), "repos[0].images: must be a list"),
         (with_account(repos=[{"name": "a", "create_time": "x"}]), "create_time: must be an int"),
         (with_account(uhub_time_format="iso"), "accounts[0].uhub_time_format: must be one of"),
         (with_image(pull_count=-1), "repos[0].images[0].pull_count: must be a non-negative"),
@@ -440,6 +444,36 @@ def test_fleet_file_repos_from_disk(tmp_path: Path) -> None:
 def test_fleet_file_repo_errors_name_the_key(data: Any, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         fleet_from_dict(data)
+
+
+def test_fleet_file_generated_images_are_made_on_demand() -> None:
+    """600,000 images from one number: pages, TotalCount, tags and lookups, nothing held."""
+    t0 = 1_700_000_000
+    fleet = fleet_from_dict(
+        with_account(
+            repos=[{"name": "huge", "images": 600_000, "create_time": t0, "update_time": t0 + 50}]
+        )
+    )
+    account = fleet.account("p")
+    assert account is not None
+    images = account.repos[0].images
+    assert isinstance(images, GeneratedImages) and len(images) == 600_000
+    assert [i.name for i in images[:2]] == ["image-000001", "image-000002"]
+    assert images[-1].name == "image-600000" and images[-1].update_time == t0
+    assert images[3].update_time == t0 + 47 and images[3].create_time == t0
+    names = [i.name for i in images[599_990:]]
+    assert names == sorted(names) and len(names) == 10
+    with Simulator(fleet) as served, httpx.Client(base_url=served.url, timeout=5) as http:
+        page = {"Action": "GetRepoImage", "RepoName": "huge", "PublicKey": "p"}
+        body = post(http, signed({**page, "Offset": "599999", "Limit": "1000"}, private_key="s"))
+        assert body["TotalCount"] == 600_000
+        assert field(body, "ImageSet", "ImageName") == ["image-600000"]
+        tags = {"Action": "GetImageTag", "RepoName": "huge", "PublicKey": "p"}
+        body = post(http, signed({**tags, "ImageName": "image-500000"}, private_key="s"))
+        assert body["TotalCount"] == 1 and field(body, "TagSet", "TagName") == ["latest"]
+        for missing in ("image-600001", "image-0000001", "image-00001", "nginx"):
+            body = post(http, signed({**tags, "ImageName": missing}, private_key="s"))
+            assert body["RetCode"] == NOT_FOUND, missing
 
 
 # --- demo and synthetic registries -----------------------------------------------------------

@@ -6,8 +6,11 @@ or omitted ``TotalCount``, ignored ``Offset``, malformed fields.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -253,24 +256,120 @@ def test_a_hanging_gateway_fails_by_the_deadline():
         uhub_over(hang, timeout_seconds=0.2, budget=1.0)
 
 
-def test_an_endless_stream_of_new_names_is_cut():
-    state = {"n": 0}
+@dataclass
+class OneRepo:
+    """A gateway with one private repository ``r`` whose GetRepoImage pages ``pages`` makes
+    from (Offset, Limit); it counts them."""
 
-    def endless(request: httpx.Request) -> httpx.Response:
+    pages: Callable[[int, int], dict[str, Any]]
+    asked: int = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
         form = dict(parse_qsl(request.content.decode()))
         if form["Action"] == "GetRepo":
-            body = {
-                "RetCode": 0,
-                "TotalCount": 1,
-                "RepoSet": [repo("r")] if form["Type"] == "private" else [],
-            }
+            repos = [repo("r")] if form["Type"] == "private" else []
+            body: dict[str, Any] = {"RetCode": 0, "TotalCount": 1, "RepoSet": repos}
         else:
-            state["n"] += 1
-            limit = int(form["Limit"])
-            page = [image("r", state["n"] * limit + i) for i in range(limit)]
-            body = {"RetCode": 0, "ImageSet": page}
+            self.asked += 1
+            body = {"RetCode": 0, **self.pages(int(form["Offset"]), int(form["Limit"]))}
         return httpx.Response(200, content=json.dumps(body).encode())
 
-    with pytest.raises(DecodeError, match=r"UHub|pages"):
-        uhub_over(endless, page_size=1000, uhub=UHubSettings(tag_counts="off"))
-    assert state["n"] <= 101
+
+def test_an_endless_stream_of_new_names_is_cut_at_the_cap():
+    endless = OneRepo(lambda _, limit: {"ImageSet": [image("r", endless.asked * limit + i)
+                                                     for i in range(limit)]})  # fmt: skip
+    reg = uhub_over(endless, page_size=1000, uhub=UHubSettings(tag_counts="off"))
+    assert len(reg.images) == 20_000 and reg.truncated == {"too_many_images"}
+    assert endless.asked == 20  # no page after the one that reached the cap
+
+
+def test_an_endless_stream_of_nameless_entries_is_cut_by_the_page_cap():
+    nameless = OneRepo(lambda _, limit: {"ImageSet": [{"PullCount": 1}] * limit})
+    with pytest.raises(DecodeError, match="pages"):
+        uhub_over(nameless, page_size=100, uhub=UHubSettings(tag_counts="off"))
+    assert nameless.asked == 1_000 + 20_000 // 100  # the page cap: beyond the pages the cap needs
+
+
+def test_the_cap_keeps_the_first_images_of_the_repositories_by_name():
+    """8 repositories of 5,000 images, the default cap of 20,000 per account and refresh."""
+    hub = fleet(repos=8, images=5_000)
+    hub.private.reverse()  # the order GetRepo lists them in does not matter
+    reg = uhub_over(hub, page_size=1_000, uhub=UHubSettings(tag_counts="top"))
+    assert len(reg.images) == 20_000 and reg.truncated == {"too_many_images"}
+    assert {i.repo for i in reg.images} == {"repo0", "repo1", "repo2", "repo3"}
+    assert [(i.repo, i.name) for i in reg.images] == sorted((i.repo, i.name) for i in reg.images)
+    # Pages: 5 of each kept repository, none of the others; tags only for kept images.
+    assert hub.calls["GetRepoImage"] == 4 * 5 and hub.calls["GetImageTag"] == 50
+    assert all(i.repo in {"repo0", "repo1", "repo2", "repo3"} for i in reg.images if i.tags)
+    # What each repository holds is known where it was listed, absent where it was not.
+    assert [(r.name, r.images) for r in reg.repos] == [
+        *((f"repo{n}", 5_000) for n in range(4)),
+        *((f"repo{n}", None) for n in range(4, 8)),
+    ]
+
+
+def test_a_registry_within_the_cap_is_whole():
+    hub = fleet(repos=8, images=5)
+    reg = uhub_over(hub, uhub=UHubSettings(tag_counts="off", max_images=40))
+    assert len(reg.images) == 40 and not reg.truncated
+
+
+def test_the_images_kept_do_not_depend_on_the_order_pages_arrive():
+    """Repositories are listed concurrently; random delays reorder the answers."""
+    hub = fleet(repos=8, images=50)
+    rng = random.Random(7)
+
+    async def jittery(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(rng.random() * 0.004)
+        return hub(request)
+
+    kept = []
+    for width in (1, 8, 8, 8):
+        reg = uhub_over(
+            jittery,
+            page_size=7,
+            max_concurrent_requests=width,
+            uhub=UHubSettings(tag_counts="off", max_images=120),
+        )
+        kept.append([(i.repo, i.name) for i in reg.images])
+        assert reg.truncated == {"too_many_images"}
+    first_twenty = sorted(f"img{i:04d}" for i in range(20))
+    assert kept[0] == [
+        *((f"repo{r}", f"img{i:04d}") for r in (0, 1) for i in range(50)),
+        *(("repo2", name) for name in first_twenty),
+    ]
+    assert all(k == kept[0] for k in kept)
+
+
+def test_the_first_images_in_listing_order_are_kept_within_a_repository():
+    hub = fleet(repos=1, images=30)
+    hub.images["repo0"].reverse()  # GetRepoImage lists img0029 first
+    reg = uhub_over(hub, page_size=4, uhub=UHubSettings(tag_counts="all", max_images=10))
+    assert [i.name for i in reg.images] == [f"img{i:04d}" for i in range(20, 30)]
+    assert hub.calls["GetImageTag"] == 10 and hub.calls["GetRepoImage"] == 3
+    assert reg.repos[0].images == 30  # TotalCount: what the repository holds
+
+
+def test_a_hostile_gateway_of_600000_images_costs_only_the_pages_of_the_cap():
+    """Pages are made on demand: the gateway holds nothing; the refresh parses 20 pages."""
+    huge = OneRepo(
+        lambda offset, limit: {
+            "TotalCount": 600_000,
+            "ImageSet": [image("r", i) for i in range(offset, min(offset + limit, 600_000))],
+        }
+    )
+    reg = uhub_over(huge, page_size=1_000, uhub=UHubSettings(tag_counts="off"))
+    assert huge.asked == 20 and len(reg.images) == 20_000
+    assert reg.repos[0].images == 600_000 and reg.truncated == {"too_many_images"}
+
+
+def test_more_than_1000_repositories_keep_the_first_1000_listed():
+    hub = UHub(private=[repo(f"r{n:04d}") for n in range(1_005, 0, -1)])
+    hub.images = {f"r{n:04d}": [image(f"r{n:04d}", 0)] for n in range(1, 1_006)}
+    reg = uhub_over(hub, page_size=100, uhub=UHubSettings(tag_counts="off", max_images=3))
+    # GetRepo's first 1,000 (r1005 down to r0006), sorted; then 3 images, one per repository.
+    assert len(reg.repos) == 1_000 and reg.repos[0].name == "r0006"
+    assert [i.repo for i in reg.images] == ["r0006", "r0007", "r0008"]
+    assert reg.truncated == {"too_many_repos", "too_many_images"}
+    # 10 private pages reach 1,000 repositories: no 11th, no public listing.
+    assert hub.calls["GetRepo"] == 10 and hub.calls["GetRepoImage"] == 3

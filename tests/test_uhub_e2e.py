@@ -7,8 +7,19 @@ from collections.abc import Iterator
 
 import pytest
 
-from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault, Image, Quirks, Repo, Simulator
+from exporter.simulator import (
+    GOLDEN_PRIVATE_KEY,
+    GOLDEN_PROJECT,
+    GOLDEN_PUBLIC_KEY,
+    Fault,
+    Image,
+    Quirks,
+    Repo,
+    Simulator,
+    fleet_from_dict,
+)
 from exporter.simulator import golden_fleet as make_golden_fleet
+from tests.support.process import proc_stats
 from tests.support.procs import config_for, golden_account, samples, scrape_until, value
 
 T0 = 1_700_000_000
@@ -117,3 +128,60 @@ def test_probes_never_repeat_the_registry(hub, start_exporter):
         assert value(m, "ucloud_image_buckets", account="golden", region="hk", type="public") == 0
         assert not any(name.startswith("ucloud_uhub_") for name, _ in m), page
         assert all(dict(labels).get("region") != "" for _, labels in m), page
+
+
+HUGE = 100_000  # UHub images the simulator serves: five times the default uhub.max_images
+CAP = 20_000
+
+
+def test_a_registry_beyond_the_cap_is_bounded_and_scrapes_answer_in_time(start_exporter):
+    """8 repositories of 12,500 generated images beside 150 buckets in 3 regions.
+
+    The full-size run (600,000 images) is ``python -m loadtest --runs uhub``.
+    """
+    fleet = fleet_from_dict(
+        {
+            "accounts": [
+                {
+                    "public_key": GOLDEN_PUBLIC_KEY,
+                    "private_key": GOLDEN_PRIVATE_KEY,
+                    "projects": [GOLDEN_PROJECT],
+                    "regions": {r: {"synthetic": 50} for r in REGIONS},
+                    "repos": [{"name": f"repo-{k}", "images": HUGE // 8} for k in range(8)],
+                }
+            ]
+        }
+    )
+    with Simulator(fleet) as sim:
+        account = golden_account(uhub=True)
+        section = {"tag_counts": "top", "refresh_seconds": 3600}
+        config = config_for(sim.url, [account], uhub=section, ucloud={"page_size": 1000})
+        exp = start_exporter(config)
+        deadline = time.monotonic() + 60
+        while "ucloud_uhub_up{" not in exp.get().text and time.monotonic() < deadline:
+            time.sleep(0.5)
+        started = time.monotonic()
+        response = exp.get(headers={"X-Prometheus-Scrape-Timeout-Seconds": "10"})
+        seconds = time.monotonic() - started
+        rss_mib = proc_stats(exp.pid).rss_kib / 1024
+        pages = sim.request_count(action="GetRepoImage")
+    assert response.status_code == 200 and seconds < 10, seconds
+    lines = response.text.splitlines()
+    uhub = [line for line in lines if line.startswith("ucloud_uhub_")]
+    m = samples("\n".join(line for line in lines if not line.startswith("ucloud_uhub_image_")))
+    a = {"account": "golden"}
+    for region in REGIONS:
+        assert value(m, "ucloud_image_bucket_up", **a, region=region) == 1
+    assert sum(name == "ucloud_image_bucket_images" for name, _ in m) == 150
+    pulls = [line for line in uhub if line.startswith("ucloud_uhub_image_pulls_total{")]
+    assert len(pulls) == CAP and len(uhub) <= 3 * CAP + 30
+    assert value(m, "ucloud_uhub_up", **a) == 1
+    reason = {**a, "reason": "too_many_images"}
+    assert value(m, "ucloud_uhub_truncated_refreshes_total", **reason) == 1
+    kept = {line.split('repo="')[1].split('"')[0] for line in pulls}
+    assert kept == {"repo-0", "repo-1"}  # the first repositories by name, 12,500 + 7,500
+    assert value(m, "ucloud_uhub_repo_images", **a, repo="repo-1") == HUGE // 8
+    assert value(m, "ucloud_uhub_repo_images", **a, repo="repo-2") is None
+    assert pages == 13 + 8  # the pages of the cap, none of repos 2-7
+    assert rss_mib < 400, rss_mib
+    assert exp.logs().count("UHub registry too large") == 1

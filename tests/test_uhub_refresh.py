@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import random
 import time
 from dataclasses import replace
 from urllib.parse import parse_qsl
@@ -13,7 +15,7 @@ import pytest
 import yaml
 
 from exporter import config, metrics
-from exporter.collector import uhub_families
+from exporter.collector import counter_families, uhub_families, uhub_series
 from exporter.config import ConfigError, UHubSettings
 from exporter.stats import Stats
 from exporter.ucloud import Image, Registry, Repo, UCloudClient
@@ -42,6 +44,8 @@ def test_defaults_and_the_unquoted_yaml_off():
     assert (cfg.uhub.refresh_seconds, cfg.uhub.max_data_age_seconds) == (300, 900)
     assert (cfg.uhub.tag_counts, cfg.uhub.tag_counts_top) == ("top", 50)
     assert cfg.uhub.repo_types == ("private", "public")
+    assert cfg.uhub.max_images == 20_000
+    assert parse({"max_images": 5}).uhub.max_images == 5
     loaded = yaml.safe_load("uhub: {tag_counts: off, refresh_seconds: 60}")["uhub"]
     assert loaded["tag_counts"] is False  # what YAML makes of it
     cfg = parse(loaded, uhub=True)
@@ -63,6 +67,9 @@ def test_defaults_and_the_unquoted_yaml_off():
         ({"repo_types": ["mine"]}, {}, "c.yaml: uhub.repo_types: must be a non-empty list"),
         ({"repo_types": []}, {}, "c.yaml: uhub.repo_types: must be a non-empty list"),
         ({"refresh": 5}, {}, "c.yaml: uhub.refresh: unknown key"),
+        ({"max_images": 0}, {}, "c.yaml: uhub.max_images: must be an integer between 1 and"),
+        ({"max_images": 2.5}, {}, "c.yaml: uhub.max_images: must be an integer between 1 and"),
+        ({"max_images": "all"}, {}, "c.yaml: uhub.max_images: must be an integer between 1"),
         (None, {"uhub": "yes"}, "c.yaml: accounts[0].uhub: must be true or false"),
     ],
 )
@@ -206,3 +213,129 @@ def test_config_check_says_which_accounts_list_uhub(tmp_path):
     assert (
         done.stdout.strip() == f"{path}: OK (2 accounts, 2 targets, 1 with UHub (tag_counts off))"
     )
+
+
+class Growing:
+    """Repositories ``r0``... of ``images`` images each; GetImageTag calls are recorded."""
+
+    def __init__(self, repos: int, images: int) -> None:
+        self.repos, self.images = repos, images
+        self.tagged: list[tuple[str, str]] = []
+        self.failing = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        form = dict(parse_qsl(request.content.decode()))
+        offset, limit = int(form["Offset"]), int(form["Limit"])
+        if self.failing:
+            body: dict[str, object] = {"RetCode": 171, "Message": "Signature VerifyAC Error"}
+        elif form["Action"] == "GetRepo":
+            names = [f"r{n}" for n in range(self.repos)] if form["Type"] == "private" else []
+            items: list[dict[str, object]] = [{"RepoName": n} for n in names]
+            body = {"RetCode": 0, "TotalCount": len(items), "RepoSet": items}
+        elif form["Action"] == "GetRepoImage":
+            items = [
+                {"ImageName": f"i{n:05d}", "PullCount": n, "UpdateTime": 1_700_000_000}
+                for n in range(offset, min(offset + limit, self.images))
+            ]
+            body = {"RetCode": 0, "TotalCount": self.images, "ImageSet": items}
+        else:
+            self.tagged.append((form["RepoName"], form["ImageName"]))
+            body = {"RetCode": 0, "TotalCount": 2, "TagSet": [{"TagName": "v1"}]}
+        return httpx.Response(200, content=json.dumps(body).encode())
+
+
+def test_a_registry_over_the_cap_is_kept_in_part_counted_and_logged_once(caplog):
+    """8 repositories of 50 images against a cap of 200 per account and refresh."""
+    cfg = parse({"tag_counts": "all", "max_images": 200}, uhub=True)
+    gateway, stats = Growing(repos=8, images=50), Stats()
+    key = ("a", "too_many_images")
+
+    async def go() -> list[UHubState]:
+        settings = config.UCloudSettings(base_url="https://api.example/", page_size=20)
+        client = UCloudClient(settings, transport=httpx.MockTransport(gateway))
+        book = UHubBook(client, cfg, stats)
+        seen = [await book.refresh(cfg.accounts[0]) for _ in range(3)]
+        gateway.failing = True  # a failed refresh keeps the cut registry: no new warning
+        failed = await book.refresh(cfg.accounts[0])
+        gateway.failing = False
+        seen.append(await book.refresh(cfg.accounts[0]))
+        assert not failed.up and failed.registry == seen[0].registry
+        gateway.repos = 2  # fits: 100 images
+        seen.append(await book.refresh(cfg.accounts[0]))
+        gateway.repos = 8
+        seen.append(await book.refresh(cfg.accounts[0]))
+        await client.aclose()
+        return seen
+
+    with caplog.at_level(logging.INFO, logger="exporter.uhub"):
+        states = asyncio.run(go())
+    first = states[0]
+    assert first.up and first.registry is not None and first.reason is None
+    assert len(first.registry.images) == 200
+    assert {i.repo for i in first.registry.images} == {"r0", "r1", "r2", "r3"}
+    assert all(s.registry == first.registry for s in (states[1], states[2], states[3], states[5]))
+    assert states[4].registry is not None and not states[4].registry.truncated
+    # Tag calls only for the kept images: 200 per truncated refresh, 100 for the other.
+    assert len(gateway.tagged) == 5 * 200 + 100
+    assert set(gateway.tagged) == {(i.repo, i.name) for i in first.registry.images} | {
+        (i.repo, i.name) for i in states[4].registry.images
+    }
+    assert stats.snapshot().uhub_truncated == {("a", "", "too_many_images"): 5}
+    counted = [
+        (s.labels["account"], s.labels["reason"], s.value)
+        for family in counter_families(stats.snapshot())
+        for s in family.samples
+        if s.name == "ucloud_uhub_truncated_refreshes_total"
+    ]
+    assert counted == [(*key, 5.0)]
+    warned = [r for r in caplog.records if "too large" in r.getMessage()]
+    assert len(warned) == 2  # when it started being cut, and again after it had fit
+    assert all(r.levelno == logging.WARNING and r.reason == "too_many_images" for r in warned)
+    assert sum("fits again" in r.getMessage() for r in caplog.records) == 1
+    assert uhub_series(states[:1]) == sum(len(f.samples) for f in uhub_families(states[:1]))
+
+
+def test_the_truncation_counter_is_dropped_with_the_account_s_uhub():
+    stats = Stats()
+    stats.record_truncation("a", "too_many_images")
+    stats.forget_unless(parse(uhub=True))
+    assert stats.snapshot().uhub_truncated == {("a", "", "too_many_images"): 1}
+    assert stats.snapshot({("a", "cn-bj2")}).uhub_truncated == {}  # never on a probe
+    stats.forget_unless(parse(uhub=False))
+    assert stats.snapshot().uhub_truncated == {}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_uhub_series_is_the_number_of_samples_the_families_yield(seed):
+    rng = random.Random(seed)
+
+    def maybe(value: int) -> int | None:
+        return None if rng.random() < 0.3 else value
+
+    def state(n: int) -> UHubState:
+        repos = [f"r{k}" for k in range(rng.randrange(0, 5))]
+        images = tuple(
+            Image(rng.choice(repos), f"i{k}", maybe(k), maybe(1_700_000_000), maybe(3))
+            for k in range(rng.randrange(0, 200) if repos else 0)
+        )
+        reg = Registry(
+            repos=tuple(Repo(r, None, True, maybe(len(images))) for r in repos),
+            images=images,
+            invalid={},
+            inconsistencies=frozenset(),
+            requests=1,
+        )
+        up = rng.choice([None, True, False])
+        return UHubState(
+            f"acct{n}",
+            up=up,
+            reason=None if up else "retcode_171",
+            duration=0.5,
+            last_success=None if rng.random() < 0.3 else 1_800_000_000.0,
+            registry=None if rng.random() < 0.2 else reg,
+        )
+
+    states = [state(n) for n in range(rng.randrange(1, 6))]
+    expected = sum(len(family.samples) for family in uhub_families(states))
+    assert uhub_series(states) == expected
+    assert uhub_series([]) == 0

@@ -26,7 +26,16 @@ from exporter.simulator.fleet import (
     uhub_repos,
 )
 from exporter.simulator.fleetfile import fleet_from_dict, load_fleet
-from exporter.simulator.model import UHUB_TIME_FORMATS, Account, Bucket, Fleet, Image, Quirks, Repo
+from exporter.simulator.model import (
+    UHUB_TIME_FORMATS,
+    Account,
+    Bucket,
+    Fleet,
+    GeneratedImages,
+    Image,
+    Quirks,
+    Repo,
+)
 from exporter.simulator.server import Simulator
 from exporter.simulator.signing import sign
 from exporter.simulator.uhub import UHUB_ACTIONS, uhub_time
@@ -45,6 +54,7 @@ __all__ = [
     "Bucket",
     "Fault",
     "Fleet",
+    "GeneratedImages",
     "Image",
     "Quirks",
     "Repo",

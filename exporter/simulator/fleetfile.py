@@ -28,28 +28,45 @@
             images:
               - {name: frontend, pull_count: 1200, create_time: 1600000000,
                  update_time: 1700000000, latest_tag: v760, tags: 760}
+          - name: huge
+            images: 600000               # generated on the fly, none held: image-000001, ...
 
 ``quirks`` takes the fields of :class:`~exporter.simulator.model.Quirks`, a repository those of
 :class:`~exporter.simulator.model.Repo` and an image those of
-:class:`~exporter.simulator.model.Image` (times default to ``FIXED_EPOCH``). A mistake raises
-``ValueError`` naming its key path.
+:class:`~exporter.simulator.model.Image` (times default to ``FIXED_EPOCH``). A repository's
+``images`` is a list, or a number: that many images generated when a request asks for them
+(:class:`~exporter.simulator.model.GeneratedImages`: ``image-<n>`` zero-padded to at least
+five digits so name order is listing order, one ``latest`` tag, times within the repository's
+``create_time`` and ``update_time``), so a registry of 600,000 images costs no memory and a
+page of it only its own entries. A mistake raises ``ValueError`` naming its key path.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from exporter.simulator.fleet import FIXED_EPOCH
-from exporter.simulator.model import UHUB_TIME_FORMATS, Account, Bucket, Fleet, Image, Quirks, Repo
+from exporter.simulator.model import (
+    UHUB_TIME_FORMATS,
+    Account,
+    Bucket,
+    Fleet,
+    GeneratedImages,
+    Image,
+    Quirks,
+    Repo,
+)
 
 __all__ = ["fleet_from_dict", "load_fleet"]
 
 _QUIRK_FIELDS = {f.name: f for f in dataclasses.fields(Quirks)}
+#: The most images one repository may generate (``images: <count>``).
+MAX_GENERATED_IMAGES = 100_000_000
 
 
 def load_fleet(path: str | Path) -> Fleet:
@@ -125,14 +142,22 @@ def _buckets(r: Mapping[str, Any], path: str) -> list[Bucket]:
 def _repo(raw: Any, path: str) -> Repo:
     r = _fields(raw, path, Repo)
     images = [] if r.get("images") is None else r["images"]
-    if not isinstance(images, list):
-        raise ValueError(f"{path}.images: must be a list")
-    listed = [_image(m, f"{path}.images[{i}]") for i, m in enumerate(images)]
-    _unique([i.name for i in listed], f"{path}.images")
+    created = _number(r, "create_time", path, FIXED_EPOCH)
+    updated = _number(r, "update_time", path, FIXED_EPOCH)
+    listed: Sequence[Image]
+    if isinstance(images, int) and not isinstance(images, bool):
+        if not 0 <= images <= MAX_GENERATED_IMAGES:
+            raise ValueError(f"{path}.images: must be 0 to {MAX_GENERATED_IMAGES} or a list")
+        listed = GeneratedImages(images, created, updated)
+    elif isinstance(images, list):
+        listed = [_image(m, f"{path}.images[{i}]") for i, m in enumerate(images)]
+        _unique([i.name for i in listed], f"{path}.images")
+    else:
+        raise ValueError(f"{path}.images: must be a list or a number of images to generate")
     return Repo(
         _text(r, "name", path, None),
-        _number(r, "create_time", path, FIXED_EPOCH),
-        _number(r, "update_time", path, FIXED_EPOCH),
+        created,
+        updated,
         _text(r, "description", path, ""),
         _flag(r, "shared", path, False),
         _flag(r, "outside", path, True),

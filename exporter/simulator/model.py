@@ -5,10 +5,20 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
-__all__ = ["UHUB_TIME_FORMATS", "Account", "Bucket", "Fleet", "Image", "Quirks", "Repo"]
+__all__ = [
+    "UHUB_TIME_FORMATS",
+    "Account",
+    "Bucket",
+    "Fleet",
+    "GeneratedImages",
+    "Image",
+    "Quirks",
+    "Repo",
+]
 
 #: How UHub answers may write CreateTime/UpdateTime (the format is undocumented): a JSON number
 #: of Unix seconds, those seconds as a string, RFC 3339 at +08:00, or ``YYYY-MM-DD HH:MM:SS``
@@ -85,6 +95,52 @@ class Image:
     tags: int = 1  # how many tags GetImageTag reports
 
 
+class GeneratedImages(Sequence[Image]):
+    """``count`` images made when asked for, none held: a registry of any size costs nothing.
+
+    Image ``k`` (from 0) is ``image-<k+1>``, zero-padded to at least five digits so that name
+    order is listing order; ``pull_count`` ``k * 7919 % 100000``, one tag (``latest``), and
+    the times ``create_time`` and ``update_time - k`` (never before ``create_time``).
+    """
+
+    def __init__(self, count: int, create_time: int, update_time: int) -> None:
+        """Describe ``count`` images with times within [create_time, update_time]."""
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        self.size, self.create_time, self.update_time = count, create_time, update_time
+        self._width = max(5, len(str(count)))
+
+    def __len__(self) -> int:
+        """Return how many images there are."""
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> Image: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Image]: ...
+    def __getitem__(self, index: int | slice) -> Image | list[Image]:
+        """Make image ``index`` (or the images of a slice)."""
+        if isinstance(index, slice):
+            return [self._make(k) for k in range(*index.indices(self.size))]
+        k = index + self.size if index < 0 else index
+        if not 0 <= k < self.size:
+            raise IndexError("image index out of range")
+        return self._make(k)
+
+    def find(self, name: str) -> Image | None:
+        """Return the image called ``name``, if there is one (without making the others)."""
+        digits = name.removeprefix("image-")
+        if digits == name or len(digits) != self._width or not digits.isdigit():
+            return None
+        k = int(digits) - 1
+        return self._make(k) if 0 <= k < self.size else None
+
+    def _make(self, k: int) -> Image:
+        updated = max(self.create_time, self.update_time - k)
+        name = f"image-{k + 1:0{self._width}d}"
+        return Image(name, k * 7919 % 100_000, self.create_time, updated)
+
+
 @dataclass(slots=True)
 class Repo:
     """One UHub repository (a namespace of images), as GetRepo reports it."""
@@ -95,7 +151,13 @@ class Repo:
     description: str = ""
     shared: bool = False  # IsShared: listed by GetRepo Type=public, else Type=private
     outside: bool = True  # IsOutSide: reachable from the internet
-    images: list[Image] = field(default_factory=list)
+    images: Sequence[Image] = field(default_factory=list)  # a list, or GeneratedImages
+
+    def image(self, name: str) -> Image | None:
+        """Return the image called ``name``, if the repository has one."""
+        if isinstance(self.images, GeneratedImages):
+            return self.images.find(name)
+        return next((i for i in self.images if i.name == name), None)
 
 
 @dataclass

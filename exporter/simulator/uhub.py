@@ -119,7 +119,7 @@ def _listing(
     if action == "GetRepoImage":
         page = take(repo.images, start, count)
         return "ImageSet", len(repo.images), [_image_item(repo, i, fmt) for i in page]
-    image = next((i for i in repo.images if i.name == params["ImageName"]), None)
+    image = repo.image(params["ImageName"])
     if image is None:
         message = f"Image [{params['ImageName']}] not exist in repo [{repo.name}]"
         return error(action, NOT_FOUND, message)

@@ -8,6 +8,9 @@ does: a listing ends at an empty page, a short page, a page of names already see
 ``TotalCount`` entries arrived; what was odd is reported in ``Registry.inconsistencies``. A
 field that is missing or malformed drops only its value (``Registry.invalid``); any failed
 call fails the whole refresh, so what is reported is never a silent part of the registry.
+The one part it may be is a said one: at most ``uhub.max_images`` images per account and
+refresh are kept, the first in a stable order (see :func:`list_registry`), and
+``Registry.truncated`` says so.
 """
 
 from __future__ import annotations
@@ -22,15 +25,20 @@ from typing import Any
 from exporter.config import Account, UHubSettings
 from exporter.ucloud._auth import ParamValue
 from exporter.ucloud._client import Observer, UCloudClient
-from exporter.ucloud._errors import ListingTooLarge, PagingError
+from exporter.ucloud._errors import PagingError
 from exporter.ucloud._listing import OVERSIZED_PAGE, REPEATED_PAGE, TOTAL_AHEAD
 from exporter.ucloud._page import count, page_set
 from exporter.ucloud._text import clean
 from exporter.ucloud._times import parse_time
 
 GET_REPO, GET_REPO_IMAGE, GET_IMAGE_TAG = "GetRepo", "GetRepoImage", "GetImageTag"
-MAX_PAGES = 1_000  # per paged listing: more is treated as a paging loop
-MAX_IMAGES = 100_000  # per account and refresh: far beyond UHub's 8 repositories per project
+#: Pages of one listing beyond those ``uhub.max_images`` needs: more is a paging loop.
+MAX_PAGES = 1_000
+#: Repositories kept per account and refresh: UHub allows 8 per project, so more is a hostile
+#: gateway; the rest are dropped (the first in GetRepo's order, then sorted by name).
+MAX_REPOS = 1_000
+#: Why a refresh kept only part of the registry (``Registry.truncated``).
+TOO_MANY_IMAGES, TOO_MANY_REPOS = "too_many_images", "too_many_repos"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +48,10 @@ class Repo:
     name: str
     shared: bool | None  # IsShared
     internet_access: bool | None  # IsOutSide
-    images: int  # entries GetRepoImage listed (named or not)
+    # Images the repository holds: the entries GetRepoImage listed (named or not), or its
+    # TotalCount when uhub.max_images cut the listing short; None when unknown (the cap was
+    # reached before this repository, or a cut listing had no TotalCount).
+    images: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +74,7 @@ class Registry:
     invalid: Mapping[str, int]  # API field name -> entries where it was missing or malformed
     inconsistencies: frozenset[str]
     requests: int
+    truncated: frozenset[str] = frozenset()  # too_many_images, too_many_repos: only part kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +116,7 @@ class _Refresh:
     requests: int = 0
     invalid: Counter[str] = field(default_factory=Counter)
     kinds: set[str] = field(default_factory=set)
+    truncated: set[str] = field(default_factory=set)  # why only part of the registry is kept
 
     async def call(self, params: Mapping[str, ParamValue], key: str) -> _Page:
         self.requests += 1
@@ -114,60 +127,108 @@ class _Refresh:
         )
 
     async def listing(
-        self, params: Mapping[str, ParamValue], key: str, name_field: str
-    ) -> list[tuple[str | None, Mapping[str, Any]]]:
-        """Page through one listing; return its objects (de-duplicated by name), named."""
+        self,
+        params: Mapping[str, ParamValue],
+        key: str,
+        name_field: str,
+        keep: Callable[[list[tuple[str | None, Mapping[str, Any]]]], bool],
+        *,
+        cap: int,
+    ) -> tuple[int, int | None, bool]:
+        """Page through one listing, handing each page's new objects (named, de-duplicated
+        by name) to ``keep``, which returns False to stop there.
+
+        Returns (entries listed, TotalCount of the first page, whether ``keep`` cut it short).
+        ``cap``: the most entries ``keep`` takes; with ``MAX_PAGES`` it bounds the pages.
+        """
         limit = self.client.settings.page_size
-        kept: list[tuple[str | None, Mapping[str, Any]]] = []
+        entries = 0
         seen: set[str] = set()
         offset, step, total = 0, limit, None
-        for _ in range(MAX_PAGES):
+        pages = MAX_PAGES + -(-cap // limit)
+        for _ in range(pages):
             page = await self.call({**params, "Offset": offset, "Limit": limit}, key)
             total = page.total if offset == 0 else total
             step = min(page.size, limit) if offset == 0 else step
             if page.size > limit:
                 self.kinds.add(OVERSIZED_PAGE)
-            fresh = [(_name(i.get(name_field)), i) for i in page.items]
-            fresh = [(n, i) for n, i in fresh if n is None or n not in seen]
+            fresh: list[tuple[str | None, Mapping[str, Any]]] = []
+            for item in page.items:  # new names only, duplicates within the page too
+                name = _name(item.get(name_field))
+                if name is None:
+                    fresh.append((name, item))
+                elif name not in seen:
+                    seen.add(name)
+                    fresh.append((name, item))
             if page.items and not fresh:
                 self.kinds.add(REPEATED_PAGE)
-                return kept
-            seen.update(n for n, _ in fresh if n is not None)
-            kept += fresh
+                return entries, total, False
+            entries += len(fresh)
             self.invalid[name_field] += sum(n is None for n, _ in fresh)
             self.invalid["entry"] += page.size - len(page.items)
-            if len(kept) > MAX_IMAGES:
-                raise ListingTooLarge(f"more than {MAX_IMAGES} entries in one UHub listing")
+            wanted = keep(fresh)
             offset += step
-            done = total is not None and len(kept) >= total
+            done = total is not None and entries >= total
             if page.size == 0 or page.size < step or done:
-                if total is not None and len(kept) < total:
+                if total is not None and entries < total:
                     self.kinds.add(TOTAL_AHEAD)
-                return kept
-        raise PagingError(f"gave up after {MAX_PAGES} pages of {params['Action']}")
+                return entries, total, False
+            if not wanted:
+                return entries, total, True
+        raise PagingError(f"gave up after {pages} pages of {params['Action']}")
 
     async def repos(self, types: Iterable[str]) -> list[tuple[str, Mapping[str, Any]]]:
+        """List the repositories of every type, merged by name: at most ``MAX_REPOS``."""
         merged: dict[str, Mapping[str, Any]] = {}
+
+        def keep(page: list[tuple[str | None, Mapping[str, Any]]]) -> bool:
+            for name, item in page:
+                if name is not None and len(merged) < MAX_REPOS:
+                    merged.setdefault(name, item)
+                elif name is not None and name not in merged:
+                    self.truncated.add(TOO_MANY_REPOS)
+            return len(merged) < MAX_REPOS
+
         for kind in types:
             params = {"Action": GET_REPO, "Type": kind}
-            for name, item in await self.listing(params, "RepoSet", "RepoName"):
-                if name is not None:
-                    merged.setdefault(name, item)
+            if len(merged) >= MAX_REPOS:
+                self.truncated.add(TOO_MANY_REPOS)
+                break
+            _, _, cut = await self.listing(params, "RepoSet", "RepoName", keep, cap=MAX_REPOS)
+            if cut:
+                self.truncated.add(TOO_MANY_REPOS)
         return sorted(merged.items())
 
-    async def images(self, repo: str, item: Mapping[str, Any]) -> tuple[Repo, list[Image]]:
+    async def images(
+        self, repo: str, item: Mapping[str, Any], room: int
+    ) -> tuple[Repo, list[Image]]:
+        """List ``repo``'s images, keeping the first ``room`` of them in listing order."""
         params = {"Action": GET_REPO_IMAGE, "RepoName": repo}
-        entries = await self.listing(params, "ImageSet", "ImageName")
-        images = [
-            Image(repo, name, self._value(i, "PullCount", count), self._value(i, "UpdateTime"))
-            for name, i in entries
-            if name is not None
-        ]
-        shared, outside = (
-            self._value(item, "IsShared", _flag),
-            self._value(item, "IsOutSide", _flag),
+        kept: list[Image] = []
+
+        def keep(page: list[tuple[str | None, Mapping[str, Any]]]) -> bool:
+            for name, i in page:
+                if name is None:
+                    continue
+                if len(kept) >= room:
+                    self.truncated.add(TOO_MANY_IMAGES)
+                    break
+                pulls, updated = self._value(i, "PullCount", count), self._value(i, "UpdateTime")
+                kept.append(Image(repo, name, pulls, updated))
+            return len(kept) < room
+
+        entries, total, cut = await self.listing(
+            params, "ImageSet", "ImageName", keep, cap=max(room, 1)
         )
-        return Repo(repo, shared, outside, len(entries)), images
+        if cut:
+            self.truncated.add(TOO_MANY_IMAGES)
+        held = (None if total is None else max(total, entries)) if cut else entries
+        return self.repo(repo, item, held), kept
+
+    def repo(self, name: str, item: Mapping[str, Any], images: int | None) -> Repo:
+        """Return the repository ``item`` of GetRepo, holding ``images`` (None: unknown)."""
+        shared = self._value(item, "IsShared", _flag)
+        return Repo(name, shared, self._value(item, "IsOutSide", _flag), images)
 
     async def tags(self, image: Image) -> Image:
         params = {"Action": GET_IMAGE_TAG, "RepoName": image.repo, "ImageName": image.name}
@@ -222,20 +283,39 @@ async def list_registry(
     deadline: float,
     observe: Observer,
 ) -> Registry:
-    """Return ``account``'s UHub repositories, their images and the chosen tag counts."""
+    """Return ``account``'s UHub repositories, their images and the chosen tag counts.
+
+    At most ``settings.max_images`` images are kept: the first in this order, repositories by
+    name and, within one, the order GetRepoImage lists them in (``Offset`` order), so a refresh
+    of an unchanged registry keeps the same images. Repositories are listed one after another
+    and paging stops once the cap is reached: no image beyond it is held, no repository after
+    it is asked for, no ``GetImageTag`` call is made for a dropped image.
+    ``Registry.truncated`` then says why only part of the registry is there (empty: whole).
+    """
     run = _Refresh(client, account, deadline, observe)
-    width = client.settings.max_concurrent_requests
-    repos_found = await run.repos(settings.repo_types)
-    listed = await _bounded([partial(run.images, r, i) for r, i in repos_found], width)
-    repos = tuple(repo for repo, _ in listed)
-    images = {(i.repo, i.name): i for _, found in listed for i in found}
-    chosen = chosen_for_tags(images.values(), settings)
-    counted = await _bounded([partial(run.tags, i) for i in chosen], width)
-    images.update({(i.repo, i.name): i for i in counted})
+    repos: list[Repo] = []
+    images: list[Image] = []
+    for name, item in await run.repos(settings.repo_types):
+        room = settings.max_images - len(images)
+        if room <= 0:  # the cap is reached: not listed, how many images it holds is unknown
+            run.truncated.add(TOO_MANY_IMAGES)
+            repos.append(run.repo(name, item, None))
+            continue
+        repo, found = await run.images(name, item, room)
+        repos.append(repo)
+        images += sorted(found, key=lambda i: i.name)
+    chosen = chosen_for_tags(images, settings)
+    counted = {
+        (i.repo, i.name): i
+        for i in await _bounded(
+            [partial(run.tags, i) for i in chosen], client.settings.max_concurrent_requests
+        )
+    }
     return Registry(
-        repos=repos,
-        images=tuple(images.values()),
+        repos=tuple(repos),
+        images=tuple(counted.get((i.repo, i.name), i) for i in images),
         invalid={k: n for k, n in run.invalid.items() if n},
         inconsistencies=frozenset(run.kinds),
         requests=run.requests,
+        truncated=frozenset(run.truncated),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.simulator import GOLDEN_PRIVATE_KEY, GOLDEN_PROJECT, GOLDEN_PUBLIC_KEY
-from tests.support.process import ExporterProcess
+from tests.support.process import ExporterProcess, child_env
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -69,7 +68,7 @@ def run_cli(
         text=True,
         timeout=30,
         cwd=cwd,
-        env={**os.environ, **(env or {})},
+        env=child_env(**(env or {})),
         check=False,
     )
 
