@@ -10,8 +10,12 @@ import pytest
 
 from exporter.config import Account, CollectSettings, Config, Secret, UCloudSettings
 from exporter.engine import Engine
+from exporter.simulator import Simulator, fleet_from_dict
 from exporter.ucloud import UCloudClient
+from exporter.web.app import App
 from exporter.web.budget import WriteCost, scrape_budget
+from tests.support.asgi import call, runtime_on
+from tests.support.procs import config_for
 
 
 @pytest.mark.parametrize(
@@ -72,3 +76,48 @@ def test_waiting_stops_early_enough_to_write_what_has_arrived():
         assert 0.4 < elapsed < 0.7  # 1.5 s less the 1 s that writing 50 buckets "takes"
     finally:
         engine.close(wait=5)
+
+
+def test_the_write_budget_counts_uhub_series_not_only_buckets(tmp_path):
+    """Issue 20: the reserve counted buckets only, so a page with many UHub series waited for
+    a hung target until its budget was spent, and was written after its deadline."""
+    fleet = fleet_from_dict(
+        {
+            "accounts": [
+                {
+                    "public_key": "budget-public",
+                    "private_key": "budget-private",
+                    "regions": {"hk": {"synthetic": 5, "quirks": {"delay_seconds": 30}}},
+                    "repos": [{"name": "big", "images": 10_000}],
+                }
+            ]
+        }
+    )
+    account = {
+        "name": "a",
+        "public_key": "budget-public",
+        "private_key": "budget-private",
+        "regions": ["hk"],
+        "uhub": True,
+    }
+    cost = WriteCost()
+    cost.learn("/metrics", 100_000, 5.0)  # 50 us a series: 20,000 UHub series take 1 s
+    with (
+        Simulator(fleet) as sim,
+        runtime_on(
+            tmp_path,
+            config_for(sim.url, [account], uhub={"tag_counts": "off"}, ucloud={"page_size": 1000}),
+        ) as (runtime, _),
+    ):
+        deadline = time.monotonic() + 30
+        while not any(s.up for s in runtime.engine.uhub.states()):
+            assert time.monotonic() < deadline, "UHub was not listed"
+            time.sleep(0.1)
+        app = App(runtime, write_cost=cost)
+        started = time.monotonic()
+        answer = call(app, headers={"X-Prometheus-Scrape-Timeout-Seconds": "4.5"})
+        elapsed = time.monotonic() - started
+    assert answer.status == 200
+    assert answer.text.count("ucloud_uhub_image_updated_timestamp_seconds{") == 10_000
+    # 4 s of budget, 1.25 s held back for 20,000 series: waiting stopped at about 2.75 s
+    assert 2.4 < elapsed < 3.4, elapsed

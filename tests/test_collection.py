@@ -1,4 +1,4 @@
-"""What one collection exposes, through the WSGI app in process, against the simulator.
+"""What one collection exposes, through the ASGI app in process, against the simulator.
 
 Failures and recoveries, wrong keys, an unreachable API, the min_interval cache, bucket
 filters and names that need escaping: all of it is engine and app logic, so the app is called

@@ -34,6 +34,7 @@ from exporter.collector import (
     pacing_family,
     target_families,
     uhub_families,
+    uhub_series,
 )
 from exporter.engine import Engine, Result, Target, UnknownTargetError
 from exporter.runtime import Runtime
@@ -108,7 +109,9 @@ class App:
         reload_web: Callable[[], bool] | None = None,
         max_requests: int = 40,
         write_timeout: float = 60.0,
+        write_cost: WriteCost | None = None,
     ) -> None:
+        """``write_cost``: what answering costs, as learned so far (a fresh one by default)."""
         self._runtime = runtime
         self._reload_web = reload_web
         self._path = telemetry_path
@@ -118,7 +121,7 @@ class App:
         self._self_registry = registry or self_registry()
         # What answering costs per series, per page (telemetry path, each probe): a scrape
         # stops waiting for stragglers early enough to write what it holds by its deadline.
-        self._write_cost = WriteCost()
+        self._write_cost = write_cost or WriteCost()
         # Each target's per-bucket lines, reused while its buckets stay the same.
         self._lines = exposition.LineCache()
         self._shared: Shared[_Made] = Shared(max_requests)
@@ -228,7 +231,7 @@ class App:
         if asked.account is not None:
             targets = await engine.aresolve(asked.account, asked.region, timeout=asked.budget)
         budget = max(MIN_SCRAPE_BUDGET, started + asked.budget - time.monotonic())
-        extra = _uhub_series(engine) if targets is None else 0
+        extra = uhub_series(engine.uhub.states()) if targets is None else 0
         results = await engine.acollect(
             timeout=budget,
             targets=targets,
@@ -333,15 +336,6 @@ async def _write(page: exposition.Page, send: Send, gone: asyncio.Future[Message
         return False
     await send({"type": "http.response.body", "body": b""})
     return True
-
-
-def _uhub_series(engine: Engine) -> int:
-    """Return how many UHub series the telemetry page will write."""
-    return sum(
-        3 * len(s.registry.images) + 2 * len(s.registry.repos)
-        for s in engine.uhub.states()
-        if s.registry is not None
-    )
 
 
 def _header(scope: Scope, name: str) -> str:
