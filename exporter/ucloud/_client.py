@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -143,6 +143,12 @@ class UCloudClient:
                 per_second=account.max_requests_per_second,
             )
         return pacer
+
+    def forget(self, names: Iterable[str]) -> None:
+        """Drop the pacing of these accounts (removed by a reload, or their rate changed): their
+        limit leaves ``concurrency_limits`` and their next request paces afresh."""
+        for name in names:
+            self._pacers.pop(name, None)
 
     def concurrency_limits(self) -> dict[str, int]:
         """Return each account's current in-flight limit (accounts that sent a request)."""

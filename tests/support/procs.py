@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +98,14 @@ def scrape_until(exp: Exporter, name: str, *, timeout: float = 15.0) -> Samples:
         if any(key == name for key, _ in m) or time.monotonic() > end:
             return m
         time.sleep(0.2)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` (an exporter's answer, which has no event to wait on) every 0.05 s
+    until it holds; return whether it did within ``timeout`` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
