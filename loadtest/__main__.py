@@ -1,7 +1,9 @@
-"""``python -m loadtest [--quick]``: load, soak, and hostile clients (slowloris, burst).
+"""``python -m loadtest [--quick] [--runs …]``: load, soak, hostile clients (slowloris, burst)
+and a reload storm.
 
 load: single flight and latency; soak: flat resources under random faults; slowloris: idle and
-byte-a-time connections against the read-header timeout; burst: requests arriving at once.
+byte-a-time connections against the read-header timeout; burst: requests arriving at once;
+reload: ``POST /-/reload`` and SIGHUP storms of an unchanged config.
 
 Everything runs on 127.0.0.1: the simulator in this process, the exporter as a child process.
 Exit status 0 when every invariant held, 1 otherwise.
@@ -18,9 +20,19 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from loadtest.attacks import BurstResult, SlowlorisResult, burst_run, figures, slowloris_run
+from loadtest.attacks import (
+    BurstResult,
+    ReloadStormResult,
+    SlowlorisResult,
+    burst_run,
+    figures,
+    reload_storm_run,
+    slowloris_run,
+)
 from loadtest.runs import LoadResult, SoakResult, load_run, soak_run
 from loadtest.scrape import percentile
+
+RUNS = ("load", "soak", "slowloris", "burst", "reload")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -46,7 +58,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         help="threads of the burst, each opening 10 connections (default 200, quick 40)",
     )
+    p.add_argument(
+        "--reload-posts",
+        type=int,
+        help="POST /-/reload in the reload storm (default 800, quick 200)",
+    )
+    p.add_argument(
+        "--runs",
+        default=",".join(RUNS),
+        help=f"comma-separated runs to do, of {', '.join(RUNS)} (default all)",
+    )
     args = p.parse_args(argv)
+    args.runs = [r.strip() for r in args.runs.split(",") if r.strip()]
+    if unknown := sorted(set(args.runs) - set(RUNS)):
+        p.error(f"unknown runs: {', '.join(unknown)}")
+    args.reload_posts = args.reload_posts or (200 if args.quick else 800)
     args.idle = args.idle or (100 if args.quick else 1000)
     args.slow = args.slow or (30 if args.quick else 300)
     args.burst_threads = args.burst_threads or (40 if args.quick else 200)
@@ -122,6 +148,29 @@ def report_burst(r: BurstResult) -> None:
     print(f"  legitimate scrape during the burst: {legit}")
 
 
+def report_reload_storm(r: ReloadStormResult) -> None:
+    """Print the reload storm's figures."""
+    print(
+        f"reload storm: {r.posts} POST /-/reload from 4 clients and {r.sighups} SIGHUPs of an "
+        f"unchanged config in {r.seconds:.1f} s, scraping meanwhile"
+    )
+    print(f"  answers {dict(sorted(r.statuses.items()))}; upstream calls {r.upstream_calls}")
+    times = [o.seconds for o in r.scrapes]
+    print(
+        f"  legitimate scrapes {len(r.scrapes)}, complete "
+        f"{sum(o.complete for o in r.scrapes)}; {figures(times)}"
+    )
+    print("  exporter     threads   open fds   RSS MiB")
+    for label, s in (
+        ("before", r.before),
+        ("peak", r.peak),
+        ("after", r.after),
+        ("settled", r.settled),
+    ):
+        if s is not None:
+            print(f"  {label:<10} {s.threads:>9} {s.fds:>10} {s.rss_kib / 1024:>9.1f}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run both, print figures and broken invariants; return the exit status."""
     args = parse_args(argv)
@@ -129,28 +178,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{datetime.datetime.now().isoformat(timespec='seconds')}  python "
         f"{platform.python_version()}  {os.cpu_count()} CPUs  {platform.machine()}"
     )
+    problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
-        load = load_run(
-            Path(tmp) / "load", scrapers=args.scrapers, seconds=args.seconds, latency=args.latency
-        )
-        report_load(load)
-        soak = soak_run(
-            Path(tmp) / "soak", scrapes=args.soak_scrapes, batch=max(25, args.soak_scrapes // 20)
-        )
-        report_soak(soak)
-        slow = slowloris_run(
-            Path(tmp) / "slowloris",
-            idle=args.idle,
-            slow=args.slow,
-            drip=args.drip,
-            header_timeout=args.header_timeout,
-            buckets=200 if args.quick else 1000,
-            scrape_every=0.3 if args.quick else 0.5,
-        )
-        report_slowloris(slow, args.drip)
-        burst = burst_run(Path(tmp) / "burst", threads=args.burst_threads, per_thread=10)
-        report_burst(burst)
-    problems = load.problems() + soak.problems() + slow.problems() + burst.problems()
+        if "load" in args.runs:
+            load = load_run(
+                Path(tmp) / "load",
+                scrapers=args.scrapers,
+                seconds=args.seconds,
+                latency=args.latency,
+            )
+            report_load(load)
+            problems += load.problems()
+        if "soak" in args.runs:
+            soak = soak_run(
+                Path(tmp) / "soak",
+                scrapes=args.soak_scrapes,
+                batch=max(25, args.soak_scrapes // 20),
+            )
+            report_soak(soak)
+            problems += soak.problems()
+        if "slowloris" in args.runs:
+            slow = slowloris_run(
+                Path(tmp) / "slowloris",
+                idle=args.idle,
+                slow=args.slow,
+                drip=args.drip,
+                header_timeout=args.header_timeout,
+                buckets=200 if args.quick else 1000,
+                scrape_every=0.3 if args.quick else 0.5,
+            )
+            report_slowloris(slow, args.drip)
+            problems += slow.problems()
+        if "burst" in args.runs:
+            burst = burst_run(Path(tmp) / "burst", threads=args.burst_threads, per_thread=10)
+            report_burst(burst)
+            problems += burst.problems()
+        if "reload" in args.runs:
+            storm = reload_storm_run(Path(tmp) / "reload", posts=args.reload_posts)
+            report_reload_storm(storm)
+            problems += storm.problems()
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print("OK" if not problems else f"{len(problems)} problems")

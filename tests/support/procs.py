@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,13 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.simulator import GOLDEN_PRIVATE_KEY, GOLDEN_PROJECT, GOLDEN_PUBLIC_KEY
+from exporter.simulator import (
+    GOLDEN_PRIVATE_KEY,
+    GOLDEN_PROJECT,
+    GOLDEN_PUBLIC_KEY,
+    Fault,
+    Simulator,
+)
 from tests.support.process import ExporterProcess
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -109,3 +116,28 @@ def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def fill_request_pool(url: str, sim: Simulator, n: int, *, account: str, region: str) -> None:
+    """Make the exporter at ``url`` start all ``n`` (``--web.max-requests``) of its request
+    threads, so that resource figures taken afterwards do not count the pool growing.
+
+    ``n`` distinct probes of a target not listed yet wait together on its listing, slowed
+    here; call it before anything lists ``region``.
+    """
+    sim.add_fault(Fault(delay=0.5), region=region)
+    try:
+        probes = [
+            threading.Thread(
+                target=httpx.get,
+                args=(f"{url}/probe?account={account}&region={region}&fill={i}",),
+                kwargs={"timeout": 30},
+            )
+            for i in range(n)
+        ]
+        for probe in probes:
+            probe.start()
+        for probe in probes:
+            probe.join(30)
+    finally:
+        sim.clear_faults()
