@@ -135,7 +135,9 @@ class Engine:
         stopping += self.regions.reconfigure(
             client, refresh_seconds=config.collect.region_refresh_seconds, keep=discovery
         )
-        self._client.forget(a.name for a in old.accounts if accounts.get(a.name) != a)
+        self._client.forget(
+            a.name for a in old.accounts if _pacing(accounts.get(a.name)) != _pacing(a)
+        )
         replaced, self._client, self.config = self._client, client, config
         await asyncio.gather(*stopping, return_exceptions=True)
         await self.uhub.reconfigure(client, config)
@@ -316,6 +318,11 @@ class Engine:
             task.cancel()
         await asyncio.gather(*listings, return_exceptions=True)
         await self._client.aclose()
+
+
+def _pacing(account: Account | None) -> tuple[object, ...] | None:
+    """What an account's API pacing (AIMD limit, request rate) depends on; None: removed."""
+    return None if account is None else (account.public_key, account.max_requests_per_second)
 
 
 def _discovery(config: Config, account: Account) -> tuple[object, ...]:
