@@ -61,6 +61,7 @@ class Engine:
         ``loop`` is one of ``LOOPS``, ``http`` one of ``TRANSPORTS`` (unless ``client``).
         """
         self.config = config
+        self._accounts = {a.name: a for a in config.accounts}  # of the config in force
         self.stats = stats or Stats()
         self._loop = new_loop(loop)
         self._thread = threading.Thread(
@@ -139,6 +140,7 @@ class Engine:
             a.name for a in old.accounts if _pacing(accounts.get(a.name)) != _pacing(a)
         )
         replaced, self._client, self.config = self._client, client, config
+        self._accounts = accounts
         await asyncio.gather(*stopping, return_exceptions=True)
         await self.uhub.reconfigure(client, config)
         if replaced is not client:
@@ -307,8 +309,21 @@ class Engine:
         return await asyncio.shield(slot.task)
 
     async def _list(self, target: Target, slot: _Slot, deadline: float) -> Result:
+        if not self._current(target):  # chosen by a scrape begun before a reload changed it
+            key = (target.account.name, target.region)
+            if self._slots.get(key) is slot:
+                del self._slots[key]
+            error = DeadlineExceeded("target removed or changed by a reload; not listed")
+            return Result(key[0], key[1], None, 0.0, time.monotonic(), error)
         slot.last = await list_target(self._client, self.config, self.stats, target, deadline)
         return slot.last
+
+    def _current(self, target: Target) -> bool:
+        """Return whether the configuration in force still has ``target`` as it is."""
+        now = self._accounts.get(target.account.name)
+        return now is not None and _keeps_listing(
+            self.config, target.account, self.config, now, target.region
+        )
 
     async def _shutdown(self) -> None:
         """Stop the UHub refreshes and the listings still running (detached), then the client."""

@@ -81,8 +81,8 @@ class UHubBook:
         An account whose keys or project are unchanged keeps its state and schedule; changed
         ``uhub`` listing settings (repo types, tag counts) make it refresh at once, still
         showing its registry until then. A changed account starts afresh, a removed one stops.
-        A new ``client`` (a changed ``ucloud`` section) cancels the refreshes in flight, which
-        run again at once through it.
+        A refresh in flight is cancelled when the account changes, the listing settings change,
+        or a new ``client`` comes (a changed ``ucloud`` section); it runs again at once.
         """
         accounts = {a.name: a for a in config.accounts if a.uhub}
         relist = _listing(self._config) != _listing(config)
@@ -91,7 +91,7 @@ class UHubBook:
             new, old = accounts.get(name), self._accounts.get(name)
             fresh = new is None or old is None or _identity(new) != _identity(old)
             task = self._tasks.get(name)
-            if task is not None and (fresh or client is not self._client):
+            if task is not None and (fresh or relist or client is not self._client):
                 del self._tasks[name]
                 task.cancel()
                 stopping.append(task)

@@ -20,7 +20,7 @@ from exporter.runtime import Runtime
 from exporter.simulator import Fault, Simulator
 from exporter.stats import Stats
 from exporter.web.app import App
-from tests.support.procs import config_for, golden_account
+from tests.support.procs import config_for, golden_account, wait_until
 from tests.support.wsgi import call, runtime_on
 
 
@@ -202,3 +202,33 @@ def test_a_removed_account_leaves_no_series_behind(simulator: Simulator, tmp_pat
         page = call(app).text
         assert 'account="other"' not in page  # nor its API concurrency limit
         assert 'ucloud_image_bucket_up{account="golden",region="hk"} 1.0' in page
+
+
+def test_a_scrape_begun_before_a_reload_lists_no_removed_target(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    """A scrape that chose its targets before the reload must not list (nor cache) one the
+    reload removed: it waits on discovery while the reload runs."""
+
+    def only_bj2(body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, "Regions": [r for r in body["Regions"] if r["Region"] == "cn-bj2"]}
+
+    simulator.add_fault(Fault(delay=1.0, mutate=only_bj2), action="GetRegion")
+    fixed = golden_account(name="fixed", regions=["hk"])
+    cfg = config_for(simulator.url, [golden_account(regions="auto"), fixed])
+    with runtime_on(tmp_path, cfg) as (runtime, path):
+        seen: list[list[Result]] = []
+        scrape = threading.Thread(target=lambda: seen.append(runtime.engine.collect(timeout=10)))
+        scrape.start()
+        assert wait_until(lambda: simulator.request_count(action="GetRegion") == 1)
+        rewrite(path, {**cfg, "accounts": [golden_account(regions="auto")]})
+        assert runtime.reload() is True  # while the scrape waits for GetRegion
+        scrape.join(10)
+        assert [(r.account, r.region, r.ok) for r in seen[0]] == [
+            ("golden", "cn-bj2", True),
+            ("fixed", "hk", False),
+        ]
+        assert simulator.request_count(action="GetImageBucketList", region="hk") == 0
+        assert [(t.account.name, t.region) for t in runtime.engine.targets] == [
+            ("golden", "cn-bj2")
+        ]
