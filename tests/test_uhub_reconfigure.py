@@ -104,3 +104,28 @@ def test_reconfigure_keeps_unchanged_accounts_and_their_schedules() -> None:
         await client.aclose()
 
     asyncio.run(go())
+
+
+def test_changed_listing_settings_cancel_a_refresh_in_flight() -> None:
+    """Else it ends with the old settings and the relist waits a whole interval."""
+    registry, a = Registry(), account("a")
+    registry.held = asyncio.Event()
+
+    async def go() -> None:
+        client = UCloudClient(cfg().ucloud, transport=httpx.MockTransport(registry))
+        book = UHubBook(client, cfg(a), Stats())
+        await book.start()
+        await until(lambda: registry.calls["a-key"] == 1)  # the first GetRepo hangs
+        await book.reconfigure(
+            client, cfg(a, uhub=dataclasses.replace(HOUR, repo_types=("private",)))
+        )
+        assert registry.held is not None
+        registry.held.set()
+        await until(lambda: book.states()[0].up is True)
+        state = book.states()[0]
+        assert state.registry is not None and state.registry.requests == 1  # private only
+        assert registry.calls["a-key"] == 2  # the cancelled GetRepo and the new one
+        await book.stop()
+        await client.aclose()
+
+    asyncio.run(go())
