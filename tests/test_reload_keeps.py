@@ -34,19 +34,41 @@ def rewrite(path: Path, cfg: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(cfg))
 
 
+def detach(runtime: Runtime, simulator: Simulator, *, delay: float) -> None:
+    """List cn-sh2 once, then start its next listing, each page ``delay`` s late, and leave
+    it running (detached) while a scrape serves the last result."""
+    assert ups(runtime.engine.collect(timeout=10)) == [("cn-sh2", True, None)]
+    simulator.add_fault(Fault(delay=delay), region="cn-sh2")
+    assert ups(runtime.engine.collect(timeout=0.1)) == [("cn-sh2", True, None)]
+
+
 def test_an_unchanged_reload_keeps_the_detached_listing_and_the_last_result(
     simulator: Simulator, tmp_path: Path
 ) -> None:
     """Finding 6: was up 0 reason="deadline" right after the reload."""
     cfg = config_for(simulator.url, [golden_account(regions=["cn-sh2"])])
     with runtime_on(tmp_path, cfg) as (runtime, _):
-        assert ups(runtime.engine.collect(timeout=10)) == [("cn-sh2", True, None)]
-        simulator.add_fault(Fault(delay=1.0), region="cn-sh2")  # the next listing is slow
-        assert ups(runtime.engine.collect(timeout=0.2)) == [("cn-sh2", True, None)]  # detached
+        detach(runtime, simulator, delay=1.0)
         asked = simulator.request_count(region="cn-sh2")
         assert runtime.reload() is True
         assert ups(runtime.engine.collect(timeout=0.2)) == [("cn-sh2", True, None)]
         assert simulator.request_count(region="cn-sh2") == asked  # no second listing started
+
+
+def test_a_listing_goes_on_through_a_reload_that_changes_timeouts(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    """Timeouts, retries and page size are taken by the client in place: no request is cut."""
+    cfg = config_for(simulator.url, [golden_account(regions=["cn-sh2"])])
+    with runtime_on(tmp_path, cfg) as (runtime, path):
+        detach(runtime, simulator, delay=0.5)  # 2 pages: about 1 s
+        cfg["ucloud"] = {**cfg["ucloud"], "timeout_seconds": 5, "retries": 0}
+        rewrite(path, cfg)
+        assert runtime.reload() is True
+        simulator.clear_faults()
+        results = runtime.engine.collect(timeout=5)  # waits for the same listing to end
+        assert ups(results) == [("cn-sh2", True, None)]
+        assert simulator.request_count(region="cn-sh2") == 4  # 2 pages, twice: none repeated
 
 
 def test_cached_results_cost_no_call_after_a_reload_until_the_account_changes(

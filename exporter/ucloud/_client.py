@@ -144,6 +144,20 @@ class UCloudClient:
             )
         return pacer
 
+    def adopt(self, settings: UCloudSettings) -> bool:
+        """Take reloaded ``settings`` in place if they keep the endpoint and the pool size
+        (timeouts, retries, page size and limits are read per request); return False when
+        they need a new client. Requests in flight go on."""
+        if (settings.base_url, settings.max_concurrent_requests) != (
+            self._settings.base_url,
+            self._settings.max_concurrent_requests,
+        ):
+            return False
+        if settings.adaptive_concurrency != self._settings.adaptive_concurrency:
+            self._pacers.clear()
+        self._settings = settings
+        return True
+
     def forget(self, names: Iterable[str]) -> None:
         """Drop the pacing of these accounts (removed by a reload, or their rate changed): their
         limit leaves ``concurrency_limits`` and their next request paces afresh."""
