@@ -94,15 +94,15 @@ class Engine:
         the loop's). An equal config changes nothing and costs nothing.
 
         Kept: each target's slot (last result, cache, running listing) while its account's
-        listing settings (keys, project, bucket type and name), the bucket filters, the base
-        URL and ``max_buckets_per_listing`` are unchanged and the region is still wanted; the
+        listing settings (keys, project, bucket type and name), the bucket filters and the
+        base URL are unchanged and the region is still wanted; the
         discovered regions of accounts whose keys, project and base URL are unchanged; UHub
         states and schedules (``UHubBook.reconfigure``). The rest is cancelled and forgotten.
         A changed ``ucloud:`` section is taken by the client in place (timeouts, retries, page
         size, limits); a new base URL or pool size needs a new client: the requests in flight
         on the old one are cancelled (their listings, discoveries and UHub refreshes start again
         when next due) and the old client is closed. Results stay valid, but a new base URL is
-        another gateway: its targets, discovered regions and registries start afresh.
+        another gateway: targets and discovered regions start afresh, registries are relisted.
         """
         if config == self.config:
             return
@@ -365,7 +365,6 @@ def _listing(config: Config, account: Account) -> tuple[object, ...]:
         *_discovery(config, account),
         account.bucket_type,
         account.bucket_name,
-        config.ucloud.max_buckets_per_listing,
         config.collect.include_buckets,
         config.collect.exclude_buckets,
     )
