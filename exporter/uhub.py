@@ -186,6 +186,7 @@ def _identity(account: Account) -> tuple[object, ...]:
 
 
 def _listing(config: Config) -> tuple[object, ...]:
-    """The settings that shape a listed registry (the interval and age only schedule it)."""
-    hub = config.uhub
-    return (config.ucloud.base_url, hub.repo_types, hub.tag_counts, hub.tag_counts_top)
+    """The settings that shape a listed registry: the ``uhub`` section but the interval and
+    the age (they only schedule and serve it), and the gateway."""
+    shape = replace(config.uhub, refresh_seconds=0.0, max_data_age_seconds=0.0)
+    return (config.ucloud.base_url, shape)
