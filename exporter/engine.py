@@ -95,9 +95,9 @@ class Engine:
 
         Kept: each target's slot (last result, cache, running listing) while its account's
         listing settings (keys, project, bucket type and name), the bucket filters and the
-        base URL are unchanged and the region is still wanted; the
-        discovered regions of accounts whose keys, project and base URL are unchanged; UHub
-        states and schedules (``UHubBook.reconfigure``). The rest is cancelled and forgotten.
+        base URL are unchanged and the region is still wanted; the discovered regions of
+        accounts whose keys, project and base URL are unchanged; UHub states and schedules
+        (``UHubBook.reconfigure``). The rest is cancelled and forgotten.
         A changed ``ucloud:`` section is taken by the client in place (timeouts, retries, page
         size, limits); a new base URL or pool size needs a new client: the requests in flight
         on the old one are cancelled (their listings, discoveries and UHub refreshes start again
