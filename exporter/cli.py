@@ -183,8 +183,9 @@ def _serve_until_stopped(reload: Callable[[], object]) -> None:
     while True:
         wake.wait(1)
         wake.clear()
-        while pending:
-            if pending.pop(0) != signal.SIGHUP:
-                return
+        signals = [pending.pop(0) for _ in range(len(pending))]
+        if any(sig != signal.SIGHUP for sig in signals):
+            return
+        if signals:  # SIGHUPs that arrived together cost one reload
             log.info("SIGHUP: reloading configuration")
             reload()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from prometheus_client.metrics_core import Metric
@@ -33,6 +33,30 @@ class RegionBook:
         self._client = client
         self._refresh = refresh_seconds
         self._known: dict[str, _Known] = {}
+
+    def reconfigure(
+        self, client: UCloudClient, *, refresh_seconds: float, keep: Collection[str]
+    ) -> list[asyncio.Task[tuple[str, ...]]]:
+        """Keep what is known of the accounts named in ``keep`` (discovery unchanged by a
+        reload), forget the others; call the API through ``client`` from now on.
+
+        Run on the engine's loop. Return the refreshes cancelled (forgotten accounts', and every
+        one in flight when the client changes: those are due again at once); await them.
+        """
+        cancelled = []
+        for name, state in list(self._known.items()):
+            running = state.task is not None and not state.task.done()
+            if name not in keep:
+                del self._known[name]
+            elif client is not self._client and running:
+                state.refreshed = None  # the cancelled refresh is due again
+            else:
+                continue
+            if running and state.task is not None:
+                state.task.cancel()
+                cancelled.append(state.task)
+        self._client, self._refresh = client, refresh_seconds
+        return cancelled
 
     def known(self, account: Account) -> tuple[str, ...]:
         """Return the regions known now, without calling the API."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client.metrics_core import Metric
 
@@ -15,21 +15,16 @@ from exporter.engine import Engine
 from exporter.listings import LOOPS
 from exporter.stats import Stats
 from exporter.ucloud import TRANSPORTS
-from exporter.uhub import UHubState
 
 log = logging.getLogger(__name__)
-# How long a replaced engine may keep serving scrapes that started before the reload.
-RETIRE_GRACE_SECONDS = 120.0
-
-
-def _retire(engine: Engine) -> None:
-    """Close a replaced engine once the scrapes that already hold it are done."""
-    time.sleep(1.0)  # let a request that fetched the engine just before the swap start using it
-    engine.close(wait=RETIRE_GRACE_SECONDS)
 
 
 class Runtime:
-    """Hold the current Engine; swap it for a new one when a reload brings a valid config."""
+    """Hold the one Engine; a reload that brings a valid config reconfigures it in place.
+
+    Reloads are coalesced: callers arriving while one runs share the next one, which reads
+    the file after they all asked, instead of queueing one each.
+    """
 
     def __init__(
         self,
@@ -39,43 +34,63 @@ class Runtime:
         loop: str = LOOPS[0],
         http: str = TRANSPORTS[0],
     ) -> None:
-        """``loop`` and ``http`` are passed to every Engine (see ``Engine``)."""
+        """``loop`` and ``http`` are passed to the Engine (see ``Engine``)."""
         self._load = load
-        self._lock = threading.Lock()
+        self._running = threading.Lock()  # one reload at a time
+        self._counting = threading.Lock()  # guards the two counters below
+        self._asked = 0  # reload requests so far
+        self._answered = 0  # requests the last finished reload answered (it read after them)
+        self._answer = True
         self.stats = Stats()
-        self._loop, self._http = loop, http
-        self._engine = self._new_engine(initial or load())
+        config = initial or load()
+        self.stats.forget_unless(config)
+        self._engine = Engine(config, stats=self.stats, loop=loop, http=http)
         self._reload_ok = True
         self._reload_time = time.time()
 
-    def _new_engine(self, config: Config, uhub: Iterable[UHubState] = ()) -> Engine:
-        return Engine(config, stats=self.stats, uhub=uhub, loop=self._loop, http=self._http)
-
     @property
     def engine(self) -> Engine:
-        """Return the engine serving now."""
+        """Return the engine (the same object across reloads)."""
         return self._engine
 
     def reload(self) -> bool:
-        """Re-read the configuration; keep the old one if the new one is invalid."""
-        with self._lock:
-            try:
-                config = self._load()
-            except ConfigError as exc:
-                self._reload_ok = False
-                for problem in exc.problems:
-                    log.error("reload rejected, keeping the running config: %s", problem)
-                return False
+        """Re-read the configuration; keep the old one if the new one is invalid.
+
+        Return True when the configuration in force is the file's (valid), False when it was
+        rejected. A caller that finds a reload running waits for it and then shares the next.
+        """
+        with self._counting:
+            self._asked += 1
+            mine = self._asked
+        with self._running:
+            with self._counting:
+                if self._answered >= mine:  # a reload that read the file after we asked ended
+                    return self._answer
+                covers = self._asked
+            answer = self._reload()
+            with self._counting:
+                self._answered, self._answer = covers, answer
+            return answer
+
+    def _reload(self) -> bool:
+        try:
+            config = self._load()
+        except ConfigError as exc:
+            self._reload_ok = False
+            for problem in exc.problems:
+                log.error("reload rejected, keeping the running config: %s", problem)
+            return False
+        if config == self._engine.config:
+            log.info("configuration reloaded (unchanged)")
+        else:
             self.stats.forget_unless(config)
-            old = self._engine
-            self._engine = self._new_engine(config, uhub=old.uhub.states())
-            self._reload_ok, self._reload_time = True, time.time()
-        log.info("configuration reloaded")
-        threading.Thread(target=_retire, args=(old,), name="retire-engine", daemon=True).start()
+            self._engine.reconfigure(config)
+            log.info("configuration reloaded")
+        self._reload_ok, self._reload_time = True, time.time()
         return True
 
     def close(self) -> None:
-        """Stop the current engine."""
+        """Stop the engine."""
         self._engine.close(wait=5)
 
     def families(self) -> Iterator[Metric]:

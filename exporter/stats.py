@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from exporter.config import Config
+from exporter.config import Account, Config
 from exporter.ucloud import Listing, Observer, Registry
 
 __all__ = ["UHUB_REGION", "Stats"]
@@ -28,12 +28,17 @@ class Stats:
         self.discovery_errors: Counter[tuple[str, ...]] = Counter()  # account, reason
         self.last_success: dict[tuple[str, ...], float] = {}  # account, region
         self.uhub_truncated: Counter[tuple[str, ...]] = Counter()  # account, "", reason
+        # The accounts of the configuration in force (None: every target is wanted). A request
+        # of a target no longer wanted (an old listing still draining) is not counted.
+        self._wanted: dict[str, Account] | None = None
 
     def observer(self, account: str, region: str | None) -> Observer:
         """Return an Observer that records attempts for a target (``region`` None: GetRegion)."""
 
         def observe(action: str, reason: str | None) -> None:
             with self._lock:
+                if not self._wants((account,) if region is None else (account, region)):
+                    return
                 if region is None:
                     self.discovery_requests[(account,)] += 1
                     if reason is not None:
@@ -51,11 +56,14 @@ class Stats:
             self.record_oddities(account, region, listing)
         if ok:
             with self._lock:
-                self.last_success[account, region] = time.time()
+                if self._wants((account, region)):
+                    self.last_success[account, region] = time.time()
 
     def record_oddities(self, account: str, region: str, listing: Listing | Registry) -> None:
         """Count a listing's malformed fields and paging inconsistencies (UHub's too)."""
         with self._lock:
+            if not self._wants((account, region)):
+                return
             for name, n in listing.invalid.items():
                 self.invalid[account, region, name] += n
             for kind in listing.inconsistencies:
@@ -67,22 +75,25 @@ class Stats:
             self.uhub_truncated[account, UHUB_REGION, reason] += 1
 
     def forget_unless(self, config: Config) -> None:
-        """Drop everything about accounts and regions a new configuration no longer has."""
-        wanted = {a.name: a for a in config.accounts}
-
-        def kept(target: tuple[str, ...]) -> bool:
-            acc = wanted.get(target[0])
-            return acc is not None and (
-                len(target) == 1
-                or acc.discover_regions
-                or target[1] in acc.regions
-                or (target[1] == UHUB_REGION and acc.uhub)
-            )
-
+        """Drop everything about accounts and regions a new configuration no longer has, and
+        count nothing more of them (their listings may still be draining)."""
         with self._lock:
+            self._wanted = {a.name: a for a in config.accounts}
             for table, width in self._tables():
-                for key in [k for k in table if not kept(k[:width])]:
+                for key in [k for k in table if not self._wants(k[:width])]:
                     del table[key]
+
+    def _wants(self, target: tuple[str, ...]) -> bool:
+        """Return whether the configuration has ``(account,)`` or ``(account, region)``."""
+        if self._wanted is None:
+            return True
+        acc = self._wanted.get(target[0])
+        return acc is not None and (
+            len(target) == 1
+            or acc.discover_regions
+            or target[1] in acc.regions
+            or (target[1] == UHUB_REGION and acc.uhub)
+        )
 
     def snapshot(self, only: set[tuple[str, str]] | None = None) -> Stats:
         """Return a consistent copy for rendering, optionally of some targets only.

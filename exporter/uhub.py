@@ -10,6 +10,7 @@ was listed successfully until it is older than ``uhub.max_data_age_seconds`` (it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -36,7 +37,12 @@ class UHubState:
 
 
 class UHubBook:
-    """Own the refresh tasks of the accounts with ``uhub: true`` and their last states."""
+    """Own the refresh tasks of the accounts with ``uhub: true`` and their last states.
+
+    Each account's refresh runs ``uhub.refresh_seconds`` after its last one ended (at once when
+    it has none). A reload reconfigures the book in place (``reconfigure``): an unchanged
+    account keeps its state and its schedule.
+    """
 
     def __init__(
         self,
@@ -46,25 +52,61 @@ class UHubBook:
         *,
         previous: Iterable[UHubState] = (),
     ) -> None:
-        """``previous``: states of a replaced book (a reload), kept for accounts still listed."""
+        """``previous``: states of a replaced book, kept for accounts still listed."""
         self._client, self._config, self._stats = client, config, stats
-        self._accounts = [a for a in config.accounts if a.uhub]
+        self._accounts = {a.name: a for a in config.accounts if a.uhub}
         kept = {s.account: s for s in previous}
-        self._states = {a.name: kept.get(a.name, UHubState(a.name)) for a in self._accounts}
-        self._tasks: list[asyncio.Task[None]] = []
+        self._states = {name: kept.get(name, UHubState(name)) for name in self._accounts}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._ended: dict[str, float] = {}  # monotonic end of each account's last refresh
+        self._changed = asyncio.Event()  # set (and replaced) when a reload changes the schedule
 
     async def start(self) -> None:
         """Start one refresh loop per account (on the engine's loop)."""
-        self._tasks = [
-            asyncio.ensure_future(self._every(a, self._config.uhub.refresh_seconds))
-            for a in self._accounts
-        ]
+        for name in self._accounts:
+            if name not in self._tasks:
+                self._tasks[name] = asyncio.ensure_future(self._every(name))
 
     async def stop(self) -> None:
         """Cancel the refresh loops and wait for them to end."""
-        for task in self._tasks:
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def reconfigure(self, client: UCloudClient, config: Config) -> None:
+        """Take a reloaded ``config`` in place (on the engine's loop).
+
+        An account whose keys or project are unchanged keeps its state and schedule; changed
+        ``uhub`` listing settings (repo types, tag counts) make it refresh at once, still
+        showing its registry until then. A changed account starts afresh, a removed one stops.
+        A refresh in flight is cancelled when the account changes, the listing settings change,
+        or a new ``client`` comes (a changed ``ucloud`` section); it runs again at once.
+        """
+        accounts = {a.name: a for a in config.accounts if a.uhub}
+        relist = _listing(self._config) != _listing(config)
+        stopping = []
+        for name in list(self._states):
+            new, old = accounts.get(name), self._accounts.get(name)
+            fresh = new is None or old is None or _identity(new) != _identity(old)
+            task = self._tasks.get(name)
+            if task is not None and (fresh or relist or client is not self._client):
+                del self._tasks[name]
+                task.cancel()
+                stopping.append(task)
+            if fresh:
+                self._ended.pop(name, None)
+                del self._states[name]
+            elif relist:
+                self._ended.pop(name, None)
+        self._client, self._config, self._accounts = client, config, accounts
+        for name in accounts:
+            self._states.setdefault(name, UHubState(name))
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()  # sleeping loops re-read their due time
+        await asyncio.gather(*stopping, return_exceptions=True)
+        await self.start()
 
     def states(self) -> list[UHubState]:
         """Return every account's state now, without calling the API (safe from any thread).
@@ -77,10 +119,21 @@ class UHubBook:
             for s in list(self._states.values())
         ]
 
-    async def _every(self, account: Account, seconds: float) -> None:
+    async def _every(self, name: str) -> None:
         while True:
-            await self.refresh(account)
-            await asyncio.sleep(seconds)
+            await self._due(name)
+            await self.refresh(self._accounts[name])
+            self._ended[name] = time.monotonic()
+
+    async def _due(self, name: str) -> None:
+        """Return when ``name``'s next refresh is due, re-judged when a reload changes it."""
+        while (ended := self._ended.get(name)) is not None:
+            left = ended + self._config.uhub.refresh_seconds - time.monotonic()
+            if left <= 0:
+                return
+            changed = self._changed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), left)
 
     async def refresh(self, account: Account) -> UHubState:
         """List ``account``'s registry once and record the outcome."""
@@ -140,3 +193,15 @@ class UHubBook:
         )
         self._states[account.name] = state
         return state
+
+
+def _identity(account: Account) -> tuple[object, ...]:
+    """What makes an account's registry the same one across a reload."""
+    return (account.public_key, account.private_key, account.project_id)
+
+
+def _listing(config: Config) -> tuple[object, ...]:
+    """The settings that shape a listed registry: the ``uhub`` section but the interval and
+    the age (they only schedule and serve it), and the gateway."""
+    shape = replace(config.uhub, refresh_seconds=0.0, max_data_age_seconds=0.0)
+    return (config.ucloud.base_url, shape)

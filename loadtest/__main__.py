@@ -1,9 +1,10 @@
-"""``python -m loadtest [--quick] [--runs ...]``: load, soak, hostile clients, a huge registry.
+"""``python -m loadtest [--quick] [--runs ...]``: load, soak, hostile clients, a huge registry
+and a reload storm.
 
 load: single flight and latency; soak: flat resources under random faults; slowloris: idle and
 byte-a-time connections against the read-header timeout; burst: requests arriving at once;
 uhub: a UHub registry of 600,000 images (quick: 60,000) against uhub.max_images, scraped with a
-10 s timeout header (``--runs uhub`` runs it alone).
+10 s timeout header; reload: ``POST /-/reload`` and SIGHUP storms of an unchanged config.
 
 Everything runs on 127.0.0.1: the simulator in this process, the exporter as a child process.
 Exit status 0 when every invariant held, 1 otherwise.
@@ -21,12 +22,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from loadtest.attacks import BurstResult, SlowlorisResult, burst_run, figures, slowloris_run
+from loadtest.attacks import (
+    BurstResult,
+    ReloadStormResult,
+    SlowlorisResult,
+    burst_run,
+    figures,
+    reload_storm_run,
+    slowloris_run,
+)
 from loadtest.runs import LoadResult, SoakResult, load_run, soak_run
 from loadtest.scrape import percentile
 from loadtest.uhub import UHubResult, uhub_run
 
-RUNS = ("load", "soak", "slowloris", "burst", "uhub")
+RUNS = ("load", "soak", "slowloris", "burst", "uhub", "reload")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -53,6 +62,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="threads of the burst, each opening 10 connections (default 200, quick 40)",
     )
     p.add_argument(
+        "--reload-posts",
+        type=int,
+        help="POST /-/reload in the reload storm (default 800, quick 200)",
+    )
+    p.add_argument(
         "--runs",
         default=",".join(RUNS),
         help=f"comma-separated runs to make (default all: {','.join(RUNS)})",
@@ -66,6 +80,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if unknown:
         p.error(f"--runs: unknown run {unknown[0]!r} (known: {', '.join(RUNS)})")
     args.uhub_images = args.uhub_images or (60_000 if args.quick else 600_000)
+    args.reload_posts = args.reload_posts or (200 if args.quick else 800)
     args.idle = args.idle or (100 if args.quick else 1000)
     args.slow = args.slow or (30 if args.quick else 300)
     args.burst_threads = args.burst_threads or (40 if args.quick else 200)
@@ -159,6 +174,29 @@ def report_uhub(r: UHubResult) -> None:
         )
 
 
+def report_reload_storm(r: ReloadStormResult) -> None:
+    """Print the reload storm's figures."""
+    print(
+        f"reload storm: {r.posts} POST /-/reload from 4 clients and {r.sighups} SIGHUPs of an "
+        f"unchanged config in {r.seconds:.1f} s, scraping meanwhile"
+    )
+    print(f"  answers {dict(sorted(r.statuses.items()))}; upstream calls {r.upstream_calls}")
+    times = [o.seconds for o in r.scrapes]
+    print(
+        f"  legitimate scrapes {len(r.scrapes)}, complete "
+        f"{sum(o.complete for o in r.scrapes)}; {figures(times)}"
+    )
+    print("  exporter     threads   open fds   RSS MiB")
+    for label, s in (
+        ("before", r.before),
+        ("peak", r.peak),
+        ("after", r.after),
+        ("settled", r.settled),
+    ):
+        if s is not None:
+            print(f"  {label:<10} {s.threads:>9} {s.fds:>10} {s.rss_kib / 1024:>9.1f}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Make the runs asked for, print figures and broken invariants; return the exit status."""
     args = parse_args(argv)
@@ -184,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         "burst": lambda work: burst_run(work, threads=args.burst_threads, per_thread=10),
         "uhub": lambda work: uhub_run(work, images=args.uhub_images),
+        "reload": lambda work: reload_storm_run(work, posts=args.reload_posts),
     }
     reports: dict[str, Callable[[Any], None]] = {
         "load": report_load,
@@ -191,6 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "slowloris": lambda r: report_slowloris(r, args.drip),
         "burst": report_burst,
         "uhub": report_uhub,
+        "reload": report_reload_storm,
     }
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:

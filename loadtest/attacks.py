@@ -5,6 +5,9 @@
   does it cost in memory, what do the scrapes see.
 * ``burst_run``: many requests whose connections were opened together and sent at once (a
   barrier), plus one legitimate scrape during the burst; how long each waits for its answer.
+* ``reload_storm_run``: ``POST /-/reload`` of an unchanged config from a few clients at once,
+  with SIGHUPs among them, while a legitimate scraper scrapes; what it costs upstream and in
+  threads, descriptors and memory.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import selectors
+import signal
 import socket
 import threading
 import time
@@ -24,7 +28,7 @@ import httpx
 from exporter.simulator import Simulator, region_id, synthetic_fleet
 from loadtest.runs import PRIVATE_KEY, PUBLIC_KEY, exporter_config
 from loadtest.scrape import Outcome, percentile, scrape
-from tests.support.process import ExporterProcess, proc_stats
+from tests.support.process import ExporterProcess, ProcStats, proc_stats
 
 REQUEST_HEAD = b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: attacker\r\n\r\n"
 REGIONS = 4
@@ -284,3 +288,138 @@ def burst_run(
         finally:
             result.exit_code = exp.stop()
     return result
+
+
+@dataclass
+class ReloadStormResult:
+    """What a reload storm cost: upstream calls, the process's resources, the scrapes seen."""
+
+    posts: int
+    sighups: int
+    seconds: float = 0.0
+    statuses: Counter[int] = field(default_factory=Counter)
+    upstream_calls: int = 0  # during the storm, scrapes included (they are cached)
+    before: ProcStats | None = None
+    peak: ProcStats | None = None  # the most threads, descriptors and RSS seen during it
+    after: ProcStats | None = None  # right after the last reload
+    settled: ProcStats | None = None  # a few seconds later
+    scrapes: list[Outcome] = field(default_factory=list)
+    exit_code: int = 0
+
+    def problems(
+        self, *, threads: int = 2, fds: int = 8, rss_mib: float = 16.0, scrape_limit: float = 2.0
+    ) -> list[str]:
+        """Return the broken promises of issue 20: no upstream call, no growth, no failure."""
+        out = []
+        if self.statuses != Counter({200: self.posts}):
+            out.append(f"reload answers {dict(self.statuses)}, want {self.posts} x 200")
+        if self.upstream_calls:
+            out.append(f"{self.upstream_calls} upstream calls for an unchanged config")
+        before = self.before
+        for label, seen in (("after", self.after), ("settled", self.settled)):
+            if before is None or seen is None:
+                out.append(f"no process figures {label} the storm")
+                continue
+            if seen.threads > before.threads + threads or seen.fds > before.fds + fds:
+                out.append(
+                    f"{label}: threads {before.threads} -> {seen.threads}, "
+                    f"fds {before.fds} -> {seen.fds}"
+                )
+            if (seen.rss_kib - before.rss_kib) / 1024 >= rss_mib:
+                out.append(
+                    f"{label}: RSS {before.rss_kib / 1024:.0f} -> {seen.rss_kib / 1024:.0f} MiB"
+                )
+        out += [
+            f"legitimate scrape: {o.problem or 'too slow'} ({o.seconds:.2f} s)"
+            for o in self.scrapes
+            if not o.complete or o.seconds > scrape_limit
+        ][:5]
+        if self.exit_code != 0:
+            out.append(f"exporter exited {self.exit_code}")
+        return out
+
+
+def _post_reloads(url: str, n: int, result: ReloadStormResult, lock: threading.Lock) -> None:
+    with httpx.Client(timeout=60) as client:
+        for _ in range(n):
+            try:
+                status = client.post(url + "/-/reload").status_code
+            except httpx.HTTPError:
+                status = 0
+            with lock:
+                result.statuses[status] += 1
+
+
+def _peak(a: ProcStats | None, b: ProcStats) -> ProcStats:
+    if a is None:
+        return b
+    return ProcStats(max(a.rss_kib, b.rss_kib), max(a.fds, b.fds), max(a.threads, b.threads))
+
+
+def reload_storm_run(
+    workdir: Path,
+    *,
+    posts: int,
+    sighups: int = 5,
+    senders: int = 4,
+    buckets: int = 200,
+    settle: float = 5.0,
+) -> ReloadStormResult:
+    """Send ``posts`` reloads of an unchanged config from ``senders`` clients and ``sighups``
+    SIGHUPs, scraping meanwhile; measure the process before, during, right after, and
+    ``settle`` s after the storm."""
+    result, lock = ReloadStormResult(posts, sighups), threading.Lock()
+    pool = 4 * senders  # --web.max-requests
+    with _simulator(buckets) as sim:
+        cfg = exporter_config(sim.url, [region_id(i) for i in range(REGIONS)], page_size=100)
+        cfg["collect"] = {"min_interval_seconds": 300}  # scrapes are served from the cache
+        cfg["uhub"] = {"refresh_seconds": 3600}
+        cfg["accounts"][0]["uhub"] = True
+        exp = ExporterProcess(
+            workdir, cfg, "--web.enable-lifecycle", "--web.max-requests", str(pool)
+        )
+        try:
+            client = httpx.Client()
+            scrape(client, exp.url, targets=REGIONS)  # warm: every target listed once
+            end = time.monotonic() + 10
+            while "ucloud_uhub_up{" not in client.get(exp.url + "/metrics").text:
+                if time.monotonic() > end:
+                    break
+                time.sleep(0.1)  # UHub's first refresh runs in the background
+            client.post(exp.url + "/-/reload")  # warm: what a first reload allocates once
+            result.before, calls = proc_stats(exp.pid), sim.request_count()
+            started = time.monotonic()
+            workers = _senders(exp.url, senders, result, lock)
+            hups = 0
+            while any(w.is_alive() for w in workers):
+                if hups < sighups:
+                    exp.proc.send_signal(signal.SIGHUP)
+                    hups += 1
+                result.scrapes.append(scrape(client, exp.url, targets=REGIONS))
+                result.peak = _peak(result.peak, proc_stats(exp.pid))
+                time.sleep(0.05)
+            for w in workers:
+                w.join(60)
+            result.seconds = time.monotonic() - started
+            result.after = proc_stats(exp.pid)
+            time.sleep(settle)  # what a reload started in the background has cost by now
+            result.settled = proc_stats(exp.pid)
+            result.upstream_calls = sim.request_count() - calls
+            client.close()
+        finally:
+            result.exit_code = exp.stop()
+    return result
+
+
+def _senders(
+    url: str, n: int, result: ReloadStormResult, lock: threading.Lock
+) -> list[threading.Thread]:
+    """Start ``n`` threads sending ``result.posts`` reloads between them."""
+    share = [result.posts // n + (i < result.posts % n) for i in range(n)]
+    workers = [
+        threading.Thread(target=_post_reloads, args=(url, k, result, lock), daemon=True)
+        for k in share
+    ]
+    for w in workers:
+        w.start()
+    return workers

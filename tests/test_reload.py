@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import signal
-import time
 
 import httpx
 import yaml
 
-from tests.support.procs import config_for, golden_account, samples, value
+from tests.support.procs import config_for, golden_account, samples, value, wait_until
 
 
 def reload_metrics(exp):
@@ -17,15 +16,6 @@ def reload_metrics(exp):
         value(m, "ucloud_image_bucket_config_last_reload_successful"),
         value(m, "ucloud_image_bucket_config_last_reload_success_timestamp_seconds"),
     )
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_sighup_reloads_and_rejects_invalid(simulator, start_exporter):

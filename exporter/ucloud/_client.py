@@ -6,7 +6,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -143,6 +143,26 @@ class UCloudClient:
                 per_second=account.max_requests_per_second,
             )
         return pacer
+
+    def adopt(self, settings: UCloudSettings) -> bool:
+        """Take reloaded ``settings`` in place if they keep the endpoint and the pool size
+        (timeouts, retries, page size and limits are read per request); return False when
+        they need a new client. Requests in flight go on."""
+        if (settings.base_url, settings.max_concurrent_requests) != (
+            self._settings.base_url,
+            self._settings.max_concurrent_requests,
+        ):
+            return False
+        if settings.adaptive_concurrency != self._settings.adaptive_concurrency:
+            self._pacers.clear()
+        self._settings = settings
+        return True
+
+    def forget(self, names: Iterable[str]) -> None:
+        """Drop the pacing of these accounts (removed by a reload, or their rate changed): their
+        limit leaves ``concurrency_limits`` and their next request paces afresh."""
+        for name in names:
+            self._pacers.pop(name, None)
 
     def concurrency_limits(self) -> dict[str, int]:
         """Return each account's current in-flight limit (accounts that sent a request)."""

@@ -126,10 +126,14 @@ class App:
         self._lines = exposition.LineCache()
         self._shared: Shared[_Made] = Shared(max_requests)
         self._render = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="render")
+        # Reloads run one at a time on a thread of their own (a storm of them queues here;
+        # Runtime.reload coalesces those that wait together with SIGHUP's).
+        self._reloader = ThreadPoolExecutor(1, thread_name_prefix="reload")
 
     def close(self) -> None:
-        """Stop the render threads (after the server stopped)."""
+        """Stop the render and reload threads (after the server stopped)."""
         self._render.shutdown(wait=False, cancel_futures=True)
+        self._reloader.shutdown(wait=False, cancel_futures=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request (the gate has read its body and checked its headers)."""
@@ -285,7 +289,7 @@ class App:
         if not self._lifecycle:
             await answer(send, 403, *text("Lifecycle API is not enabled.\n"))
             return
-        if await asyncio.to_thread(self._reload_all):
+        if await asyncio.get_running_loop().run_in_executor(self._reloader, self._reload_all):
             await answer(send, 200, *text("configuration reloaded\n"))
             return
         await answer(

@@ -5,13 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.simulator import GOLDEN_PRIVATE_KEY, GOLDEN_PROJECT, GOLDEN_PUBLIC_KEY
+from exporter.simulator import (
+    GOLDEN_PRIVATE_KEY,
+    GOLDEN_PROJECT,
+    GOLDEN_PUBLIC_KEY,
+)
 from tests.support.process import ExporterProcess, child_env
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -96,3 +101,14 @@ def scrape_until(exp: Exporter, name: str, *, timeout: float = 15.0) -> Samples:
         if any(key == name for key, _ in m) or time.monotonic() > end:
             return m
         time.sleep(0.2)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` (an exporter's answer, which has no event to wait on) every 0.05 s
+    until it holds; return whether it did within ``timeout`` s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
