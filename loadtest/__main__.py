@@ -1,7 +1,8 @@
-"""``python -m loadtest [--quick]``: load, soak, and hostile clients (slowloris, burst).
+"""``python -m loadtest [--quick]``: load, soak, and hostile clients (slowloris, burst, stalled).
 
 load: single flight and latency; soak: flat resources under random faults; slowloris: idle and
-byte-a-time connections against the read-header timeout; burst: requests arriving at once.
+byte-a-time connections against the read-header timeout; burst: requests arriving at once;
+stalled: clients that ask for a big page and never read it.
 
 Everything runs on 127.0.0.1: the simulator in this process, the exporter as a child process.
 Exit status 0 when every invariant held, 1 otherwise.
@@ -15,12 +16,14 @@ import os
 import platform
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from loadtest.attacks import BurstResult, SlowlorisResult, burst_run, figures, slowloris_run
 from loadtest.runs import LoadResult, SoakResult, load_run, soak_run
-from loadtest.scrape import percentile
+from loadtest.scrape import Outcome, percentile
+from loadtest.stalled import StalledResult, stalled_run
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -46,7 +49,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         help="threads of the burst, each opening 10 connections (default 200, quick 40)",
     )
+    p.add_argument(
+        "--stalled",
+        type=int,
+        help="clients of a 9 MB page that never read, in the stalled run (default 40, quick 10)",
+    )
     args = p.parse_args(argv)
+    args.stalled = args.stalled or (10 if args.quick else 40)
     args.idle = args.idle or (100 if args.quick else 1000)
     args.slow = args.slow or (30 if args.quick else 300)
     args.burst_threads = args.burst_threads or (40 if args.quick else 200)
@@ -116,14 +125,54 @@ def report_slowloris(r: SlowlorisResult, drip: float) -> None:
 
 def report_burst(r: BurstResult) -> None:
     """Print the burst run's figures."""
-    legit = f"{r.legit.status} in {r.legit.seconds:.3f} s" if r.legit else "none"
     print(f"burst: {r.requests} requests sent at once on connections opened together")
     print(f"  answers {dict(sorted(r.statuses.items()))}; wait {figures(r.waits)}")
-    print(f"  legitimate scrape during the burst: {legit}")
+    print(f"  legitimate scrape during the burst: {_said(r.legit)}")
+
+
+def _said(o: Outcome | None) -> str:
+    """Return ``200 in 0.026 s`` (and what was wrong with the answer, if anything)."""
+    if o is None:
+        return "none"
+    return f"{o.status} in {o.seconds:.3f} s" + (f" ({o.problem})" if o.problem else "")
+
+
+def report_stalled(r: StalledResult) -> None:
+    """Print the stalled run's figures."""
+    print(
+        f"stalled: {r.clients} clients each ask for a {r.page_bytes / 1e6:.1f} MB plain page "
+        f"and never read; measured after {r.hold:g} s"
+    )
+    print(f"  legitimate gzip scrape before the attack: {_said(r.alone)}")
+    what = {"distinct": "a scrape timeout each (no two alike)", "query": "only ?x=i differs"}
+    rows = [("idle", r.idle)]
+    for v in r.variants:
+        probes = Counter(f"{path} {o.status}" for path, o in v.probes)
+        print(
+            f"  {v.name}, {what.get(v.name, v.name)}: attackers were sent "
+            f"{dict(sorted(v.attackers.items()))} (0: nothing yet)"
+        )
+        print(
+            f"    {', '.join(f'{k} x{n}' for k, n in sorted(probes.items()))}; "
+            f"{figures([o.seconds for _, o in v.probes])}"
+        )
+        print(
+            f"    legitimate gzip scrape (10 s timeout): {_said(v.legit)}; exporter CPU while they "
+            f"held {v.cpu_seconds:.2f} s"
+        )
+        print(
+            f"    RSS peak +{r.growth_mib(v):.1f} MiB over idle; health 200 again "
+            f"{v.recovered_after:.2f} s after the attackers closed"
+        )
+        rows += [(f"{v.name} peak", v.peak), (f"{v.name} after", v.after)]
+    print("  exporter           RSS MiB   open fds   threads")
+    for label, s in rows:
+        if s is not None:
+            print(f"  {label:<16} {s.rss_kib / 1024:>9.1f} {s.fds:>10} {s.threads:>9}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run both, print figures and broken invariants; return the exit status."""
+    """Run them all, print figures and broken invariants; return the exit status."""
     args = parse_args(argv)
     print(
         f"{datetime.datetime.now().isoformat(timespec='seconds')}  python "
@@ -150,7 +199,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         report_slowloris(slow, args.drip)
         burst = burst_run(Path(tmp) / "burst", threads=args.burst_threads, per_thread=10)
         report_burst(burst)
-    problems = load.problems() + soak.problems() + slow.problems() + burst.problems()
+        stall = stalled_run(Path(tmp) / "stalled", clients=args.stalled)
+        report_stalled(stall)
+    problems = [
+        *load.problems(),
+        *soak.problems(),
+        *slow.problems(),
+        *burst.problems(),
+        *stall.problems(),
+    ]
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print("OK" if not problems else f"{len(problems)} problems")
