@@ -161,8 +161,8 @@ def report_stalled(r: StalledResult) -> None:
             f"held {v.cpu_seconds:.2f} s"
         )
         print(
-            f"    RSS peak +{r.growth_mib(v):.1f} MiB over idle; health 200 again "
-            f"{v.recovered_after:.2f} s after the attackers closed"
+            f"    RSS peak +{r.growth_mib(v):.1f} MiB over idle (host TCP buffers "
+            f"+{v.tcp_mib:.0f} MiB); health 200 again {v.recovered_after:.2f} s after they closed"
         )
         rows += [(f"{v.name} peak", v.peak), (f"{v.name} after", v.after)]
     print("  exporter           RSS MiB   open fds   threads")

@@ -49,9 +49,9 @@ class Variant:
     attackers: Counter[int] = field(default_factory=Counter)  # status each was sent (0: none)
     probes: list[tuple[str, Outcome]] = field(default_factory=list)  # /-/healthy, /-/ready
     legit: Outcome | None = None
-    before: ProcStats | None = None
     peak: ProcStats | None = None  # the highest of each figure while the attackers held
-    after: ProcStats | None = None  # once health answered 200 again after they closed
+    after: ProcStats | None = None  # 1 s after health answered 200 again once they closed
+    tcp_mib: float = 0.0  # the host's TCP buffer memory at its peak, less before the attack
     recovered_after: float = 0.0  # seconds from the attackers' close to health 200 again
     cpu_seconds: float = 0.0  # the exporter's CPU time while the attackers held (pages made)
 
@@ -85,7 +85,8 @@ class StalledResult:
             ]
             legit = v.legit
             if legit is None or not legit.complete or legit.seconds > LEGIT_TIMEOUT:
-                out.append(f"stalled {v.name}: legitimate scrape {legit}")
+                said = f"{legit.status} in {legit.seconds:.2f} s {legit.problem}" if legit else ""
+                out.append(f"stalled {v.name}: legitimate scrape {said or 'not made'}")
             if (grown := self.growth_mib(v)) >= rss_limit_mib:
                 out.append(f"stalled {v.name}: RSS grew by {grown:.0f} MiB")
         if self.page_bytes < 7_000_000:
@@ -95,12 +96,26 @@ class StalledResult:
         return out
 
 
+def tcp_pages() -> int:
+    """Return the pages of memory the host's TCP sockets hold (/proc/net/sockstat ``mem``)."""
+    for line in Path("/proc/net/sockstat").read_text().splitlines():
+        if line.startswith("TCP:"):
+            fields = line.split()
+            return int(fields[fields.index("mem") + 1])
+    return 0
+
+
 class _Peak:
-    """Read /proc of ``pid`` every ``SAMPLE_EVERY`` s in a thread; keep each figure's highest."""
+    """Read /proc every ``SAMPLE_EVERY`` s in a thread; keep each figure's highest.
+
+    The exporter's RSS, fds and threads, and the host's TCP memory: what a connection's send
+    queue holds is the kernel's, not in the exporter's RSS (host-wide: other jobs count too).
+    """
 
     def __init__(self, pid: int) -> None:
         self._pid = pid
         self.peak = proc_stats(pid)
+        self.tcp_before = self.tcp_peak = tcp_pages()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -114,6 +129,11 @@ class _Peak:
             self.peak = ProcStats(
                 max(p.rss_kib, s.rss_kib), max(p.fds, s.fds), max(p.threads, s.threads)
             )
+            self.tcp_peak = max(self.tcp_peak, tcp_pages())
+
+    def tcp_mib(self) -> float:
+        """Return the host's TCP memory at its peak less before, in MiB."""
+        return (self.tcp_peak - self.tcp_before) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
     def __enter__(self) -> _Peak:
         self._thread.start()
@@ -172,7 +192,7 @@ def _recover(url: str) -> float:
 
 def _attack(exp: ExporterProcess, name: str, heads: list[bytes], hold: float) -> Variant:
     """Hold ``heads`` unread for ``hold`` s, probe, close them, wait for health again."""
-    v = Variant(name, before=proc_stats(exp.pid))
+    v = Variant(name)
     cpu = cpu_seconds(exp.pid)
     with _Peak(exp.pid) as peak:
         with stalled(exp.port, heads) as socks:
@@ -185,7 +205,7 @@ def _attack(exp: ExporterProcess, name: str, heads: list[bytes], hold: float) ->
             v.attackers = Counter(_sent_status(s) for s in socks)
             v.cpu_seconds = cpu_seconds(exp.pid) - cpu
         v.recovered_after = _recover(exp.url)
-    v.peak = peak.peak
+    v.peak, v.tcp_mib = peak.peak, peak.tcp_mib()
     time.sleep(1.0)  # what the closed connections held is released
     v.after = proc_stats(exp.pid)
     return v
