@@ -37,8 +37,6 @@ PROBE_TIMEOUT = 5.0  # a health or readiness request
 PROBE_ROUNDS = 3  # /-/healthy and /-/ready each this many times per variant
 RECOVERY_LIMIT = 45.0  # seconds to wait, after the attackers closed, for health to answer 200
 SAMPLE_EVERY = 0.05  # seconds between /proc readings while the attackers hold
-# A new connection per request (as a prober makes), without building a client each time.
-_CLIENT = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
 
 
 @dataclass
@@ -150,11 +148,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _get(url: str, path: str, *, timeout: float, headers: dict[str, str] | None = None) -> Outcome:
-    """GET ``path`` on a connection of its own; a scrape is complete when whole and gzip."""
+def _get(
+    client: httpx.Client, path: str, *, timeout: float, headers: dict[str, str] | None = None
+) -> Outcome:
+    """GET ``path``; a scrape is complete when it is whole and gzip."""
     started = time.monotonic()
     try:
-        response = _CLIENT.get(url + path, headers=headers, timeout=timeout)
+        response = client.get(path, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
         return Outcome(0, time.monotonic() - started, False, type(exc).__name__)
     seconds, status = time.monotonic() - started, response.status_code
@@ -166,9 +166,9 @@ def _get(url: str, path: str, *, timeout: float, headers: dict[str, str] | None 
     return Outcome(status, seconds, whole, "" if whole else f"{encoding}, {lines} bucket lines")
 
 
-def _legit(url: str) -> Outcome:
+def _legit(client: httpx.Client) -> Outcome:
     headers = {"Accept-Encoding": "gzip", TIMEOUT_HEADER: f"{LEGIT_TIMEOUT:g}"}
-    return _get(url, "/metrics", timeout=LEGIT_TIMEOUT, headers=headers)
+    return _get(client, "/metrics", timeout=LEGIT_TIMEOUT, headers=headers)
 
 
 def _sent_status(sock: socket.socket) -> int:
@@ -180,17 +180,19 @@ def _sent_status(sock: socket.socket) -> int:
     return status_of(head)
 
 
-def _recover(url: str) -> float:
+def _recover(client: httpx.Client) -> float:
     """Return seconds until /-/healthy answers 200 (at most ``RECOVERY_LIMIT``)."""
     started = time.monotonic()
     while time.monotonic() - started < RECOVERY_LIMIT:
-        if _get(url, "/-/healthy", timeout=PROBE_TIMEOUT).status == 200:
+        if _get(client, "/-/healthy", timeout=PROBE_TIMEOUT).status == 200:
             break
         time.sleep(0.2)
     return time.monotonic() - started
 
 
-def _attack(exp: ExporterProcess, name: str, heads: list[bytes], hold: float) -> Variant:
+def _attack(
+    exp: ExporterProcess, client: httpx.Client, name: str, heads: list[bytes], hold: float
+) -> Variant:
     """Hold ``heads`` unread for ``hold`` s, probe, close them, wait for health again."""
     v = Variant(name)
     cpu = cpu_seconds(exp.pid)
@@ -199,12 +201,12 @@ def _attack(exp: ExporterProcess, name: str, heads: list[bytes], hold: float) ->
             time.sleep(hold)  # every page made, each written as far as its client read
             for _ in range(PROBE_ROUNDS):
                 for path in ("/-/healthy", "/-/ready"):
-                    v.probes.append((path, _get(exp.url, path, timeout=PROBE_TIMEOUT)))
+                    v.probes.append((path, _get(client, path, timeout=PROBE_TIMEOUT)))
                 time.sleep(0.1)
-            v.legit = _legit(exp.url)
+            v.legit = _legit(client)
             v.attackers = Counter(_sent_status(s) for s in socks)
             v.cpu_seconds = cpu_seconds(exp.pid) - cpu
-        v.recovered_after = _recover(exp.url)
+        v.recovered_after = _recover(client)
     v.peak, v.tcp_mib = peak.peak, peak.tcp_mib()
     time.sleep(1.0)  # what the closed connections held is released
     v.after = proc_stats(exp.pid)
@@ -212,7 +214,9 @@ def _attack(exp: ExporterProcess, name: str, heads: list[bytes], hold: float) ->
 
 
 def stalled_run(workdir: Path, *, clients: int, hold: float = 3.0) -> StalledResult:
-    """Run both variants with ``clients`` non-reading clients of a ~9 MB plain page each."""
+    """Run both variants with ``clients`` (at most 1 000) non-reading clients of a ~9 MB page."""
+    if not 0 < clients <= 1000:
+        raise ValueError(f"clients must be 1 to 1000, got {clients}")
     result = StalledResult(clients, hold)
     regions = {r: {"synthetic": BUCKETS_PER_REGION} for r in REGIONS}
     fleet = fleet_from_dict(
@@ -222,25 +226,28 @@ def stalled_run(workdir: Path, *, clients: int, hold: float = 3.0) -> StalledRes
         config = exporter_config(sim.url, list(REGIONS), page_size=1000, timeout_seconds=10)
         config["collect"] = {"min_interval_seconds": 600}  # one listing: the web face is measured
         exp = ExporterProcess(workdir, config)
+        # A new connection per request, as a prober makes.
+        limits = httpx.Limits(max_keepalive_connections=0)
+        client = httpx.Client(base_url=exp.url, limits=limits)
         try:
-            plain = httpx.get(
-                exp.url + "/metrics", headers={"Accept-Encoding": "identity"}, timeout=60
-            )
+            plain = client.get("/metrics", headers={"Accept-Encoding": "identity"}, timeout=60)
             result.page_bytes = len(plain.content)
             del plain
-            result.alone = _legit(exp.url)
+            result.alone = _legit(client)
             result.idle = proc_stats(exp.pid)
             variants = {
-                # A time budget each: no two share a page, on any version.
+                # A time budget each (20.000 s, 20.001 s, ...: the share key has it to the
+                # millisecond, and below the write timeout): no two share a page, on any version.
                 "distinct": [
-                    request_head(f"/metrics?x={i}", [(TIMEOUT_HEADER, f"{20 + i}")])
+                    request_head(f"/metrics?x={i}", [(TIMEOUT_HEADER, f"{20 + i / 1000:.3f}")])
                     for i in range(clients)
                 ],
                 # Only the query differs: one shared page where the query is not in the key.
                 "query": [request_head(f"/metrics?x={i}") for i in range(clients)],
             }
             for name, heads in variants.items():
-                result.variants.append(_attack(exp, name, heads, hold))
+                result.variants.append(_attack(exp, client, name, heads, hold))
         finally:
+            client.close()
             result.exit_code = exp.stop()
     return result
