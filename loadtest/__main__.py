@@ -52,9 +52,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--stalled",
         type=int,
-        help="clients of a 9 MB page that never read, in the stalled run (default 40, quick 10)",
+        help="clients of a 9 MB page that never read, in the stalled run (default 40, quick 10; "
+        "at most 1000: each also holds up to net.ipv4.tcp_wmem's maximum of kernel memory)",
     )
     args = p.parse_args(argv)
+    if args.stalled is not None and not 0 < args.stalled <= 1000:
+        p.error(f"argument --stalled: must be 1 to 1000, got {args.stalled}")
     args.stalled = args.stalled or (10 if args.quick else 40)
     args.idle = args.idle or (100 if args.quick else 1000)
     args.slow = args.slow or (30 if args.quick else 300)
