@@ -3,8 +3,9 @@ and a reload storm.
 
 load: single flight and latency; soak: flat resources under random faults; slowloris: idle and
 byte-a-time connections against the read-header timeout; burst: requests arriving at once;
-uhub: a UHub registry of 600,000 images (quick: 60,000) against uhub.max_images, scraped with a
-10 s timeout header; reload: ``POST /-/reload`` and SIGHUP storms of an unchanged config.
+stalled: clients that ask for a big page and never read it; uhub: a UHub registry of 600,000
+images (quick: 60,000) against uhub.max_images, scraped with a 10 s timeout header; reload:
+``POST /-/reload`` and SIGHUP storms of an unchanged config.
 
 Everything runs on 127.0.0.1: the simulator in this process, the exporter as a child process.
 Exit status 0 when every invariant held, 1 otherwise.
@@ -18,6 +19,7 @@ import os
 import platform
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,10 +34,11 @@ from loadtest.attacks import (
     slowloris_run,
 )
 from loadtest.runs import LoadResult, SoakResult, load_run, soak_run
-from loadtest.scrape import percentile
+from loadtest.scrape import Outcome, percentile
+from loadtest.stalled import StalledResult, stalled_run
 from loadtest.uhub import UHubResult, uhub_run
 
-RUNS = ("load", "soak", "slowloris", "burst", "uhub", "reload")
+RUNS = ("load", "soak", "slowloris", "burst", "stalled", "uhub", "reload")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -74,7 +77,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--uhub-images", type=int, help="images of the uhub run (default 600000, quick 60000)"
     )
+    p.add_argument(
+        "--stalled",
+        type=int,
+        help="clients of a 9 MB page that never read, in the stalled run (default 40, quick 10; "
+        "at most 1000: each also holds up to net.ipv4.tcp_wmem's maximum of kernel memory)",
+    )
     args = p.parse_args(argv)
+    if args.stalled is not None and not 0 < args.stalled <= 1000:
+        p.error(f"argument --stalled: must be 1 to 1000, got {args.stalled}")
+    args.stalled = args.stalled or (10 if args.quick else 40)
     args.runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     unknown = sorted(set(args.runs) - set(RUNS))
     if unknown:
@@ -150,10 +162,50 @@ def report_slowloris(r: SlowlorisResult, drip: float) -> None:
 
 def report_burst(r: BurstResult) -> None:
     """Print the burst run's figures."""
-    legit = f"{r.legit.status} in {r.legit.seconds:.3f} s" if r.legit else "none"
     print(f"burst: {r.requests} requests sent at once on connections opened together")
     print(f"  answers {dict(sorted(r.statuses.items()))}; wait {figures(r.waits)}")
-    print(f"  legitimate scrape during the burst: {legit}")
+    print(f"  legitimate scrape during the burst: {_said(r.legit)}")
+
+
+def _said(o: Outcome | None) -> str:
+    """Return ``200 in 0.026 s`` (and what was wrong with the answer, if anything)."""
+    if o is None:
+        return "none"
+    return f"{o.status} in {o.seconds:.3f} s" + (f" ({o.problem})" if o.problem else "")
+
+
+def report_stalled(r: StalledResult) -> None:
+    """Print the stalled run's figures."""
+    print(
+        f"stalled: {r.clients} clients each ask for a {r.page_bytes / 1e6:.1f} MB plain page "
+        f"and never read; measured after {r.hold:g} s"
+    )
+    print(f"  legitimate gzip scrape before the attack: {_said(r.alone)}")
+    what = {"distinct": "a scrape timeout each (no two alike)", "query": "only ?x=i differs"}
+    rows = [("idle", r.idle)]
+    for v in r.variants:
+        probes = Counter(f"{path} {o.status}" for path, o in v.probes)
+        print(
+            f"  {v.name}, {what.get(v.name, v.name)}: attackers were sent "
+            f"{dict(sorted(v.attackers.items()))} (0: nothing yet)"
+        )
+        print(
+            f"    {', '.join(f'{k} x{n}' for k, n in sorted(probes.items()))}; "
+            f"{figures([o.seconds for _, o in v.probes])}"
+        )
+        print(
+            f"    legitimate gzip scrape (10 s timeout): {_said(v.legit)}; exporter CPU while they "
+            f"held {v.cpu_seconds:.2f} s"
+        )
+        print(
+            f"    RSS peak +{r.growth_mib(v):.1f} MiB over idle (host TCP buffers "
+            f"+{v.tcp_mib:.0f} MiB); health 200 again {v.recovered_after:.2f} s after they closed"
+        )
+        rows += [(f"{v.name} peak", v.peak), (f"{v.name} after", v.after)]
+    print("  exporter           RSS MiB   open fds   threads")
+    for label, s in rows:
+        if s is not None:
+            print(f"  {label:<16} {s.rss_kib / 1024:>9.1f} {s.fds:>10} {s.threads:>9}")
 
 
 def report_uhub(r: UHubResult) -> None:
@@ -221,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             scrape_every=0.3 if args.quick else 0.5,
         ),
         "burst": lambda work: burst_run(work, threads=args.burst_threads, per_thread=10),
+        "stalled": lambda work: stalled_run(work, clients=args.stalled),
         "uhub": lambda work: uhub_run(work, images=args.uhub_images),
         "reload": lambda work: reload_storm_run(work, posts=args.reload_posts),
     }
@@ -229,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "soak": report_soak,
         "slowloris": lambda r: report_slowloris(r, args.drip),
         "burst": report_burst,
+        "stalled": report_stalled,
         "uhub": report_uhub,
         "reload": report_reload_storm,
     }

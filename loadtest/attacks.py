@@ -218,7 +218,8 @@ class BurstResult:
         return out
 
 
-def _status(answer: bytes) -> int:
+def status_of(answer: bytes) -> int:
+    """Return the status code of a raw HTTP answer (0 when it has no status line)."""
     head = answer.split(b"\r\n", 1)[0].split()
     return int(head[1]) if len(head) > 1 and head[1].isdigit() else 0
 
@@ -246,7 +247,7 @@ def _exchange(
                     chunks.append(chunk)
             with lock:
                 result.waits.append(time.monotonic() - sent)
-                result.statuses[_status(b"".join(chunks))] += 1
+                result.statuses[status_of(b"".join(chunks))] += 1
     finally:
         for s in socks:
             s.close()
