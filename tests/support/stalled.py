@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -54,3 +55,33 @@ def send_raw(port: int, head: bytes, *, timeout: float = 30.0) -> bytes:
         sock.sendall(head)
         data, _ = read_all(sock, timeout=timeout)
     return data
+
+
+# The states of /proc/net/tcp's "st" column (include/net/tcp_states.h).
+TCP_STATES = {
+    "01": "ESTABLISHED",
+    "02": "SYN_SENT",
+    "03": "SYN_RECV",
+    "04": "FIN_WAIT1",
+    "05": "FIN_WAIT2",
+    "06": "TIME_WAIT",
+    "07": "CLOSE",
+    "08": "CLOSE_WAIT",
+    "09": "LAST_ACK",
+    "0A": "LISTEN",
+    "0B": "CLOSING",
+}
+
+
+def server_sockets(port: int) -> Counter[str]:
+    """Count this machine's TCP sockets on local port ``port`` by state (the kernel's view,
+    orphans included), from /proc/net/tcp and tcp6."""
+    states: Counter[str] = Counter()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    states[TCP_STATES.get(fields[3], fields[3])] += 1
+    return states
