@@ -13,7 +13,7 @@ import asyncio
 import html
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qs
@@ -41,7 +41,7 @@ from exporter.runtime import Runtime
 from exporter.web.budget import MIN_SCRAPE_BUDGET, WriteCost, scrape_budget
 from exporter.web.gate import BUSY, Message, Receive, Scope, Send, answer, text
 from exporter.web.headers import gzip_wanted
-from exporter.web.share import Busy, Gone, Shared
+from exporter.web.share import Busy, Shared
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +86,36 @@ class _Scrape:
     budget: float  # seconds, as the share key has it (to the millisecond)
 
 
-@dataclass(frozen=True, slots=True)
 class _Made:
-    """A page and what learning its write cost needs."""
+    """A page, its readers, and what learning its write cost needs.
 
-    page: exposition.Page
-    series: int
-    rendered: float  # monotonic time the rendering started
+    Its first reader makes each chunk as it writes it (a cached block inflated, small pieces
+    joined); a page shared with more readers is made into chunks once, on a render thread,
+    and every later reader writes those: the body of a shared page exists once per share key.
+    """
+
+    __slots__ = ("_body", "head", "page", "readers", "rendered", "series")
+
+    def __init__(self, page: exposition.Page, series: int, rendered: float) -> None:
+        self.page, self.series = page, series
+        self.head = [(k.lower().encode(), v.encode()) for k, v in page.headers()]
+        self.rendered = rendered  # monotonic time the rendering started
+        self.readers = 0
+        self._body: asyncio.Future[tuple[bytes, ...]] | None = None
+
+    async def chunks(self, pool: ThreadPoolExecutor) -> Iterable[bytes]:
+        """Return the chunks for one more reader of the page."""
+        self.readers += 1
+        if self.readers == 1:
+            return self.page.chunks()
+        if self._body is None:
+            page = self.page
+            self._body = asyncio.get_running_loop().run_in_executor(
+                pool, lambda: tuple(page.chunks())
+            )
+        elif self._body.done():
+            return self._body.result()
+        return await asyncio.shield(self._body)
 
 
 class App:
@@ -170,30 +193,28 @@ class App:
             await answer(send, 400, *text(asked.decode()))
             return
         deadline = asyncio.get_running_loop().time() + asked.budget
-        await receive()  # the body the gate replays; what comes next is the disconnect
-        gone: asyncio.Future[Message] = asyncio.ensure_future(receive())
+        made = await self._made(asked, deadline, send)
+        if made is None:
+            return
+        chunks = await made.chunks(self._render)
+        gone: asyncio.Future[Message] | None = None
+        if made.page.length > exposition.CHUNK_BYTES:  # more than one chunk: stop if it leaves
+            await receive()  # the request's (empty) body; what comes next is the disconnect
+            gone = asyncio.ensure_future(receive())
         try:
-            made = await self._made(asked, deadline, gone, send)
-            if made is not None and await _write(made.page, send, gone):
+            if await _write(made.head, chunks, send, gone):
                 self._write_cost.learn(asked.page, made.series, time.monotonic() - made.rendered)
         finally:
-            gone.cancel()
+            if gone is not None:
+                gone.cancel()
 
-    async def _made(
-        self, asked: _Scrape, deadline: float, gone: asyncio.Future[Message], send: Send
-    ) -> _Made | None:
+    async def _made(self, asked: _Scrape, deadline: float, send: Send) -> _Made | None:
         """Return the page ``asked`` for, shared or made now; None after answering an error."""
         try:
-            made = await self._shared.get(
-                asked, lambda: self._make(asked), deadline=deadline, gone=gone
-            )
+            made = await self._shared.get(asked, lambda: self._make(asked), deadline=deadline)
             if made is None:  # another request's page was late: make our own, at once
                 late = replace(asked, budget=MIN_SCRAPE_BUDGET)
-                made = await self._shared.get(
-                    None, lambda: self._make(late), deadline=deadline, gone=gone
-                )
-        except Gone:
-            return None
+                made = await self._shared.get(None, lambda: self._make(late), deadline=deadline)
         except Busy:
             log.debug("request refused: %d pages being made", self._shared.running)
             await answer(send, 503, *BUSY)
@@ -324,19 +345,23 @@ class App:
         )
 
 
-async def _write(page: exposition.Page, send: Send, gone: asyncio.Future[Message]) -> bool:
-    """Write ``page`` a chunk at a time as the client takes them; return whether all of it was.
+async def _write(
+    head: list[tuple[bytes, bytes]],
+    chunks: Iterable[bytes],
+    send: Send,
+    gone: asyncio.Future[Message] | None,
+) -> bool:
+    """Write a page a chunk at a time as the client takes them; return whether all of it was.
 
-    Each chunk is made (a cached block inflated, at most ``CHUNK_BYTES``) only when the client
-    has taken the one before: a client that stops reading holds about one chunk.
+    A chunk made on demand (``Page.chunks``) is made only when the client has taken the one
+    before: a client that stops reading holds about one chunk.
     """
-    headers = [(k.lower().encode(), v.encode()) for k, v in page.headers()]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    for chunk in page.chunks():
-        if gone.done():  # the client left, or the server closed the connection
+    await send({"type": "http.response.start", "status": 200, "headers": head})
+    for chunk in chunks:
+        if gone is not None and gone.done():  # the client left, or the connection was closed
             return False
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    if gone.done():
+    if gone is not None and gone.done():
         return False
     await send({"type": "http.response.body", "body": b""})
     return True

@@ -38,6 +38,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RETRY_AFTER_SECONDS = 1
 MAX_BODY_BYTES = 64 * 1024
+# Without one of these a request has no body (RFC 9112, 6.3): nothing to wait for.
+_FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 BCRYPT_NICENESS = 10  # on Linux a thread has its own nice value
 
 
@@ -102,11 +104,15 @@ class Gate:
             await answer(send, 400, *text(f"{exc}\n", ("Connection", "close")))
             return
         scope = {**scope, "headers": headers}
-        body = await self._body(receive, send)
-        if body is None or not await self._authorized(scope, send):
+        if any(name in _FRAMING for name, _ in headers):  # a body is coming: read it first
+            body = await self._body(receive, send)
+            if body is None:
+                return
+            receive = _replay(body, receive)
+        if not await self._authorized(scope, send):
             return
         try:
-            await self._app(scope, _replay(body, receive), send)
+            await self._app(scope, receive, send)
         except asyncio.CancelledError:  # uvicorn's last resort at shutdown
             log.warning(
                 "answer cut short: the server stopped",

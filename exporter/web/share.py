@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -22,10 +22,6 @@ T = TypeVar("T")
 
 class Busy(Exception):
     """Every slot is taken: the request gets 503 with Retry-After."""
-
-
-class Gone(Exception):
-    """The client went away while waiting."""
 
 
 class Shared(Generic[T]):
@@ -42,13 +38,13 @@ class Shared(Generic[T]):
         make: Callable[[], Awaitable[T]],
         *,
         deadline: float,
-        gone: asyncio.Future[Any],
     ) -> T | None:
         """Return the page of ``key``: the one being made, or one ``make`` makes now.
 
         ``key`` None never shares. Raise ``Busy`` when a page must be made and no slot is
-        free, ``Gone`` when ``gone`` is done first. Return None when a page made by another
-        request was not ready by ``deadline`` (loop time): the caller makes its own.
+        free. Return None when a page made by another request was not ready by ``deadline``
+        (loop time): the caller makes its own. A page is made to its end whoever waits for it
+        (its time is bounded by its own budget), so a client leaving frees nothing here.
         """
         task = self._making.get(key) if key is not None else None
         mine = task is None
@@ -59,16 +55,12 @@ class Shared(Generic[T]):
             if key is not None:
                 self._making[key] = task
             task.add_done_callback(lambda done: self._forget(key, done))
-        loop = asyncio.get_running_loop()
-        # Our own page is as fast as we can have it; another's is waited for until our deadline.
-        timeout = None if mine else max(0.0, deadline - loop.time())
-        waits: set[asyncio.Future[Any]] = {task, gone}
-        done, _ = await asyncio.wait(waits, timeout=timeout, return_when="FIRST_COMPLETED")
-        if task in done:
-            return task.result()
-        if gone in done:
-            raise Gone
-        return None
+        if mine:  # our own page is as fast as we can have it
+            return await asyncio.shield(task)
+        # Another's is waited for until our own deadline.
+        timeout = max(0.0, deadline - asyncio.get_running_loop().time())
+        done, _ = await asyncio.wait([task], timeout=timeout)
+        return task.result() if done else None
 
     async def _make(self, make: Callable[[], Awaitable[T]]) -> T:
         self.running += 1
