@@ -1,8 +1,8 @@
 """Case 2: the cost of serving ``/metrics`` from cached data against the library floor.
 
-The exporter's real path is the WSGI ``App`` (registry of the exporter's own collectors,
-the exporter building families from the engine's cached results, ``make_wsgi_app``
-rendering). The floor is ``prometheus_client`` rendering the same, already built families
+The exporter's real path is the ASGI ``App`` behind the gate (registry of the exporter's own
+collectors, the exporter building families from the engine's cached results, the page
+rendered on a render thread and written in chunks). The floor is ``prometheus_client`` rendering the same, already built families
 (built once, with plain ``add_metric``) -- what any Python exporter pays at least. The data
 is cached with ``min_interval_seconds``, and the simulator is stopped before measuring, so
 no network is measured.
@@ -86,9 +86,10 @@ def run(plan: Plan) -> list[Table]:
             if plan.profile and buckets == max(plan.buckets):
                 tables.append(served.profile())
     table.notes += [
-        "exporter = the WSGI App serving the telemetry path (real path minus the socket); "
+        "exporter = the ASGI App serving the telemetry path (real path minus the socket); "
         "floor = prometheus_client's generate_latest (openmetrics: its OpenMetrics encoder, "
-        "then gzip.compress as make_wsgi_app does) over the same families built beforehand. "
+        "then gzip.compress as the library's own app does) over the same families built "
+        "beforehand. "
         "The exporter writes the per-bucket series itself (exporter/exposition.py), hence "
         "ratios below 1.",
         "series = all sample lines of the exposition (2 per bucket plus per-target series).",

@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=defaults.max_requests,
         metavar="N",
-        help="requests served at once; more get 503 with Retry-After at once "
-        "(default: %(default)s)",
+        help="scrapes whose page is being made at once (collection and rendering, not "
+        "writing); more get 503 with Retry-After at once (default: %(default)s)",
     )
     p.add_argument(
         "--web.read-header-timeout",
