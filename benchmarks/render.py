@@ -2,8 +2,9 @@
 
 The exporter's real path is the ASGI ``App`` behind the gate (registry of the exporter's own
 collectors, the exporter building families from the engine's cached results, the page
-rendered on a render thread and written in chunks). The floor is ``prometheus_client`` rendering the same, already built families
-(built once, with plain ``add_metric``) -- what any Python exporter pays at least. The data
+rendered on a render thread and written in chunks). The floor is ``prometheus_client``
+rendering the same, already built families (built once, with plain ``add_metric``) -- what any
+Python exporter pays at least. The data
 is cached with ``min_interval_seconds``, and the simulator is stopped before measuring, so
 no network is measured.
 """
