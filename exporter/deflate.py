@@ -26,7 +26,7 @@ RAW = -15  # a deflate stream without zlib's or gzip's framing
 # ID1 ID2, CM (deflate), FLG none, MTIME 0 (none), XFL 4 (fastest), OS 255 (unknown)
 HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x04\xff"
 _ZEROS = memoryview(bytes(1 << 20))
-INFLATE_STEP = 16 * 1024  # compressed bytes inflated at a time (about 10x that of text)
+INFLATE_STEP = 256 * 1024  # compressed bytes fed to the inflater at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,10 @@ def inflate_chunks(b: Block, size: int) -> Iterator[bytes]:
     """Yield the data of ``b`` in pieces of at most ``size`` bytes, each made when asked for.
 
     The compressed data is fed a slice at a time (``INFLATE_STEP``), so a paused reader holds
-    the inflater's window and one slice's leftover, never a copy of the rest of the block.
+    the inflater's window and at most one slice's leftover, never a copy of the rest of a big
+    block. Slices as large as a chunk keep the pieces at the chunk size: smaller ones made
+    pieces of every size, which fragmented the heap (40 stalled readers of a 9 MB page: RSS
+    +59 MiB with 16 KiB slices, +23 MiB with 256 KiB ones).
     """
     z = zlib.decompressobj(RAW)
     view = memoryview(b.deflated)
