@@ -1,8 +1,8 @@
-"""The WSGI app in process: routing, /probe, HEAD, /-/reload, the landing page, negotiation.
+"""The ASGI app in process: routing, /probe, HEAD, /-/reload, the landing page, negotiation.
 
-The app is called with WSGI environs; its engine lists the golden fleet from a simulator on
-loopback. tests/test_integration.py and tests/test_server_limits.py keep what needs the real
-server process (the same answers through uvicorn, TLS, limits).
+The app is called with ASGI scopes (through the gate); its engine lists the golden fleet from a
+simulator on loopback. tests/test_integration.py and tests/test_server_limits.py keep what
+needs the real server process (the same answers through uvicorn, TLS, limits).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The HTTP face: the WSGI app (routing), the production server and its limits, the web config
+"""The HTTP face: the ASGI app (routing), the production server and its limits, the web config
 (TLS and users, reloadable) and basic auth."""
 
 from __future__ import annotations
