@@ -7,6 +7,7 @@ needs the real server process (the same answers through uvicorn, TLS, limits).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -121,12 +122,14 @@ def test_probe_one_target(app: App) -> None:
     ],
 )
 def test_probe_parameters_are_checked_before_any_call(
-    app: App, simulator: Simulator, query: str, needle: str
+    app: App, simulator: Simulator, query: str, needle: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     simulator.reset_counts()
-    answer = call(app, "/probe", query=query)
+    with caplog.at_level(logging.WARNING):
+        answer = call(app, "/probe", query=query)
     assert answer.status == 400 and needle in answer.text, query
     assert simulator.request_count() == 0
+    assert not caplog.records  # a bad query is an answer, not a fault to log
 
 
 def test_probe_refuses_a_region_the_fleet_has_but_the_config_lacks(

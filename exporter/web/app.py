@@ -147,7 +147,7 @@ class App:
         self._write_cost = write_cost or WriteCost()
         # Each target's per-bucket lines, reused while its buckets stay the same.
         self._lines = exposition.LineCache()
-        self._shared: Shared[_Made] = Shared(max_requests)
+        self._shared: Shared[_Made] = Shared(max_requests, quiet=(UnknownTargetError,))
         self._render = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="render")
         # Reloads run one at a time on a thread of their own (a storm of them queues here;
         # Runtime.reload coalesces those that wait together with SIGHUP's).

@@ -27,8 +27,10 @@ class Busy(Exception):
 class Shared(Generic[T]):
     """Pages being made, by share key, at most ``slots`` at once."""
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, *, quiet: tuple[type[Exception], ...] = ()) -> None:
+        """``quiet``: failures that are answers (a 400), not faults to log."""
         self._slots = slots
+        self._quiet = quiet
         self._making: dict[Hashable, asyncio.Task[T]] = {}
         self.running = 0  # pages being made, shared or not
 
@@ -73,5 +75,6 @@ class Shared(Generic[T]):
         """Stop sharing a finished page (later requests make a fresh one); log a failure once."""
         if key is not None and self._making.get(key) is task:
             del self._making[key]
-        if not task.cancelled() and task.exception() is not None:
-            log.error("making an answer failed", exc_info=task.exception())
+        failure = None if task.cancelled() else task.exception()
+        if failure is not None and not isinstance(failure, self._quiet):
+            log.error("making an answer failed", exc_info=failure)
