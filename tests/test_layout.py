@@ -116,6 +116,16 @@ def test_data_flows_one_way(path: Path) -> None:
     assert exporter_violations(name, list(imports(path))) == [], name
 
 
+#: Test-only dependencies: the exporter (and its simulator) never import them.
+TEST_ONLY = ("ucloud", "hypothesis", "pytest")
+
+
+@pytest.mark.parametrize("path", EXPORTER, ids=module_name)
+def test_the_exporter_imports_no_test_dependency(path: Path) -> None:
+    """The official SDK is the tests' reference, never a dependency of the exporter."""
+    assert [m for m in imports(path) if any(within(m, t) for t in TEST_ONLY)] == []
+
+
 TESTS = sorted((ROOT / "tests").rglob("*.py"))
 
 

@@ -15,12 +15,20 @@ ParamValue = str | int | float | bool
 
 
 def format_value(value: ParamValue) -> str:
-    """Write a parameter value as the gateway receives it."""
+    """Write a parameter value as the gateway receives it (as the official SDK writes it).
+
+    Parameters are flat: a list or an object (which the SDK sends as ``Name.N``/``Name.Key``
+    fields; no action this client calls takes one) or None is a TypeError, never its ``repr``.
+    """
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else str(value)
+    if isinstance(value, int):
+        return str(value)
+    raise TypeError(f"a parameter value is a str, int, float or bool, not {type(value).__name__}")
 
 
 def sign(params: Mapping[str, ParamValue], private_key: str) -> str:
