@@ -29,16 +29,29 @@ class UCloudError(Exception):
     transient = False
     throttled = False  # the gateway said "too fast": slow this account down
 
-    def __init__(self, message: str, *, action: str = "") -> None:
+    def __init__(self, message: str, *, action: str = "", request_id: str | None = None) -> None:
         super().__init__(message)
         self.action = action
+        # The gateway's X-UCLOUD-REQUEST-UUID of the answer that failed (None: no answer, or
+        # none sent): for log lines and UCloud support, never a metric label.
+        self.request_id = request_id
+
+    def log_fields(self) -> dict[str, str]:
+        """Return the fields of a log line about this error: its reason and, when the gateway
+        sent one, its request id."""
+        fields = {"reason": self.reason}
+        if self.request_id:
+            fields["request_id"] = self.request_id
+        return fields
 
 
 class APIError(UCloudError):
     """The gateway answered with a non-zero RetCode."""
 
-    def __init__(self, code: int, message: str, *, action: str = "") -> None:
-        super().__init__(f"RetCode {code}: {message}", action=action)
+    def __init__(
+        self, code: int, message: str, *, action: str = "", request_id: str | None = None
+    ) -> None:
+        super().__init__(f"RetCode {code}: {message}", action=action, request_id=request_id)
         self.code = code
         self.message = message
 
@@ -66,8 +79,8 @@ class APIError(UCloudError):
 class HTTPStatusError(UCloudError):
     """The gateway answered with an HTTP status other than 200."""
 
-    def __init__(self, status: int, *, action: str = "") -> None:
-        super().__init__(f"HTTP status {status}", action=action)
+    def __init__(self, status: int, *, action: str = "", request_id: str | None = None) -> None:
+        super().__init__(f"HTTP status {status}", action=action, request_id=request_id)
         self.status = status
 
     @property
