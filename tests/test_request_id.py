@@ -19,10 +19,10 @@ from exporter.listings import list_target
 from exporter.results import Target
 from exporter.simulator import Simulator, golden_fleet
 from exporter.stats import Stats
-from exporter.ucloud import UCloudClient
+from exporter.ucloud import DecodeError, UCloudClient
 from exporter.uhub import UHubBook
 from tests.support.faultrig import assert_failed, scrape
-from tests.support.inprocess import ACCOUNT
+from tests.support.inprocess import ACCOUNT, list_over
 from tests.support.procs import Exporter, config_for, golden_account, wait_until
 
 HEADER = "X-UCLOUD-REQUEST-UUID"
@@ -32,6 +32,7 @@ FAILURES = {
     "retcode": (200, b'{"RetCode": 171, "Message": "signature error"}', "retcode_171"),
     "status": (503, b"Service Unavailable", "http_503"),
     "decode": (200, b"<html>not json</html>", "decode"),
+    "shape": (200, b'{"RetCode": 0, "ImageSet": 5}', "decode"),  # refused by the page parser
 }
 UUID4 = re.compile(r"request_id=([0-9a-f-]{36})\b")
 
@@ -83,6 +84,25 @@ def test_a_failed_listing_logs_the_gateway_s_request_id_if_it_sent_one(
     record = logged(caplog, "exporter.listings")
     assert record.__dict__.get("request_id", "no field") == (sent or "no field")
     assert record.__dict__["reason"] == reason
+
+
+@pytest.mark.parametrize(
+    ("headers", "options"),
+    [
+        ({"Content-Encoding": "gzip"}, {}),  # a body that is not gzip
+        ({}, {"max_response_bytes": 1024}),  # a body over the cap
+    ],
+)
+def test_a_body_that_cannot_be_read_carries_the_request_id(
+    headers: dict[str, str], options: dict[str, int]
+) -> None:
+    def answer(_: httpx.Request) -> httpx.Response:
+        body = httpx.ByteStream(b"x" * 2048)  # a stream: read by the client, not here
+        return httpx.Response(200, stream=body, headers={HEADER: GATEWAY_ID, **headers})
+
+    with pytest.raises(DecodeError) as info:
+        list_over(answer, retries=0, **options)
+    assert info.value.request_id == GATEWAY_ID
 
 
 def test_a_failed_discovery_logs_the_gateway_s_request_id(
