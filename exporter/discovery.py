@@ -92,7 +92,7 @@ class RegionBook:
                 "region discovery failed, keeping %d known regions: %s",
                 len(state.regions),
                 exc,
-                extra={"account": account.name, "reason": exc.reason, "action": "GetRegion"},
+                extra={"account": account.name, "action": "GetRegion", **exc.log_fields()},
             )
             return state.regions
         if regions != state.regions:

@@ -82,14 +82,15 @@ def new_loop(name: str) -> asyncio.AbstractEventLoop:
 
 
 def log_failure(target: Target, error: UCloudError) -> None:
-    """Log one failed target listing, with its account, region, reason and action."""
+    """Log one failed target listing, with its account, region, action, reason and the
+    gateway's request id (when it sent one)."""
     log.warning(
         "target listing failed: %s",
         error,
         extra={
             "account": target.account.name,
             "region": target.region,
-            "reason": error.reason,
             "action": error.action or "GetImageBucketList",
+            **error.log_fields(),
         },
     )

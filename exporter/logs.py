@@ -22,7 +22,17 @@ _NAMES = {
     logging.CRITICAL: "error",
 }
 # Fields that callers pass with ``extra=`` and that belong in the line.
-FIELDS = ("account", "region", "reason", "action", "address", "port", "path", "event_loop")
+FIELDS = (
+    "account",
+    "region",
+    "reason",
+    "action",
+    "request_id",  # the gateway's X-UCLOUD-REQUEST-UUID of a failed answer
+    "address",
+    "port",
+    "path",
+    "event_loop",
+)
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:

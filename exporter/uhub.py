@@ -153,7 +153,7 @@ class UHubBook:
             log.warning(
                 "UHub refresh failed: %s",
                 exc,
-                extra={"account": account.name, "reason": reason, "action": exc.action},
+                extra={"account": account.name, "action": exc.action, **exc.log_fields()},
             )
         except Exception as exc:  # a bug must cost one account's registry, not the loop
             reason = InternalError.reason

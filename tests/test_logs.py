@@ -101,3 +101,11 @@ def test_debug_keeps_http_client_chatter_out(root_restored: logging.Logger) -> N
     assert root_restored.level == logging.DEBUG
     assert logging.getLogger("httpx").level == logging.WARNING
     assert logging.getLogger("httpcore").level == logging.WARNING
+
+
+def test_the_gateway_s_request_id_is_a_field(root_restored: logging.Logger) -> None:
+    rid = "3f1c2a9e-7b4d-4c1e-9a55-0d6e8f2b7c11"
+    text = line("logfmt", logging.WARNING, "failed", account="a", reason="http_503", request_id=rid)
+    assert text.rstrip("\n").endswith(f"account=a reason=http_503 request_id={rid}")
+    record = json.loads(line("json", logging.WARNING, "failed", request_id=rid))
+    assert record["request_id"] == rid

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from typing import Any
 
 import httpx
@@ -178,10 +179,21 @@ def test_filters(client: httpx.Client, filters: dict[str, str], expected: list[s
     assert body["TotalCount"] == len(expected)
 
 
-def test_empty_and_unknown_regions(client: httpx.Client) -> None:
-    for region in ("hk", "xx-nowhere"):
-        body = post(client, listing(Region=region))
-        assert (body["RetCode"], body["TotalCount"], body["ImageSet"]) == (0, 0, [])
+def test_an_empty_region_lists_nothing(client: httpx.Client) -> None:
+    body = post(client, listing(Region="hk"))
+    assert (body["RetCode"], body["TotalCount"], body["ImageSet"]) == (0, 0, [])
+
+
+@pytest.mark.parametrize("region", ["xx-nowhere", "cn-gd"])  # unknown; real, not the account's
+def test_a_region_the_account_does_not_have_is_a_parameter_error(
+    client: httpx.Client, region: str
+) -> None:
+    body = post(client, listing(Region=region))
+    assert body == {
+        "RetCode": 230,
+        "Action": f"{LIST}Response",
+        "Message": "Params [Region] not valid",
+    }
 
 
 def test_get_form_and_json_agree(client: httpx.Client) -> None:
@@ -270,3 +282,27 @@ def test_get_region(client: httpx.Client) -> None:
         assert isinstance(entry["RegionId"], int)
         assert isinstance(entry["RegionName"], str)
         assert entry["BitMaps"] == ""
+
+
+# --- request id --------------------------------------------------------------------------------
+
+
+def test_every_answer_carries_a_fresh_request_uuid(client: httpx.Client, sim: Simulator) -> None:
+    sim.add_fault(Fault(retcode=150, times=1), region="cn-sh2")
+    sim.add_fault(Fault(http_status=502, times=1), region="cn-sh2")
+    sim.add_fault(Fault(body=b"junk", times=1), region="cn-sh2")
+    answers = [
+        client.post("/", data=listing(Region="cn-bj2")),  # success
+        client.post("/", data=listing(Region="xx-nowhere")),  # gateway error
+        client.post("/", data=signed({"Action": LIST}, private_key="wrong")),  # auth error
+        client.post("/", data=signed({"Action": "GetRegion"})),
+        client.post("/", data=signed({"Action": "GetRepo"})),
+        *(client.post("/", data=listing(Region="cn-sh2")) for _ in range(3)),  # the faults
+        client.post("/", content=b"{nope", headers={"Content-Type": "application/json"}),
+        client.post("/", content=b"x", headers={"Transfer-Encoding": "chunked"}),  # 411
+    ]
+    assert [a.status_code for a in answers] == [200] * 6 + [502, 200, 200, 411]
+    assert [a.json()["RetCode"] for a in answers[:6]] == [0, 230, 171, 0, 0, 150]
+    ids = [a.headers.get("X-UCLOUD-REQUEST-UUID") for a in answers]
+    assert all(i is not None and uuid.UUID(i).version == 4 for i in ids), ids
+    assert len(set(ids)) == len(ids)

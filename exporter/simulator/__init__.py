@@ -2,7 +2,9 @@
 
 Actions: GetImageBucketList (per region), GetRegion, and UHub's cross-region GetRepo,
 GetRepoImage and GetImageTag (:mod:`exporter.simulator.uhub`: their shapes, RetCodes and time
-formats). Standard library only. Typical use::
+formats). A ``GetImageBucketList`` for a region the account does not have is answered RetCode
+230 ``Params [Region] not valid``; every answer (errors and faults included) carries a fresh
+``X-UCLOUD-REQUEST-UUID`` (uuid4). Standard library only. Typical use::
 
     with Simulator(demo_fleet()) as sim:
         ...  # point a client at sim.url

@@ -93,6 +93,8 @@ def get_image_bucket_list(
     region = params.get("Region", "")
     if not region:
         return error(action, 230, "Missing params [Region]")
+    if not fleet.has_region(account.public_key, region):
+        return error(action, 230, "Params [Region] not valid")
     bucket_type = params.get("BucketType") or "All"
     if bucket_type not in _BUCKET_TYPES:
         return error(action, 230, "Params [BucketType] not valid")

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import socket
+import uuid
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,9 +17,11 @@ from urllib.parse import parse_qsl, urlsplit
 from exporter.simulator.gateway import Response, error
 from exporter.simulator.signing import flatten_params
 
-__all__ = ["Backend", "GatewayServer", "Reply", "json_reply"]
+__all__ = ["REQUEST_UUID_HEADER", "Backend", "GatewayServer", "Reply", "json_reply"]
 
 logger = logging.getLogger("exporter.simulator")
+#: The header naming each answer, as UCloud's gateway sends it and its SDKs read it.
+REQUEST_UUID_HEADER = "X-UCLOUD-REQUEST-UUID"
 
 _MAX_BODY = 1 << 20
 _QUERY = re.compile(r"\?[^\s\"']*")
@@ -165,11 +168,13 @@ class _Handler(BaseHTTPRequestHandler):
         return Reply(status, f"{status.value} {status.phrase}\n".encode(), "text/plain")
 
     def _send(self, reply: Reply) -> None:
-        """Write ``reply``, always with a Content-Length, or drop the connection."""
+        """Write ``reply``, always with a Content-Length and a new request UUID, or drop the
+        connection."""
         if reply.drop:
             self.close_connection = True
             return
         self.send_response(reply.status)
+        self.send_header(REQUEST_UUID_HEADER, str(uuid.uuid4()))  # a fresh one on every answer
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Content-Length", str(len(reply.body)))
         if self.close_connection:

@@ -207,6 +207,11 @@ class Fleet:
         with self._lock:
             return list(self._require(public_key).regions)
 
+    def has_region(self, public_key: str, region: str) -> bool:
+        """Return whether one account has ``region`` (buckets or none)."""
+        with self._lock:
+            return region in self._require(public_key).regions
+
     def buckets(self, public_key: str, region: str) -> list[Bucket]:
         """Return copies of one account's buckets in ``region`` (empty if none)."""
         with self._lock:

@@ -88,10 +88,13 @@ class UCloudClient:
         action = str(params["Action"])
         attempt = 0
         while True:
+            request_id = None
             try:
-                body = parse(await self._attempt(account, params, deadline))
+                answer, request_id = await self._attempt(account, params, deadline)
+                body = parse(answer)
             except UCloudError as exc:
                 exc.action = action
+                exc.request_id = exc.request_id or request_id  # an answer parse() refused
                 observe(action, exc.reason)
                 delay = self._backoff(attempt)
                 if (
@@ -112,7 +115,8 @@ class UCloudClient:
 
     async def _attempt(
         self, account: Account, params: Mapping[str, ParamValue], deadline: float
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], str | None]:
+        """Send one request; return its decoded body and the gateway's request id."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded("scrape deadline reached before the request was sent")
@@ -120,7 +124,7 @@ class UCloudClient:
         try:
             async with asyncio.timeout(remaining):
                 async with pacer.slot() as epoch, self._slots:
-                    status, raw = await self._post(account, params, deadline)
+                    status, raw, request_id = await self._post(account, params, deadline)
         except TimeoutError as exc:
             raise DeadlineExceeded(f"scrape deadline reached after {remaining:.2f}s") from exc
         try:
@@ -128,11 +132,12 @@ class UCloudClient:
                 raise HTTPStatusError(status)
             body = decode(raw)
         except UCloudError as exc:
+            exc.request_id = request_id
             if exc.throttled:
                 pacer.throttled(epoch)
             raise
         pacer.succeeded()
-        return body
+        return body, request_id
 
     def _pacer(self, account: Account) -> Pacer:
         pacer = self._pacers.get(account.name)
@@ -171,7 +176,7 @@ class UCloudClient:
 
     async def _post(
         self, account: Account, params: Mapping[str, ParamValue], deadline: float
-    ) -> tuple[int, bytearray]:
+    ) -> tuple[int, bytearray, str | None]:
         timeout = max(0.001, min(self._settings.timeout_seconds, deadline - time.monotonic()))
         body = signed_form(
             {k: format_value(v) for k, v in params.items()},
@@ -186,8 +191,6 @@ class UCloudClient:
             if timeout < self._settings.timeout_seconds:  # cut short by the scrape deadline
                 raise DeadlineExceeded(f"scrape deadline reached after {timeout:.2f}s") from exc
             raise RequestTimeout(f"{type(exc).__name__} after {timeout:.2f}s") from exc
-        except httpx.DecodingError as exc:
-            raise DecodeError(f"cannot decode body: {exc}") from exc
         except httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
 

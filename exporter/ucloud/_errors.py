@@ -15,7 +15,19 @@
 
 from __future__ import annotations
 
-# RetCodes that mean "try again later" (SDKs retry >= 2000 too); 153 means "too fast".
+# RetCodes that mean "try again later" (150 unavailable, 153 "too fast"), by their documented
+# meaning: neither SDK retries them. Server errors, RetCode >= 2000, are transient too
+# (``APIError.transient``). There the SDKs differ by one code, 2000 itself:
+# - ucloud-sdk-go, ucloud/error/server_error.go: NewServerCodeError sets
+#   ``retryable: retCode >= 2000``; ServerError.Retryable() adds HTTP 429, 502, 503, 504, and
+#   ucloud/handlers.go retryHandler retries what is Retryable() (for actions marked retryable).
+# - ucloud-sdk-python3, ucloud/core/exc/_exc.py: MAX_COMMON_RET_CODE = 2000 and
+#   RetCodeException.retryable is ``code > MAX_COMMON_RET_CODE``, HTTPStatusException.retryable
+#   HTTP 429, 502, 503, 504 (ucloud/core/client/_client.py invoke() retries what is retryable).
+# We follow Go's ``>= 2000``. Python's name reads 2000 as the last common code, Go treats it as
+# the first server error; the API's error-code list documents no code 2000, so the rule only
+# matters for an answer nobody has described. Retrying a read-only listing once more costs one
+# request within the retry budget; not retrying a transient error costs the target's scrape.
 THROTTLED_RETCODE = 153
 _TRANSIENT_RETCODES = frozenset({150, THROTTLED_RETCODE})
 # Authentication and authorisation: retrying cannot help.
@@ -29,16 +41,29 @@ class UCloudError(Exception):
     transient = False
     throttled = False  # the gateway said "too fast": slow this account down
 
-    def __init__(self, message: str, *, action: str = "") -> None:
+    def __init__(self, message: str, *, action: str = "", request_id: str | None = None) -> None:
         super().__init__(message)
         self.action = action
+        # The gateway's X-UCLOUD-REQUEST-UUID of the answer that failed (None: no answer, or
+        # none sent): for log lines and UCloud support, never a metric label.
+        self.request_id = request_id
+
+    def log_fields(self) -> dict[str, str]:
+        """Return the fields of a log line about this error: its reason and, when the gateway
+        sent one, its request id."""
+        fields = {"reason": self.reason}
+        if self.request_id:
+            fields["request_id"] = self.request_id
+        return fields
 
 
 class APIError(UCloudError):
     """The gateway answered with a non-zero RetCode."""
 
-    def __init__(self, code: int, message: str, *, action: str = "") -> None:
-        super().__init__(f"RetCode {code}: {message}", action=action)
+    def __init__(
+        self, code: int, message: str, *, action: str = "", request_id: str | None = None
+    ) -> None:
+        super().__init__(f"RetCode {code}: {message}", action=action, request_id=request_id)
         self.code = code
         self.message = message
 
@@ -66,8 +91,8 @@ class APIError(UCloudError):
 class HTTPStatusError(UCloudError):
     """The gateway answered with an HTTP status other than 200."""
 
-    def __init__(self, status: int, *, action: str = "") -> None:
-        super().__init__(f"HTTP status {status}", action=action)
+    def __init__(self, status: int, *, action: str = "", request_id: str | None = None) -> None:
+        super().__init__(f"HTTP status {status}", action=action, request_id=request_id)
         self.status = status
 
     @property

@@ -25,12 +25,17 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 from exporter.ucloud._errors import DecodeError
+from exporter.ucloud._text import clean
 
 __all__ = ["TRANSPORTS", "Channel", "proxied"]
 
 KEEPALIVE_SECONDS = 5.0  # httpx's own default keep-alive expiry
 TRANSPORTS = ("aiohttp", "httpx")  # the choices of --ucloud.transport, the default first
 TIMEOUTS = ("connect", "read", "write", "pool")  # the extension httpx transports read
+# The gateway's id of one answer, as both SDKs read it (ucloud-sdk-go ucloud/client.go
+# headerKeyRequestUUID, ucloud-sdk-python3 ucloud/core/transport/http.py REQUEST_UUID_HEADER_KEY).
+REQUEST_ID_HEADER = "X-UCLOUD-REQUEST-UUID"
+MAX_REQUEST_ID_CHARS = 128  # of a header value kept in errors and log lines
 
 
 def proxied(url: str) -> bool:
@@ -84,8 +89,12 @@ class Channel:
             return "httpx (proxy from the environment)"
         return type(self._transport).__name__
 
-    async def post(self, body: bytes, timeout: float, cap: int) -> tuple[int, bytearray]:
-        """Send ``body``; return the status and the (decoded) answer."""
+    async def post(
+        self, body: bytes, timeout: float, cap: int
+    ) -> tuple[int, bytearray, str | None]:
+        """Send ``body``; return the status, the (decoded) answer and the gateway's request id
+        (None when it sent none). A body that cannot be read whole raises ``DecodeError``
+        carrying that id."""
         request = httpx.Request(
             "POST",
             self._url,
@@ -99,6 +108,7 @@ class Channel:
         else:
             assert self._transport is not None
             response = await self._transport.handle_async_request(request)
+        request_id = clean(response.headers.get(REQUEST_ID_HEADER, "")[:MAX_REQUEST_ID_CHARS])
         try:
             answer = bytearray()
             # Without a Content-Encoding the stream's bytes are the answer: read it directly,
@@ -108,10 +118,13 @@ class Channel:
             async for chunk in chunks:  # type: ignore[union-attr]
                 if len(answer) + len(chunk) > cap:
                     raise DecodeError(
-                        f"response body larger than {cap} bytes (ucloud.max_response_bytes)"
+                        f"response body larger than {cap} bytes (ucloud.max_response_bytes)",
+                        request_id=request_id or None,
                     )
                 answer += chunk
-            return response.status_code, answer
+            return response.status_code, answer, request_id or None
+        except httpx.DecodingError as exc:  # a Content-Encoding the body does not follow
+            raise DecodeError(f"cannot decode body: {exc}", request_id=request_id or None) from exc
         finally:
             await response.aclose()
 
