@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exporter.credentials import Profile, ProfileError, load_profile
 from exporter.secret import Secret
 from exporter.validation import Checker, kind_of, read_small_file
 
@@ -33,6 +34,9 @@ class Account:
     discover_regions: bool = False
     max_requests_per_second: float | None = None  # None: no rate limit (only AIMD)
     uhub: bool = False  # also list the account's UHub registry (in the background)
+    #: where the keys came from, for --config.check: "static", "env", "profile NAME (FILE)",
+    #: or several joined by "+" when the two keys came from different places
+    credential_source: str = "static"
 
 
 _ACCOUNT_KEYS = (
@@ -41,6 +45,7 @@ _ACCOUNT_KEYS = (
     "public_key_file",
     "private_key",
     "private_key_file",
+    "profile",
     "project_id",
     "regions",
     "bucket_type",
@@ -58,8 +63,10 @@ def _key(
     *,
     env: Mapping[str, str],
     base: Path,
-) -> str | None:
-    """Read ``<which>_key`` from inline, ``<which>_key_file`` or the environment."""
+    profile: Profile | None,
+) -> tuple[str, str] | None:
+    """Read ``<which>_key`` from inline, ``<which>_key_file``, the profile or the environment;
+    return it and its source."""
     inline = check.string(a, path, f"{which}_key")
     file_ = check.string(a, path, f"{which}_key_file")
     if (
@@ -72,31 +79,70 @@ def _key(
         check.fail(path, f"set only one of {which}_key and {which}_key_file")
         return None
     if file_ is not None:
-        p = base / Path(file_).expanduser()
-        try:
-            value = read_small_file(p, limit=MAX_KEY_FILE_BYTES).decode("utf-8").strip()
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or "not a readable UTF-8 text file"
-            check.fail(f"{path}.{which}_key_file", f"cannot read {str(p)!r}: {reason}")
-            return None
-        if not value:
-            check.fail(f"{path}.{which}_key_file", f"file {str(p)!r} is empty")
-        return value or None
-    found = inline if inline is not None else env.get(f"UCLOUD_{which.upper()}_KEY")
-    if not found or not found.strip():
-        check.fail(
-            f"{path}.{which}_key",
-            f"missing: set {which}_key, {which}_key_file or env UCLOUD_{which.upper()}_KEY",
-        )
+        return _key_file(check, f"{path}.{which}_key_file", base / Path(file_).expanduser())
+    return _key_elsewhere(check, path, which, inline, env=env, profile=profile)
+
+
+def _key_elsewhere(
+    check: Checker,
+    path: str,
+    which: str,
+    inline: str | None,
+    *,
+    env: Mapping[str, str],
+    profile: Profile | None,
+) -> tuple[str, str] | None:
+    """The key without a key file: inline, else the profile's, else the environment's."""
+    if inline is not None and inline.strip():
+        return inline.strip(), "static"
+    if profile is not None:
+        value = profile.public_key if which == "public" else profile.private_key.reveal()
+        return value, f"profile {profile.name} ({profile.credential_file})"
+    found = (env.get(f"UCLOUD_{which.upper()}_KEY") or "").strip()
+    if inline is None and found:
+        return found, "env"
+    check.fail(
+        f"{path}.{which}_key",
+        f"missing: set {which}_key, {which}_key_file, profile, env UCLOUD_PROFILE "
+        f"or env UCLOUD_{which.upper()}_KEY",
+    )
+    return None
+
+
+def _key_file(check: Checker, path: str, p: Path) -> tuple[str, str] | None:
+    """Read a key file (whitespace stripped); report a problem at ``path`` if unusable."""
+    try:
+        value = read_small_file(p, limit=MAX_KEY_FILE_BYTES).decode("utf-8").strip()
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a readable UTF-8 text file"
+        check.fail(path, f"cannot read {str(p)!r}: {reason}")
         return None
-    return found.strip()
+    if not value:
+        check.fail(path, f"file {str(p)!r} is empty")
+        return None
+    return value, "static"
 
 
-def _regions(check: Checker, a: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
-    """Return the listed regions, None for ``auto`` (discovery), () when invalid."""
+def _regions(
+    check: Checker, a: Mapping[str, Any], path: str, fallback: tuple[str, str] | None
+) -> tuple[str, ...] | None:
+    """Return the listed regions, None for ``auto`` (discovery), () when invalid.
+
+    ``fallback`` is (region, where it came from) for an account without ``regions``: its
+    profile's region, else env ``UCLOUD_REGION``; one region, so one target.
+    """
     value = a.get("regions")
     if value == "auto":
         return None
+    if value is None and fallback is not None:
+        return _fallback_region(check, path, fallback)
+    if value is None:
+        check.fail(
+            f"{path}.regions",
+            "must be a non-empty list of region ids, or auto (or come from a profile's region "
+            "or env UCLOUD_REGION)",
+        )
+        return ()
     if not isinstance(value, list) or not value:
         check.fail(f"{path}.regions", "must be a non-empty list of region ids, or auto")
         return ()
@@ -111,8 +157,78 @@ def _regions(check: Checker, a: Mapping[str, Any], path: str) -> tuple[str, ...]
     return tuple(regions)
 
 
+def _profile(
+    check: Checker, a: Mapping[str, Any], path: str, env: Mapping[str, str], base_url: str
+) -> tuple[bool, Profile | None]:
+    """Return (whether the account uses a profile, the profile if it is usable).
+
+    The account's ``profile``; else, for an account setting neither key (nor key file),
+    env ``UCLOUD_PROFILE``. Problems are reported at ``<path>.profile``.
+    """
+    name = a.get("profile")
+    if name is None and not any(a.get(k) is not None for k in _KEY_KEYS):
+        name = env.get("UCLOUD_PROFILE") or None
+    if name is None:
+        return False, None
+    problems: list[str] = []
+    profile = None
+    if not isinstance(name, str):
+        problems.append(f"must be a string, got {kind_of(name)}")
+    elif not name.strip():
+        problems.append(f"must be a profile name, got {name!r}")
+    else:
+        try:
+            profile = load_profile(name, env)
+        except ProfileError as exc:
+            problems += exc.problems
+    if profile is not None and profile.base_url.rstrip("/") not in ("", base_url.rstrip("/")):
+        problems.append(
+            f"profile {name!r} in {str(profile.config_file)!r} has base_url "
+            f"{profile.base_url!r}, not ucloud.base_url {base_url!r} (one gateway for all "
+            "accounts: set ucloud.base_url, or remove it from the profile)"
+        )
+    for problem in problems:
+        check.fail(f"{path}.profile", problem)
+    return True, None if problems else profile
+
+
+def _fallback_region(check: Checker, path: str, fallback: tuple[str, str]) -> tuple[str, ...]:
+    """The one region of an account without ``regions``, from ``_default_region``."""
+    region, where = fallback
+    if not region:  # reported already
+        return ()
+    if not _REGION_RE.match(region):
+        check.fail(f"{path}.regions", f"{where} is {region!r}, not a region id like cn-bj2")
+        return ()
+    return (region,)
+
+
+def _default_region(
+    check: Checker, a: Mapping[str, Any], path: str, profile: Profile | None, env: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """Return (region, its source) for an account without ``regions``: the profile's region,
+    else env ``UCLOUD_REGION``; None when neither, or when the profile's is not a region id
+    (reported at ``<path>.profile``)."""
+    if a.get("regions") is not None:
+        return None
+    if profile is not None and profile.region:
+        if not _REGION_RE.match(profile.region):
+            check.fail(
+                f"{path}.profile",
+                f"profile {profile.name!r} in {str(profile.config_file)!r} has region "
+                f"{profile.region!r}, not a region id like cn-bj2",
+            )
+            return ("", "")
+        return profile.region, "profile"
+    region = env.get("UCLOUD_REGION") or ""
+    return (region, "env UCLOUD_REGION") if region else None
+
+
+_KEY_KEYS = ("public_key", "public_key_file", "private_key", "private_key_file")
+
+
 def _account(
-    check: Checker, raw: Any, path: str, env: Mapping[str, str], base: Path
+    check: Checker, raw: Any, path: str, env: Mapping[str, str], base: Path, *, base_url: str
 ) -> Account | None:
     if not isinstance(raw, Mapping):
         check.fail(path, f"must be a mapping, got {kind_of(raw)}")
@@ -123,10 +239,29 @@ def _account(
         check.fail(f"{path}.name", "missing: every account needs a name (the account label)")
     elif not _NAME_RE.match(name):
         check.fail(f"{path}.name", f"must be 1-64 characters of A-Z a-z 0-9 _ . : -, got {name!r}")
-    public_key = _key(check, a, path, "public", env=env, base=base)
-    private_key = _key(check, a, path, "private", env=env, base=base)
-    project_id = check.string(a, path, "project_id", env.get("UCLOUD_PROJECT_ID") or None)
-    regions = _regions(check, a, path)
+    has_profile, profile = _profile(check, a, path, env, base_url)
+    public = (
+        None
+        if has_profile and profile is None
+        else _key(check, a, path, "public", env=env, base=base, profile=profile)
+    )
+    private = (
+        None
+        if has_profile and profile is None
+        else _key(check, a, path, "private", env=env, base=base, profile=profile)
+    )
+    public_key, private_key = (public or (None, ""))[0], (private or (None, ""))[0]
+    sources = dict.fromkeys(x[1] for x in (public, private) if x is not None)
+    project_id = check.string(
+        a,
+        path,
+        "project_id",
+        (profile.project_id if profile is not None else "") or env.get("UCLOUD_PROJECT_ID") or None,
+    )
+    if has_profile and profile is None:  # reported at .profile; no second line for regions
+        regions = _regions(check, a, path, None) if a.get("regions") is not None else ()
+    else:
+        regions = _regions(check, a, path, _default_region(check, a, path, profile, env))
     bucket_type = check.string(a, path, "bucket_type", "All")
     if bucket_type not in BUCKET_TYPES:
         check.fail(
@@ -152,19 +287,22 @@ def _account(
         discover_regions=regions is None,
         max_requests_per_second=float(rate) if rate else None,
         uhub=uhub,
+        credential_source="+".join(sources),
     )
 
 
 def parse_accounts(
-    check: Checker, raw: Any, env: Mapping[str, str], base: Path
+    check: Checker, raw: Any, env: Mapping[str, str], base: Path, *, base_url: str
 ) -> tuple[Account, ...]:
+    """Read the ``accounts:`` section; ``base_url`` is ``ucloud.base_url`` (a profile's
+    ``base_url`` must be the same gateway)."""
     if not isinstance(raw, list) or not raw:
         check.fail("accounts", "must be a non-empty list of accounts")
         return ()
     out: list[Account] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
-        acc = _account(check, item, f"accounts[{i}]", env, base)
+        acc = _account(check, item, f"accounts[{i}]", env, base, base_url=base_url)
         name = item.get("name") if isinstance(item, Mapping) else None
         if isinstance(name, str) and name in seen:  # also when the entry has other problems
             check.fail(f"accounts[{i}].name", f"duplicate account name {name!r}")

@@ -52,9 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             simulator.stop()
         return 1
     if args.config_check:
-        print(f"{args.config_file}: OK ({len(cfg.accounts)} accounts, {_describe_targets(cfg)})")
-        if security is not None:
-            print(f"{args.web_config_file}: OK ({security.describe()})")
+        _print_check(args, cfg, security)
         return 0
     for warning in security.warnings if security is not None else ():
         log.warning("%s", warning)
@@ -156,6 +154,17 @@ def _load_web_security(path: str) -> tuple[webconfig.WebSecurity | None, list[st
         return webconfig.load(path), []
     except config.ConfigError as exc:
         return None, exc.problems
+
+
+def _print_check(
+    args: argparse.Namespace, cfg: config.Config, security: webconfig.WebSecurity | None
+) -> None:
+    """Print what --config.check found valid, and each account's credential source."""
+    print(f"{args.config_file}: OK ({len(cfg.accounts)} accounts, {_describe_targets(cfg)})")
+    for account in cfg.accounts:  # where each account's keys come from, never the keys
+        print(f"  {account.name}: {account.credential_source}")
+    if security is not None:
+        print(f"{args.web_config_file}: OK ({security.describe()})")
 
 
 def _describe_targets(cfg: config.Config) -> str:

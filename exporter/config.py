@@ -209,11 +209,14 @@ def parse(
     top = check.mapping(data, "", ("ucloud", "collect", "uhub", "accounts"))
     if data is None:
         check.fail("accounts", "missing: the file is empty")
+    ucloud = _ucloud(check, top.get("ucloud"), env)
     config = Config(
-        ucloud=_ucloud(check, top.get("ucloud"), env),
+        ucloud=ucloud,
         collect=_collect(check, top.get("collect")),
         uhub=_uhub(check, top.get("uhub")),
-        accounts=parse_accounts(check, top.get("accounts"), env, base_dir or Path.cwd())
+        accounts=parse_accounts(
+            check, top.get("accounts"), env, base_dir or Path.cwd(), base_url=ucloud.base_url
+        )
         if data is not None
         else (),
     )

@@ -19,7 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 #: exporter's modules by layer, lowest first; a module may import its own layer and lower.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("exporter", "exporter.metrics", "exporter.logs"),
-    ("exporter.validation", "exporter.secret", "exporter.config", "exporter.accounts"),
+    (
+        "exporter.validation",
+        "exporter.secret",
+        "exporter.credentials",
+        "exporter.config",
+        "exporter.accounts",
+    ),
     ("exporter.ucloud",),
     (
         "exporter.results",
@@ -114,6 +120,19 @@ EXPORTER = sorted((ROOT / "exporter").rglob("*.py"))
 def test_data_flows_one_way(path: Path) -> None:
     name = module_name(path)
     assert exporter_violations(name, list(imports(path))) == [], name
+
+
+#: What ``exporter.credentials`` may import of the project: it reads where keys come from and
+#: knows nothing of the configuration file (``exporter.accounts`` asks it, never the reverse).
+CREDENTIALS_MAY_IMPORT = ("exporter.credentials", "exporter.validation", "exporter.secret")
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "exporter" / "credentials").rglob("*.py")), ids=module_name
+)
+def test_credentials_know_nothing_of_the_config_file(path: Path) -> None:
+    own = [m for m in imports(path) if within(m, "exporter")]
+    assert [m for m in own if not any(within(m, ok) for ok in CREDENTIALS_MAY_IMPORT)] == []
 
 
 #: Test-only dependencies: the exporter (and its simulator) never import them.
