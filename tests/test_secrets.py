@@ -18,7 +18,9 @@ import yaml
 
 from exporter import config
 from exporter.config import Account, Secret, UCloudSettings
-from exporter.simulator import Fault, Simulator
+from exporter.credentials import load_profile
+from exporter.simulator import Account as SimAccount
+from exporter.simulator import Fault, Fleet, Simulator
 from exporter.ucloud import UCloudAuth, UCloudClient, UCloudError, list_image_buckets
 from tests.support.faultrig import (
     BYSTANDER_SECRET,
@@ -30,6 +32,7 @@ from tests.support.faultrig import (
 )
 from tests.support.faults import CASES, Target
 from tests.support.procs import Exporter, run_cli, scrape_until
+from tests.support.profiles import PROFILE_PUBLIC_KEY, PROFILE_SECRET, write_ucloud_home
 
 SECRETS = (VICTIM_SECRET, BYSTANDER_SECRET)
 
@@ -177,3 +180,43 @@ def test_private_keys_appear_nowhere(tmp_path, simulator_log) -> None:
     for text in outputs:
         for secret in SECRETS:
             assert secret not in text, f"private key leaked in:\n{text[:2000]}"
+
+
+def test_a_profile_private_key_appears_nowhere(tmp_path: Path) -> None:
+    """A key read from ucloud-cli's credential file: not in a repr, an error, --config.check
+    (good or bad files), the exporter's pages or its debug log while its listings fail."""
+    home = tmp_path / "home"
+    credential, _ = write_ucloud_home(home)
+    env = {"HOME": str(home), "UCLOUD_PROFILE": "default"}
+    outputs: list[str] = []
+    fleet = Fleet([SimAccount(PROFILE_PUBLIC_KEY, PROFILE_SECRET, set(), {"cn-bj2": []})])
+    with Simulator(fleet) as sim:
+        write_ucloud_home(home, base_url=sim.url)
+        good = {"ucloud": {"base_url": sim.url, "retries": 0}, "accounts": [{"name": "p"}]}
+        (tmp_path / "good.yaml").write_text(yaml.safe_dump(good))
+        cfg = config.load(tmp_path / "good.yaml", env=env)
+        assert cfg.accounts[0].private_key.reveal() == PROFILE_SECRET  # the needle is used
+        outputs += [repr(cfg), str(cfg.accounts[0]), repr(load_profile("default", env))]
+        sim.add_fault(Fault(retcode=171, message="signature"), account=PROFILE_PUBLIC_KEY)
+        exp = Exporter(tmp_path / "run", good, env=env)
+        try:
+            outputs += [exp.get().text, exp.get("/").text]
+        finally:
+            assert exp.stop() == 0
+        outputs.append(exp.logs())
+        assert "target listing failed" in exp.logs()
+        ok = run_cli("--config.file", str(tmp_path / "good.yaml"), "--config.check", env=env)
+        assert ok.returncode == 0 and "p: profile default" in ok.stdout
+        outputs += [ok.stdout, ok.stderr]
+    whole = credential.read_text()
+    cut = whole[: whole.index(PROFILE_SECRET) + len(PROFILE_SECRET) + 1]  # ends with the secret
+    for text in (cut, f'[{{"profile": "default", "private_key": ["{PROFILE_SECRET}"]}}]'):
+        credential.write_text(text)
+        bad = run_cli("--config.file", str(tmp_path / "good.yaml"), "--config.check", env=env)
+        assert bad.returncode == 1 and str(credential) in bad.stderr, bad.stderr
+        outputs += [bad.stdout, bad.stderr]
+        with pytest.raises(config.ConfigError) as info:
+            config.load(tmp_path / "good.yaml", env=env)
+        outputs += [str(info.value), repr(info.value), *traceback.format_exception(info.value)]
+    for text in outputs:
+        assert PROFILE_SECRET not in text, f"profile private key leaked in:\n{text[:2000]}"
