@@ -64,9 +64,10 @@ def _key(
     env: Mapping[str, str],
     base: Path,
     profile: Profile | None,
+    quiet: bool,
 ) -> tuple[str, str] | None:
     """Read ``<which>_key`` from inline, ``<which>_key_file``, the profile or the environment;
-    return it and its source."""
+    return it and its source. ``quiet``: a missing key is not reported (the profile was)."""
     inline = check.string(a, path, f"{which}_key")
     file_ = check.string(a, path, f"{which}_key_file")
     if (
@@ -80,7 +81,7 @@ def _key(
         return None
     if file_ is not None:
         return _key_file(check, f"{path}.{which}_key_file", base / Path(file_).expanduser())
-    return _key_elsewhere(check, path, which, inline, env=env, profile=profile)
+    return _key_elsewhere(check, path, which, inline, env=env, profile=profile, quiet=quiet)
 
 
 def _key_elsewhere(
@@ -91,6 +92,7 @@ def _key_elsewhere(
     *,
     env: Mapping[str, str],
     profile: Profile | None,
+    quiet: bool,
 ) -> tuple[str, str] | None:
     """The key without a key file: inline, else the profile's, else the environment's."""
     if inline is not None and inline.strip():
@@ -101,6 +103,8 @@ def _key_elsewhere(
     found = (env.get(f"UCLOUD_{which.upper()}_KEY") or "").strip()
     if inline is None and found:
         return found, "env"
+    if quiet:
+        return None
     check.fail(
         f"{path}.{which}_key",
         f"missing: set {which}_key, {which}_key_file, profile, env UCLOUD_PROFILE "
@@ -207,8 +211,8 @@ def _default_region(
     check: Checker, a: Mapping[str, Any], path: str, profile: Profile | None, env: Mapping[str, str]
 ) -> tuple[str, str] | None:
     """Return (region, its source) for an account without ``regions``: the profile's region,
-    else env ``UCLOUD_REGION``; None when neither, or when the profile's is not a region id
-    (reported at ``<path>.profile``)."""
+    else env ``UCLOUD_REGION``; None when neither; ("", "") when the profile's is not a region
+    id (reported here, at ``<path>.profile``)."""
     if a.get("regions") is not None:
         return None
     if profile is not None and profile.region:
@@ -240,25 +244,20 @@ def _account(
     elif not _NAME_RE.match(name):
         check.fail(f"{path}.name", f"must be 1-64 characters of A-Z a-z 0-9 _ . : -, got {name!r}")
     has_profile, profile = _profile(check, a, path, env, base_url)
-    public = (
-        None
-        if has_profile and profile is None
-        else _key(check, a, path, "public", env=env, base=base, profile=profile)
-    )
-    private = (
-        None
-        if has_profile and profile is None
-        else _key(check, a, path, "private", env=env, base=base, profile=profile)
-    )
-    public_key, private_key = (public or (None, ""))[0], (private or (None, ""))[0]
-    sources = dict.fromkeys(x[1] for x in (public, private) if x is not None)
+    broken = has_profile and profile is None  # reported at .profile: no "missing key" too
+    keys = {
+        which: _key(check, a, path, which, env=env, base=base, profile=profile, quiet=broken)
+        for which in ("public", "private")
+    }
+    public_key, private_key = (k[0] if k else None for k in keys.values())
+    sources = dict.fromkeys(k[1] for k in keys.values() if k)
     project_id = check.string(
         a,
         path,
         "project_id",
         (profile.project_id if profile is not None else "") or env.get("UCLOUD_PROJECT_ID") or None,
     )
-    if has_profile and profile is None:  # reported at .profile; no second line for regions
+    if broken:
         regions = _regions(check, a, path, None) if a.get("regions") is not None else ()
     else:
         regions = _regions(check, a, path, _default_region(check, a, path, profile, env))

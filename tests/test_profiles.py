@@ -315,3 +315,16 @@ def test_ucloud_region_is_checked_like_any_region(tmp_path: Path) -> None:
     )
     (acc,) = load(tmp_path, [{"name": "m", "regions": "auto"}], env).accounts
     assert acc.discover_regions and acc.regions == ()  # regions given: UCLOUD_REGION unused
+
+
+def test_a_broken_profile_does_not_hide_the_accounts_other_problems(tmp_path: Path) -> None:
+    lines = problems(
+        tmp_path,
+        [{"name": "m", "profile": "nope", "public_key": 5, "regions": ["BAD"]}],
+        {"HOME": str(tmp_path)},
+    )
+    assert [ln.split(": ", 2)[1] for ln in lines] == [
+        "accounts[0].profile",
+        "accounts[0].public_key",
+        "accounts[0].regions[0]",
+    ], lines
