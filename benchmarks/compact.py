@@ -86,9 +86,9 @@ def run(plan: Plan) -> Table:
         f"peak <= {PEAK_GOAL_MIB} MiB during two overlapping scrapes. Steady RSS includes the "
         "render cache: each target's lines kept as deflate blocks (exporter/exposition.py, "
         "LineCache), about a tenth of the page.",
-        "two identical gzip scrapes share one answer (exporter/web/gate.py); a gzip and a plain "
-        "scrape share the listing and the cached blocks, and the plain answer (inflated, "
-        "uncompressed) is held while it is sent.",
+        "two identical gzip scrapes share one page (exporter/web/share.py); a gzip and a plain "
+        "scrape share the listing and the cached blocks, and the plain page is inflated a chunk "
+        "at a time as it is sent.",
     ]
     return table
 
