@@ -174,14 +174,7 @@ class App:
             await answer(send, 200, body, _html_headers(body), head=method == "HEAD")
         elif method == "HEAD":  # headers only: no upstream collection
             _, content_type = choose_encoder(_header(scope, "accept"))
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [(b"content-type", content_type.encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
+            await answer(send, 200, b"", [("Content-Type", content_type)])
         else:
             await self._scrape(scope, receive, send)
 

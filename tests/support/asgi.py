@@ -47,18 +47,9 @@ class Answer:
         return samples(self.text)
 
 
-def call(
-    app: App,
-    path: str = "/metrics",
-    *,
-    method: str = "GET",
-    query: str = "",
-    headers: dict[str, str] | list[tuple[str, str]] | None = None,
-    body: bytes = b"",
-) -> Answer:
-    """Send one request through ``app`` (headers as HTTP names; a list may repeat one) on an
-    event loop of its own, through the gate as the server has it, and collect the answer."""
-    return asyncio.run(acall(app, path, method=method, query=query, headers=headers, body=body))
+def call(app: App, path: str = "/metrics", **request: Any) -> Answer:
+    """Send one request through ``app`` on an event loop of its own (``acall``'s arguments)."""
+    return asyncio.run(acall(app, path, **request))
 
 
 async def acall(
@@ -70,7 +61,8 @@ async def acall(
     headers: dict[str, str] | list[tuple[str, str]] | None = None,
     body: bytes = b"",
 ) -> Answer:
-    """``call`` on the running event loop (for concurrent requests)."""
+    """Send one request through ``app`` (headers as HTTP names; a list may repeat one), through
+    the gate as the server has it, on the running event loop, and collect the answer."""
     pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
     scope: dict[str, Any] = {
         "type": "http",
