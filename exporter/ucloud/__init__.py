@@ -1,4 +1,5 @@
-"""UCloud API client: signing, errors, the paged ``GetImageBucketList`` listing, UHub."""
+"""UCloud API client: signing, errors, the paged ``GetImageBucketList`` listing, regions,
+projects, UHub."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from exporter.ucloud._errors import (
     UCloudError,
 )
 from exporter.ucloud._listing import Listing, list_image_buckets
+from exporter.ucloud._projects import Project, get_projects
 from exporter.ucloud._regions import get_regions
 from exporter.ucloud._times import parse_time
 from exporter.ucloud._transport import TRANSPORTS
@@ -36,6 +38,7 @@ __all__ = [
     "ListingTooLarge",
     "Observer",
     "PagingError",
+    "Project",
     "Registry",
     "Repo",
     "RequestTimeout",
@@ -44,6 +47,7 @@ __all__ = [
     "UCloudClient",
     "UCloudError",
     "as_columns",
+    "get_projects",
     "get_regions",
     "list_image_buckets",
     "list_registry",

@@ -54,6 +54,7 @@ class _Pager:
         *,
         deadline: float,
         observe: Observer,
+        project: str | None,
     ) -> None:
         self._client, self._account = client, account
         self._deadline, self._observe = deadline, observe
@@ -65,8 +66,8 @@ class _Pager:
         }
         if account.bucket_name:
             self._params["BucketName"] = account.bucket_name
-        if account.project_id:
-            self._params["ProjectId"] = account.project_id
+        if project:
+            self._params["ProjectId"] = project
         self.requests = 0
         self.names: list[str | None] = []
         self.types: list[str] = []
@@ -181,10 +182,18 @@ def _task(coro: Any) -> asyncio.Task[Page]:
 
 
 async def list_image_buckets(
-    client: UCloudClient, account: Account, region: str, *, deadline: float, observe: Observer
+    client: UCloudClient,
+    account: Account,
+    region: str,
+    *,
+    deadline: float,
+    observe: Observer,
+    project: str | None = None,
 ) -> Listing:
-    """Return every image bucket of ``account`` in ``region``."""
-    pager = _Pager(client, account, region, deadline=deadline, observe=observe)
+    """Return every image bucket of ``account`` in ``region``, in project ``project`` (None: the
+    account's ``project_id``; "": no ``ProjectId``, the key's default project)."""
+    project = account.project_id if project is None else project
+    pager = _Pager(client, account, region, deadline=deadline, observe=observe, project=project)
     first = await pager.fetch(0)
     pager.keep(first)
     # Advance by what came back, but never by more than was asked: a gateway may clamp Limit

@@ -113,6 +113,7 @@ class _Refresh:
     account: Account
     deadline: float
     observe: Observer
+    project: str | None
     requests: int = 0
     invalid: Counter[str] = field(default_factory=Counter)
     kinds: set[str] = field(default_factory=set)
@@ -120,8 +121,8 @@ class _Refresh:
 
     async def call(self, params: Mapping[str, ParamValue], key: str) -> _Page:
         self.requests += 1
-        if self.account.project_id:
-            params = {**params, "ProjectId": self.account.project_id}
+        if self.project:
+            params = {**params, "ProjectId": self.project}
         return await self.client.call(
             self.account, params, deadline=self.deadline, observe=self.observe, parse=_page_of(key)
         )
@@ -282,8 +283,10 @@ async def list_registry(
     *,
     deadline: float,
     observe: Observer,
+    project: str | None = None,
 ) -> Registry:
-    """Return ``account``'s UHub repositories, their images and the chosen tag counts.
+    """Return ``account``'s UHub repositories, their images and the chosen tag counts, in
+    project ``project`` (None: the account's ``project_id``; "": no ``ProjectId``).
 
     At most ``settings.max_images`` images are kept: the first in this order, repositories by
     name and, within one, the order GetRepoImage lists them in (``Offset`` order), so a refresh
@@ -292,7 +295,8 @@ async def list_registry(
     it is asked for, no ``GetImageTag`` call is made for a dropped image.
     ``Registry.truncated`` then says why only part of the registry is there (empty: whole).
     """
-    run = _Refresh(client, account, deadline, observe)
+    project = account.project_id if project is None else project
+    run = _Refresh(client, account, deadline, observe, project)
     repos: list[Repo] = []
     images: list[Image] = []
     for name, item in await run.repos(settings.repo_types):
