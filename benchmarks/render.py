@@ -246,6 +246,7 @@ def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]
         counts,
         *target_families(results, runtime.stats.snapshot()),
         *runtime.engine.regions.families(),
+        *runtime.engine.projects.families(),
         *uhub_families(runtime.engine.uhub.states()),
         pacing_family(runtime.engine.concurrency_limits()),
         images,

@@ -18,6 +18,7 @@ BUCKET_TYPES = ("All", "User", "Share")
 MAX_KEY_FILE_BYTES = 64 * 1024  # API keys are short: refuse anything else
 _REGION_RE = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+_PROJECT_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Account:
     name: str
     public_key: str
     private_key: Secret = field(repr=False)
+    #: the one project written as ``project_id: ID`` (or from a profile or the environment)
     project_id: str | None
     regions: tuple[str, ...]  # empty when discovered (``regions: auto``)
     bucket_type: str = "All"
@@ -34,9 +36,20 @@ class Account:
     discover_regions: bool = False
     max_requests_per_second: float | None = None  # None: no rate limit (only AIMD)
     uhub: bool = False  # also list the account's UHub registry (in the background)
+    #: the projects of ``project_id: [a, b]`` (a list); empty otherwise
+    project_list: tuple[str, ...] = ()
+    discover_projects: bool = False  # ``project_id: auto``: every project GetProjectList shows
     #: where the keys came from, for --config.check: "static", "env", "profile NAME (FILE)",
     #: or several joined by "+" when the two keys came from different places
     credential_source: str = "static"
+
+    @property
+    def projects(self) -> tuple[str, ...]:
+        """Return the configured projects: the list, or the one ``project_id``; empty when
+        they are discovered (``auto``) or none is set (the key's default project)."""
+        if self.project_list:
+            return self.project_list
+        return (self.project_id,) if self.project_id else ()
 
 
 _ACCOUNT_KEYS = (
@@ -125,6 +138,40 @@ def _key_file(check: Checker, path: str, p: Path) -> tuple[str, str] | None:
         check.fail(path, f"file {str(p)!r} is empty")
         return None
     return value, "static"
+
+
+def _projects(
+    check: Checker, a: Mapping[str, Any], path: str, fallback: str | None
+) -> tuple[str | None, tuple[str, ...]]:
+    """Return (``project_id`` as written, or ``auto``; the list of ``project_id: [a, b]``).
+
+    A single id falls back to ``fallback`` (the profile's, else env ``UCLOUD_PROJECT_ID``).
+    """
+    value = a.get("project_id")
+    if not isinstance(value, list):
+        single = check.string(a, path, "project_id", fallback)
+        single = single.strip() if single is not None else None
+        if single and not _PROJECT_RE.match(single):
+            where = f"{path}.project_id" if value is not None else f"{path} (its profile or env)"
+            check.fail(
+                where, f"must be a project id like org-abc123, a list, or auto; got {single!r}"
+            )
+            return None, ()
+        return single or None, ()
+    if not value:
+        check.fail(f"{path}.project_id", "must be a non-empty list of project ids, or auto")
+        return None, ()
+    projects: list[str] = []
+    for i, p in enumerate(value):
+        if not isinstance(p, str) or not _PROJECT_RE.match(p) or p == "auto":
+            check.fail(
+                f"{path}.project_id[{i}]", f"must be a project id like org-abc123, got {p!r}"
+            )
+        elif p in projects:
+            check.fail(f"{path}.project_id[{i}]", f"duplicate project {p!r}")
+        else:
+            projects.append(p)
+    return None, tuple(projects)
 
 
 def _regions(
@@ -251,10 +298,10 @@ def _account(
     }
     public_key, private_key = (k[0] if k else None for k in keys.values())
     sources = dict.fromkeys(k[1] for k in keys.values() if k)
-    project_id = check.string(
+    project_id, project_list = _projects(
+        check,
         a,
         path,
-        "project_id",
         (profile.project_id if profile is not None else "") or env.get("UCLOUD_PROJECT_ID") or None,
     )
     if broken:
@@ -279,7 +326,9 @@ def _account(
         name=name,
         public_key=public_key,
         private_key=Secret(private_key),
-        project_id=project_id or None,
+        project_id=None if project_id == "auto" else project_id or None,
+        project_list=project_list,
+        discover_projects=project_id == "auto",
         regions=regions or (),
         bucket_type=str(bucket_type),
         bucket_name=bucket_name,

@@ -4,14 +4,14 @@ Example output (one target, one bucket)::
 
     # HELP ucloud_image_buckets Number of image buckets by type: ...
     # TYPE ucloud_image_buckets gauge
-    ucloud_image_buckets{account="main",region="cn-bj2",type="private"} 1.0
-    ucloud_image_buckets{account="main",region="cn-bj2",type="public"} 0.0
+    ucloud_image_buckets{account="main",project="org-1",region="cn-bj2",type="private"} 1.0
+    ucloud_image_buckets{account="main",project="org-1",region="cn-bj2",type="public"} 0.0
     # HELP ucloud_image_bucket_images Number of images in the bucket (ImageCount); ...
     # TYPE ucloud_image_bucket_images gauge
-    ucloud_image_bucket_images{account="main",bucket="team/api",region="cn-bj2",type="private"} 12.0
-    # HELP ucloud_image_bucket_up 1 if the last listing of this account and region succeeded, ...
+    ucloud_image_bucket_images{account="main",bucket="team/api",project="org-1",...} 12.0
+    # HELP ucloud_image_bucket_up 1 if the last listing of this target ... succeeded, ...
     # TYPE ucloud_image_bucket_up gauge
-    ucloud_image_bucket_up{account="main",region="cn-bj2"} 1.0
+    ucloud_image_bucket_up{account="main",project="org-1",region="cn-bj2"} 1.0
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def bucket_counts(results: Sequence[Result]) -> Metric:
         by_type = Counter(dict.fromkeys(ALWAYS_TYPES, 0))
         by_type.update(as_columns(r.buckets).type_counts())
         for kind, n in sorted(by_type.items()):
-            buckets.add_metric((r.account, r.region, kind), n)
+            buckets.add_metric((*r.key, kind), n)
     return buckets
 
 
@@ -67,7 +67,7 @@ def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
             for b in r.buckets or ():
                 v = getattr(b, field)
                 if b.name is not None and v is not None:
-                    family.add_metric((r.account, r.region, b.name, b.type), v)
+                    family.add_metric((*r.key, b.name, b.type), v)
         yield family
 
 
@@ -75,10 +75,10 @@ def target_families(results: Sequence[Result], stats: Stats) -> Iterator[Metric]
     """Yield per-target health and the API counters."""
     up, duration, error = metrics.UP.new(), metrics.DURATION.new(), metrics.ERROR_INFO.new()
     for r in results:
-        up.add_metric((r.account, r.region), 1 if r.ok else 0)
-        duration.add_metric((r.account, r.region), r.duration)
+        up.add_metric(r.key, 1 if r.ok else 0)
+        duration.add_metric(r.key, r.duration)
         if r.error is not None:
-            error.add_metric((r.account, r.region, r.error.reason), 1)
+            error.add_metric((*r.key, r.error.reason), 1)
     last = metrics.LAST_SUCCESS.new()
     for key, ts in sorted(stats.last_success.items()):
         last.add_metric(key, ts)
@@ -92,17 +92,16 @@ def counter_families(stats: Stats) -> Iterator[Metric]:
         (metrics.API_ERRORS, stats.errors),
         (metrics.INVALID_ENTRIES, stats.invalid),
         (metrics.PAGING_INCONSISTENCIES, stats.inconsistent),
-        (metrics.DISCOVERY_REQUESTS, stats.discovery_requests),
-        (metrics.DISCOVERY_ERRORS, stats.discovery_errors),
+        (metrics.ACCOUNT_API_REQUESTS, stats.account_requests),
+        (metrics.ACCOUNT_API_ERRORS, stats.account_errors),
+        (metrics.UHUB_TRUNCATED, stats.uhub_truncated),
+        (metrics.UHUB_INVALID_ENTRIES, stats.uhub_invalid),
+        (metrics.UHUB_PAGING_INCONSISTENCIES, stats.uhub_inconsistent),
     ):
         family = entry.new()
         for key, n in sorted(counts.items()):
             family.add_metric(key, n)
         yield family
-    truncated = metrics.UHUB_TRUNCATED.new()
-    for (account, _, reason), n in sorted(stats.uhub_truncated.items()):
-        truncated.add_metric((account, reason), n)
-    yield truncated
 
 
 def pacing_family(limits: Mapping[str, int]) -> Metric:
@@ -118,25 +117,26 @@ def _flag(value: bool | None) -> str:
 
 
 def uhub_families(states: Sequence[UHubState]) -> Iterator[Metric]:
-    """Yield the UHub families of ``states`` (an account appears once its first refresh ends)."""
+    """Yield the UHub families of ``states`` (a project appears once its first refresh ends)."""
     f = {family: family.new() for family in metrics.UHUB_FAMILIES}
     for s in (s for s in states if s.up is not None):
-        f[metrics.UHUB_UP].add_metric((s.account,), 1 if s.up else 0)
-        f[metrics.UHUB_DURATION].add_metric((s.account,), s.duration or 0.0)
+        own = (s.account, s.project)
+        f[metrics.UHUB_UP].add_metric(own, 1 if s.up else 0)
+        f[metrics.UHUB_DURATION].add_metric(own, s.duration or 0.0)
         if s.reason is not None:
-            f[metrics.UHUB_ERROR_INFO].add_metric((s.account, s.reason), 1)
+            f[metrics.UHUB_ERROR_INFO].add_metric((*own, s.reason), 1)
         if s.last_success is not None:
-            f[metrics.UHUB_LAST_SUCCESS].add_metric((s.account,), s.last_success)
+            f[metrics.UHUB_LAST_SUCCESS].add_metric(own, s.last_success)
         if s.registry is None:
             continue
-        f[metrics.UHUB_REPOS].add_metric((s.account,), len(s.registry.repos))
+        f[metrics.UHUB_REPOS].add_metric(own, len(s.registry.repos))
         for repo in s.registry.repos:
-            labels = (s.account, repo.name, _flag(repo.shared), _flag(repo.internet_access))
+            labels = (*own, repo.name, _flag(repo.shared), _flag(repo.internet_access))
             f[metrics.UHUB_REPO_INFO].add_metric(labels, 1)
             if repo.images is not None:
-                f[metrics.UHUB_REPO_IMAGES].add_metric((s.account, repo.name), repo.images)
+                f[metrics.UHUB_REPO_IMAGES].add_metric((*own, repo.name), repo.images)
         for image in s.registry.images:
-            key = (s.account, image.repo, image.name)
+            key = (*own, image.repo, image.name)
             for family, value in (
                 (metrics.UHUB_IMAGE_PULLS, image.pulls),
                 (metrics.UHUB_IMAGE_UPDATED, image.updated),

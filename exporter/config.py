@@ -55,6 +55,9 @@ class CollectSettings:
 
     min_interval_seconds: float = 0.0
     region_refresh_seconds: float = 3600.0
+    project_refresh_seconds: float = 3600.0  # project_id: auto lists the projects this often
+    #: a target whose last listing found no bucket is listed again at most this often
+    empty_interval_seconds: float = 600.0
     listing_timeout_seconds: float = 300.0  # a listing's hard cap, whatever the scrapes
     max_data_age_seconds: float = 600.0  # serve a target's last data up to this old
     include_buckets: tuple[re.Pattern[str], ...] = ()
@@ -106,6 +109,8 @@ _UCLOUD_NUMBERS: dict[str, tuple[float, float, bool]] = {
 _COLLECT_SECONDS: dict[str, tuple[float, float]] = {
     "min_interval_seconds": (0, 86400),
     "region_refresh_seconds": (1, 7 * 86400),
+    "project_refresh_seconds": (1, 7 * 86400),
+    "empty_interval_seconds": (0, 86400),
     "listing_timeout_seconds": (1, 3600),
     "max_data_age_seconds": (0, 86400),
 }

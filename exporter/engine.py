@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from exporter.config import Account, Config
-from exporter.discovery import RegionBook
+from exporter.discovery import ProjectBook, RegionBook
 from exporter.listings import LOOPS, list_target, log_failure, new_loop
 from exporter.results import Result, Target, UnknownTargetError
 from exporter.stats import Stats
@@ -70,19 +70,29 @@ class Engine:
         self._thread.start()
         self._http, self._own_client = http, client is None  # a client given is kept
         self._client = client or UCloudClient(config.ucloud, http=http)
-        self._slots: dict[tuple[str, str], _Slot] = {}
+        self._slots: dict[tuple[str, str, str], _Slot] = {}
         self.regions = RegionBook(
             self._client, refresh_seconds=config.collect.region_refresh_seconds
         )
-        self.uhub = UHubBook(self._client, config, self.stats, previous=uhub)  # in the background
+        self.projects = ProjectBook(
+            self._client, refresh_seconds=config.collect.project_refresh_seconds
+        )
+        self.uhub = UHubBook(  # in the background
+            self._client, config, self.stats, self._projects, previous=uhub
+        )
         asyncio.run_coroutine_threadsafe(self.uhub.start(), self._loop)
         self._active = 0
         self._idle = threading.Condition()
 
     @property
     def targets(self) -> tuple[Target, ...]:
-        """Return the targets known now (discovered regions as last seen)."""
-        return tuple(Target(a, r) for a in self.config.accounts for r in self.regions.known(a))
+        """Return the targets known now (discovered projects and regions as last seen)."""
+        return tuple(
+            Target(a, p, r)
+            for a in self.config.accounts
+            for p in self.projects.known(a)
+            for r in self.regions.known(a)
+        )
 
     def concurrency_limits(self) -> dict[str, int]:
         """Return each account's current API in-flight limit (safe from any thread)."""
@@ -120,24 +130,23 @@ class Engine:
         for key, slot in list(self._slots.items()):
             running = slot.task is not None and not slot.task.done()
             was, now = before.get(key[0]), accounts.get(key[0])
-            if was is None or now is None or not _keeps_listing(old, was, config, now, key[1]):
+            if was is None or now is None or not _keeps_listing(old, was, config, now, key[1:]):
                 del self._slots[key]
             elif client is self._client or not running:
                 continue
             if running and slot.task is not None:
                 slot.task.cancel()
                 stopping.append(slot.task)
-        discovery = {
-            a.name
-            for a in old.accounts
-            if a.discover_regions
-            and (new := accounts.get(a.name)) is not None
-            and new.discover_regions
-            and _discovery(old, a) == _discovery(config, new)
-        }
-        stopping += self.regions.reconfigure(
-            client, refresh_seconds=config.collect.region_refresh_seconds, keep=discovery
-        )
+        for book, refresh, same in (
+            (self.regions, config.collect.region_refresh_seconds, _regions_of),
+            (self.projects, config.collect.project_refresh_seconds, _projects_of),
+        ):
+            keep = {
+                a.name
+                for a in old.accounts
+                if (new := accounts.get(a.name)) is not None and same(old, a) == same(config, new)
+            }
+            stopping += book.reconfigure(client, refresh_seconds=refresh, keep=keep)
         self._client.forget(
             a.name for a in old.accounts if _pacing(accounts.get(a.name)) != _pacing(a)
         )
@@ -192,7 +201,7 @@ class Engine:
         timeout = min(timeout, MAX_COLLECT_SECONDS)
         started = time.monotonic()
         chosen = None if targets is None else list(targets)
-        keys = None if chosen is None else {(t.account.name, t.region) for t in chosen}
+        keys = None if chosen is None else {t.key for t in chosen}
 
         def until() -> float:
             return started + timeout - reserve(self._known_buckets(keys))
@@ -204,7 +213,7 @@ class Engine:
             self._collect(chosen, started, timeout, until), until=until, on_timeout=settle
         )
 
-    def _known_buckets(self, keys: set[tuple[str, str]] | None) -> int:
+    def _known_buckets(self, keys: set[tuple[str, str, str]] | None) -> int:
         """Count the buckets of the targets' last results (what an answer would hold)."""
         slots = list(self._slots.items())  # one atomic copy: the loop may add a slot
         return sum(
@@ -213,28 +222,39 @@ class Engine:
             if slot.last is not None and (keys is None or key in keys)
         )
 
-    def resolve(self, account: str, region: str | None, *, timeout: float) -> list[Target]:
+    def resolve(
+        self, account: str, region: str | None, *, timeout: float, project: str | None = None
+    ) -> list[Target]:
         """``aresolve`` for a caller outside any event loop (tools, tests); blocks."""
-        return asyncio.run(self.aresolve(account, region, timeout=timeout))
+        return asyncio.run(self.aresolve(account, region, timeout=timeout, project=project))
 
-    async def aresolve(self, account: str, region: str | None, *, timeout: float) -> list[Target]:
-        """Return the targets of a probe; raise UnknownTargetError for anything unknown."""
+    async def aresolve(
+        self, account: str, region: str | None, *, timeout: float, project: str | None = None
+    ) -> list[Target]:
+        """Return the targets of a probe (every project and region of the account unless
+        ``project`` or ``region`` chooses one); raise UnknownTargetError for anything unknown."""
         acc = next((a for a in self.config.accounts if a.name == account), None)
         if acc is None:
             raise UnknownTargetError(f"unknown account {account!r}")
         deadline = time.monotonic() + min(timeout, MAX_COLLECT_SECONDS)
-        regions = await self._await(
-            self._regions(acc, deadline),
+        projects, regions = await self._await(
+            self._scope(acc, deadline),
             until=lambda: deadline,
-            on_timeout=lambda: self.regions.known(acc),
+            on_timeout=lambda: (self.projects.known(acc), self.regions.known(acc)),
         )
-        if region is None:
-            return [Target(acc, r) for r in regions]
-        if region not in regions:
+        if region is not None and region not in regions:
             raise UnknownTargetError(
                 f"region {region!r} is not configured or discovered for account {account!r}"
             )
-        return [Target(acc, region)]
+        if project is not None and project not in projects:
+            raise UnknownTargetError(
+                f"project {project!r} is not configured or discovered for account {account!r}"
+            )
+        return [
+            Target(acc, p, r)
+            for p in ((project,) if project is not None else projects)
+            for r in ((region,) if region is not None else regions)
+        ]
 
     async def _await(
         self,
@@ -270,15 +290,32 @@ class Engine:
             future.cancel()
             return None
 
-    async def _regions(self, account: Account, deadline: float) -> tuple[str, ...]:
-        return await self.regions.regions(
-            account, deadline=deadline, observe=self.stats.observer(account.name, None)
+    async def _projects(self, account: Account, deadline: float) -> tuple[str, ...]:
+        return await self.projects.projects(
+            account, deadline=deadline, observe=self.stats.observer(account.name)
         )
+
+    async def _scope(
+        self, account: Account, deadline: float
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Return the account's projects and regions (discovered concurrently)."""
+        projects, regions = await asyncio.gather(
+            self._projects(account, deadline),
+            self.regions.regions(
+                account, deadline=deadline, observe=self.stats.observer(account.name)
+            ),
+        )
+        return projects, regions
 
     async def _all_targets(self, deadline: float) -> list[Target]:
         accounts = self.config.accounts  # a reload may swap the config while this waits
-        found = await asyncio.gather(*(self._regions(a, deadline) for a in accounts))
-        return [Target(a, r) for a, regions in zip(accounts, found, strict=True) for r in regions]
+        found = await asyncio.gather(*(self._scope(a, deadline) for a in accounts))
+        return [
+            Target(a, p, r)
+            for a, (projects, regions) in zip(accounts, found, strict=True)
+            for p in projects
+            for r in regions
+        ]
 
     async def _collect(
         self,
@@ -310,7 +347,7 @@ class Engine:
         data shows in ``…_last_success_timestamp_seconds``). Else a ``deadline`` failure.
         Safe from any thread.
         """
-        slot = self._slots.get((target.account.name, target.region))
+        slot = self._slots.get(target.key)
         last = slot.last if slot is not None else None
         max_age = self.config.collect.max_data_age_seconds
         if last is not None and (
@@ -322,11 +359,15 @@ class Engine:
         elapsed = time.monotonic() - started
         error = DeadlineExceeded(f"listing not finished within the {elapsed:.2f}s budget")
         log_failure(target, error)
-        return Result(target.account.name, target.region, None, elapsed, time.monotonic(), error)
+        return Result(*target.key, None, elapsed, time.monotonic(), error)
 
     def _fresh(self, result: Result, at: float) -> bool:
-        """Return whether ``result`` may be served at ``at`` under ``min_interval_seconds``."""
-        interval = self.config.collect.min_interval_seconds
+        """Return whether ``result`` may be served at ``at`` without listing again: under
+        ``min_interval_seconds``, or, when it found no bucket, ``empty_interval_seconds``."""
+        collect = self.config.collect
+        interval = collect.min_interval_seconds
+        if result.buckets is not None and not result.buckets:
+            interval = max(interval, collect.empty_interval_seconds)
         return bool(interval) and at - result.finished < interval
 
     async def _get(self, target: Target, deadline: float) -> Result:
@@ -335,7 +376,7 @@ class Engine:
         The listing has its own deadline (``listing_timeout_seconds``): when the scrape stops
         waiting, it goes on in the background and the next scrape serves its result.
         """
-        slot = self._slots.setdefault((target.account.name, target.region), _Slot())
+        slot = self._slots.setdefault(target.key, _Slot())
         if slot.last is not None and self._fresh(slot.last, time.monotonic()):
             return slot.last
         if slot.task is None or slot.task.done():
@@ -345,11 +386,10 @@ class Engine:
 
     async def _list(self, target: Target, slot: _Slot, deadline: float) -> Result:
         if not self._current(target):  # chosen by a scrape begun before a reload changed it
-            key = (target.account.name, target.region)
-            if self._slots.get(key) is slot:
-                del self._slots[key]
+            if self._slots.get(target.key) is slot:
+                del self._slots[target.key]
             error = DeadlineExceeded("target removed or changed by a reload; not listed")
-            return Result(key[0], key[1], None, 0.0, time.monotonic(), error)
+            return Result(*target.key, None, 0.0, time.monotonic(), error)
         slot.last = await list_target(self._client, self.config, self.stats, target, deadline)
         return slot.last
 
@@ -357,7 +397,7 @@ class Engine:
         """Return whether the configuration in force still has ``target`` as it is."""
         now = self._accounts.get(target.account.name)
         return now is not None and _keeps_listing(
-            self.config, target.account, self.config, now, target.region
+            self.config, target.account, self.config, now, target.key[1:]
         )
 
     async def _shutdown(self) -> None:
@@ -375,14 +415,30 @@ def _pacing(account: Account | None) -> tuple[object, ...] | None:
     return None if account is None else (account.public_key, account.max_requests_per_second)
 
 
-def _discovery(config: Config, account: Account) -> tuple[object, ...]:
+def _identity(config: Config, account: Account) -> tuple[object, ...]:
+    """Who the account is: its keys, at its gateway."""
+    return (account.public_key, account.private_key, config.ucloud.base_url)
+
+
+def _regions_of(config: Config, account: Account) -> tuple[object, ...]:
     """What makes an account's discovered regions the same across a reload."""
-    return (account.public_key, account.private_key, account.project_id, config.ucloud.base_url)
+    return (*_identity(config, account), account.project_id, account.discover_regions)
 
 
-def _keeps_listing(old: Config, before: Account, new: Config, after: Account, region: str) -> bool:
-    """Return whether a target's last result and running listing stay valid under ``new``."""
+def _projects_of(config: Config, account: Account) -> tuple[object, ...]:
+    """What makes an account's discovered projects the same across a reload."""
+    return (*_identity(config, account), account.discover_projects, bool(account.projects))
+
+
+def _keeps_listing(
+    old: Config, before: Account, new: Config, after: Account, scope: tuple[str, str]
+) -> bool:
+    """Return whether a target's (``scope``: project, region) last result and running
+    listing stay valid under ``new``."""
+    project, region = scope
     if not (after.discover_regions or region in after.regions):
+        return False
+    if after.projects and project not in after.projects:
         return False
     return _listing(old, before) == _listing(new, after)
 
@@ -390,7 +446,7 @@ def _keeps_listing(old: Config, before: Account, new: Config, after: Account, re
 def _listing(config: Config, account: Account) -> tuple[object, ...]:
     """What makes a target's listing (and so its result) the same across a reload."""
     return (
-        *_discovery(config, account),
+        *_identity(config, account),
         account.bucket_type,
         account.bucket_name,
         config.collect.include_buckets,

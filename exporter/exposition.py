@@ -71,7 +71,7 @@ def _pieces(results: Sequence[Result], cache: LineCache | None) -> Iterator[byte
 class LineCache:
     """Each target's per-bucket lines (both families), compressed, while its buckets stay.
 
-    A target is keyed by account and region; its lines are reused when the result's buckets
+    A target is keyed by account, project and region; its lines are reused when the result's buckets
     are the same object (a cached collection, concurrent scrapes) or equal column for column
     (a fresh listing of an unchanged target: one C-level comparison instead of a render). The
     newest equal ``Buckets`` replaces the kept one, so only the engine's copy stays alive.
@@ -79,12 +79,12 @@ class LineCache:
     """
 
     def __init__(self) -> None:
-        self._kept: dict[tuple[str, str], tuple[Buckets, tuple[Block, ...]]] = {}
+        self._kept: dict[tuple[str, str, str], tuple[Buckets, tuple[Block, ...]]] = {}
         self._lock = threading.Lock()
 
     def blocks(self, result: Result) -> tuple[Block, ...]:
         """Return the target's lines of each per-bucket family, written again on a change."""
-        key, buckets = (result.account, result.region), as_columns(result.buckets or ())
+        key, buckets = result.key, as_columns(result.buckets or ())
         with self._lock:
             kept = self._kept.get(key)
         if kept is not None and (kept[0] is buckets or kept[0] == buckets):
@@ -96,8 +96,8 @@ class LineCache:
             self._kept[key] = (buckets, blocks)
         return blocks
 
-    def retain(self, targets: Iterable[tuple[str, str]]) -> None:
-        """Forget every target but ``targets`` (account and region: the ones known now)."""
+    def retain(self, targets: Iterable[tuple[str, str, str]]) -> None:
+        """Forget every target but ``targets`` (account, project, region: the ones known)."""
         keys = set(targets)
         with self._lock:
             self._kept = {k: v for k, v in self._kept.items() if k in keys}
@@ -112,8 +112,8 @@ def _target_lines(name: str, result: Result, field: str) -> str:
     """
     buckets = as_columns(result.buckets or ())
     head = f'{name}{{account="{_escape(result.account)}",bucket="'
-    region = _escape(result.region)
-    middles = [f'",region="{region}",type="{_escape(kind)}"}} ' for kind in buckets.kinds]
+    rest = f'",project="{_escape(result.project)}",region="{_escape(result.region)}",type="'
+    middles = [f'{rest}{_escape(kind)}"}} ' for kind in buckets.kinds]
     columns: tuple[Sequence[str | None], ...] = (
         _escaped(buckets.names),
         list(map(middles.__getitem__, buckets.codes)),

@@ -24,7 +24,7 @@ async def list_target(
     client: UCloudClient, config: Config, stats: Stats, target: Target, deadline: float
 ) -> Result:
     """List ``target``'s buckets by ``deadline``; a failure (or a bug) is its Result's error."""
-    account, region = target.account.name, target.region
+    account, project, region = target.key
     started = time.monotonic()
     listing = None
     try:
@@ -33,21 +33,28 @@ async def list_target(
             target.account,
             region,
             deadline=deadline,
-            observe=stats.observer(account, region),
+            observe=stats.observer(account, target.key),
+            project=target.project_param,
         )
     except UCloudError as exc:
         log_failure(target, exc)
-        result = Result(account, region, None, time.monotonic() - started, time.monotonic(), exc)
+        result = Result(
+            account, project, region, None, time.monotonic() - started, time.monotonic(), exc
+        )
     except Exception as exc:  # a bug must cost one target, not the scrape
-        log.exception("listing crashed", extra={"account": account, "region": region})
+        log.exception(
+            "listing crashed", extra={"account": account, "project": project, "region": region}
+        )
         error = InternalError(f"internal error: {exc!r:.200}")
-        result = Result(account, region, None, time.monotonic() - started, time.monotonic(), error)
+        result = Result(
+            account, project, region, None, time.monotonic() - started, time.monotonic(), error
+        )
     else:
         if listing.inconsistencies:
             log.warning(
                 "listing was inconsistent: %s",
                 ", ".join(sorted(listing.inconsistencies)),
-                extra={"account": account, "region": region},
+                extra={"account": account, "project": project, "region": region},
             )
         chosen, buckets = config.collect, as_columns(listing.buckets)
         wanted = (
@@ -55,8 +62,10 @@ async def list_target(
             if chosen.include_buckets or chosen.exclude_buckets
             else buckets  # no filter: skip a call per bucket
         )
-        result = Result(account, region, wanted, time.monotonic() - started, time.monotonic())
-    stats.record(account, region, ok=result.ok, listing=listing)
+        result = Result(
+            account, project, region, wanted, time.monotonic() - started, time.monotonic()
+        )
+    stats.record(target.key, ok=result.ok, listing=listing)
     return result
 
 
@@ -89,6 +98,7 @@ def log_failure(target: Target, error: UCloudError) -> None:
         error,
         extra={
             "account": target.account.name,
+            "project": target.project,
             "region": target.region,
             "action": error.action or "GetImageBucketList",
             **error.log_fields(),

@@ -24,6 +24,7 @@ _NAMES = {
 # Fields that callers pass with ``extra=`` and that belong in the line.
 FIELDS = (
     "account",
+    "project",
     "region",
     "reason",
     "action",

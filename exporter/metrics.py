@@ -15,8 +15,12 @@ from typing import Literal
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 
 Kind = Literal["gauge", "counter"]
-TARGET = ("account", "region")
-BUCKET = ("account", "region", "bucket", "type")
+#: A target: one project of an account in one region. ``project`` is the ProjectId (or
+#: ``default`` when the key may not list its projects and none is configured).
+TARGET = ("account", "project", "region")
+BUCKET = (*TARGET, "bucket", "type")
+#: Account-level families (discovery, credentials, UHub requests): no region or project.
+ACCOUNT = ("account",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +50,7 @@ BUCKETS = Family(
     "gauge",
     "Number of image buckets by type: private, public (always present when the listing "
     "succeeded) or unknown (BucketType missing or undocumented).",
-    ("account", "region", "type"),
+    (*TARGET, "type"),
 )
 IMAGES = Family(
     "ucloud_image_bucket_images",
@@ -64,26 +68,26 @@ CREATED = Family(
 UP = Family(
     "ucloud_image_bucket_up",
     "gauge",
-    "1 if the last listing of this account and region succeeded, else 0.",
+    "1 if the last listing of this target (account, project, region) succeeded, else 0.",
     TARGET,
 )
 DURATION = Family(
     "ucloud_image_bucket_scrape_duration_seconds",
     "gauge",
-    "How long listing this account and region took.",
+    "How long listing this target took.",
     TARGET,
     "seconds",
 )
 ERROR_INFO = Family(
     "ucloud_image_bucket_error_info",
     "gauge",
-    "Present (value 1) while this account and region fails; reason says why.",
-    ("account", "region", "reason"),
+    "Present (value 1) while this target fails; reason says why.",
+    (*TARGET, "reason"),
 )
 LAST_SUCCESS = Family(
     "ucloud_image_bucket_last_success_timestamp_seconds",
     "gauge",
-    "When this account and region was last listed successfully, in Unix seconds (older than "
+    "When this target was last listed successfully, in Unix seconds (older than "
     "the scrape when served from the min_interval_seconds cache).",
     TARGET,
     "seconds",
@@ -91,37 +95,36 @@ LAST_SUCCESS = Family(
 API_REQUESTS = Family(
     "ucloud_image_bucket_api_requests_total",
     "counter",
-    "UCloud API requests sent, retries included (UHub's with an empty region label).",
-    ("account", "region", "action"),
+    "GetImageBucketList requests sent for this target, retries included.",
+    (*TARGET, "action"),
 )
 API_ERRORS = Family(
     "ucloud_image_bucket_api_errors_total",
     "counter",
-    "UCloud API requests that failed, by reason (retcode_<n>, http_<status>, timeout, "
-    "transport, decode, deadline).",
-    ("account", "region", "action", "reason"),
+    "Requests of this target that failed, by reason (retcode_<n>, http_<status>, timeout, "
+    "transport, decode, deadline, credentials).",
+    (*TARGET, "action", "reason"),
 )
 INVALID_ENTRIES = Family(
     "ucloud_image_bucket_invalid_entries_total",
     "counter",
     "Entries with a missing or malformed field (BucketName, BucketType, ImageCount, "
-    "CreateTime; entry: not an object). The bucket still counts. UHub's (empty region label): "
-    "RepoName, IsShared, IsOutSide, ImageName, PullCount, UpdateTime, TotalCount.",
-    ("account", "region", "field"),
+    "CreateTime; entry: not an object). The bucket still counts.",
+    (*TARGET, "field"),
 )
 PAGING_INCONSISTENCIES = Family(
     "ucloud_image_bucket_paging_inconsistencies_total",
     "counter",
     "Listings where the pages were inconsistent, by kind: total_ahead (fewer buckets than "
     "TotalCount), repeated_page (Offset ignored), oversized_page (more entries than Limit).",
-    ("account", "region", "kind"),
+    (*TARGET, "kind"),
 )
 CONCURRENCY_LIMIT = Family(
     "ucloud_image_bucket_api_concurrency_limit",
     "gauge",
     "API requests this account may have in flight now: halved when the API throttles it "
     "(RetCode 153, HTTP 429), grown back by one per round of successes.",
-    ("account",),
+    ACCOUNT,
 )
 BUILD_INFO = Family(
     "ucloud_image_bucket_exporter_build_info",
@@ -145,82 +148,103 @@ DISCOVERY_OK = Family(
     "ucloud_image_bucket_region_discovery_success",
     "gauge",
     "1 if the last GetRegion refresh of this account succeeded.",
-    ("account",),
+    ACCOUNT,
 )
 DISCOVERY_TIME = Family(
     "ucloud_image_bucket_region_discovery_last_success_timestamp_seconds",
     "gauge",
     "When this account's regions were last discovered, in Unix seconds.",
-    ("account",),
+    ACCOUNT,
     "seconds",
 )
 DISCOVERY_REGIONS = Family(
     "ucloud_image_bucket_region_discovery_regions",
     "gauge",
     "Number of regions known for this account.",
-    ("account",),
+    ACCOUNT,
 )
-DISCOVERY_REQUESTS = Family(
-    "ucloud_image_bucket_region_discovery_requests_total",
-    "counter",
-    "GetRegion requests sent for this account, retries included.",
-    ("account",),
+PROJECT_DISCOVERY_OK = Family(
+    "ucloud_image_bucket_project_discovery_success",
+    "gauge",
+    "1 if the last GetProjectList call of this account (project_id: auto, or none set: its "
+    "default project) succeeded.",
+    ACCOUNT,
 )
-DISCOVERY_ERRORS = Family(
-    "ucloud_image_bucket_region_discovery_errors_total",
+PROJECT_DISCOVERY_TIME = Family(
+    "ucloud_image_bucket_project_discovery_last_success_timestamp_seconds",
+    "gauge",
+    "When this account's projects were last listed, in Unix seconds.",
+    ACCOUNT,
+    "seconds",
+)
+PROJECT_DISCOVERY_PROJECTS = Family(
+    "ucloud_image_bucket_project_discovery_projects",
+    "gauge",
+    "Number of projects known for this account.",
+    ACCOUNT,
+)
+ACCOUNT_API_REQUESTS = Family(
+    "ucloud_image_bucket_account_api_requests_total",
     "counter",
-    "GetRegion requests that failed, by reason.",
-    ("account", "reason"),
+    "Account-level UCloud API requests sent, retries included: GetRegion, GetProjectList, "
+    "AssumeRole, MetadataSecurityCredentials (instance metadata) and UHub's.",
+    (*ACCOUNT, "action"),
+)
+ACCOUNT_API_ERRORS = Family(
+    "ucloud_image_bucket_account_api_errors_total",
+    "counter",
+    "Account-level UCloud API requests that failed, by reason.",
+    (*ACCOUNT, "action", "reason"),
 )
 
-UHUB_ACCOUNT = ("account",)
-UHUB_IMAGE = ("account", "repo", "image")
+UHUB_PROJECT = ("account", "project")
+UHUB_IMAGE = (*UHUB_PROJECT, "repo", "image")
 UHUB_UP = Family(
     "ucloud_uhub_up",
     "gauge",
-    "1 if the last UHub refresh of this account (GetRepo, GetRepoImage, GetImageTag) "
+    "1 if the last UHub refresh of this project (GetRepo, GetRepoImage, GetImageTag) "
     "succeeded, else 0.",
-    UHUB_ACCOUNT,
+    UHUB_PROJECT,
 )
 UHUB_DURATION = Family(
     "ucloud_uhub_refresh_duration_seconds",
     "gauge",
-    "How long the last UHub refresh of this account took.",
-    UHUB_ACCOUNT,
+    "How long the last UHub refresh of this project took.",
+    UHUB_PROJECT,
     "seconds",
 )
 UHUB_ERROR_INFO = Family(
     "ucloud_uhub_error_info",
     "gauge",
-    "Present (value 1) while this account's UHub refresh fails; reason says why.",
-    ("account", "reason"),
+    "Present (value 1) while this project's UHub refresh fails; reason says why.",
+    (*UHUB_PROJECT, "reason"),
 )
 UHUB_LAST_SUCCESS = Family(
     "ucloud_uhub_last_success_timestamp_seconds",
     "gauge",
-    "When this account's UHub registry was last refreshed successfully, in Unix seconds.",
-    UHUB_ACCOUNT,
+    "When this project's UHub registry was last refreshed successfully, in Unix seconds.",
+    UHUB_PROJECT,
     "seconds",
 )
 UHUB_REPOS = Family(
     "ucloud_uhub_repos",
     "gauge",
-    "Number of UHub repositories the account owns (GetRepo, private and public).",
-    UHUB_ACCOUNT,
+    "Number of UHub repositories the project owns (GetRepo, private and public).",
+    UHUB_PROJECT,
 )
 UHUB_REPO_INFO = Family(
     "ucloud_uhub_repo_info",
     "gauge",
     "One UHub repository (value 1): shared is IsShared, internet_access is IsOutSide "
     "(true, false or unknown).",
-    ("account", "repo", "shared", "internet_access"),
+    (*UHUB_PROJECT, "repo", "shared", "internet_access"),
 )
 UHUB_REPO_IMAGES = Family(
     "ucloud_uhub_repo_images",
     "gauge",
     "Number of images in the UHub repository: those GetRepoImage listed, or its TotalCount "
     "when uhub.max_images cut the listing short; absent when the cap left it unlisted.",
-    ("account", "repo"),
+    (*UHUB_PROJECT, "repo"),
 )
 UHUB_IMAGE_PULLS = Family(
     "ucloud_uhub_image_pulls_total",
@@ -258,10 +282,23 @@ UHUB_FAMILIES: tuple[Family, ...] = (
 UHUB_TRUNCATED = Family(
     "ucloud_uhub_truncated_refreshes_total",
     "counter",
-    "UHub refreshes of this account that kept only part of the registry, by reason: "
+    "UHub refreshes of this project that kept only part of the registry, by reason: "
     "too_many_images (more than uhub.max_images; the first images by repository name are "
     "kept), too_many_repos (more than 1000 repositories).",
-    ("account", "reason"),
+    (*UHUB_PROJECT, "reason"),
+)
+UHUB_INVALID_ENTRIES = Family(
+    "ucloud_uhub_invalid_entries_total",
+    "counter",
+    "UHub entries with a missing or malformed field (RepoName, IsShared, IsOutSide, "
+    "ImageName, PullCount, UpdateTime, TotalCount; entry: not an object).",
+    (*UHUB_PROJECT, "field"),
+)
+UHUB_PAGING_INCONSISTENCIES = Family(
+    "ucloud_uhub_paging_inconsistencies_total",
+    "counter",
+    "UHub refreshes where the pages were inconsistent, by kind (as for image buckets).",
+    (*UHUB_PROJECT, "kind"),
 )
 #: UHub's documented limits (UCloud product docs): repositories per project, tags per image.
 UHUB_MAX_REPOS = 8
@@ -287,10 +324,15 @@ CATALOGUE: tuple[Family, ...] = (
     DISCOVERY_OK,
     DISCOVERY_TIME,
     DISCOVERY_REGIONS,
-    DISCOVERY_REQUESTS,
-    DISCOVERY_ERRORS,
+    PROJECT_DISCOVERY_OK,
+    PROJECT_DISCOVERY_TIME,
+    PROJECT_DISCOVERY_PROJECTS,
+    ACCOUNT_API_REQUESTS,
+    ACCOUNT_API_ERRORS,
     *UHUB_FAMILIES,
     UHUB_TRUNCATED,
+    UHUB_INVALID_ENTRIES,
+    UHUB_PAGING_INCONSISTENCIES,
 )
 #: The families with one series per bucket (written by exporter.exposition's fast writer).
 PER_BUCKET: tuple[Family, ...] = tuple(f for f in CATALOGUE if "bucket" in f.labels)

@@ -8,15 +8,33 @@ from dataclasses import dataclass, field
 from exporter.config import Account
 from exporter.ucloud import Bucket, UCloudError
 
-__all__ = ["InternalError", "Result", "Target", "UnknownTargetError"]
+__all__ = ["DEFAULT_PROJECT", "InternalError", "Result", "Target", "UnknownTargetError"]
+#: The ``project`` label of an account with no project configured whose key may not call
+#: GetProjectList (so its default project's id is unknown); its requests carry no ProjectId.
+DEFAULT_PROJECT = "default"
 
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One account in one region: the unit that succeeds or fails on its own."""
+    """One project of an account in one region: the unit that succeeds or fails on its own.
+
+    ``project`` is the ``project`` label: a ProjectId, or ``DEFAULT_PROJECT`` for the key's
+    default project when its id is unknown (then no ProjectId is sent).
+    """
 
     account: Account
+    project: str
     region: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Return (account name, project, region): what identifies the target's series."""
+        return (self.account.name, self.project, self.region)
+
+    @property
+    def project_param(self) -> str:
+        """Return the ``ProjectId`` to send ("" for none: the key's default project)."""
+        return "" if self.project == DEFAULT_PROJECT else self.project
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,11 +42,17 @@ class Result:
     """The outcome of listing one target."""
 
     account: str
+    project: str
     region: str
     buckets: Sequence[Bucket] | None  # None when the listing failed; Buckets from the engine
     duration: float
     finished: float = field(compare=False)  # time.monotonic() at the end
     error: UCloudError | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Return (account, project, region)."""
+        return (self.account, self.project, self.region)
 
     @property
     def ok(self) -> bool:

@@ -10,95 +10,111 @@ from typing import Any
 from exporter.config import Account, Config
 from exporter.ucloud import Listing, Observer, Registry
 
-__all__ = ["UHUB_REGION", "Stats"]
-#: The region label of UHub's requests, errors and odd entries (UHub has no region).
-UHUB_REGION = ""
+__all__ = ["Stats"]
+
+TargetKey = tuple[str, str, str]  # account, project, region
 
 
 class Stats:
-    """What the counters and last-success gauges show; thread-safe, copied for rendering."""
+    """What the counters and last-success gauges show; thread-safe, copied for rendering.
+
+    Three kinds of table, by what leads their keys: a target's (account, project, region),
+    a UHub registry's (account, project) and an account's (account). Account-level calls
+    (GetRegion, GetProjectList, AssumeRole, instance metadata, UHub) have no region or project.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.requests: Counter[tuple[str, ...]] = Counter()  # account, region, action
-        self.errors: Counter[tuple[str, ...]] = Counter()  # account, region, action, reason
-        self.invalid: Counter[tuple[str, ...]] = Counter()  # account, region, field
-        self.inconsistent: Counter[tuple[str, ...]] = Counter()  # account, region, kind
-        self.discovery_requests: Counter[tuple[str, ...]] = Counter()  # account
-        self.discovery_errors: Counter[tuple[str, ...]] = Counter()  # account, reason
-        self.last_success: dict[tuple[str, ...], float] = {}  # account, region
-        self.uhub_truncated: Counter[tuple[str, ...]] = Counter()  # account, "", reason
+        self.requests: Counter[tuple[str, ...]] = Counter()  # target, action
+        self.errors: Counter[tuple[str, ...]] = Counter()  # target, action, reason
+        self.invalid: Counter[tuple[str, ...]] = Counter()  # target, field
+        self.inconsistent: Counter[tuple[str, ...]] = Counter()  # target, kind
+        self.last_success: dict[tuple[str, ...], float] = {}  # target
+        self.uhub_invalid: Counter[tuple[str, ...]] = Counter()  # account, project, field
+        self.uhub_inconsistent: Counter[tuple[str, ...]] = Counter()  # account, project, kind
+        self.uhub_truncated: Counter[tuple[str, ...]] = Counter()  # account, project, reason
+        self.account_requests: Counter[tuple[str, ...]] = Counter()  # account, action
+        self.account_errors: Counter[tuple[str, ...]] = Counter()  # account, action, reason
         # The accounts of the configuration in force (None: every target is wanted). A request
         # of a target no longer wanted (an old listing still draining) is not counted.
         self._wanted: dict[str, Account] | None = None
 
-    def observer(self, account: str, region: str | None) -> Observer:
-        """Return an Observer that records attempts for a target (``region`` None: GetRegion)."""
+    def observer(self, account: str, target: TargetKey | None = None) -> Observer:
+        """Return an Observer that records attempts: a target's when ``target`` is given,
+        else the account's own (account-level actions)."""
 
         def observe(action: str, reason: str | None) -> None:
             with self._lock:
-                if not self._wants((account,) if region is None else (account, region)):
+                if target is None:
+                    if self._wants((account,)):
+                        self.account_requests[account, action] += 1
+                        if reason is not None:
+                            self.account_errors[account, action, reason] += 1
                     return
-                if region is None:
-                    self.discovery_requests[(account,)] += 1
-                    if reason is not None:
-                        self.discovery_errors[account, reason] += 1
+                if not self._wants(target):
                     return
-                self.requests[account, region, action] += 1
+                self.requests[(*target, action)] += 1
                 if reason is not None:
-                    self.errors[account, region, action, reason] += 1
+                    self.errors[(*target, action, reason)] += 1
 
         return observe
 
-    def record(self, account: str, region: str, *, ok: bool, listing: Listing | None) -> None:
+    def record(self, target: TargetKey, *, ok: bool, listing: Listing | None) -> None:
         """Record a finished target listing (``listing`` is None when it failed)."""
         if listing is not None:
-            self.record_oddities(account, region, listing)
+            self.record_oddities(target, listing)
         if ok:
             with self._lock:
-                if self._wants((account, region)):
-                    self.last_success[account, region] = time.time()
+                if self._wants(target):
+                    self.last_success[target] = time.time()
 
-    def record_oddities(self, account: str, region: str, listing: Listing | Registry) -> None:
-        """Count a listing's malformed fields and paging inconsistencies (UHub's too)."""
+    def record_oddities(self, key: tuple[str, ...], listing: Listing | Registry) -> None:
+        """Count a listing's malformed fields and paging inconsistencies: a target's
+        (``key`` account, project, region) or a UHub registry's (account, project)."""
+        invalid, inconsistent = (
+            (self.invalid, self.inconsistent)
+            if len(key) == 3
+            else (self.uhub_invalid, self.uhub_inconsistent)
+        )
         with self._lock:
-            if not self._wants((account, region)):
+            if not self._wants(key):
                 return
             for name, n in listing.invalid.items():
-                self.invalid[account, region, name] += n
+                invalid[(*key, name)] += n
             for kind in listing.inconsistencies:
-                self.inconsistent[account, region, kind] += 1
+                inconsistent[(*key, kind)] += 1
 
-    def record_truncation(self, account: str, reason: str) -> None:
+    def record_truncation(self, account: str, project: str, reason: str) -> None:
         """Count a UHub refresh that kept only part of the registry (``reason``: why)."""
         with self._lock:
-            self.uhub_truncated[account, UHUB_REGION, reason] += 1
+            if self._wants((account, project)):
+                self.uhub_truncated[account, project, reason] += 1
 
     def forget_unless(self, config: Config) -> None:
-        """Drop everything about accounts and regions a new configuration no longer has, and
-        count nothing more of them (their listings may still be draining)."""
+        """Drop everything about accounts, projects and regions a new configuration no longer
+        has, and count nothing more of them (their listings may still be draining)."""
         with self._lock:
             self._wanted = {a.name: a for a in config.accounts}
             for table, width in self._tables():
                 for key in [k for k in table if not self._wants(k[:width])]:
                     del table[key]
 
-    def _wants(self, target: tuple[str, ...]) -> bool:
-        """Return whether the configuration has ``(account,)`` or ``(account, region)``."""
+    def _wants(self, key: tuple[str, ...]) -> bool:
+        """Return whether the configuration has ``(account,)``, ``(account, project)`` (its
+        UHub) or ``(account, project, region)``."""
         if self._wanted is None:
             return True
-        acc = self._wanted.get(target[0])
-        return acc is not None and (
-            len(target) == 1
-            or acc.discover_regions
-            or target[1] in acc.regions
-            or (target[1] == UHUB_REGION and acc.uhub)
-        )
+        acc = self._wanted.get(key[0])
+        if acc is None or len(key) == 1:
+            return acc is not None
+        if acc.projects and key[1] not in acc.projects:
+            return False
+        return acc.uhub if len(key) == 2 else (acc.discover_regions or key[2] in acc.regions)
 
-    def snapshot(self, only: set[tuple[str, str]] | None = None) -> Stats:
+    def snapshot(self, only: set[TargetKey] | None = None) -> Stats:
         """Return a consistent copy for rendering, optionally of some targets only.
 
-        ``only`` also leaves out the discovery counters (they belong to no one target).
+        ``only`` leaves out the UHub and account-level counters (they belong to no target).
         """
         copy = Stats()
         with self._lock:
@@ -107,14 +123,16 @@ class Stats:
         return copy
 
     def _tables(self) -> tuple[tuple[dict[tuple[str, ...], Any], int], ...]:
-        """Return every table with how many leading key parts name its target."""
+        """Return every table with how many leading key parts name its owner."""
         return (
-            (self.requests, 2),
-            (self.errors, 2),
-            (self.invalid, 2),
-            (self.inconsistent, 2),
-            (self.last_success, 2),
+            (self.requests, 3),
+            (self.errors, 3),
+            (self.invalid, 3),
+            (self.inconsistent, 3),
+            (self.last_success, 3),
+            (self.uhub_invalid, 2),
+            (self.uhub_inconsistent, 2),
             (self.uhub_truncated, 2),
-            (self.discovery_requests, 1),
-            (self.discovery_errors, 1),
+            (self.account_requests, 1),
+            (self.account_errors, 1),
         )

@@ -1,10 +1,11 @@
 """Refresh the UHub registries in the background; scrapes read them from memory.
 
-Each account with ``uhub: true`` is listed when the engine starts and then every
-``uhub.refresh_seconds``, on the engine's event loop, never on the scrape path. A failed
-refresh sets the account's ``ucloud_uhub_up`` to 0 and keeps serving the last registry that
-was listed successfully until it is older than ``uhub.max_data_age_seconds`` (its age shows in
-``ucloud_uhub_last_success_timestamp_seconds``).
+Each project of each account with ``uhub: true`` has a registry (UHub's API takes
+``ProjectId``). An account's registries are listed when the engine starts and then every
+``uhub.refresh_seconds``, one project after another, on the engine's event loop, never on the
+scrape path. A failed refresh sets the project's ``ucloud_uhub_up`` to 0 and keeps serving the
+last registry that was listed successfully until it is older than
+``uhub.max_data_age_seconds`` (its age shows in ``ucloud_uhub_last_success_timestamp_seconds``).
 """
 
 from __future__ import annotations
@@ -13,22 +14,25 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 
 from exporter.config import Account, Config
-from exporter.results import InternalError
-from exporter.stats import UHUB_REGION, Stats
+from exporter.results import DEFAULT_PROJECT, InternalError
+from exporter.stats import Stats
 from exporter.ucloud import Registry, UCloudClient, UCloudError, list_registry
 
 log = logging.getLogger(__name__)
+#: The projects of an account (``project`` label values), by a deadline (monotonic).
+Projects = Callable[[Account, float], Awaitable[tuple[str, ...]]]
 
 
 @dataclass(frozen=True, slots=True)
 class UHubState:
-    """What the scrape shows of one account's registry."""
+    """What the scrape shows of one project's registry."""
 
     account: str
+    project: str
     up: bool | None = None  # None until the first refresh ends
     reason: str | None = None  # why the last refresh failed
     duration: float | None = None  # of the last refresh
@@ -37,11 +41,12 @@ class UHubState:
 
 
 class UHubBook:
-    """Own the refresh tasks of the accounts with ``uhub: true`` and their last states.
+    """Own the refresh tasks of the accounts with ``uhub: true`` and their projects' states.
 
-    Each account's refresh runs ``uhub.refresh_seconds`` after its last one ended (at once when
-    it has none). A reload reconfigures the book in place (``reconfigure``): an unchanged
-    account keeps its state and its schedule.
+    Each account's refresh (of each of its projects, as ``projects`` gives them) runs
+    ``uhub.refresh_seconds`` after its last one ended (at once when it has none). A reload
+    reconfigures the book in place (``reconfigure``): an unchanged account keeps its states and
+    its schedule.
     """
 
     def __init__(
@@ -49,14 +54,15 @@ class UHubBook:
         client: UCloudClient,
         config: Config,
         stats: Stats,
+        projects: Projects,
         *,
         previous: Iterable[UHubState] = (),
     ) -> None:
         """``previous``: states of a replaced book, kept for accounts still listed."""
         self._client, self._config, self._stats = client, config, stats
+        self._projects = projects
         self._accounts = {a.name: a for a in config.accounts if a.uhub}
-        kept = {s.account: s for s in previous}
-        self._states = {name: kept.get(name, UHubState(name)) for name in self._accounts}
+        self._states = {(s.account, s.project): s for s in previous if s.account in self._accounts}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._ended: dict[str, float] = {}  # monotonic end of each account's last refresh
         self._changed = asyncio.Event()  # set (and replaced) when a reload changes the schedule
@@ -87,7 +93,7 @@ class UHubBook:
         accounts = {a.name: a for a in config.accounts if a.uhub}
         relist = _listing(self._config) != _listing(config)
         stopping = []
-        for name in list(self._states):
+        for name in {*self._accounts, *(key[0] for key in self._states)}:
             new, old = accounts.get(name), self._accounts.get(name)
             fresh = new is None or old is None or _identity(new) != _identity(old)
             task = self._tasks.get(name)
@@ -97,19 +103,18 @@ class UHubBook:
                 stopping.append(task)
             if fresh:
                 self._ended.pop(name, None)
-                del self._states[name]
+                for key in [k for k in self._states if k[0] == name]:
+                    del self._states[key]
             elif relist:
                 self._ended.pop(name, None)
         self._client, self._config, self._accounts = client, config, accounts
-        for name in accounts:
-            self._states.setdefault(name, UHubState(name))
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()  # sleeping loops re-read their due time
         await asyncio.gather(*stopping, return_exceptions=True)
         await self.start()
 
     def states(self) -> list[UHubState]:
-        """Return every account's state now, without calling the API (safe from any thread).
+        """Return every project's state now, without calling the API (safe from any thread).
 
         A registry older than ``uhub.max_data_age_seconds`` is no longer served.
         """
@@ -122,8 +127,18 @@ class UHubBook:
     async def _every(self, name: str) -> None:
         while True:
             await self._due(name)
-            await self.refresh(self._accounts[name])
+            await self.refresh_all(self._accounts[name])
             self._ended[name] = time.monotonic()
+
+    async def refresh_all(self, account: Account) -> list[UHubState]:
+        """Refresh each of ``account``'s projects' registry, one after another; forget the
+        projects it no longer has (while its projects are unknown, keep every state)."""
+        deadline = time.monotonic() + self._config.collect.listing_timeout_seconds
+        projects = await self._projects(account, deadline)
+        if projects:
+            for key in [k for k in self._states if k[0] == account.name and k[1] not in projects]:
+                del self._states[key]
+        return [await self.refresh(account, project) for project in projects]
 
     async def _due(self, name: str) -> None:
         """Return when ``name``'s next refresh is due, re-judged when a reload changes it."""
@@ -135,9 +150,11 @@ class UHubBook:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), left)
 
-    async def refresh(self, account: Account) -> UHubState:
-        """List ``account``'s registry once and record the outcome."""
+    async def refresh(self, account: Account, project: str) -> UHubState:
+        """List the registry of ``account``'s ``project`` once and record the outcome."""
         started, registry = time.monotonic(), None
+        key = (account.name, project)
+        where = {"account": account.name, "project": project}
         reason: str | None = None
         deadline = started + self._config.collect.listing_timeout_seconds
         try:
@@ -146,31 +163,32 @@ class UHubBook:
                 account,
                 self._config.uhub,
                 deadline=deadline,
-                observe=self._stats.observer(account.name, UHUB_REGION),
+                observe=self._stats.observer(account.name),
+                project="" if project == DEFAULT_PROJECT else project,
             )
         except UCloudError as exc:
             reason = exc.reason
             log.warning(
                 "UHub refresh failed: %s",
                 exc,
-                extra={"account": account.name, "action": exc.action, **exc.log_fields()},
+                extra={**where, "action": exc.action, **exc.log_fields()},
             )
         except Exception as exc:  # a bug must cost one account's registry, not the loop
             reason = InternalError.reason
-            log.exception("UHub refresh crashed: %r", exc, extra={"account": account.name})
+            log.exception("UHub refresh crashed: %r", exc, extra=where)
         else:
             if registry.inconsistencies:
                 log.warning(
                     "UHub listing was inconsistent: %s",
                     ", ".join(sorted(registry.inconsistencies)),
-                    extra={"account": account.name},
+                    extra=where,
                 )
-        old = self._states[account.name]
+        old = self._states.get(key) or UHubState(*key)
         if registry is not None:
-            self._stats.record_oddities(account.name, UHUB_REGION, registry)
+            self._stats.record_oddities(key, registry)
             was = old.registry is not None and bool(old.registry.truncated)
             for kind in sorted(registry.truncated):
-                self._stats.record_truncation(account.name, kind)
+                self._stats.record_truncation(*key, kind)
             if registry.truncated and not was:  # once, not on every refresh
                 why = ",".join(sorted(registry.truncated))
                 log.warning(
@@ -179,25 +197,31 @@ class UHubBook:
                     why,
                     len(registry.images),
                     self._config.uhub.max_images,
-                    extra={"account": account.name, "reason": why},
+                    extra={**where, "reason": why},
                 )
             elif not registry.truncated and was:
-                log.info("UHub registry fits again: kept whole", extra={"account": account.name})
+                log.info("UHub registry fits again: kept whole", extra=where)
         state = UHubState(
-            account.name,
+            *key,
             up=registry is not None,
             reason=reason,
             duration=time.monotonic() - started,
             last_success=time.time() if registry is not None else old.last_success,
             registry=registry if registry is not None else old.registry,
         )
-        self._states[account.name] = state
+        if account.name in self._accounts:  # not removed by a reload meanwhile
+            self._states[key] = state
         return state
 
 
 def _identity(account: Account) -> tuple[object, ...]:
-    """What makes an account's registry the same one across a reload."""
-    return (account.public_key, account.private_key, account.project_id)
+    """What makes an account's registries the same ones across a reload."""
+    return (
+        account.public_key,
+        account.private_key,
+        account.projects,
+        account.discover_projects,
+    )
 
 
 def _listing(config: Config) -> tuple[object, ...]:

@@ -106,6 +106,7 @@ def test_a_big_page_is_written_in_chunks_never_as_one_piece():
     results = [
         Result(
             "acct",
+            "org-1",
             f"region-{t}",
             tuple(Bucket(f"b-{t}-{i}", "private", i, 1_700_000_000 + i) for i in range(per_target)),
             0.1,
@@ -132,13 +133,15 @@ def test_cached_lines_are_the_lines_written_afresh(scrapes):
     cache = LineCache()
     for results in scrapes:
         assert b"".join(per_bucket_chunks(results, cache)) == b"".join(per_bucket_chunks(results))
-        cache.retain((r.account, r.region) for r in results)
+        cache.retain(r.key for r in results)
 
 
 def test_an_unchanged_target_reuses_its_lines_and_a_changed_one_is_written_again():
     def result(region, images):
         rows = tuple(Bucket(f"b{i}", "private", images + i, 1_700_000_000) for i in range(3))
-        return Result(account="a", region=region, buckets=rows, duration=0.1, finished=0.0)
+        return Result(
+            account="a", project="p", region=region, buckets=rows, duration=0.1, finished=0.0
+        )
 
     cache = LineCache()
     first = cache.blocks(result("r1", 5))
@@ -147,7 +150,7 @@ def test_an_unchanged_target_reuses_its_lines_and_a_changed_one_is_written_again
     changed = cache.blocks(result("r1", 6))
     assert changed is not first and changed[0] != first[0] and changed[1] == first[1]
     other = cache.blocks(result("r2", 6))
-    cache.retain([("a", "r2")])  # r1 is no longer a target
+    cache.retain([("a", "p", "r2")])  # r1 is no longer a target
     assert cache.blocks(result("r2", 6)) is other
     assert cache.blocks(result("r1", 6)) is not changed
 

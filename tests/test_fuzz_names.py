@@ -50,6 +50,7 @@ class Families(Collector):
 def test_any_unicode_bucket_name_round_trips(buckets):
     result = Result(
         "main",
+        "org-1",
         "cn-bj2",
         tuple(Bucket(name, kind.lower(), n, 1_600_000_000) for name, kind, n in buckets),
         0.1,
@@ -104,7 +105,7 @@ def test_any_string_from_the_api_renders_and_parses_back(raw_names):
     want: dict[str, float] = {}
     for i, raw in enumerate(raw_names):
         want.setdefault(raw.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace"), i)
-    result = Result("main", "cn-bj2", listing.buckets, 0.1, 0.0)
+    result = Result("main", "org-1", "cn-bj2", listing.buckets, 0.1, 0.0)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Families([result]))
     pages = [

@@ -17,7 +17,7 @@ from exporter import config
 from exporter.config import Config
 from exporter.results import Result
 from exporter.runtime import Runtime
-from exporter.simulator import Fault, Simulator
+from exporter.simulator import GOLDEN_PROJECT, Fault, Simulator
 from exporter.stats import Stats
 from exporter.web.app import App
 from tests.support.asgi import call, runtime_on
@@ -143,18 +143,19 @@ def test_stats_drop_what_an_old_observer_records_after_the_target_was_removed() 
     parse = lambda regions: config.parse(  # noqa: E731
         {"accounts": [{**account, "regions": regions}]}, env={}
     )
-    old = stats.observer("golden", "cn-bj2")
+    bj2, sh2 = ("golden", GOLDEN_PROJECT, "cn-bj2"), ("golden", GOLDEN_PROJECT, "cn-sh2")
+    old = stats.observer("golden", bj2)
     stats.forget_unless(parse(["cn-sh2"]))
     old("GetImageBucketList", None)
     old("GetImageBucketList", "timeout")
-    stats.record("golden", "cn-bj2", ok=True, listing=None)
-    stats.observer("golden", "cn-sh2")("GetImageBucketList", None)
+    stats.record(bj2, ok=True, listing=None)
+    stats.observer("golden", sh2)("GetImageBucketList", None)
     copy = stats.snapshot()
-    assert list(copy.requests) == [("golden", "cn-sh2", "GetImageBucketList")]
+    assert list(copy.requests) == [(*sh2, "GetImageBucketList")]
     assert not copy.errors and not copy.last_success
     stats.forget_unless(parse(["cn-bj2", "cn-sh2"]))  # wanted again: counted again
     old("GetImageBucketList", None)
-    assert stats.snapshot().requests[("golden", "cn-bj2", "GetImageBucketList")] == 1
+    assert stats.snapshot().requests[(*bj2, "GetImageBucketList")] == 1
 
 
 def test_concurrent_reloads_share_one_pending_rebuild(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from exporter.stats import Stats
 from exporter.ucloud import DecodeError, UCloudClient
 from exporter.uhub import UHubBook
 from tests.support.faultrig import assert_failed, scrape
-from tests.support.inprocess import ACCOUNT, list_over
+from tests.support.inprocess import ACCOUNT, configured_projects, list_over
 from tests.support.procs import Exporter, config_for, golden_account, wait_until
 
 HEADER = "X-UCLOUD-REQUEST-UUID"
@@ -63,7 +63,7 @@ def listing_failure(transport: httpx.MockTransport) -> str:
     async def go() -> str:
         client = UCloudClient(SETTINGS, transport=transport)
         try:
-            target = Target(ACCOUNT, "r")
+            target = Target(ACCOUNT, "default", "r")
             result = await list_target(client, cfg, Stats(), target, time.monotonic() + 5)
         finally:
             await client.aclose()
@@ -133,7 +133,8 @@ def test_a_failed_uhub_refresh_logs_the_gateway_s_request_id(
     async def go() -> str | None:
         client = UCloudClient(SETTINGS, transport=gateway(*FAILURES["status"][:2], GATEWAY_ID))
         try:
-            return (await UHubBook(client, cfg, Stats()).refresh(cfg.accounts[0])).reason
+            book = UHubBook(client, cfg, Stats(), configured_projects)
+            return (await book.refresh(cfg.accounts[0], "default")).reason
         finally:
             await client.aclose()
 

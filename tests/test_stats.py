@@ -1,4 +1,4 @@
-"""Counters across reloads, and GetRegion's own counters (exporter.stats)."""
+"""Counters across reloads, and the account-level counters (exporter.stats)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from collections.abc import Mapping
 
 from exporter.config import Account, CollectSettings, Config, Secret, UCloudSettings
 from exporter.stats import Stats
-from exporter.ucloud import Listing
+from exporter.ucloud import Listing, Registry
 
 
-def config(*accounts: tuple[str, tuple[str, ...] | None]) -> Config:
+def config(*accounts: tuple[str, tuple[str, ...] | None], projects: tuple[str, ...] = ()) -> Config:
     return Config(
         ucloud=UCloudSettings(),
         collect=CollectSettings(),
@@ -21,6 +21,8 @@ def config(*accounts: tuple[str, tuple[str, ...] | None]) -> Config:
                 project_id=None,
                 regions=regions or (),
                 discover_regions=regions is None,
+                project_list=projects,
+                uhub=True,
             )
             for name, regions in accounts
         ),
@@ -29,52 +31,72 @@ def config(*accounts: tuple[str, tuple[str, ...] | None]) -> Config:
 
 def busy_stats() -> Stats:
     stats = Stats()
-    for account, region in (("kept", "hk"), ("kept", "sg"), ("gone", "hk"), ("auto", "jp")):
-        stats.observer(account, region)("GetImageBucketList", "timeout")
+    targets = (("kept", "p1", "hk"), ("kept", "p1", "sg"), ("gone", "p1", "hk"))
+    for target in (*targets, ("auto", "p1", "jp"), ("kept", "p2", "hk")):
+        stats.observer(target[0], target)("GetImageBucketList", "timeout")
         listing = Listing((), {"ImageCount": 1}, frozenset({"total_ahead"}), 1)
-        stats.record(account, region, ok=True, listing=listing)
+        stats.record(target, ok=True, listing=listing)
     for account in ("kept", "gone", "auto"):
-        stats.observer(account, None)("GetRegion", "retcode_293")
+        stats.observer(account)("GetRegion", "retcode_293")
+        stats.observer(account)("GetRepo", None)
+        registry = Registry((), (), {"PullCount": 2}, frozenset({"repeated_page"}), 1)
+        stats.record_oddities((account, "p1"), registry)
+        stats.record_truncation(account, "p2", "too_many_images")
     return stats
 
 
-def accounts_in(stats: Stats) -> dict[str, set[tuple[str, ...]]]:
-    """Return, per table, the targets (account, region) or accounts its rows belong to."""
-    targets: dict[str, Mapping[tuple[str, ...], float]] = {
-        "requests": stats.requests,
-        "errors": stats.errors,
-        "invalid": stats.invalid,
-        "inconsistent": stats.inconsistent,
-        "last_success": stats.last_success,
+def owners(stats: Stats) -> dict[str, set[tuple[str, ...]]]:
+    """Return, per table, the targets, registries or accounts its rows belong to."""
+    tables: dict[str, tuple[Mapping[tuple[str, ...], float], int]] = {
+        "requests": (stats.requests, 3),
+        "errors": (stats.errors, 3),
+        "invalid": (stats.invalid, 3),
+        "inconsistent": (stats.inconsistent, 3),
+        "last_success": (stats.last_success, 3),
+        "uhub_invalid": (stats.uhub_invalid, 2),
+        "uhub_inconsistent": (stats.uhub_inconsistent, 2),
+        "uhub_truncated": (stats.uhub_truncated, 2),
+        "account_requests": (stats.account_requests, 1),
+        "account_errors": (stats.account_errors, 1),
     }
-    accounts: dict[str, Mapping[tuple[str, ...], float]] = {
-        "discovery_requests": stats.discovery_requests,
-        "discovery_errors": stats.discovery_errors,
-    }
-    return {
-        **{name: {key[:2] for key in table} for name, table in targets.items()},
-        **{name: {key[:1] for key in table} for name, table in accounts.items()},
-    }
+    return {name: {key[:width] for key in table} for name, (table, width) in tables.items()}
 
 
-def test_a_reload_forgets_the_counters_of_removed_accounts_and_regions():
+def test_a_reload_forgets_the_counters_of_removed_accounts_projects_and_regions():
     stats = busy_stats()
-    stats.forget_unless(config(("kept", ("hk",)), ("auto", None)))
-    targets = {("kept", "hk"), ("auto", "jp")}
-    seen = accounts_in(stats)
+    stats.forget_unless(config(("kept", ("hk",)), ("auto", None), projects=("p1",)))
+    seen = owners(stats)
     for name in ("requests", "errors", "invalid", "inconsistent", "last_success"):
-        assert seen[name] == targets, name  # was: only last_success forgot them
-    assert seen["discovery_requests"] == seen["discovery_errors"] == {("kept",), ("auto",)}
+        assert seen[name] == {("kept", "p1", "hk"), ("auto", "p1", "jp")}, name
+    assert seen["uhub_invalid"] == seen["uhub_inconsistent"] == {("kept", "p1"), ("auto", "p1")}
+    assert seen["uhub_truncated"] == set()  # p2 is no longer a project of theirs
+    assert seen["account_requests"] == seen["account_errors"] == {("kept",), ("auto",)}
 
 
-def test_get_region_is_counted_per_account_without_a_region_label():
+def test_account_level_calls_have_no_region_or_project_label():
     stats = busy_stats()
-    assert all(key[1] for key in stats.requests)  # was: ("kept", "", "GetRegion")
-    assert stats.discovery_requests[("kept",)] == 1
-    assert stats.discovery_errors[("kept", "retcode_293")] == 1
+    assert all(len(key) == 4 and all(key) for key in stats.requests)
+    assert stats.account_requests[("kept", "GetRegion")] == 1
+    assert stats.account_requests[("kept", "GetRepo")] == 1
+    assert stats.account_errors[("kept", "GetRegion", "retcode_293")] == 1
+    assert ("kept", "GetRepo", "timeout") not in stats.account_errors
+    assert stats.uhub_invalid[("kept", "p1", "PullCount")] == 2
+    assert not any(key[2] == "" for key in stats.invalid)  # was: UHub's with region ""
 
 
 def test_a_probe_snapshot_holds_only_its_target():
-    snap = busy_stats().snapshot({("kept", "hk")})
-    assert set(snap.requests) == {("kept", "hk", "GetImageBucketList")}
-    assert not snap.discovery_requests and set(snap.last_success) == {("kept", "hk")}
+    snap = busy_stats().snapshot({("kept", "p1", "hk")})
+    assert set(snap.requests) == {("kept", "p1", "hk", "GetImageBucketList")}
+    assert set(snap.last_success) == {("kept", "p1", "hk")}
+    assert not snap.account_requests and not snap.uhub_invalid and not snap.uhub_truncated
+
+
+def test_nothing_more_is_counted_for_a_removed_target_while_it_drains():
+    stats = busy_stats()
+    stats.forget_unless(config(("kept", ("hk",)), projects=("p1",)))
+    stats.observer("kept", ("kept", "p2", "hk"))("GetImageBucketList", None)
+    stats.observer("gone")("GetProjectList", None)
+    stats.record(("kept", "p1", "sg"), ok=True, listing=None)
+    assert ("kept", "p2", "hk", "GetImageBucketList") not in stats.requests
+    assert ("gone", "GetProjectList") not in stats.account_requests
+    assert ("kept", "p1", "sg") not in stats.last_success

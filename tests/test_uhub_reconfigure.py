@@ -15,6 +15,7 @@ from exporter.config import Account, CollectSettings, Config, Secret, UCloudSett
 from exporter.stats import Stats
 from exporter.ucloud import UCloudClient
 from exporter.uhub import UHubBook
+from tests.support.inprocess import configured_projects
 
 HOUR = UHubSettings(refresh_seconds=3600, max_data_age_seconds=3 * 3600, tag_counts="off")
 
@@ -68,7 +69,7 @@ def test_reconfigure_keeps_unchanged_accounts_and_their_schedules() -> None:
 
     async def go() -> None:
         client = UCloudClient(cfg().ucloud, transport=httpx.MockTransport(registry))
-        book = UHubBook(client, cfg(a, b), Stats())
+        book = UHubBook(client, cfg(a, b), Stats(), configured_projects)
         ups = lambda: {s.account: s.up for s in book.states()}  # noqa: E731
         await book.start()
         await until(lambda: ups() == {"a": True, "b": True})
@@ -113,7 +114,7 @@ def test_changed_listing_settings_cancel_a_refresh_in_flight() -> None:
 
     async def go() -> None:
         client = UCloudClient(cfg().ucloud, transport=httpx.MockTransport(registry))
-        book = UHubBook(client, cfg(a), Stats())
+        book = UHubBook(client, cfg(a), Stats(), configured_projects)
         await book.start()
         await until(lambda: registry.calls["a-key"] == 1)  # the first GetRepo hangs
         await book.reconfigure(

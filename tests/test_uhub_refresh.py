@@ -20,6 +20,7 @@ from exporter.config import ConfigError, UHubSettings
 from exporter.stats import Stats
 from exporter.ucloud import Image, Registry, Repo, UCloudClient
 from exporter.uhub import UHubBook, UHubState
+from tests.support.inprocess import configured_projects
 from tests.support.procs import run_cli
 
 ACCOUNT = {"name": "a", "public_key": "p", "private_key": "s", "regions": ["cn-bj2"]}
@@ -98,22 +99,22 @@ def samples(states: list[UHubState]) -> dict[tuple[str, tuple[str, ...]], float]
 
 def test_families_of_a_registry_and_of_a_failure():
     reg = registry(Image("r0", "web", 12, 1_700_000_000, 790), Image("r0", "db", None, None))
-    ok = UHubState("a", up=True, duration=1.5, last_success=1_800_000_000.0, registry=reg)
-    failed = UHubState("b", up=False, reason="retcode_171", duration=0.2)
-    got = samples([ok, failed, UHubState("c")])  # c: no refresh ended yet
+    ok = UHubState("a", "p", up=True, duration=1.5, last_success=1_800_000_000.0, registry=reg)
+    failed = UHubState("b", "q", up=False, reason="retcode_171", duration=0.2)
+    got = samples([ok, failed, UHubState("c", "p")])  # c: no refresh ended yet
     assert got == {
-        ("ucloud_uhub_up", ("a",)): 1,
-        ("ucloud_uhub_refresh_duration_seconds", ("a",)): 1.5,
-        ("ucloud_uhub_last_success_timestamp_seconds", ("a",)): 1_800_000_000.0,
-        ("ucloud_uhub_repos", ("a",)): 1,
-        ("ucloud_uhub_repo_info", ("a", "r0", "true", "unknown")): 1,
-        ("ucloud_uhub_repo_images", ("a", "r0")): 2,
-        ("ucloud_uhub_image_pulls_total", ("a", "r0", "web")): 12,
-        ("ucloud_uhub_image_updated_timestamp_seconds", ("a", "r0", "web")): 1_700_000_000,
-        ("ucloud_uhub_image_tags", ("a", "r0", "web")): 790,
-        ("ucloud_uhub_up", ("b",)): 0,
-        ("ucloud_uhub_refresh_duration_seconds", ("b",)): 0.2,
-        ("ucloud_uhub_error_info", ("b", "retcode_171")): 1,
+        ("ucloud_uhub_up", ("a", "p")): 1,
+        ("ucloud_uhub_refresh_duration_seconds", ("a", "p")): 1.5,
+        ("ucloud_uhub_last_success_timestamp_seconds", ("a", "p")): 1_800_000_000.0,
+        ("ucloud_uhub_repos", ("a", "p")): 1,
+        ("ucloud_uhub_repo_info", ("a", "p", "r0", "true", "unknown")): 1,
+        ("ucloud_uhub_repo_images", ("a", "p", "r0")): 2,
+        ("ucloud_uhub_image_pulls_total", ("a", "p", "r0", "web")): 12,
+        ("ucloud_uhub_image_updated_timestamp_seconds", ("a", "p", "r0", "web")): 1_700_000_000,
+        ("ucloud_uhub_image_tags", ("a", "p", "r0", "web")): 790,
+        ("ucloud_uhub_up", ("b", "q")): 0,
+        ("ucloud_uhub_refresh_duration_seconds", ("b", "q")): 0.2,
+        ("ucloud_uhub_error_info", ("b", "q", "retcode_171")): 1,
     }
     assert {f.name for f in uhub_families([])} == {
         f.base for f in metrics.UHUB_FAMILIES
@@ -151,13 +152,13 @@ def test_a_failed_refresh_keeps_the_last_registry_until_it_is_too_old():
     async def go() -> list[UHubState]:
         settings = config.UCloudSettings(base_url="https://api.example/", retries=0)
         client = UCloudClient(settings, transport=httpx.MockTransport(gateway))
-        book = UHubBook(client, cfg, stats)
-        seen = [book.states()[0], await book.refresh(cfg.accounts[0])]
+        book = UHubBook(client, cfg, stats, configured_projects)
+        seen = [UHubState("a", "default"), await book.refresh(cfg.accounts[0], "default")]
         gateway.failing = True
-        seen.append(await book.refresh(cfg.accounts[0]))
+        seen.append(await book.refresh(cfg.accounts[0], "default"))
         seen.append(book.states()[0])
         first = seen[1].last_success or 0.0
-        book._states["a"] = replace(seen[2], last_success=first - 31)  # 31 s later
+        book._states["a", "default"] = replace(seen[2], last_success=first - 31)  # 31 s later
         seen.append(book.states()[0])
         await client.aclose()
         return seen
@@ -170,32 +171,29 @@ def test_a_failed_refresh_keeps_the_last_registry_until_it_is_too_old():
     assert failed.last_success == ok.last_success and failed.registry == ok.registry
     assert served.registry == ok.registry
     assert too_old.registry is None and not too_old.up
-    requests = stats.snapshot().requests
-    assert requests[("a", "", "GetRepo")] == 3 and requests[("a", "", "GetImageTag")] == 1
-    assert stats.snapshot().errors[("a", "", "GetRepo", "retcode_171")] == 1
-    assert stats.snapshot().last_success == {}  # UHub has its own last-success gauge
+    requests = stats.snapshot().account_requests
+    assert requests[("a", "GetRepo")] == 3 and requests[("a", "GetImageTag")] == 1
+    assert stats.snapshot().account_errors[("a", "GetRepo", "retcode_171")] == 1
+    assert stats.snapshot().last_success == {} == stats.snapshot().requests  # UHub: its own
 
 
 def test_uhub_counters_survive_a_reload_only_while_the_account_keeps_uhub():
     stats = Stats()
-    stats.observer("a", "")("GetRepo", None)
+    stats.record_truncation("a", "default", "too_many_images")
     stats.forget_unless(parse(uhub=True))
-    assert stats.snapshot().requests == {("a", "", "GetRepo"): 1}
+    assert stats.snapshot().uhub_truncated == {("a", "default", "too_many_images"): 1}
     stats.forget_unless(parse(uhub=False))
-    assert stats.snapshot().requests == {}
+    assert stats.snapshot().uhub_truncated == {}
 
 
 def test_a_reload_keeps_the_registries_of_accounts_still_listed():
     cfg = parse(uhub=True)
-    kept = UHubState("a", up=True, last_success=time.time(), registry=registry())
-    book = UHubBook(
-        UCloudClient(config.UCloudSettings()), cfg, Stats(), previous=[kept, UHubState("gone")]
-    )
+    kept = UHubState("a", "p", up=True, last_success=time.time(), registry=registry())
+    client = UCloudClient(config.UCloudSettings())
+    gone = UHubState("gone", "p")
+    book = UHubBook(client, cfg, Stats(), configured_projects, previous=[kept, gone])
     assert book.states() == [kept]
-    assert (
-        UHubBook(UCloudClient(config.UCloudSettings()), parse(), Stats(), previous=[kept]).states()
-        == []
-    )
+    assert UHubBook(client, parse(), Stats(), configured_projects, previous=[kept]).states() == []
 
 
 def test_config_check_says_which_accounts_list_uhub(tmp_path):
@@ -248,22 +246,22 @@ def test_a_registry_over_the_cap_is_kept_in_part_counted_and_logged_once(caplog)
     """8 repositories of 50 images against a cap of 200 per account and refresh."""
     cfg = parse({"tag_counts": "all", "max_images": 200}, uhub=True)
     gateway, stats = Growing(repos=8, images=50), Stats()
-    key = ("a", "too_many_images")
+    key = ("a", "default", "too_many_images")
 
     async def go() -> list[UHubState]:
         settings = config.UCloudSettings(base_url="https://api.example/", page_size=20)
         client = UCloudClient(settings, transport=httpx.MockTransport(gateway))
-        book = UHubBook(client, cfg, stats)
-        seen = [await book.refresh(cfg.accounts[0]) for _ in range(3)]
+        book = UHubBook(client, cfg, stats, configured_projects)
+        seen = [await book.refresh(cfg.accounts[0], "default") for _ in range(3)]
         gateway.failing = True  # a failed refresh keeps the cut registry: no new warning
-        failed = await book.refresh(cfg.accounts[0])
+        failed = await book.refresh(cfg.accounts[0], "default")
         gateway.failing = False
-        seen.append(await book.refresh(cfg.accounts[0]))
+        seen.append(await book.refresh(cfg.accounts[0], "default"))
         assert not failed.up and failed.registry == seen[0].registry
         gateway.repos = 2  # fits: 100 images
-        seen.append(await book.refresh(cfg.accounts[0]))
+        seen.append(await book.refresh(cfg.accounts[0], "default"))
         gateway.repos = 8
-        seen.append(await book.refresh(cfg.accounts[0]))
+        seen.append(await book.refresh(cfg.accounts[0], "default"))
         await client.aclose()
         return seen
 
@@ -280,9 +278,9 @@ def test_a_registry_over_the_cap_is_kept_in_part_counted_and_logged_once(caplog)
     assert set(gateway.tagged) == {(i.repo, i.name) for i in first.registry.images} | {
         (i.repo, i.name) for i in states[4].registry.images
     }
-    assert stats.snapshot().uhub_truncated == {("a", "", "too_many_images"): 5}
+    assert stats.snapshot().uhub_truncated == {key: 5}
     counted = [
-        (s.labels["account"], s.labels["reason"], s.value)
+        (s.labels["account"], s.labels["project"], s.labels["reason"], s.value)
         for family in counter_families(stats.snapshot())
         for s in family.samples
         if s.name == "ucloud_uhub_truncated_refreshes_total"
@@ -297,10 +295,10 @@ def test_a_registry_over_the_cap_is_kept_in_part_counted_and_logged_once(caplog)
 
 def test_the_truncation_counter_is_dropped_with_the_account_s_uhub():
     stats = Stats()
-    stats.record_truncation("a", "too_many_images")
+    stats.record_truncation("a", "default", "too_many_images")
     stats.forget_unless(parse(uhub=True))
-    assert stats.snapshot().uhub_truncated == {("a", "", "too_many_images"): 1}
-    assert stats.snapshot({("a", "cn-bj2")}).uhub_truncated == {}  # never on a probe
+    assert stats.snapshot().uhub_truncated == {("a", "default", "too_many_images"): 1}
+    assert stats.snapshot({("a", "default", "cn-bj2")}).uhub_truncated == {}  # never on a probe
     stats.forget_unless(parse(uhub=False))
     assert stats.snapshot().uhub_truncated == {}
 
@@ -328,6 +326,7 @@ def test_uhub_series_is_the_number_of_samples_the_families_yield(seed):
         up = rng.choice([None, True, False])
         return UHubState(
             f"acct{n}",
+            "p",
             up=up,
             reason=None if up else "retcode_171",
             duration=0.5,

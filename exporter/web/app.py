@@ -76,9 +76,10 @@ class _Families:
 class _Scrape:
     """What a scrape asked for: the answer depends on these and nothing else."""
 
-    page: str  # the telemetry path, or the probe's account and region
+    page: str  # the telemetry path, or the probe's account, project and region
     account: str | None  # None: the telemetry path
     region: str | None
+    project: str | None
     accept: str = field(compare=False)  # what it stands for is content_type
     content_type: str
     gzip: bool
@@ -233,13 +234,14 @@ class App:
             round(budget, 3),
         )
         if scope["path"] == self._path:
-            return _Scrape(self._path, None, None, *common)
+            return _Scrape(self._path, None, None, None, *common)
         account = query.get("account", [""])[0]
         if not account:
             return b"missing parameter: account\n"
         region = query.get("region", [None])[0] or None
-        page = f"/probe?account={account}&region={region or ''}"
-        return _Scrape(page, account, region, *common)
+        project = query.get("project", [None])[0] or None
+        page = f"/probe?account={account}&project={project or ''}&region={region or ''}"
+        return _Scrape(page, account, region, project, *common)
 
     async def _make(self, asked: _Scrape) -> _Made:
         """Collect what ``asked`` covers within its budget, then render it on a render thread."""
@@ -247,7 +249,9 @@ class App:
         started = time.monotonic()
         targets: list[Target] | None = None
         if asked.account is not None:
-            targets = await engine.aresolve(asked.account, asked.region, timeout=asked.budget)
+            targets = await engine.aresolve(
+                asked.account, asked.region, timeout=asked.budget, project=asked.project
+            )
         budget = max(MIN_SCRAPE_BUDGET, started + asked.budget - time.monotonic())
         extra = uhub_series(engine.uhub.states()) if targets is None else 0
         results = await engine.acollect(
@@ -277,12 +281,13 @@ class App:
             registry.register(self._self_registry)
             registry.register(_Families(self._runtime.families))
         else:  # UHub is per account: on the telemetry path only, never repeated by probes
-            stats = engine.stats.snapshot({(t.account.name, t.region) for t in targets})
+            stats = engine.stats.snapshot({t.key for t in targets})
         registry.register(
             _Families(lambda: iter([bucket_counts(results), *target_families(results, stats)]))
         )
         if targets is None:
             registry.register(_Families(engine.regions.families))
+            registry.register(_Families(engine.projects.families))
             registry.register(_Families(lambda: uhub_families(engine.uhub.states())))
             registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
         page = exposition.render(
@@ -293,7 +298,7 @@ class App:
             gzip=asked.gzip,
             names=asked.names,
         )
-        self._lines.retain((t.account.name, t.region) for t in engine.targets)
+        self._lines.retain(t.key for t in engine.targets)
         return page
 
     async def _reload(self, method: str, send: Send) -> None:
@@ -322,7 +327,8 @@ class App:
         """Return the HTML landing page: version, metrics link, targets; never secrets."""
         engine = self._runtime.engine
         rows = "".join(
-            f"<tr><td>{html.escape(t.account.name)}</td><td>{html.escape(t.region)}</td>"
+            f"<tr><td>{html.escape(t.account.name)}</td><td>{html.escape(t.project)}</td>"
+            f"<td>{html.escape(t.region)}</td>"
             f"<td>{html.escape(t.account.bucket_type)}</td></tr>"
             for t in engine.targets
         )
@@ -333,7 +339,7 @@ class App:
             f"<h1>UCloud image exporter</h1><p>Version {html.escape(__version__)}</p>"
             f'<p><a href="{path}">Metrics</a></p>'
             f"<p>API endpoint: {html.escape(engine.config.ucloud.base_url)}</p>"
-            "<h2>Targets</h2><table><tr><th>account</th><th>region</th>"
+            "<h2>Targets</h2><table><tr><th>account</th><th>project</th><th>region</th>"
             f"<th>bucket type</th></tr>{rows}</table></body></html>\n"
         )
 

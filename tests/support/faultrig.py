@@ -94,15 +94,27 @@ class Scrape:
     keys: list[Key]
 
     def get(self, name: str, **labels: str) -> float | None:
-        """Return one sample's value, None when absent."""
-        return self.samples.get((name, frozenset(labels.items())))
+        """Return one sample's value, None when absent. Without ``project``, the sample of
+        ``labels`` plus whichever project label it has (the rig's accounts have one each)."""
+        found = self.samples.get((name, frozenset(labels.items())))
+        if found is not None or "project" in labels:
+            return found
+        wanted = set(labels.items())
+        matches = [
+            v
+            for (n, have), v in self.samples.items()
+            if n == name and {k for k, _ in have - wanted} == {"project"} and wanted <= have
+        ]
+        assert len(matches) <= 1, f"{name}{labels}: one per project, {len(matches)} projects"
+        return matches[0] if matches else None
 
     def series(
         self, name: str, account: str, region: str
     ) -> dict[frozenset[tuple[str, str]], float]:
-        """Return the samples of ``name`` for one target, keyed by labels."""
+        """Return the samples of ``name`` for one target, keyed by labels but ``project``
+        (each of the rig's accounts has one project)."""
         return {
-            labels: v
+            frozenset((k, v) for k, v in labels if k != "project"): v
             for (n, labels), v in self.samples.items()
             if n == name and ("account", account) in labels and ("region", region) in labels
         }

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from exporter.config import Account, Secret, UCloudSettings, UHubSettings
+from exporter.results import DEFAULT_PROJECT
 from exporter.ucloud import Listing, Registry, UCloudClient, list_image_buckets, list_registry
 
 T = TypeVar("T")
@@ -91,3 +92,9 @@ def uhub_over(
 
 def _none(action: str, reason: str | None) -> None:
     """An Observer that records nothing."""
+
+
+async def configured_projects(account: Account, deadline: float) -> tuple[str, ...]:
+    """The ``projects`` a UHubBook asks for, without GetProjectList: the account's configured
+    ones, else ``default`` (its key's default project, no ProjectId sent)."""
+    return account.projects or (DEFAULT_PROJECT,)

@@ -35,7 +35,11 @@ def golden_account(**overrides: Any) -> dict[str, Any]:
 
 
 def config_for(base_url: str, accounts: list[dict[str, Any]], **sections: Any) -> dict[str, Any]:
-    """Return a config mapping pointing at ``base_url``."""
+    """Return a config mapping pointing at ``base_url``.
+
+    Every target is listed at every scrape (``collect.empty_interval_seconds`` 0: an empty
+    one too) unless ``collect`` says otherwise: the tests change the fleet between scrapes.
+    """
     ucloud = {
         "base_url": base_url,
         "timeout_seconds": 2,
@@ -43,7 +47,8 @@ def config_for(base_url: str, accounts: list[dict[str, Any]], **sections: Any) -
         "retries": 1,
         **sections.pop("ucloud", {}),
     }
-    return {"ucloud": ucloud, "accounts": accounts, **sections}
+    collect = {"empty_interval_seconds": 0, **sections.pop("collect", {})}
+    return {"ucloud": ucloud, "collect": collect, "accounts": accounts, **sections}
 
 
 class Exporter(ExporterProcess):
