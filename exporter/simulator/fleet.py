@@ -6,10 +6,11 @@ import random
 import time
 from collections.abc import Callable
 
-from exporter.simulator.model import Account, Bucket, Fleet, Image, Repo
+from exporter.simulator.model import Account, Bucket, Fleet, Image, ProjectData, Repo
 
 __all__ = [
     "DEMO_ACCOUNTS",
+    "DEMO_EXTRA_PROJECTS",
     "DEMO_PROJECT",
     "FIXED_EPOCH",
     "GOLDEN_PRIVATE_KEY",
@@ -42,6 +43,13 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("staging", "demo-public-key-staging", "demo-private-key-staging", ("cn-bj2", "cn-gd")),
 )
 DEMO_PROJECT = "org-demo"
+#: (id, name, {region: typical bucket count}, UHub repository or "") of the first demo
+#: account's projects besides its default one (``DEMO_PROJECT``); their regions are that
+#: account's.
+DEMO_EXTRA_PROJECTS: tuple[tuple[str, str, dict[str, int], str], ...] = (
+    ("org-demo-data", "data-platform", {"cn-bj2": 40, "hk": 12}, "analytics"),
+    ("org-demo-ml", "machine-learning", {"cn-sh2": 25, "sg": 12}, ""),
+)
 
 GOLDEN_PUBLIC_KEY = "golden-public-key"
 GOLDEN_PRIVATE_KEY = "golden-private-key"
@@ -80,18 +88,45 @@ def region_id(index: int) -> str:
 def demo_fleet(*, seed: int = 42, now: int | None = None) -> Fleet:
     """Build the believable two-account demo fleet, deterministic for ``seed`` and ``now``.
 
-    The first account (``main``) also has a UHub registry whose times end at ``now`` (default:
-    the start of the current UTC day, so its images look recent whenever the demo runs); the
-    buckets do not depend on ``now``.
+    Both accounts' default project is ``DEMO_PROJECT``. The first account (``main``) also has
+    a UHub registry whose times end at ``now`` (default: the start of the current UTC day, so
+    its images look recent whenever the demo runs), and the projects of
+    ``DEMO_EXTRA_PROJECTS``, each with buckets in some of its regions (one with a UHub
+    repository of its own); the buckets do not depend on ``now``.
     """
     if now is None:
         now = int(time.time()) // _DAY * _DAY
     accounts = []
     for name, public_key, private_key, regions in DEMO_ACCOUNTS:
         buckets = {region: _demo_region(seed, name, region) for region in regions}
-        repos = _demo_repos(seed, now) if name == DEMO_ACCOUNTS[0][0] else []
-        accounts.append(Account(public_key, private_key, {DEMO_PROJECT}, buckets, repos=repos))
+        account = Account(public_key, private_key, {DEMO_PROJECT}, buckets)
+        if name == DEMO_ACCOUNTS[0][0]:
+            account.repos = _demo_repos(seed, now)
+            account.default_project_name = "main"
+            account.default_project_members = 12
+            account.extra_projects = _demo_projects(seed, now)
+        accounts.append(account)
     return Fleet(accounts)
+
+
+def _demo_projects(seed: int, now: int) -> list[ProjectData]:
+    """Generate the first demo account's projects besides its default one."""
+    projects = []
+    for number, (pid, name, sizes, repo) in enumerate(DEMO_EXTRA_PROJECTS, start=1):
+        rng = random.Random(f"{seed}:{pid}")
+        regions = {r: _demo_buckets(rng, typical) for r, typical in sizes.items()}
+        repos = []
+        if repo:
+            images = [
+                Image(svc, int(rng.lognormvariate(4, 2)), now - 400 * _DAY,
+                      now - rng.randrange(20 * _DAY), f"v{tags}", tags)
+                for svc, tags in zip(rng.sample(_SERVICES, 4), (3, 12, 40, 1), strict=True)
+            ]  # fmt: skip
+            repos.append(Repo(repo, now - 420 * _DAY, max(i.update_time for i in images),
+                              f"{name} images", images=images))  # fmt: skip
+        created = FIXED_EPOCH - number * 90 * _DAY
+        projects.append(ProjectData(pid, name, created, 2 + 3 * number, regions, repos))
+    return projects
 
 
 #: (name, description, shared, outside) of the demo UHub repositories.
@@ -136,9 +171,13 @@ def _demo_repos(seed: int, now: int) -> list[Repo]:
 
 
 def _demo_region(seed: int, account: str, region: str) -> list[Bucket]:
-    """Generate one demo region's buckets, newest first."""
+    """Generate one demo region's buckets (of an account's default project), newest first."""
     rng = random.Random(f"{seed}:{account}:{region}")
-    typical = _DEMO_SIZES[(account, region)]
+    return _demo_buckets(rng, _DEMO_SIZES[(account, region)])
+
+
+def _demo_buckets(rng: random.Random, typical: int) -> list[Bucket]:
+    """Generate about ``typical`` buckets (within 15 %), newest first."""
     total = typical + rng.randint(-typical * 15 // 100, typical * 15 // 100)
     shared = rng.sample(_LIBRARY, rng.randint(2, 5))
     simple = rng.sample(_SIMPLE, rng.randint(1, 4))
