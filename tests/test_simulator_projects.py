@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 
 from exporter.simulator import (
+    BENCH_PROJECT,
     DEMO_ACCOUNTS,
     DEMO_EXTRA_PROJECTS,
     DEMO_PROJECT,
@@ -24,6 +26,10 @@ from exporter.simulator import (
     Repo,
     Simulator,
     demo_fleet,
+    fleet_from_dict,
+    project_fleet,
+    project_id,
+    region_id,
     sign,
 )
 from tests.support.gateway import TLS, post
@@ -272,3 +278,123 @@ def test_the_demo_fleets_first_account_has_more_projects() -> None:
     assert all(set(p.regions) <= set(main.regions) for p in extra)  # GetRegion unchanged
     assert demo_fleet().targets(main.public_key) == demo.targets(main.public_key)
     assert len(demo.targets(main.public_key)) == 8
+
+
+FLEET_FILE = {
+    "accounts": [
+        {
+            "public_key": KEY,
+            "private_key": SECRET,
+            "projects": [
+                "org-a",
+                {"id": "org-b", "name": "team-b", "create_time": 1_700_000_000,
+                 "member_count": 3, "resource_count": 9,
+                 "regions": {"cn-bj2": {"synthetic": 5, "quirks": {"omit_total": True}},
+                             "hk": {}},
+                 "repos": [{"name": "web", "images": 3}]},
+                "org-a-alias",
+            ],
+            "default_project_name": "main",
+            "default_project_created": 1_500_000_000,
+            "default_project_members": 12,
+            "project_order": "default_last",
+            "regions": {"cn-bj2": {"synthetic": 2}},
+        }
+    ]
+}  # fmt: skip
+
+
+def test_fleet_file_projects() -> None:
+    account = fleet_from_dict(FLEET_FILE).account(KEY)
+    assert account is not None
+    assert account.default_project == "org-a"  # the first plain id, not the smallest
+    assert account.projects == {"org-a", "org-a-alias"}
+    assert account.project("org-a-alias").id == "org-a"
+    assert (account.default_project_name, account.default_project_created) == ("main", 1.5e9)
+    assert account.default_project_members == 12
+    assert (account.project_order, account.may_list_projects) == ("default_last", True)
+    (extra,) = account.extra_projects
+    assert (extra.id, extra.name, extra.create_time, extra.member_count) == (
+        "org-b", "team-b", 1_700_000_000, 3,
+    )  # fmt: skip
+    assert extra.resources() == 9
+    assert [len(b) for b in extra.regions.values()] == [5, 0]
+    assert extra.quirks["cn-bj2"].omit_total and not account.quirks
+    assert [r.name for r in extra.repos] == ["web"] and account.repos == []
+    minimal = fleet_from_dict({"accounts": [{"public_key": "k", "private_key": "s",
+                                             "projects": [{"id": "org-x"}],
+                                             "may_list_projects": False}]})  # fmt: skip
+    only = minimal.account("k")
+    assert only is not None and not only.may_list_projects
+    assert minimal.projects("k") == [FALLBACK_PROJECT, "org-x"]
+
+
+def _with(**changes: Any) -> dict[str, Any]:
+    account = {**FLEET_FILE["accounts"][0], **changes}
+    return {"accounts": [account]}
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (_with(projects="org-a"), "accounts[0].projects: must be a list"),
+        (_with(projects=["org-a", {"id": "org-a"}]), "projects: id 'org-a' is listed twice"),
+        (_with(projects=[{"id": "b"}, {"id": "b"}]), "projects: id 'b' is listed twice"),
+        (_with(projects=[{"name": "x"}]), "projects[0].id: must be a non-empty string"),
+        (_with(projects=[{"id": "b", "quirks": {}}]), "projects[0].quirks: unknown field"),
+        (_with(projects=[{"id": "b", "member_count": -1}]), "member_count: must be a non-neg"),
+        (_with(projects=[{"id": "b", "repos": {}}]), "projects[0].repos: must be a list"),
+        (_with(projects=[{"id": "b", "regions": []}]), "projects[0].regions: must be a mapping"),
+        (_with(project_order="random"), "project_order: must be one of default_first"),
+        (_with(may_list_projects="no"), "may_list_projects: must be true or false"),
+        (_with(default_project_name=3), "default_project_name: must be a string"),
+    ],
+)
+def test_fleet_file_project_mistakes(data: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        fleet_from_dict(data)
+
+
+def test_project_fleet_holds_buckets_in_only_some_targets() -> None:
+    generated = project_fleet(seed=3)
+    key = "bench-public-key"
+    assert generated.projects(key) == [project_id(p) for p in range(20)]
+    assert project_id(0) == BENCH_PROJECT and project_id(1) == "org-bench-02"
+    assert generated.regions(key) == [region_id(r) for r in range(25)]
+    targets = generated.targets(key)
+    assert len(targets) == len(set(targets)) == 50
+    assert generated.size() == 50 * 20
+    assert len({p for p, _ in targets}) > 5 and len({r for _, r in targets}) > 5  # spread out
+    assert targets == project_fleet(seed=3).targets(key) != project_fleet(seed=4).targets(key)
+    small = project_fleet(projects=2, regions=3, occupied=6, buckets_per_target=1)
+    assert len(small.targets(key)) == 6
+    assert project_fleet(projects=1, regions=1, occupied=0).targets(key) == []
+    with pytest.raises(ValueError, match="occupied must be 0 to projects"):
+        project_fleet(occupied=501)
+    with pytest.raises(ValueError, match="projects and regions"):
+        project_fleet(projects=0)
+    with pytest.raises(ValueError, match="buckets_per_target"):
+        project_fleet(buckets_per_target=0)
+
+
+def test_project_fleet_served() -> None:
+    generated = project_fleet(projects=4, regions=3, occupied=4, buckets_per_target=2, seed=1)
+    key, secret = "bench-public-key", "bench-private-key"
+    with (
+        Simulator(generated) as sim,
+        httpx.Client(base_url=sim.url, timeout=5, verify=TLS) as client,
+    ):
+
+        def ask(**params: Any) -> dict[str, Any]:
+            full = {"PublicKey": key, **params}
+            return post(client, {**full, "Signature": sign(full, secret)})
+
+        listed = ask(Action="GetProjectList")
+        assert [p["ProjectId"] for p in listed["ProjectSet"]] == [project_id(p) for p in range(4)]
+        held = {
+            (project, region)
+            for project in (p["ProjectId"] for p in listed["ProjectSet"])
+            for region in (region_id(r) for r in range(3))
+            if ask(Action=LIST, Region=region, ProjectId=project)["TotalCount"]
+        }
+    assert held == set(generated.targets(key))

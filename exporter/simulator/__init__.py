@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from exporter.simulator.faults import Fault
 from exporter.simulator.fleet import (
+    BENCH_PROJECT,
     DEMO_ACCOUNTS,
     DEMO_EXTRA_PROJECTS,
     DEMO_PROJECT,
@@ -27,6 +28,8 @@ from exporter.simulator.fleet import (
     REGION_IDS,
     demo_fleet,
     golden_fleet,
+    project_fleet,
+    project_id,
     region_id,
     synthetic_fleet,
     uhub_repos,
@@ -51,6 +54,7 @@ from exporter.simulator.signing import sign
 from exporter.simulator.uhub import UHUB_ACTIONS, uhub_time
 
 __all__ = [
+    "BENCH_PROJECT",
     "DEMO_ACCOUNTS",
     "DEMO_EXTRA_PROJECTS",
     "DEMO_PROJECT",
@@ -78,6 +82,8 @@ __all__ = [
     "fleet_from_dict",
     "golden_fleet",
     "load_fleet",
+    "project_fleet",
+    "project_id",
     "region_id",
     "sign",
     "synthetic_fleet",

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from exporter.simulator.model import Account, Bucket, Fleet, Image, ProjectData, Repo
 
 __all__ = [
+    "BENCH_PROJECT",
     "DEMO_ACCOUNTS",
     "DEMO_EXTRA_PROJECTS",
     "DEMO_PROJECT",
@@ -19,6 +20,8 @@ __all__ = [
     "REGION_IDS",
     "demo_fleet",
     "golden_fleet",
+    "project_fleet",
+    "project_id",
     "region_id",
     "synthetic_fleet",
     "uhub_repos",
@@ -50,6 +53,9 @@ DEMO_EXTRA_PROJECTS: tuple[tuple[str, str, dict[str, int], str], ...] = (
     ("org-demo-data", "data-platform", {"cn-bj2": 40, "hk": 12}, "analytics"),
     ("org-demo-ml", "machine-learning", {"cn-sh2": 25, "sg": 12}, ""),
 )
+
+#: The default project of the benchmark fleets (:func:`synthetic_fleet`, :func:`project_fleet`).
+BENCH_PROJECT = "org-bench"
 
 GOLDEN_PUBLIC_KEY = "golden-public-key"
 GOLDEN_PRIVATE_KEY = "golden-private-key"
@@ -218,20 +224,74 @@ def synthetic_fleet(
 ) -> Fleet:
     """Build a large one-account fleet for benchmarks (``bucket-00001``, ... per region)."""
     rng = random.Random(seed)
+    by_region = {region_id(i): _synthetic_buckets(rng, buckets_per_region) for i in range(regions)}
+    return Fleet([Account(public_key, private_key, {BENCH_PROJECT}, by_region)])
+
+
+def project_fleet(
+    *,
+    projects: int = 20,
+    regions: int = 25,
+    occupied: int = 50,
+    buckets_per_target: int = 20,
+    public_key: str = "bench-public-key",
+    private_key: str = "bench-private-key",
+    seed: int = 0,
+) -> Fleet:
+    """Build one account with ``projects`` projects in ``regions`` regions where only
+    ``occupied`` of the ``projects * regions`` (project, region) targets hold buckets.
+
+    For a calls-per-hour benchmark of discovered projects and regions (issue 21: 20 projects
+    x 25 regions, buckets in 50 of the 500 targets). Project ids are ``project_id(0)``
+    (``org-bench``, the default project, as in :func:`synthetic_fleet`), ``project_id(1)``
+    (``org-bench-02``), ...; every project lists every region (``region_id(0)``, ...: GetRegion
+    answers all of them), and the occupied targets, drawn with ``seed``, hold
+    ``buckets_per_target`` buckets each (``bucket-00001``, ... as :func:`synthetic_fleet`'s);
+    every other target lists none. ``Fleet.targets(public_key)`` names the occupied ones. No
+    UHub repositories (give a project some with :func:`uhub_repos` if wanted).
+    """
+    if projects < 1 or regions < 1:
+        raise ValueError("projects and regions must be >= 1")
+    if not 0 <= occupied <= projects * regions:
+        raise ValueError(f"occupied must be 0 to projects * regions ({projects * regions})")
+    if buckets_per_target < 1:
+        raise ValueError("buckets_per_target must be >= 1")
+    rng = random.Random(seed)
+    chosen = sorted(rng.sample(range(projects * regions), occupied))
+    data: list[dict[str, list[Bucket]]] = [
+        {region_id(r): [] for r in range(regions)} for _ in range(projects)
+    ]
+    for target in chosen:
+        data[target // regions][region_id(target % regions)] = _synthetic_buckets(
+            rng, buckets_per_target
+        )
+    account = Account(public_key, private_key, {project_id(0)}, data[0])
+    account.default_project_name = "bench"
+    account.extra_projects = [
+        ProjectData(project_id(p), f"bench-{p + 1:02d}", FIXED_EPOCH - p * _DAY, 1, data[p])
+        for p in range(1, projects)
+    ]
+    return Fleet([account])
+
+
+def project_id(index: int) -> str:
+    """Return the id of :func:`project_fleet`'s ``index``-th project (0: the default)."""
+    return BENCH_PROJECT if index == 0 else f"{BENCH_PROJECT}-{index + 1:02d}"
+
+
+def _synthetic_buckets(rng: random.Random, count: int) -> list[Bucket]:
+    """Generate ``bucket-00001`` ... ``bucket-<count>`` (every fifth public, every 50th shared)."""
     rnd = rng.random
-    by_region: dict[str, list[Bucket]] = {}
-    for index in range(regions):
-        by_region[region_id(index)] = [
-            Bucket(
-                f"bucket-{i:05d}",
-                "Public" if i % 5 == 0 else "Private",
-                int(500 * rnd() ** 4),
-                FIXED_EPOCH - int(rnd() * _THREE_YEARS),
-                i % 50 == 0,
-            )
-            for i in range(1, buckets_per_region + 1)
-        ]
-    return Fleet([Account(public_key, private_key, {"org-bench"}, by_region)])
+    return [
+        Bucket(
+            f"bucket-{i:05d}",
+            "Public" if i % 5 == 0 else "Private",
+            int(500 * rnd() ** 4),
+            FIXED_EPOCH - int(rnd() * _THREE_YEARS),
+            i % 50 == 0,
+        )
+        for i in range(1, count + 1)
+    ]
 
 
 def uhub_repos(
