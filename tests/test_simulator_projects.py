@@ -32,6 +32,7 @@ from exporter.simulator import (
     region_id,
     sign,
 )
+from exporter.simulator.__main__ import _build_fleet, _parser
 from tests.support.gateway import TLS, post
 
 KEY, SECRET = "proj-public-key", "proj-private-key"
@@ -398,3 +399,16 @@ def test_project_fleet_served() -> None:
             if ask(Action=LIST, Region=region, ProjectId=project)["TotalCount"]
         }
     assert held == set(generated.targets(key))
+
+
+def test_the_command_line_builds_a_project_fleet() -> None:
+    args = _parser().parse_args(
+        ["--fleet", "projects", "--projects", "3", "--regions", "4", "--occupied", "5",
+         "--buckets", "2", "--seed", "9"]
+    )  # fmt: skip
+    built = _build_fleet(args)
+    expected = project_fleet(projects=3, regions=4, occupied=5, buckets_per_target=2, seed=9)
+    key = "bench-public-key"
+    assert built.projects(key) == expected.projects(key)
+    assert built.targets(key) == expected.targets(key)
+    assert built.size() == 10
