@@ -247,7 +247,7 @@ class Account:
             raise ValueError(f"project_order must be one of {', '.join(PROJECT_ORDERS)}")
         if not self.default_project:
             self.default_project = min(self.projects, default=FALLBACK_PROJECT)
-        self.projects.add(self.default_project)
+        self.projects = {*self.projects, self.default_project}  # the caller's set untouched
         self.check_projects()
 
     def check_projects(self) -> None:
@@ -330,7 +330,10 @@ class Fleet:
     def has_region(self, public_key: str, region: str) -> bool:
         """Return whether one account has ``region`` (in any project, buckets or none)."""
         with self._lock:
-            return region in self._require(public_key).region_ids()
+            account = self._require(public_key)
+            return region in account.regions or any(
+                region in extra.regions for extra in account.extra_projects
+            )
 
     def projects(self, public_key: str) -> list[str]:
         """List one account's project ids, the default first."""
