@@ -243,6 +243,10 @@ def test_project_ids_are_unique() -> None:
         Account("k", "s", {"org-a"}, extra_projects=[ProjectData("org-a")])
     with pytest.raises(ValueError, match="used twice"):
         Account("k", "s", extra_projects=[ProjectData("org-b"), ProjectData("org-b")])
+    late = Account("k", "s", {"org-a"})
+    late.extra_projects = [ProjectData("org-a")]
+    with pytest.raises(ValueError, match="'org-a' is used twice"):
+        Fleet([late])
     with pytest.raises(ValueError, match="project_order"):
         Account("k", "s", project_order="random")
     with pytest.raises(ValueError, match="non-empty id"):

@@ -304,12 +304,14 @@ class Fleet:
     """Thread-safe set of accounts keyed by public key, editable while serving."""
 
     def __init__(self, accounts: Iterable[Account]) -> None:
-        """Index ``accounts`` by public key; duplicate keys are an error."""
+        """Index ``accounts`` by public key; duplicate keys (or project ids within an account,
+        ``extra_projects`` set after the account was made included) are an error."""
         self._lock = threading.RLock()
         self._accounts: dict[str, Account] = {}
         for account in accounts:
             if account.public_key in self._accounts:
                 raise ValueError(f"duplicate public key {account.public_key!r}")
+            account.check_projects()
             self._accounts[account.public_key] = account
 
     def account(self, public_key: str) -> Account | None:
