@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from exporter.simulator import (
     BENCH_PROJECT,
@@ -27,6 +29,7 @@ from exporter.simulator import (
     Simulator,
     demo_fleet,
     fleet_from_dict,
+    fleetfile,
     project_fleet,
     project_id,
     region_id,
@@ -416,3 +419,15 @@ def test_the_command_line_builds_a_project_fleet() -> None:
     assert built.projects(key) == expected.projects(key)
     assert built.targets(key) == expected.targets(key)
     assert built.size() == 10
+
+
+def test_the_documented_fleet_file_loads() -> None:
+    """The example in exporter/simulator/fleetfile.py's docstring is a valid fleet file."""
+    doc = fleetfile.__doc__ or ""
+    block = doc.split("::\n\n", 1)[1].split("\n\n", 1)[0]
+    example = yaml.safe_load(textwrap.dedent(block))
+    documented = fleet_from_dict(example).account("hostile-public-key")
+    assert documented is not None
+    assert [p.id for p in documented.all_projects()] == ["org-hostile", "org-team-b"]
+    assert not documented.may_list_projects and documented.project_order == "default_last"
+    assert documented.extra_projects[0].repos[0].name == "web"
