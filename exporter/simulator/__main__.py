@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from exporter.simulator.fleet import demo_fleet, golden_fleet, synthetic_fleet
+from exporter.simulator.fleet import demo_fleet, golden_fleet, project_fleet, synthetic_fleet
 from exporter.simulator.fleetfile import load_fleet
 from exporter.simulator.model import Fleet
 from exporter.simulator.server import Simulator
@@ -24,14 +24,25 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m exporter.simulator", description="Simulated UCloud API gateway."
     )
     parser.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT (default %(default)s)")
-    parser.add_argument("--fleet", choices=("demo", "golden", "synthetic"), default="demo")
+    parser.add_argument(
+        "--fleet", choices=("demo", "golden", "synthetic", "projects"), default="demo"
+    )
     parser.add_argument(
         "--fleet-file",
         metavar="PATH",
         help="serve the fleet (and its quirks) of this YAML file instead",
     )
-    parser.add_argument("--regions", type=int, default=4, help="synthetic: number of regions")
-    parser.add_argument("--buckets", type=int, default=1000, help="synthetic: buckets per region")
+    parser.add_argument("--regions", type=int, default=4, help="synthetic, projects: regions")
+    parser.add_argument(
+        "--buckets",
+        type=int,
+        default=1000,
+        help="synthetic: per region; projects: per occupied pair",
+    )
+    parser.add_argument("--projects", type=int, default=20, help="projects: number of projects")
+    parser.add_argument(
+        "--occupied", type=int, default=50, help="projects: (project, region) pairs with buckets"
+    )
     parser.add_argument("--seed", type=int, default=42, help="fleet and drift seed")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds to each answer")
     parser.add_argument("--limit-clamp", type=int, default=None, help="cap on any page size")
@@ -54,6 +65,17 @@ def _build_fleet(args: argparse.Namespace) -> Fleet:
         return load_fleet(args.fleet_file)
     if args.fleet == "golden":
         return golden_fleet()
+    if args.fleet == "projects":
+        public_key, private_key = _SYNTHETIC_KEYS
+        return project_fleet(
+            projects=args.projects,
+            regions=args.regions,
+            occupied=args.occupied,
+            buckets_per_target=args.buckets,
+            public_key=public_key,
+            private_key=private_key,
+            seed=args.seed,
+        )
     if args.fleet == "synthetic":
         public_key, private_key = _SYNTHETIC_KEYS
         return synthetic_fleet(
@@ -95,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with simulator:
         print(f"listening on {simulator.url}", flush=True)
-        if args.fleet == "synthetic":
+        if args.fleet in ("synthetic", "projects"):
             print("public-key={} private-key={}".format(*_SYNTHETIC_KEYS), flush=True)
         while not stop.wait(0.5):
             pass

@@ -6,10 +6,12 @@ import random
 import time
 from collections.abc import Callable
 
-from exporter.simulator.model import Account, Bucket, Fleet, Image, Repo
+from exporter.simulator.model import Account, Bucket, Fleet, Image, ProjectData, Repo
 
 __all__ = [
+    "BENCH_PROJECT",
     "DEMO_ACCOUNTS",
+    "DEMO_EXTRA_PROJECTS",
     "DEMO_PROJECT",
     "FIXED_EPOCH",
     "GOLDEN_PRIVATE_KEY",
@@ -18,6 +20,8 @@ __all__ = [
     "REGION_IDS",
     "demo_fleet",
     "golden_fleet",
+    "project_fleet",
+    "project_id",
     "region_id",
     "synthetic_fleet",
     "uhub_repos",
@@ -42,6 +46,16 @@ DEMO_ACCOUNTS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("staging", "demo-public-key-staging", "demo-private-key-staging", ("cn-bj2", "cn-gd")),
 )
 DEMO_PROJECT = "org-demo"
+#: (id, name, {region: typical bucket count}, UHub repository or "") of the first demo
+#: account's projects besides its default one (``DEMO_PROJECT``); their regions are that
+#: account's.
+DEMO_EXTRA_PROJECTS: tuple[tuple[str, str, dict[str, int], str], ...] = (
+    ("org-demo-data", "data-platform", {"cn-bj2": 40, "hk": 12}, "analytics"),
+    ("org-demo-ml", "machine-learning", {"cn-sh2": 25, "sg": 12}, ""),
+)
+
+#: The default project of the benchmark fleets (:func:`synthetic_fleet`, :func:`project_fleet`).
+BENCH_PROJECT = "org-bench"
 
 GOLDEN_PUBLIC_KEY = "golden-public-key"
 GOLDEN_PRIVATE_KEY = "golden-private-key"
@@ -80,18 +94,45 @@ def region_id(index: int) -> str:
 def demo_fleet(*, seed: int = 42, now: int | None = None) -> Fleet:
     """Build the believable two-account demo fleet, deterministic for ``seed`` and ``now``.
 
-    The first account (``main``) also has a UHub registry whose times end at ``now`` (default:
-    the start of the current UTC day, so its images look recent whenever the demo runs); the
-    buckets do not depend on ``now``.
+    Both accounts' default project is ``DEMO_PROJECT``. The first account (``main``) also has
+    a UHub registry whose times end at ``now`` (default: the start of the current UTC day, so
+    its images look recent whenever the demo runs), and the projects of
+    ``DEMO_EXTRA_PROJECTS``, each with buckets in some of its regions (one with a UHub
+    repository of its own); the buckets do not depend on ``now``.
     """
     if now is None:
         now = int(time.time()) // _DAY * _DAY
     accounts = []
     for name, public_key, private_key, regions in DEMO_ACCOUNTS:
         buckets = {region: _demo_region(seed, name, region) for region in regions}
-        repos = _demo_repos(seed, now) if name == DEMO_ACCOUNTS[0][0] else []
-        accounts.append(Account(public_key, private_key, {DEMO_PROJECT}, buckets, repos=repos))
+        account = Account(public_key, private_key, {DEMO_PROJECT}, buckets)
+        if name == DEMO_ACCOUNTS[0][0]:
+            account.repos = _demo_repos(seed, now)
+            account.default_project_name = "main"
+            account.default_project_members = 12
+            account.extra_projects = _demo_projects(seed, now)
+        accounts.append(account)
     return Fleet(accounts)
+
+
+def _demo_projects(seed: int, now: int) -> list[ProjectData]:
+    """Generate the first demo account's projects besides its default one."""
+    projects = []
+    for number, (pid, name, sizes, repo) in enumerate(DEMO_EXTRA_PROJECTS, start=1):
+        rng = random.Random(f"{seed}:{pid}")
+        regions = {r: _demo_buckets(rng, typical) for r, typical in sizes.items()}
+        repos = []
+        if repo:
+            images = [
+                Image(svc, int(rng.lognormvariate(4, 2)), now - 400 * _DAY,
+                      now - rng.randrange(20 * _DAY), f"v{tags}", tags)
+                for svc, tags in zip(rng.sample(_SERVICES, 4), (3, 12, 40, 1), strict=True)
+            ]  # fmt: skip
+            repos.append(Repo(repo, now - 420 * _DAY, max(i.update_time for i in images),
+                              f"{name} images", images=images))  # fmt: skip
+        created = FIXED_EPOCH - number * 90 * _DAY
+        projects.append(ProjectData(pid, name, created, 2 + 3 * number, regions, repos))
+    return projects
 
 
 #: (name, description, shared, outside) of the demo UHub repositories.
@@ -136,9 +177,13 @@ def _demo_repos(seed: int, now: int) -> list[Repo]:
 
 
 def _demo_region(seed: int, account: str, region: str) -> list[Bucket]:
-    """Generate one demo region's buckets, newest first."""
+    """Generate one demo region's buckets (of an account's default project), newest first."""
     rng = random.Random(f"{seed}:{account}:{region}")
-    typical = _DEMO_SIZES[(account, region)]
+    return _demo_buckets(rng, _DEMO_SIZES[(account, region)])
+
+
+def _demo_buckets(rng: random.Random, typical: int) -> list[Bucket]:
+    """Generate about ``typical`` buckets (within 15 %), newest first."""
     total = typical + rng.randint(-typical * 15 // 100, typical * 15 // 100)
     shared = rng.sample(_LIBRARY, rng.randint(2, 5))
     simple = rng.sample(_SIMPLE, rng.randint(1, 4))
@@ -179,20 +224,74 @@ def synthetic_fleet(
 ) -> Fleet:
     """Build a large one-account fleet for benchmarks (``bucket-00001``, ... per region)."""
     rng = random.Random(seed)
+    by_region = {region_id(i): _synthetic_buckets(rng, buckets_per_region) for i in range(regions)}
+    return Fleet([Account(public_key, private_key, {BENCH_PROJECT}, by_region)])
+
+
+def project_fleet(
+    *,
+    projects: int = 20,
+    regions: int = 25,
+    occupied: int = 50,
+    buckets_per_target: int = 20,
+    public_key: str = "bench-public-key",
+    private_key: str = "bench-private-key",
+    seed: int = 0,
+) -> Fleet:
+    """Build one account with ``projects`` projects in ``regions`` regions where only
+    ``occupied`` of the ``projects * regions`` (project, region) targets hold buckets.
+
+    For a calls-per-hour benchmark of discovered projects and regions (issue 21: 20 projects
+    x 25 regions, buckets in 50 of the 500 targets). Project ids are ``project_id(0)``
+    (``org-bench``, the default project, as in :func:`synthetic_fleet`), ``project_id(1)``
+    (``org-bench-02``), ...; every project lists every region (``region_id(0)``, ...: GetRegion
+    answers all of them), and the occupied targets, drawn with ``seed``, hold
+    ``buckets_per_target`` buckets each (``bucket-00001``, ... as :func:`synthetic_fleet`'s);
+    every other target lists none. ``Fleet.targets(public_key)`` names the occupied ones. No
+    UHub repositories (give a project some with :func:`uhub_repos` if wanted).
+    """
+    if projects < 1 or regions < 1:
+        raise ValueError("projects and regions must be >= 1")
+    if not 0 <= occupied <= projects * regions:
+        raise ValueError(f"occupied must be 0 to projects * regions ({projects * regions})")
+    if buckets_per_target < 1:
+        raise ValueError("buckets_per_target must be >= 1")
+    rng = random.Random(seed)
+    chosen = sorted(rng.sample(range(projects * regions), occupied))
+    data: list[dict[str, list[Bucket]]] = [
+        {region_id(r): [] for r in range(regions)} for _ in range(projects)
+    ]
+    for target in chosen:
+        data[target // regions][region_id(target % regions)] = _synthetic_buckets(
+            rng, buckets_per_target
+        )
+    account = Account(public_key, private_key, {project_id(0)}, data[0])
+    account.default_project_name = "bench"
+    account.extra_projects = [
+        ProjectData(project_id(p), f"bench-{p + 1:02d}", FIXED_EPOCH - p * _DAY, 1, data[p])
+        for p in range(1, projects)
+    ]
+    return Fleet([account])
+
+
+def project_id(index: int) -> str:
+    """Return the id of :func:`project_fleet`'s ``index``-th project (0: the default)."""
+    return BENCH_PROJECT if index == 0 else f"{BENCH_PROJECT}-{index + 1:02d}"
+
+
+def _synthetic_buckets(rng: random.Random, count: int) -> list[Bucket]:
+    """Generate ``bucket-00001`` ... ``bucket-<count>`` (every fifth public, every 50th shared)."""
     rnd = rng.random
-    by_region: dict[str, list[Bucket]] = {}
-    for index in range(regions):
-        by_region[region_id(index)] = [
-            Bucket(
-                f"bucket-{i:05d}",
-                "Public" if i % 5 == 0 else "Private",
-                int(500 * rnd() ** 4),
-                FIXED_EPOCH - int(rnd() * _THREE_YEARS),
-                i % 50 == 0,
-            )
-            for i in range(1, buckets_per_region + 1)
-        ]
-    return Fleet([Account(public_key, private_key, {"org-bench"}, by_region)])
+    return [
+        Bucket(
+            f"bucket-{i:05d}",
+            "Public" if i % 5 == 0 else "Private",
+            int(500 * rnd() ** 4),
+            FIXED_EPOCH - int(rnd() * _THREE_YEARS),
+            i % 50 == 0,
+        )
+        for i in range(1, count + 1)
+    ]
 
 
 def uhub_repos(

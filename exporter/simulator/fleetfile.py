@@ -5,7 +5,19 @@
     accounts:
       - public_key: hostile-public-key
         private_key: hostile-private-key
-        projects: [org-hostile]          # ProjectIds the account accepts (optional)
+        projects:                        # optional; the first id is the default project's
+          - org-hostile                  # an id of the default project (its data: below)
+          - id: org-team-b               # another project, with its own data
+            name: team-b                 # every field but id optional
+            create_time: 1600000000
+            member_count: 3
+            regions: {cn-bj2: {synthetic: 5}, hk: {}}   # as the account's regions below
+            repos: [{name: web, images: 3}]             # as the account's repos below
+        default_project_name: main       # the default project's ProjectName (default "Default")
+        default_project_created: 1500000000   # its CreateTime
+        default_project_members: 12      # its MemberCount
+        may_list_projects: false         # GetProjectList answers RetCode 299 (default true)
+        project_order: default_last      # default_first (default), default_last or shuffled
         throttle: {per_second: 30, burst: 15}  # RetCode 153 beyond that rate (optional)
         regions:                         # optional (none: a UHub-only account)
           cn-bj2:
@@ -31,6 +43,10 @@
           - name: huge
             images: 600000               # generated on the fly, none held: image-000001, ...
 
+An account's ``regions``, ``repos`` and ``quirks`` are its default project's data; a project
+listed as a mapping under ``projects`` (fields of :class:`~exporter.simulator.model.ProjectData`)
+holds its own, and GetRegion lists every project's regions. Plain ids under ``projects`` all
+reach the default project; the first is the id GetProjectList reports (none: ``org-default``).
 ``quirks`` takes the fields of :class:`~exporter.simulator.model.Quirks`, a repository those of
 :class:`~exporter.simulator.model.Repo` and an image those of
 :class:`~exporter.simulator.model.Image` (times default to ``FIXED_EPOCH``). A repository's
@@ -52,12 +68,14 @@ import yaml
 
 from exporter.simulator.fleet import FIXED_EPOCH
 from exporter.simulator.model import (
+    PROJECT_ORDERS,
     UHUB_TIME_FORMATS,
     Account,
     Bucket,
     Fleet,
     GeneratedImages,
     Image,
+    ProjectData,
     Quirks,
     Repo,
 )
@@ -91,7 +109,11 @@ def _account(raw: Any, path: str) -> Account:
     keys = [a.get("public_key"), a.get("private_key")]
     if not all(isinstance(k, str) and k for k in keys):
         raise ValueError(f"{path}: public_key and private_key must be non-empty strings")
-    account = Account(str(keys[0]), str(keys[1]), {str(p) for p in a.get("projects") or []})
+    listed = [] if a.get("projects") is None else a["projects"]
+    if not isinstance(listed, list):
+        raise ValueError(f"{path}.projects: must be a list")
+    ids = [str(p) for p in listed if not isinstance(p, Mapping)]
+    account = Account(str(keys[0]), str(keys[1]), set(ids), default_project=next(iter(ids), ""))
     if "throttle" in a:
         account.throttle = _throttle(a["throttle"], f"{path}.throttle")
     if "uhub_time_format" in a:
@@ -99,18 +121,65 @@ def _account(raw: Any, path: str) -> Account:
             formats = ", ".join(UHUB_TIME_FORMATS)
             raise ValueError(f"{path}.uhub_time_format: must be one of {formats}")
         account.uhub_time_format = a["uhub_time_format"]
-    repos = [] if a.get("repos") is None else a["repos"]
-    if not isinstance(repos, list):
+    account.repos = _repos(a, path)
+    account.regions, account.quirks = _regions(a, path)
+    _default_project(account, a, path)
+    account.extra_projects = [
+        _project(p, f"{path}.projects[{i}]") for i, p in enumerate(listed) if isinstance(p, Mapping)
+    ]
+    _unique([*ids, *(p.id for p in account.extra_projects)], f"{path}.projects", key="id")
+    return account
+
+
+def _default_project(account: Account, a: Mapping[str, Any], path: str) -> None:
+    """Set what the account's keys say of its default project and of GetProjectList."""
+    account.default_project_name = _text(a, "default_project_name", path, "Default")
+    account.default_project_created = _number(a, "default_project_created", path, FIXED_EPOCH)
+    account.default_project_members = _number(a, "default_project_members", path, 1, count=True)
+    account.may_list_projects = _flag(a, "may_list_projects", path, True)
+    order = a.get("project_order", "default_first")
+    if order not in PROJECT_ORDERS:
+        raise ValueError(f"{path}.project_order: must be one of {', '.join(PROJECT_ORDERS)}")
+    account.project_order = order
+
+
+def _project(raw: Any, path: str) -> ProjectData:
+    p = _fields(raw, path, ProjectData)
+    resources = p.get("resource_count")
+    regions, quirks = _regions(p, path)
+    return ProjectData(
+        _text(p, "id", path, None),
+        _text(p, "name", path, ""),
+        _number(p, "create_time", path, FIXED_EPOCH),
+        _number(p, "member_count", path, 1, count=True),
+        regions,
+        _repos(p, path),
+        quirks,
+        None if resources is None else _number(p, "resource_count", path, 0, count=True),
+    )
+
+
+def _repos(m: Mapping[str, Any], path: str) -> list[Repo]:
+    """Read the ``repos`` of an account or a project."""
+    raw = [] if m.get("repos") is None else m["repos"]
+    if not isinstance(raw, list):
         raise ValueError(f"{path}.repos: must be a list")
-    account.repos = [_repo(r, f"{path}.repos[{i}]") for i, r in enumerate(repos)]
-    _unique([r.name for r in account.repos], f"{path}.repos")
-    for region, spec in _mapping(a.get("regions", {}), f"{path}.regions").items():
+    repos = [_repo(r, f"{path}.repos[{i}]") for i, r in enumerate(raw)]
+    _unique([r.name for r in repos], f"{path}.repos")
+    return repos
+
+
+def _regions(m: Mapping[str, Any], path: str) -> tuple[dict[str, list[Bucket]], dict[str, Quirks]]:
+    """Read the ``regions`` of an account or a project: buckets and quirks by region."""
+    regions: dict[str, list[Bucket]] = {}
+    quirks: dict[str, Quirks] = {}
+    for region, spec in _mapping(m.get("regions", {}), f"{path}.regions").items():
         where = f"{path}.regions.{region}"
         r = _mapping(spec or {}, where)
-        account.regions[str(region)] = _buckets(r, where)
+        regions[str(region)] = _buckets(r, where)
         if "quirks" in r:
-            account.quirks[str(region)] = _quirks(r["quirks"], f"{where}.quirks")
-    return account
+            quirks[str(region)] = _quirks(r["quirks"], f"{where}.quirks")
+    return regions, quirks
 
 
 def _buckets(r: Mapping[str, Any], path: str) -> list[Bucket]:
@@ -177,20 +246,21 @@ def _image(raw: Any, path: str) -> Image:
     )
 
 
-def _fields(raw: Any, path: str, kind: type[Repo | Image]) -> Mapping[str, Any]:
+def _fields(raw: Any, path: str, kind: type[Repo | Image | ProjectData]) -> Mapping[str, Any]:
     m = _mapping(raw, path)
-    known = [f.name for f in dataclasses.fields(kind)]
+    known = [f.name for f in dataclasses.fields(kind) if f.name != "quirks"]  # under regions
     unknown = sorted(set(m) - set(known))
     if unknown:
         raise ValueError(f"{path}.{unknown[0]}: unknown field (known: {', '.join(known)})")
     return m
 
 
-def _unique(names: list[str], path: str) -> None:
+def _unique(names: list[str], path: str, *, key: str = "name") -> None:
     seen: set[str] = set()
     for i, name in enumerate(names):
         if name in seen:
-            raise ValueError(f"{path}[{i}].name: {name!r} is listed twice")
+            where = f"{path}[{i}].name:" if key == "name" else f"{path}: {key}"
+            raise ValueError(f"{where} {name!r} is listed twice")
         seen.add(name)
 
 

@@ -1,7 +1,9 @@
 """Gateway logic independent of HTTP: authentication, then the supported actions.
 
 GetImageBucketList and GetRegion are answered here; UHub's GetRepo, GetRepoImage and
-GetImageTag (cross-region, no ``Region``) in :mod:`exporter.simulator.uhub`.
+GetImageTag (cross-region, no ``Region``) in :mod:`exporter.simulator.uhub`, UAccount's
+GetProjectList in :mod:`exporter.simulator.projects`. ``ProjectId`` selects the project whose
+data a request reads (none: the account's default project; unknown: RetCode 292).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from collections.abc import Iterator, Mapping
 from exporter.simulator.fleet import REGION_IDS
 from exporter.simulator.model import Account, Fleet, Quirks
 from exporter.simulator.paging import Response, error, listed, paging, window
+from exporter.simulator.projects import PROJECT_ACTIONS, get_project_list
 from exporter.simulator.signing import verify
 from exporter.simulator.uhub import UHUB_ACTIONS, answer_uhub
 
 __all__ = ["ACTIONS", "Response", "authenticate", "dispatch", "error"]
 
-ACTIONS = ("GetImageBucketList", "GetRegion", *UHUB_ACTIONS)
+ACTIONS = ("GetImageBucketList", "GetRegion", *PROJECT_ACTIONS, *UHUB_ACTIONS)
 _BUCKET_TYPES: dict[str, bool | None] = {"All": None, "User": False, "Share": True}
 _REGION_NAMES = {
     "cn-bj1": "北京一", "cn-bj2": "北京二", "cn-sh2": "上海二", "cn-gd": "广州", "hk": "香港",
@@ -51,7 +54,7 @@ def _problems(
     if not verify(params, account.private_key):
         yield 171, "signature error"
     project = params.get("ProjectId", "")
-    if project and project not in account.projects:
+    if project and not account.knows_project(project):
         yield 292, "project not exist"
     if action not in ACTIONS:
         yield 161, f"Action [{action}] not exist"
@@ -69,6 +72,8 @@ def dispatch(
     """Answer an authenticated request for one of ``ACTIONS``."""
     if params["Action"] == "GetRegion":
         return get_region(fleet, account)
+    if params["Action"] in PROJECT_ACTIONS:
+        return get_project_list(fleet, account, quirks=quirks)
     if params["Action"] in UHUB_ACTIONS:
         return answer_uhub(fleet, account, params, limit_clamp=limit_clamp, quirks=quirks)
     return get_image_bucket_list(
@@ -104,7 +109,8 @@ def get_image_bucket_list(
     offset, limit = page
     if drift_rng is not None and offset == 0:
         fleet.drift(drift_rng)
-    quirks = quirks or fleet.quirks(account.public_key, region)
+    project = params.get("ProjectId")
+    quirks = quirks or fleet.quirks(account.public_key, region, project=project)
     start, count = window(quirks, offset, limit)
     total, items = fleet.query(
         account.public_key,
@@ -113,12 +119,14 @@ def get_image_bucket_list(
         shared=_BUCKET_TYPES[bucket_type],
         offset=start,
         limit=count,
+        project=project,
     )
     return listed(action, "ImageSet", total, items, quirks)
 
 
 def get_region(fleet: Fleet, account: Account) -> Response:
-    """List the account's regions, one entry per zone as UAccount's GetRegion does."""
+    """List the account's regions (every project's: account-wide), one entry per zone as
+    UAccount's GetRegion does."""
     entries: list[dict[str, object]] = []
     for position, region in enumerate(fleet.regions(account.public_key)):
         for zone in range(1, account.zones_per_region + 1):

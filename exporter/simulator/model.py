@@ -1,4 +1,11 @@
-"""Data model: the simulated accounts, their image buckets per region and UHub repositories."""
+"""Data model: simulated accounts, their projects, buckets per region and UHub repositories.
+
+An account's own ``regions``, ``repos`` and ``quirks`` are its default project's data (the
+project a request without ``ProjectId`` reaches, ``IsDefault`` in GetProjectList); each other
+project (:class:`ProjectData`, in :attr:`Account.extra_projects`) holds its own. Regions are
+account-wide (GetRegion lists every region any project has); a project without buckets in one
+of them lists none there.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ __all__ = [
     "Fleet",
     "GeneratedImages",
     "Image",
+    "ProjectData",
     "Quirks",
     "Repo",
 ]
@@ -24,6 +32,14 @@ __all__ = [
 #: of Unix seconds, those seconds as a string, RFC 3339 at +08:00, or ``YYYY-MM-DD HH:MM:SS``
 #: in China Standard Time (UTC+08:00).
 UHUB_TIME_FORMATS = ("unix", "unix_string", "rfc3339", "datetime")
+#: How GetProjectList may order ``ProjectSet`` (the order is undocumented): the default project
+#: first (as the API reference's example does), the default project last, or shuffled (a fixed
+#: order per account; the default never first when there are two projects or more).
+PROJECT_ORDERS = ("default_first", "default_last", "shuffled")
+#: The default project's id of an account created with no ``projects`` at all.
+FALLBACK_PROJECT = "org-default"
+#: CreateTime of a project that gives none (2020-09-13T12:26:40Z).
+PROJECT_CREATED = 1_600_000_000
 
 
 @dataclass(slots=True)
@@ -161,8 +177,50 @@ class Repo:
 
 
 @dataclass
+class ProjectData:
+    """One project of an account: what GetProjectList says of it, and its own data.
+
+    ``regions`` (buckets per region, account-wide region ids), ``repos`` (UHub) and ``quirks``
+    (by region) mean for this project what :class:`Account`'s own fields mean for the default
+    project. ``resource_count`` is GetProjectList's ``ResourceCount`` (deprecated upstream);
+    None reports this project's buckets plus repositories.
+    """
+
+    id: str
+    name: str = ""
+    create_time: int = PROJECT_CREATED  # unix seconds
+    member_count: int = 1
+    regions: dict[str, list[Bucket]] = field(default_factory=dict)
+    repos: list[Repo] = field(default_factory=list)
+    quirks: dict[str, Quirks] = field(default_factory=dict)  # by region
+    resource_count: int | None = None
+
+    def __post_init__(self) -> None:
+        """Reject an empty id and negative counts."""
+        if not self.id:
+            raise ValueError("a project needs a non-empty id")
+        if self.member_count < 0 or (self.resource_count or 0) < 0:
+            raise ValueError("member_count and resource_count must be >= 0")
+
+    def resources(self) -> int:
+        """Return ``ResourceCount``: the given one, else buckets plus repositories."""
+        if self.resource_count is not None:
+            return self.resource_count
+        return sum(len(b) for b in self.regions.values()) + len(self.repos)
+
+
+@dataclass
 class Account:
-    """One UCloud account: credentials, valid projects and buckets per region."""
+    """One UCloud account: credentials, its projects and their buckets per region.
+
+    ``projects`` are the ProjectIds that reach the default project (usually one, its id;
+    several for fleets written before projects had their own data), ``default_project`` the
+    one GetProjectList reports (default: the smallest of ``projects``, or ``org-default`` when
+    there are none; it is added to ``projects``). ``regions``, ``quirks`` and ``repos`` are
+    the default project's data; ``extra_projects`` the account's other projects, in listing
+    order. ``may_list_projects`` False makes GetProjectList answer RetCode 299 (a sub-account
+    key without UAccount permission); ``project_order`` is one of ``PROJECT_ORDERS``.
+    """
 
     public_key: str
     private_key: str = field(repr=False)
@@ -173,23 +231,87 @@ class Account:
     throttle: tuple[float, float] | None = None  # (requests per second, burst): RetCode 153
     repos: list[Repo] = field(default_factory=list)  # UHub, cross-region
     uhub_time_format: str = "datetime"  # one of UHUB_TIME_FORMATS
+    default_project: str = ""
+    default_project_name: str = "Default"
+    default_project_created: int = PROJECT_CREATED
+    default_project_members: int = 1
+    extra_projects: list[ProjectData] = field(default_factory=list)
+    may_list_projects: bool = True
+    project_order: str = "default_first"  # one of PROJECT_ORDERS
 
     def __post_init__(self) -> None:
-        """Reject a time format UHub answers cannot be written in."""
+        """Reject a time format, an order or project ids that cannot be served."""
         if self.uhub_time_format not in UHUB_TIME_FORMATS:
             raise ValueError(f"uhub_time_format must be one of {', '.join(UHUB_TIME_FORMATS)}")
+        if self.project_order not in PROJECT_ORDERS:
+            raise ValueError(f"project_order must be one of {', '.join(PROJECT_ORDERS)}")
+        if not self.default_project:
+            self.default_project = min(self.projects, default=FALLBACK_PROJECT)
+        self.projects = {*self.projects, self.default_project}  # the caller's set untouched
+        self.check_projects()
+
+    def check_projects(self) -> None:
+        """Raise ValueError if two projects share an id (extra ones included)."""
+        seen = set(self.projects)
+        for extra in self.extra_projects:
+            if extra.id in seen:
+                raise ValueError(f"project id {extra.id!r} is used twice")
+            seen.add(extra.id)
+
+    def project_ids(self) -> list[str]:
+        """List the projects' ids as GetProjectList reports them: the default, then the rest."""
+        return [self.default_project, *(p.id for p in self.extra_projects)]
+
+    def knows_project(self, project_id: str) -> bool:
+        """Tell whether ``project_id`` names one of the account's projects."""
+        return project_id in self.projects or any(p.id == project_id for p in self.extra_projects)
+
+    def project(self, project_id: str | None = None) -> ProjectData:
+        """Return the project ``project_id`` selects (None or "": the default), live.
+
+        The default project's view shares the account's ``regions``, ``repos`` and ``quirks``
+        (made anew on each call, so reassigned fields are seen). KeyError if unknown.
+        """
+        if not project_id or project_id in self.projects:
+            return ProjectData(
+                self.default_project,
+                self.default_project_name,
+                self.default_project_created,
+                self.default_project_members,
+                self.regions,
+                self.repos,
+                self.quirks,
+            )
+        for extra in self.extra_projects:
+            if extra.id == project_id:
+                return extra
+        raise KeyError(f"unknown project {project_id!r}")
+
+    def all_projects(self) -> list[ProjectData]:
+        """Return every project, the default first."""
+        return [self.project(), *self.extra_projects]
+
+    def region_ids(self) -> list[str]:
+        """List the account's regions: the default project's in order, then the others' new
+        ones (GetRegion is account-wide)."""
+        found = dict.fromkeys(self.regions)
+        for extra in self.extra_projects:
+            found.update(dict.fromkeys(extra.regions))
+        return list(found)
 
 
 class Fleet:
     """Thread-safe set of accounts keyed by public key, editable while serving."""
 
     def __init__(self, accounts: Iterable[Account]) -> None:
-        """Index ``accounts`` by public key; duplicate keys are an error."""
+        """Index ``accounts`` by public key; duplicate keys (or project ids within an account,
+        ``extra_projects`` set after the account was made included) are an error."""
         self._lock = threading.RLock()
         self._accounts: dict[str, Account] = {}
         for account in accounts:
             if account.public_key in self._accounts:
                 raise ValueError(f"duplicate public key {account.public_key!r}")
+            account.check_projects()
             self._accounts[account.public_key] = account
 
     def account(self, public_key: str) -> Account | None:
@@ -203,19 +325,40 @@ class Fleet:
             return list(self._accounts)
 
     def regions(self, public_key: str) -> list[str]:
-        """List the region ids of one account, in order."""
+        """List the region ids of one account (every project's), in order."""
         with self._lock:
-            return list(self._require(public_key).regions)
+            return self._require(public_key).region_ids()
 
     def has_region(self, public_key: str, region: str) -> bool:
-        """Return whether one account has ``region`` (buckets or none)."""
+        """Return whether one account has ``region`` (in any project, buckets or none)."""
         with self._lock:
-            return region in self._require(public_key).regions
+            account = self._require(public_key)
+            return region in account.regions or any(
+                region in extra.regions for extra in account.extra_projects
+            )
 
-    def buckets(self, public_key: str, region: str) -> list[Bucket]:
-        """Return copies of one account's buckets in ``region`` (empty if none)."""
+    def projects(self, public_key: str) -> list[str]:
+        """List one account's project ids, the default first."""
         with self._lock:
-            found = self._require(public_key).regions.get(region, [])
+            return self._require(public_key).project_ids()
+
+    def targets(self, public_key: str) -> list[tuple[str, str]]:
+        """List one account's (project id, region) pairs that hold at least one bucket."""
+        with self._lock:
+            return [
+                (project.id, region)
+                for project in self._require(public_key).all_projects()
+                for region, buckets in project.regions.items()
+                if buckets
+            ]
+
+    def buckets(self, public_key: str, region: str, *, project: str | None = None) -> list[Bucket]:
+        """Return copies of one project's buckets in ``region`` (empty if none).
+
+        ``project`` None (or "") is the account's default project, as for every method here.
+        """
+        with self._lock:
+            found = self._project(public_key, project).regions.get(region, [])
             return [Bucket(b.name, b.type, b.image_count, b.create_time, b.shared) for b in found]
 
     @contextlib.contextmanager
@@ -224,22 +367,22 @@ class Fleet:
         with self._lock:
             yield self._require(public_key)
 
-    def quirks(self, public_key: str, region: str) -> Quirks:
-        """Return how one account's region misbehaves (``NO_QUIRKS`` by default)."""
+    def quirks(self, public_key: str, region: str, *, project: str | None = None) -> Quirks:
+        """Return how one project's region misbehaves (``NO_QUIRKS`` by default)."""
         with self._lock:
-            return self._require(public_key).quirks.get(region, NO_QUIRKS)
+            return self._project(public_key, project).quirks.get(region, NO_QUIRKS)
 
-    def set_quirks(self, public_key: str, region: str, quirks: Quirks) -> None:
-        """Make one account's region misbehave from now on."""
+    def set_quirks(
+        self, public_key: str, region: str, quirks: Quirks, *, project: str | None = None
+    ) -> None:
+        """Make one project's region misbehave from now on."""
         with self._lock:
-            self._require(public_key).quirks[region] = quirks
+            self._project(public_key, project).quirks[region] = quirks
 
     def size(self) -> int:
-        """Count all buckets of all accounts."""
+        """Count all buckets of all accounts and projects."""
         with self._lock:
-            return sum(
-                len(buckets) for acc in self._accounts.values() for buckets in acc.regions.values()
-            )
+            return sum(len(b) for regions in self._all_regions() for b in regions.values())
 
     def query(
         self,
@@ -250,13 +393,14 @@ class Fleet:
         shared: bool | None = None,
         offset: int = 0,
         limit: int | None = 20,
+        project: str | None = None,
     ) -> tuple[int, list[dict[str, object]]]:
-        """Filter one region's buckets and return (total matching, one page of items).
+        """Filter one project's region's buckets and return (total matching, one page of items).
 
         ``limit`` None means to the end of the list.
         """
         with self._lock:
-            found = self._require(public_key).regions.get(region, [])
+            found = self._project(public_key, project).regions.get(region, [])
             if name or shared is not None:
                 found = [
                     b
@@ -266,15 +410,26 @@ class Fleet:
             end = None if limit is None else offset + limit
             return len(found), [b.to_item() for b in found[offset:end]]
 
-    def add_bucket(self, public_key: str, region: str, bucket: Bucket, *, index: int = 0) -> None:
-        """Insert ``bucket`` at position ``index`` of a region's listing order."""
+    def add_bucket(
+        self,
+        public_key: str,
+        region: str,
+        bucket: Bucket,
+        *,
+        index: int = 0,
+        project: str | None = None,
+    ) -> None:
+        """Insert ``bucket`` at position ``index`` of a project's region's listing order."""
         with self._lock:
-            self._require(public_key).regions.setdefault(region, []).insert(index, bucket)
+            regions = self._project(public_key, project).regions
+            regions.setdefault(region, []).insert(index, bucket)
 
-    def remove_bucket(self, public_key: str, region: str, name: str) -> None:
-        """Delete the bucket called ``name`` from a region; KeyError if absent."""
+    def remove_bucket(
+        self, public_key: str, region: str, name: str, *, project: str | None = None
+    ) -> None:
+        """Delete the bucket called ``name`` from a project's region; KeyError if absent."""
         with self._lock:
-            buckets = self._require(public_key).regions.get(region, [])
+            buckets = self._project(public_key, project).regions.get(region, [])
             for position, bucket in enumerate(buckets):
                 if bucket.name == name:
                     del buckets[position]
@@ -282,14 +437,25 @@ class Fleet:
             raise KeyError(f"no bucket {name!r} in region {region!r}")
 
     def drift(self, rng: random.Random) -> None:
-        """Nudge a few image counts per region up (rarely down, never below zero)."""
+        """Nudge a few image counts per project and region up (rarely down, never below 0)."""
         with self._lock:
-            for account in self._accounts.values():
-                for buckets in account.regions.values():
+            for regions in self._all_regions():
+                for buckets in regions.values():
                     for _ in range(min(3, len(buckets))):
                         bucket = buckets[rng.randrange(len(buckets))]
                         step = -1 if rng.random() < 0.1 else rng.randint(1, 3)
                         bucket.image_count = max(0, bucket.image_count + step)
+
+    def _all_regions(self) -> Iterator[dict[str, list[Bucket]]]:
+        """Yield every project's buckets by region, account by account (lock held)."""
+        for account in self._accounts.values():
+            yield account.regions
+            for extra in account.extra_projects:
+                yield extra.regions
+
+    def _project(self, public_key: str, project: str | None) -> ProjectData:
+        """Return one account's project (lock held); KeyError if either is unknown."""
+        return self._require(public_key).project(project)
 
     def _require(self, public_key: str) -> Account:
         """Return the account for ``public_key`` or raise KeyError."""

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from exporter.simulator.model import Quirks
 
-__all__ = ["DEFAULT_LIMIT", "Response", "error", "listed", "paging", "take", "window"]
+__all__ = ["DEFAULT_LIMIT", "Response", "error", "listed", "omit", "paging", "take", "window"]
 
 Response = dict[str, Any]
 T = TypeVar("T")
@@ -62,11 +62,16 @@ def listed(
     response: Response = {"RetCode": 0, "Action": f"{action}Response", key: items}
     if not quirks.omit_total:
         response["TotalCount"] = total if quirks.total_count is None else quirks.total_count
+    omit(items, quirks)
+    return response
+
+
+def omit(items: list[dict[str, object]], quirks: Quirks) -> None:
+    """Leave out of ``items`` the fields ``quirks`` say to (``omit_zero``, ``omit_fields``)."""
     if quirks.omit_zero or quirks.omit_fields:
         for item in items:
             for name in [n for n, v in item.items() if _omitted(quirks, n, v)]:
                 del item[name]
-    return response
 
 
 def _omitted(quirks: Quirks, name: str, value: object) -> bool:

@@ -17,6 +17,7 @@ from exporter.simulator.faults import Fault, FaultBook
 from exporter.simulator.gateway import Response, authenticate, dispatch, error
 from exporter.simulator.handler import GatewayServer, Reply, json_reply
 from exporter.simulator.model import Account, Fleet, Quirks
+from exporter.simulator.projects import PROJECT_ACTIONS
 from exporter.simulator.uhub import UHUB_ACTIONS
 
 __all__ = ["Simulator"]
@@ -162,7 +163,7 @@ class Simulator:
     def _answer(self, params: dict[str, str]) -> Reply:
         """Count, authenticate, apply any fault and build the reply to one request."""
         action, region, key = params.get("Action"), params.get("Region"), params.get("PublicKey")
-        if action in UHUB_ACTIONS:
+        if action in UHUB_ACTIONS or action in PROJECT_ACTIONS:
             region = None  # cross-region: a stray Region neither counts nor matches faults
         with self._lock:
             self._counts[(action, region)] += 1
@@ -172,7 +173,8 @@ class Simulator:
             if fault is not None and fault.delay > 0:
                 time.sleep(fault.delay)
             return json_reply(auth)
-        delay = self.fleet.quirks(auth.public_key, region or "").delay_seconds
+        project = params.get("ProjectId")
+        delay = self.fleet.quirks(auth.public_key, region or "", project=project).delay_seconds
         if delay and action == "GetImageBucketList":
             time.sleep(delay)
         if not self._admit(auth):

@@ -2,7 +2,8 @@
 
 UHub is cross-region: the requests carry no ``Region`` (one sent anyway is ignored, and faults
 are matched with region None), otherwise they are shaped, signed, throttled and answered like
-every other action (``ProjectId`` optional). Each pages with ``Offset`` (default 0) and
+every other action (``ProjectId`` optional: it selects the project whose repositories are
+listed, none the account's default project). Each pages with ``Offset`` (default 0) and
 ``Limit`` (default 20) and reports ``TotalCount``; a ``Fault(quirks=...)`` matched by action
 shapes the answer (lying or omitted ``TotalCount``, ignored ``Offset``/``Limit``, odd page
 sizes, ``omit_zero`` such as ``PullCount`` 0 left out, ``omit_fields``, ``delay_seconds``).
@@ -101,19 +102,22 @@ def answer_uhub(
         return page
     quirks = quirks or NO_QUIRKS
     with fleet.locked(account.public_key) as live:
-        found = _listing(live, params, *window(quirks, *page))
+        repos = live.project(params.get("ProjectId")).repos
+        found = _listing(repos, live.uhub_time_format, params, *window(quirks, *page))
     return found if isinstance(found, dict) else listed(action, *found, quirks)
 
 
 def _listing(
-    account: Account, params: Mapping[str, str], start: int, count: int | None
+    repos: list[Repo], fmt: str, params: Mapping[str, str], start: int, count: int | None
 ) -> tuple[str, int, list[dict[str, object]]] | Response:
-    """Return (set name, TotalCount, one page of items) of a valid request, or an error."""
-    action, fmt = params["Action"], account.uhub_time_format
+    """Return (set name, TotalCount, one page of items) of a valid request for one project's
+    ``repos`` (times written in ``fmt``), or an error."""
+    action = params["Action"]
     if action == "GetRepo":
-        repos = [r for r in account.repos if r.shared == _TYPES[params.get("Type") or "public"]]
-        return "RepoSet", len(repos), [_repo_item(r, fmt) for r in take(repos, start, count)]
-    repo = next((r for r in account.repos if r.name == params["RepoName"]), None)
+        wanted = _TYPES[params.get("Type") or "public"]
+        listed = [r for r in repos if r.shared == wanted]
+        return "RepoSet", len(listed), [_repo_item(r, fmt) for r in take(listed, start, count)]
+    repo = next((r for r in repos if r.name == params["RepoName"]), None)
     if repo is None:
         return error(action, NOT_FOUND, f"Repo [{params['RepoName']}] not exist")
     if action == "GetRepoImage":

@@ -1,4 +1,5 @@
-"""What the in-process tests share: one account, hypothesis settings, listings over a mock."""
+"""What the in-process tests share: one account, hypothesis settings, listings (and project
+lists) over a mock or a gateway's URL."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from hypothesis import strategies as st
 
 from exporter.config import Account, Secret, UCloudSettings, UHubSettings
 from exporter.results import DEFAULT_PROJECT
-from exporter.ucloud import Listing, Registry, UCloudClient, list_image_buckets, list_registry
+from exporter.ucloud import (
+    Listing,
+    Project,
+    Registry,
+    UCloudClient,
+    get_projects,
+    list_image_buckets,
+    list_registry,
+)
 
 T = TypeVar("T")
 #: An account with one region "r", for listings against ``httpx.MockTransport``.
@@ -37,15 +46,20 @@ json_values = st.recursive(
 
 
 def _over(
-    answer: Callable[[httpx.Request], Any],
+    answer: Callable[[httpx.Request], Any] | str,
     options: dict[str, Any],
     listing: Callable[[UCloudClient], Awaitable[T]],
 ) -> T:
-    """Run ``listing`` with a client whose gateway is ``answer``; ``options``: UCloudSettings."""
-    ucloud = UCloudSettings(**{"base_url": "https://api.example/", **options})
+    """Run ``listing`` with a client whose gateway is ``answer`` (a function, or the URL of a
+    real one); ``options``: UCloudSettings."""
+    url = answer if isinstance(answer, str) else "https://api.example/"
+    ucloud = UCloudSettings(**{"base_url": url, **options})
 
     async def go() -> T:
-        client = UCloudClient(ucloud, transport=httpx.MockTransport(answer))
+        if isinstance(answer, str):
+            client = UCloudClient(ucloud)
+        else:
+            client = UCloudClient(ucloud, transport=httpx.MockTransport(answer))
         try:
             return await listing(client)
         finally:
@@ -87,6 +101,23 @@ def uhub_over(
         answer,
         {"retries": 0, **options},
         lambda client: list_registry(client, ACCOUNT, settings, deadline=deadline, observe=_none),
+    )
+
+
+def projects_over(
+    answer: Callable[[httpx.Request], Any] | str, *, budget: float = 10.0, **options: Any
+) -> tuple[Project, ...]:
+    """List ``ACCOUNT``'s projects (GetProjectList) through a client answered by ``answer``, a
+    function or a gateway's URL (``ACCOUNT``'s keys: ``pub``/``priv``).
+
+    ``options`` are ``UCloudSettings`` fields (retries default to 0 here); a ``UCloudError``
+    propagates.
+    """
+    deadline = time.monotonic() + budget
+    return _over(
+        answer,
+        {"retries": 0, **options},
+        lambda client: get_projects(client, ACCOUNT, deadline=deadline, observe=_none),
     )
 
 
