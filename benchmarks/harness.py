@@ -97,7 +97,8 @@ def config(
             "max_concurrent_requests": in_flight,
             "retries": 0,
         },
-        "collect": {"min_interval_seconds": min_interval},
+        # Every target listed at every scrape, an empty one too: the figures count listings.
+        "collect": {"min_interval_seconds": min_interval, "empty_interval_seconds": 0},
         "accounts": [
             {
                 "name": "bench",

@@ -20,7 +20,11 @@ from exporter.ucloud import UCloudClient
 
 def config(*, page_size: int = 100, **collect: Any) -> Config:
     account = Account(
-        name="a", public_key="p", private_key=Secret("s"), project_id=None, regions=("cn-bj2", "hk")
+        name="a",
+        public_key="p",
+        private_key=Secret("s"),
+        project_id="org-1",
+        regions=("cn-bj2", "hk"),
     )
     return Config(
         ucloud=UCloudSettings(base_url="https://api.example/", page_size=page_size),

@@ -15,6 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.simulator import Simulator, fleet_from_dict
+from tests.support import procs
 from tests.support.procs import Exporter, config_for
 
 PUBLIC, PRIVATE = "hostile-public-key", "hostile-private-key"
@@ -87,7 +88,8 @@ def scrape(exp: Exporter, header: float) -> tuple[float, dict[tuple[str, frozens
 def value(
     samples: dict[tuple[str, frozenset[Any]], float], name: str, **labels: str
 ) -> float | None:
-    return samples.get((name, frozenset({"account": "acct", **labels}.items())))
+    found: float | None = procs.value(samples, name, account="acct", **labels)
+    return found
 
 
 def assert_healthy(samples: dict[tuple[str, frozenset[Any]], float]) -> None:

@@ -64,8 +64,9 @@ def test_regions_auto_discovers_and_keeps_last_list(simulator, start_exporter):
     assert ups == {"cn-bj2": 1, "cn-sh2": 1, "hk": 1}  # one entry per region, not per zone
     assert value(m, "ucloud_image_bucket_region_discovery_success", account="golden") == 1
     assert value(m, "ucloud_image_bucket_region_discovery_regions", account="golden") == 3
-    assert value(m, "ucloud_image_bucket_region_discovery_requests_total", account="golden") == 1
-    assert not [k for k in m if ("region", "") in k[1]]  # GetRegion has no region="" series
+    requests = "ucloud_image_bucket_account_api_requests_total"
+    assert value(m, requests, account="golden", action="GetRegion") == 1
+    assert not [k for k in m if ("region", "") in k[1] or ("project", "") in k[1]]
     assert exp.get("/probe?account=golden&region=hk").status_code == 200
     simulator.add_fault(Fault(retcode=150, message="service unavailable"), action="GetRegion")
     time.sleep(1.1)
@@ -74,8 +75,9 @@ def test_regions_auto_discovers_and_keeps_last_list(simulator, start_exporter):
     assert (
         value(
             m,
-            "ucloud_image_bucket_region_discovery_errors_total",
+            "ucloud_image_bucket_account_api_errors_total",
             account="golden",
+            action="GetRegion",
             reason="retcode_150",
         )
         == 2

@@ -21,7 +21,7 @@ from exporter.simulator import GOLDEN_PROJECT, Fault, Simulator
 from exporter.stats import Stats
 from exporter.web.app import App
 from tests.support.asgi import call, runtime_on
-from tests.support.procs import config_for, golden_account, wait_until
+from tests.support.procs import config_for, golden_account, value, wait_until
 
 
 def ups(results: list[Result]) -> list[tuple[str, bool, str | None]]:
@@ -102,7 +102,7 @@ def test_a_reload_keeps_discovered_regions_while_get_region_fails(
         app = App(runtime)
         assert call(app, "/probe", query="account=golden&region=hk").status == 200
         simulator.add_fault(Fault(retcode=150), action="GetRegion")
-        cfg["collect"] = {"region_refresh_seconds": 1}  # due again at once after the reload
+        cfg["collect"] = {**cfg["collect"], "region_refresh_seconds": 1}  # due at once
         rewrite(path, cfg)
         assert runtime.reload() is True
         time.sleep(1.1)  # the discovered list is now due for a refresh, which fails
@@ -110,10 +110,7 @@ def test_a_reload_keeps_discovered_regions_while_get_region_fails(
         assert answer.status == 200, answer.text
         assert simulator.request_count(action="GetRegion") >= 2  # the refresh was tried
         assert {t.region for t in runtime.engine.targets} == {"cn-bj2", "cn-sh2", "hk"}
-        up = answer.samples()[
-            ("ucloud_image_bucket_up", frozenset({"account": "golden", "region": "hk"}.items()))
-        ]
-        assert up == 1
+        assert value(answer.samples(), "ucloud_image_bucket_up", account="golden", region="hk") == 1
 
 
 def test_a_removed_target_stays_gone_from_the_counters_while_its_listing_drains(
@@ -208,7 +205,7 @@ def test_a_changed_ucloud_section_gets_a_new_client_and_keeps_the_results(
         assert all(r.ok for r in engine.collect(timeout=10))
         assert simulator.request_count() == asked
         assert threading.active_count() <= threads  # no engine, loop or retiring thread more
-        rewrite(path, {**cfg, "collect": {}})  # min_interval 0: the new client lists
+        rewrite(path, {**cfg, "collect": {"empty_interval_seconds": 0}})  # the new client lists
         assert runtime.reload() is True
         assert all(r.ok for r in engine.collect(timeout=10))
         assert simulator.request_count() == 2 * asked
@@ -224,7 +221,9 @@ def test_a_removed_account_leaves_no_series_behind(simulator: Simulator, tmp_pat
         assert runtime.reload() is True
         page = call(app).text
         assert 'account="other"' not in page  # nor its API concurrency limit
-        assert 'ucloud_image_bucket_up{account="golden",region="hk"} 1.0' in page
+        assert (
+            'ucloud_image_bucket_up{account="golden",project="org-golden",region="hk"} 1.0' in page
+        )
 
 
 def test_a_scrape_begun_before_a_reload_lists_no_removed_target(

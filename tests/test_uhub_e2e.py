@@ -67,7 +67,7 @@ def test_the_registry_is_exported_and_scrapes_make_no_uhub_call(hub, start_expor
     assert abs(last - time.time()) < 60
     # GetRepo: private and public, one page each; GetRepoImage: one page per repo (page 2).
     requests = {
-        action: value(m, "ucloud_image_bucket_api_requests_total", **a, region="", action=action)
+        action: value(m, "ucloud_image_bucket_account_api_requests_total", **a, action=action)
         for action in ACTIONS
     }
     assert requests == {"GetRepo": 2, "GetRepoImage": 2, "GetImageTag": 3}
@@ -91,8 +91,8 @@ def test_a_failing_uhub_costs_no_bucket_and_keeps_its_reason(hub, start_exporter
     assert not any(name == "ucloud_uhub_last_success_timestamp_seconds" for name, _ in m)
     for region in REGIONS:
         assert value(m, "ucloud_image_bucket_up", **a, region=region) == 1
-    errors = "ucloud_image_bucket_api_errors_total"
-    assert value(m, errors, **a, region="", action="GetRepo", reason="retcode_171") == 1
+    errors = "ucloud_image_bucket_account_api_errors_total"
+    assert value(m, errors, **a, action="GetRepo", reason="retcode_171") == 1
     assert "Signature VerifyAC Error" in exp.logs() and "GetRepo" in exp.logs()
 
 
@@ -113,8 +113,7 @@ def test_a_lying_total_count_is_reported_not_failed(hub, start_exporter):
     a = {"account": "golden"}
     assert value(m, "ucloud_uhub_up", **a) == 1
     assert value(m, "ucloud_uhub_repo_images", **a, repo="team") == 2
-    kind = {"region": "", "kind": "total_ahead"}
-    assert value(m, "ucloud_image_bucket_paging_inconsistencies_total", **a, **kind) == 1
+    assert value(m, "ucloud_uhub_paging_inconsistencies_total", **a, kind="total_ahead") == 1
     assert hub.request_count(action="GetRepoImage") <= 4  # one extra (empty) page per repo
     assert not any(name == "ucloud_uhub_image_tags" for name, _ in m)
 

@@ -122,7 +122,7 @@ def test_changed_listing_settings_cancel_a_refresh_in_flight() -> None:
         )
         assert registry.held is not None
         registry.held.set()
-        await until(lambda: book.states()[0].up is True)
+        await until(lambda: [s.up for s in book.states()] == [True])
         state = book.states()[0]
         assert state.registry is not None and state.registry.requests == 1  # private only
         assert registry.calls["a-key"] == 2  # the cancelled GetRepo and the new one

@@ -151,7 +151,7 @@ def test_landing_page_names_targets_escapes_and_never_leaks(
         answer = call(App(runtime, telemetry_path='/a"b<c'), "/")
     assert answer.status == 200 and answer.headers["content-type"].startswith("text/html")
     assert 'href="/a&quot;b&lt;c"' in answer.text and '/a"b' not in answer.text
-    assert "<td>golden</td><td>cn-sh2</td><td>User</td>" in answer.text
+    assert "<td>golden</td><td>org-golden</td><td>cn-sh2</td><td>User</td>" in answer.text
     assert simulator.url in answer.text
     assert GOLDEN_PRIVATE_KEY not in answer.text
 

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from exporter import metrics
 from exporter.simulator import Account as SimAccount
 from exporter.simulator import Bucket, Fleet
-from tests.support.procs import Exporter, config_for
+from tests.support.procs import Exporter, config_for, value
 
 VICTIM_KEY, BYSTANDER_KEY = "victim-public-key", "bystander-public-key"
 VICTIM_SECRET = "victim-PRIVATE-do-not-leak-7f3a9c"
@@ -94,19 +94,9 @@ class Scrape:
     keys: list[Key]
 
     def get(self, name: str, **labels: str) -> float | None:
-        """Return one sample's value, None when absent. Without ``project``, the sample of
-        ``labels`` plus whichever project label it has (the rig's accounts have one each)."""
-        found = self.samples.get((name, frozenset(labels.items())))
-        if found is not None or "project" in labels:
-            return found
-        wanted = set(labels.items())
-        matches = [
-            v
-            for (n, have), v in self.samples.items()
-            if n == name and {k for k, _ in have - wanted} == {"project"} and wanted <= have
-        ]
-        assert len(matches) <= 1, f"{name}{labels}: one per project, {len(matches)} projects"
-        return matches[0] if matches else None
+        """Return one sample's value, None when absent (any project: see ``procs.value``)."""
+        found: float | None = value(self.samples, name, **labels)
+        return found
 
     def series(
         self, name: str, account: str, region: str

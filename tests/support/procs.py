@@ -93,8 +93,22 @@ def samples(text: str) -> Samples:
 
 
 def value(parsed: Samples, name: str, **labels: str) -> Any:
-    """Return one sample's value (a float) from ``samples()``'s result, None when absent."""
-    return parsed.get((name, frozenset(labels.items())))
+    """Return one sample's value (a float) from ``samples()``'s result, None when absent.
+
+    Without ``project``, the sample of ``labels`` plus whichever project label it has: the
+    accounts of these tests have one project each (asserted).
+    """
+    found = parsed.get((name, frozenset(labels.items())))
+    if found is not None or "project" in labels:
+        return found
+    wanted = set(labels.items())
+    matches = [
+        v
+        for (n, have), v in parsed.items()
+        if n == name and wanted <= have and {k for k, _ in have - wanted} == {"project"}
+    ]
+    assert len(matches) <= 1, f"{name}{labels}: {len(matches)} projects, name one"
+    return matches[0] if matches else None
 
 
 def scrape_until(exp: Exporter, name: str, *, timeout: float = 15.0) -> Samples:
