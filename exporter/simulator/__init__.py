@@ -40,6 +40,7 @@ from exporter.simulator.model import (
 )
 from exporter.simulator.server import Simulator
 from exporter.simulator.signing import sign
+from exporter.simulator.sts import STS, STS_ACTIONS
 from exporter.simulator.uhub import UHUB_ACTIONS, uhub_time
 
 __all__ = [
@@ -50,6 +51,8 @@ __all__ = [
     "GOLDEN_PROJECT",
     "GOLDEN_PUBLIC_KEY",
     "REGION_IDS",
+    "STS",
+    "STS_ACTIONS",
     "UHUB_ACTIONS",
     "UHUB_TIME_FORMATS",
     "Account",
