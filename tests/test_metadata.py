@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -30,7 +31,7 @@ def fetch(url: str, role: str = "", *, timeout: float = 2.0) -> Key:
 
 
 @pytest.fixture
-def served() -> tuple[Simulator, STS]:
+def served() -> Iterator[tuple[Simulator, STS]]:
     fleet = golden_fleet()
     sts = STS(fleet, roles={"": GOLDEN_PUBLIC_KEY, "reader": GOLDEN_PUBLIC_KEY}, lifetime=120)
     with Simulator(fleet, sts=sts) as sim:

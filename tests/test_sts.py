@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -73,7 +74,7 @@ def assumed(sim: Simulator, role: AssumeRole) -> Key:
 
 
 @pytest.fixture
-def served() -> tuple[Simulator, STS]:
+def served() -> Iterator[tuple[Simulator, STS]]:
     fleet = golden_fleet()
     sts = STS(fleet, role_urns={URN: GOLDEN_PUBLIC_KEY}, lifetime=60)
     with Simulator(fleet, sts=sts) as sim:
