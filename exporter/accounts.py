@@ -265,9 +265,9 @@ def _account(
         check.fail(f"{path}.name", f"must be 1-64 characters of A-Z a-z 0-9 _ . : -, got {name!r}")
     instance = parse_instance_role(check, a, path, metadata_url=metadata_url)
     assume = parse_assume_role(check, a, path)
-    if instance is not None:  # keys from the metadata service: no key pair, no profile
+    if a.get("instance_role") not in (None, False):  # keys from the metadata service only
         has_profile, profile, broken = False, None, False
-        keys = _instance_only(check, a, path, instance)
+        keys = _instance_only(check, a, path)
     else:
         has_profile, profile = _profile(check, a, path, env, base_url)
         broken = has_profile and profile is None  # reported at .profile: no "missing key" too
@@ -277,8 +277,9 @@ def _account(
         }
     public_key, private_key = (k[0] if k else None for k in keys.values())
     sources = dict.fromkeys(k[1] for k in keys.values() if k)
-    if instance is not None:
+    if keys["public"] == ("", "instance_role"):
         public_key = private_key = ""
+        sources = dict.fromkeys([instance.describe() if instance else "instance_role"])
     source = "+".join(sources)
     if assume is not None:
         source = assume.describe(source)
@@ -331,7 +332,7 @@ def _account(
 
 
 def _instance_only(
-    check: Checker, a: Mapping[str, Any], path: str, instance: InstanceRole
+    check: Checker, a: Mapping[str, Any], path: str
 ) -> dict[str, tuple[str, str] | None]:
     """The key "sources" of an instance-role account; keys or a profile besides are an error."""
     if any(a.get(k) is not None for k in (*_KEY_KEYS, "profile")):
@@ -340,7 +341,7 @@ def _instance_only(
             "set either instance_role or keys (public_key, private_key, their files, profile), "
             "not both",
         )
-    return {"public": ("", instance.describe()), "private": ("", instance.describe())}
+    return {"public": ("", "instance_role"), "private": ("", "instance_role")}
 
 
 def parse_accounts(

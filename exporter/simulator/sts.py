@@ -106,6 +106,12 @@ class STS:
             self._issued[public] = issued
         return public, issued
 
+    def issued_material(self) -> list[str]:
+        """Every temporary public key, secret and token issued and not yet forgotten (for
+        tests that look for leaks)."""
+        with self._lock:
+            return [x for k, v in self._issued.items() for x in (k, v.private_key, v.token)]
+
     def translate(self, params: dict[str, str]) -> dict[str, str] | Response:
         """Return ``params`` as the owner's request when they are signed with a temporary key
         (unchanged for any other key); a gateway error when its token does not hold."""

@@ -41,6 +41,9 @@ class HostileMetadata:
                     owner.calls += 1
                 owner.serve(self)
 
+            def do_POST(self) -> None:  # a gateway that misbehaves the same way
+                self.do_GET()
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
