@@ -10,7 +10,6 @@ against ucloud-sdk-go's sources in the modules' docstrings instead.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Iterator
@@ -20,13 +19,12 @@ import pytest
 from ucloud.services.sts.client import STSClient
 from ucloud.services.sts.schemas import apis as sts_schemas
 
-from exporter.config import Account, Secret, UCloudSettings
-from exporter.credentials import AssumeRole, Key
+from exporter.config import Account, Secret
+from exporter.credentials import AssumeRole
 from exporter.simulator import GOLDEN_PRIVATE_KEY, GOLDEN_PUBLIC_KEY, STS, Simulator
-from exporter.ucloud import UCloudClient, assume_role
 from exporter.ucloud._sts import parse_credentials
 from tests.support.recorder import Recorder
-from tests.support.temporary import ROLE_URN, sts_simulator
+from tests.support.temporary import ROLE_URN, assumed, sts_simulator
 
 QUIET = logging.getLogger("tests.conformance.sts")
 QUIET.setLevel(logging.WARNING)
@@ -67,24 +65,6 @@ def sdk_args(role: AssumeRole) -> dict[str, Any]:
     }
 
 
-def ours(url: str) -> Key:
-    async def go() -> Key:
-        client = UCloudClient(UCloudSettings(base_url=url, retries=0))
-        try:
-            return await assume_role(
-                client,
-                ACCOUNT,
-                ROLE,
-                key=Key(ACCOUNT.public_key, ACCOUNT.private_key),
-                deadline=time.monotonic() + 10,
-                observe=lambda action, reason: None,
-            )
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
-
-
 def test_sdk_assume_role_loads_through_its_schema(served: tuple[Simulator, STS]) -> None:
     sim, sts = served
     raw: list[dict[str, Any]] = []
@@ -110,7 +90,7 @@ def test_sdk_assume_role_loads_through_its_schema(served: tuple[Simulator, STS])
 def test_our_assume_role_is_signed_and_encoded_as_the_sdks(served: tuple[Simulator, STS]) -> None:
     sim, _ = served
     with Recorder(sim.url) as recorder:
-        key = ours(recorder.url)
+        key = assumed(recorder.url, ACCOUNT, ROLE)
         sdk(recorder.url).assume_role(sdk_args(ROLE))
         mine, theirs = recorder.take()
     assert key.token is not None

@@ -20,10 +20,11 @@ from exporter.simulator import (
     Simulator,
     golden_fleet,
 )
-from exporter.ucloud import APIError, CredentialsError, UCloudClient, assume_role
+from exporter.ucloud import APIError, CredentialsError, UCloudClient
 from exporter.ucloud._auth import signed_form
 from exporter.ucloud._errors import DecodeError
 from exporter.ucloud._sts import parse_credentials
+from tests.support.temporary import assumed
 
 URN = "ucs:iam::100:role/image-reader"
 GOLDEN = Account(
@@ -55,24 +56,6 @@ def call(sim: Simulator, params: dict[str, Any], key: Key) -> dict[str, Any]:
     return asyncio.run(go())
 
 
-def assumed(sim: Simulator, role: AssumeRole) -> Key:
-    async def go() -> Key:
-        client = UCloudClient(UCloudSettings(base_url=sim.url, retries=0))
-        try:
-            return await assume_role(
-                client,
-                GOLDEN,
-                role,
-                key=Key(GOLDEN.public_key, GOLDEN.private_key),
-                deadline=time.monotonic() + 5,
-                observe=_none,
-            )
-        finally:
-            await client.aclose()
-
-    return asyncio.run(go())
-
-
 @pytest.fixture
 def served() -> Iterator[tuple[Simulator, STS]]:
     fleet = golden_fleet()
@@ -83,7 +66,7 @@ def served() -> Iterator[tuple[Simulator, STS]]:
 
 def test_assume_role_gives_a_key_that_lists_with_its_token(served) -> None:
     sim, sts = served
-    key = assumed(sim, AssumeRole(URN))
+    key = assumed(sim.url, GOLDEN, AssumeRole(URN))
     assert key.token is not None and key.expires is not None
     assert time.time() + 50 < key.expires <= time.time() + 61  # the simulator's lifetime
     assert call(sim, LIST, key)["TotalCount"] == 6
@@ -93,7 +76,7 @@ def test_assume_role_gives_a_key_that_lists_with_its_token(served) -> None:
 def test_a_gateway_refusing_assume_role_is_an_api_error(served) -> None:
     sim, _ = served
     with pytest.raises(APIError) as caught:
-        assumed(sim, AssumeRole("ucs:iam::100:role/nobody"))
+        assumed(sim.url, GOLDEN, AssumeRole("ucs:iam::100:role/nobody"))
     assert (caught.value.code, caught.value.message) == (230, "Params [RoleUrn] not valid")
     assert caught.value.action == "AssumeRole"
 
@@ -104,7 +87,7 @@ def test_a_gateway_refusing_assume_role_is_an_api_error(served) -> None:
 )
 def test_a_temporary_key_without_its_token_is_refused(served, token, expected) -> None:
     sim, _ = served
-    key = assumed(sim, AssumeRole(URN))
+    key = assumed(sim.url, GOLDEN, AssumeRole(URN))
     bad = Key(key.public_key, key.private_key, None if token is None else Secret(token))
     with pytest.raises(APIError) as caught:
         call(sim, LIST, bad)
@@ -115,7 +98,7 @@ def test_a_temporary_key_without_its_token_is_refused(served, token, expected) -
 def test_an_expired_temporary_key_is_refused(served) -> None:
     sim, sts = served
     sts.lifetime = 1
-    key = assumed(sim, AssumeRole(URN))
+    key = assumed(sim.url, GOLDEN, AssumeRole(URN))
     time.sleep(max(0.0, (key.expires or 0) - time.time()) + 0.05)
     with pytest.raises(APIError) as caught:
         call(sim, LIST, key)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
+from exporter.config import Account, UCloudSettings
+from exporter.credentials import AssumeRole, Key
 from exporter.simulator import (
     GOLDEN_PRIVATE_KEY,
     GOLDEN_PROJECT,
@@ -14,6 +18,7 @@ from exporter.simulator import (
     Simulator,
     golden_fleet,
 )
+from exporter.ucloud import UCloudClient, assume_role
 
 ROLE = "image-reader"
 ROLE_URN = "ucs:iam::100:role/image-reader"
@@ -73,3 +78,24 @@ def sts_config(sim: Simulator, accounts: list[dict[str, Any]], **ucloud: Any) ->
         },
         "accounts": accounts,
     }
+
+
+def assumed(url: str, account: Account, role: AssumeRole) -> Key:
+    """AssumeRole ``role`` at gateway ``url`` with our client, signed with ``account``'s keys
+    (no retries); a UCloudError propagates."""
+
+    async def go() -> Key:
+        client = UCloudClient(UCloudSettings(base_url=url, retries=0))
+        try:
+            return await assume_role(
+                client,
+                account,
+                role,
+                key=Key(account.public_key, account.private_key),
+                deadline=time.monotonic() + 10,
+                observe=lambda action, reason: None,
+            )
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
