@@ -200,7 +200,8 @@ class KeyBook:
                     _source(entry.account),
                     _iso(key.expires),
                 )
-            await asyncio.sleep(max(0.05, delay))
+            # At most one fetch a second, whatever lifetime a (hostile) source gives.
+            await asyncio.sleep(max(RETRY_FIRST_SECONDS, delay))
 
     @staticmethod
     def _retry_delay(key: Key | None, failures: int) -> float:

@@ -149,3 +149,20 @@ def test_a_gateway_refusing_assume_role_fails_as_credentials_naming_the_role() -
     assert result.error is not None and result.error.reason == "credentials"
     text = str(result.error)
     assert "assume_role ucs:iam::100:role/nobody on static failed: AssumeRole: RetCode 230" in text
+
+
+def test_a_source_of_ever_shorter_keys_is_asked_at_most_once_a_second() -> None:
+    with hostile("brief") as meta:
+        cfg = config.parse(
+            {
+                "ucloud": {"base_url": "http://127.0.0.1:9/", "metadata_url": meta.url},
+                "accounts": [instance_account()],
+            },
+            env={},
+        )
+        engine = Engine(cfg)
+        try:
+            time.sleep(4)
+        finally:
+            engine.close()
+        assert 2 <= meta.calls <= 6  # not one every few milliseconds

@@ -2,7 +2,8 @@
 
 ``mode``: ``stall`` (holds each request up to ``stall_seconds`` without answering), ``huge``
 (answers ``huge_bytes`` of JSON-looking bytes), ``junk`` (answers a body that is not JSON),
-``expired`` (answers a well-formed v2 key that expired an hour ago), ``notfound`` (404).
+``expired`` (answers a well-formed v2 key that expired an hour ago), ``brief`` (a v2 key
+that expires 1 s after it is sent, by the whole-second clock), ``notfound`` (404).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-MODES = ("stall", "huge", "junk", "expired", "notfound")
+MODES = ("stall", "huge", "junk", "expired", "brief", "notfound")
 #: Temporary-key material the hostile service hands out (for leak checks).
 HOSTILE_SECRET = "hostile-temporary-secret-5f1e"
 HOSTILE_TOKEN = "hostile-security-token-9a7c"
@@ -79,7 +80,8 @@ class HostileMetadata:
         if self.mode == "junk":
             self._send(h, 200, b'{"RetCode": 0, "Data": {"AccessKeyId": [}}\x00\xff')
             return
-        past = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+        when = time.time() + (1 if self.mode == "brief" else -3600)
+        past = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(when))
         body = {
             "RetCode": 0,
             "Data": {
