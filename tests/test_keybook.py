@@ -14,9 +14,12 @@ import yaml
 from exporter import config, metrics
 from exporter.engine import Engine
 from exporter.runtime import Runtime
+from exporter.stats import Stats
+from exporter.ucloud import Observer
 from tests.support.asgi import runtime_on
 from tests.support.metadata import hostile
 from tests.support.temporary import (
+    ROLE_URN,
     assuming_account,
     instance_account,
     sts_config,
@@ -166,3 +169,38 @@ def test_a_source_of_ever_shorter_keys_is_asked_at_most_once_a_second() -> None:
         finally:
             engine.close()
         assert 2 <= meta.calls <= 6  # not one every few milliseconds
+
+
+class Recording(Stats):
+    """Stats that also keep every account-level observation (action, reason)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[str, str, str | None]] = []
+
+    def observer(self, account: str, region: str | None) -> Observer:
+        inner = super().observer(account, region)
+
+        def observe(action: str, reason: str | None) -> None:
+            if region is None:
+                self.seen.append((account, action, reason))
+            inner(action, reason)
+
+        return observe
+
+
+def test_metadata_and_assume_role_calls_are_observed_at_account_level() -> None:
+    with sts_simulator(lifetime=600) as (sim, _):
+        accounts = [
+            instance_account("both", assume_role={"role_urn": ROLE_URN}),
+            instance_account("refused", instance_role="nobody"),
+        ]
+        stats = Recording()
+        engine = Engine(config.parse(sts_config(sim, accounts), env={}), stats=stats)
+        try:
+            assert errors(engine) == [None, "credentials"]
+        finally:
+            engine.close()
+    assert ("both", "MetadataSecurityCredentials", None) in stats.seen
+    assert ("both", "AssumeRole", None) in stats.seen
+    assert ("refused", "MetadataSecurityCredentials", "refused") in stats.seen
