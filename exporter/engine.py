@@ -145,11 +145,11 @@ class Engine:
         self._client.forget(
             a.name for a in old.accounts if _pacing(accounts.get(a.name)) != _pacing(a)
         )
+        stopping += self.keys.reconfigure(client, config)  # with the config, no await between
         replaced, self._client, self.config = self._client, client, config
         self._accounts = accounts
         await asyncio.gather(*stopping, return_exceptions=True)
         await self.uhub.reconfigure(client, config)
-        await self.keys.reconfigure(client, config)
         if replaced is not client:
             await replaced.aclose()
             # Its transport holds its SSL context (the certificate store, about 0.7 MiB) in a

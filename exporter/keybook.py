@@ -89,8 +89,10 @@ class KeyBook:
         self._client = client
         self._begin(self._config)
 
-    async def reconfigure(self, client: UCloudClient, config: Config) -> None:
-        """Take a reloaded configuration: keep the tasks and keys of unchanged accounts."""
+    def reconfigure(self, client: UCloudClient, config: Config) -> list[asyncio.Task[None]]:
+        """Take a reloaded configuration at once (on the loop, between two awaits): keep the
+        tasks and keys of unchanged accounts, start the new ones; return the cancelled tasks
+        (for the caller to await)."""
         self._client, self._config = client, config
         accounts = {a.name: a for a in config.accounts}
         stopping = []
@@ -103,8 +105,8 @@ class KeyBook:
             if entry.task is not None:
                 entry.task.cancel()
                 stopping.append(entry.task)
-        await asyncio.gather(*stopping, return_exceptions=True)
         self._begin(config)
+        return stopping
 
     def _begin(self, config: Config) -> None:
         for account in config.accounts:
