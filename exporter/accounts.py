@@ -266,8 +266,10 @@ def _account(
     instance = parse_instance_role(check, a, path, metadata_url=metadata_url)
     assume = parse_assume_role(check, a, path)
     if a.get("instance_role") not in (None, False):  # keys from the metadata service only
-        has_profile, profile, broken = False, None, False
-        keys = _instance_only(check, a, path)
+        _no_keys_beside_instance_role(check, a, path)
+        profile, broken = None, False
+        public_key = private_key = None
+        source = instance.describe() if instance is not None else "instance_role"
     else:
         has_profile, profile = _profile(check, a, path, env, base_url)
         broken = has_profile and profile is None  # reported at .profile: no "missing key" too
@@ -275,12 +277,8 @@ def _account(
             which: _key(check, a, path, which, env=env, base=base, profile=profile, quiet=broken)
             for which in ("public", "private")
         }
-    public_key, private_key = (k[0] if k else None for k in keys.values())
-    sources = dict.fromkeys(k[1] for k in keys.values() if k)
-    if keys["public"] == ("", "instance_role"):
-        public_key = private_key = ""
-        sources = dict.fromkeys([instance.describe() if instance else "instance_role"])
-    source = "+".join(sources)
+        public_key, private_key = (k[0] if k else None for k in keys.values())
+        source = "+".join(dict.fromkeys(k[1] for k in keys.values() if k))
     if assume is not None:
         source = assume.describe(source)
     project_id = check.string(
@@ -305,19 +303,13 @@ def _account(
             a, path, "max_requests_per_second", 0.0, low=0.01, high=10_000, integer=False
         )
     uhub = check.boolean(a, path, "uhub", False)
-    if not (
-        name
-        and (instance is not None or (public_key and private_key))
-        and public_key is not None
-        and private_key is not None
-        and regions != ()
-        and bucket_type in BUCKET_TYPES
-    ):
+    keyed = instance is not None or bool(public_key and private_key)
+    if not (name and keyed and regions != () and bucket_type in BUCKET_TYPES):
         return None
     return Account(
         name=name,
-        public_key=public_key,
-        private_key=Secret(private_key),
+        public_key=public_key or "",  # none with instance_role: its keys are fetched
+        private_key=Secret(private_key or ""),
         project_id=project_id or None,
         regions=regions or (),
         bucket_type=str(bucket_type),
@@ -331,17 +323,14 @@ def _account(
     )
 
 
-def _instance_only(
-    check: Checker, a: Mapping[str, Any], path: str
-) -> dict[str, tuple[str, str] | None]:
-    """The key "sources" of an instance-role account; keys or a profile besides are an error."""
+def _no_keys_beside_instance_role(check: Checker, a: Mapping[str, Any], path: str) -> None:
+    """An account with instance_role gets its keys from the metadata service only."""
     if any(a.get(k) is not None for k in (*_KEY_KEYS, "profile")):
         check.fail(
             f"{path}.instance_role",
             "set either instance_role or keys (public_key, private_key, their files, profile), "
             "not both",
         )
-    return {"public": ("", "instance_role"), "private": ("", "instance_role")}
 
 
 def parse_accounts(
