@@ -68,7 +68,7 @@ class _Entry:
         self.account = account
         self.spec = spec
         self.key: Key | None = None
-        self.error = "not fetched yet"
+        self.error = ""  # why the last fetch failed ("" after a success)
         self.tried = asyncio.Event()  # the first fetch ended (either way)
         self.task: asyncio.Task[None] | None = None
         self.expired_logged = False
@@ -146,7 +146,11 @@ class KeyBook:
         key = entry.key
         if key is not None and (key.expires is None or key.expires > time.time()):
             return key
-        problem = f"account {account.name}: {_source(account)} failed: {entry.error}"
+        if not entry.tried.is_set():
+            problem = f"account {account.name}: {_source(account)}: no answer yet"
+        else:
+            why = entry.error or "its refresh has not run yet"
+            problem = f"account {account.name}: {_source(account)} failed: {why}"
         if key is not None and key.expires is not None:
             problem += f"; its last key expired at {_iso(key.expires)}"
             if not entry.expired_logged:
