@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from exporter.credentials import Profile, ProfileError, load_profile
+from exporter.credentials import (
+    DEFAULT_METADATA_URL,
+    AssumeRole,
+    InstanceRole,
+    Profile,
+    ProfileError,
+    load_profile,
+)
+from exporter.credentials.settings import ROLE_KEYS, parse_assume_role, parse_instance_role
 from exporter.secret import Secret
 from exporter.validation import Checker, kind_of, read_small_file
 
@@ -42,6 +50,10 @@ class Account:
     #: where the keys came from, for --config.check: "static", "env", "profile NAME (FILE)",
     #: or several joined by "+" when the two keys came from different places
     credential_source: str = "static"
+    #: temporary keys: from the instance metadata service (then no key pair above), and/or
+    #: from STS AssumeRole signed with the account's other keys (exporter.keybook fetches them)
+    instance_role: InstanceRole | None = None
+    assume_role: AssumeRole | None = None
 
     @property
     def projects(self) -> tuple[str, ...]:
@@ -65,6 +77,7 @@ _ACCOUNT_KEYS = (
     "bucket_name",
     "max_requests_per_second",
     "uhub",
+    *ROLE_KEYS,
 )
 
 
@@ -279,7 +292,14 @@ _KEY_KEYS = ("public_key", "public_key_file", "private_key", "private_key_file")
 
 
 def _account(
-    check: Checker, raw: Any, path: str, env: Mapping[str, str], base: Path, *, base_url: str
+    check: Checker,
+    raw: Any,
+    path: str,
+    env: Mapping[str, str],
+    base: Path,
+    *,
+    base_url: str,
+    metadata_url: str = DEFAULT_METADATA_URL,
 ) -> Account | None:
     if not isinstance(raw, Mapping):
         check.fail(path, f"must be a mapping, got {kind_of(raw)}")
@@ -290,14 +310,24 @@ def _account(
         check.fail(f"{path}.name", "missing: every account needs a name (the account label)")
     elif not _NAME_RE.match(name):
         check.fail(f"{path}.name", f"must be 1-64 characters of A-Z a-z 0-9 _ . : -, got {name!r}")
-    has_profile, profile = _profile(check, a, path, env, base_url)
-    broken = has_profile and profile is None  # reported at .profile: no "missing key" too
-    keys = {
-        which: _key(check, a, path, which, env=env, base=base, profile=profile, quiet=broken)
-        for which in ("public", "private")
-    }
-    public_key, private_key = (k[0] if k else None for k in keys.values())
-    sources = dict.fromkeys(k[1] for k in keys.values() if k)
+    instance = parse_instance_role(check, a, path, metadata_url=metadata_url)
+    assume = parse_assume_role(check, a, path)
+    if a.get("instance_role") not in (None, False):  # keys from the metadata service only
+        _no_keys_beside_instance_role(check, a, path)
+        profile, broken = None, False
+        public_key = private_key = None
+        source = instance.describe() if instance is not None else "instance_role"
+    else:
+        has_profile, profile = _profile(check, a, path, env, base_url)
+        broken = has_profile and profile is None  # reported at .profile: no "missing key" too
+        keys = {
+            which: _key(check, a, path, which, env=env, base=base, profile=profile, quiet=broken)
+            for which in ("public", "private")
+        }
+        public_key, private_key = (k[0] if k else None for k in keys.values())
+        source = "+".join(dict.fromkeys(k[1] for k in keys.values() if k))
+    if assume is not None:
+        source = assume.describe(source)
     project_id, project_list = _projects(
         check,
         a,
@@ -320,12 +350,13 @@ def _account(
             a, path, "max_requests_per_second", 0.0, low=0.01, high=10_000, integer=False
         )
     uhub = check.boolean(a, path, "uhub", False)
-    if not (name and public_key and private_key and regions != () and bucket_type in BUCKET_TYPES):
+    keyed = instance is not None or bool(public_key and private_key)
+    if not (name and keyed and regions != () and bucket_type in BUCKET_TYPES):
         return None
     return Account(
         name=name,
-        public_key=public_key,
-        private_key=Secret(private_key),
+        public_key=public_key or "",  # none with instance_role: its keys are fetched
+        private_key=Secret(private_key or ""),
         project_id=None if project_id == "auto" else project_id or None,
         project_list=project_list,
         discover_projects=project_id == "auto",
@@ -335,22 +366,42 @@ def _account(
         discover_regions=regions is None,
         max_requests_per_second=float(rate) if rate else None,
         uhub=uhub,
-        credential_source="+".join(sources),
+        credential_source=source,
+        instance_role=instance,
+        assume_role=assume,
     )
 
 
+def _no_keys_beside_instance_role(check: Checker, a: Mapping[str, Any], path: str) -> None:
+    """An account with instance_role gets its keys from the metadata service only."""
+    if any(a.get(k) is not None for k in (*_KEY_KEYS, "profile")):
+        check.fail(
+            f"{path}.instance_role",
+            "set either instance_role or keys (public_key, private_key, their files, profile), "
+            "not both",
+        )
+
+
 def parse_accounts(
-    check: Checker, raw: Any, env: Mapping[str, str], base: Path, *, base_url: str
+    check: Checker,
+    raw: Any,
+    env: Mapping[str, str],
+    base: Path,
+    *,
+    base_url: str,
+    metadata_url: str = DEFAULT_METADATA_URL,
 ) -> tuple[Account, ...]:
     """Read the ``accounts:`` section; ``base_url`` is ``ucloud.base_url`` (a profile's
-    ``base_url`` must be the same gateway)."""
+    ``base_url`` must be the same gateway), ``metadata_url`` ``ucloud.metadata_url``."""
     if not isinstance(raw, list) or not raw:
         check.fail("accounts", "must be a non-empty list of accounts")
         return ()
     out: list[Account] = []
     seen: set[str] = set()
     for i, item in enumerate(raw):
-        acc = _account(check, item, f"accounts[{i}]", env, base, base_url=base_url)
+        acc = _account(
+            check, item, f"accounts[{i}]", env, base, base_url=base_url, metadata_url=metadata_url
+        )
         name = item.get("name") if isinstance(item, Mapping) else None
         if isinstance(name, str) and name in seen:  # also when the entry has other problems
             check.fail(f"accounts[{i}].name", f"duplicate account name {name!r}")

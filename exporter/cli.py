@@ -36,9 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from exporter import demo
 
         simulator = demo.start_simulator()
-        url = simulator.url
-        cfg = demo.demo_config(url)
-        load: Callable[[], config.Config] = lambda: demo.demo_config(url)  # noqa: E731
+        cfg = simulator.config()
+        load: Callable[[], config.Config] = simulator.config
     else:
         load = lambda: config.load(args.config_file)  # noqa: E731
         try:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter.accounts import Account, parse_accounts
+from exporter.credentials import DEFAULT_METADATA_URL, INTERNAL_BASE_URL
 from exporter.secret import Secret
 from exporter.validation import Checker, ConfigError, kind_of, load_yaml
 
@@ -47,6 +48,7 @@ class UCloudSettings:
     max_response_bytes: int = 8 * 1024 * 1024
     max_buckets_per_listing: int = 100_000
     adaptive_concurrency: bool = True
+    metadata_url: str = DEFAULT_METADATA_URL  # the instance metadata service (instance_role)
 
 
 @dataclass(frozen=True)
@@ -116,18 +118,30 @@ _COLLECT_SECONDS: dict[str, tuple[float, float]] = {
 }
 
 
-def _ucloud(check: Checker, raw: Any, env: Mapping[str, str]) -> UCloudSettings:
-    d = UCloudSettings()
-    s = check.mapping(raw, "ucloud", ("base_url", *_UCLOUD_NUMBERS, "adaptive_concurrency"))
+def _ucloud(
+    check: Checker, raw: Any, env: Mapping[str, str], *, internal: bool = False
+) -> UCloudSettings:
+    """``internal``: every account uses an instance role, so the gateway defaults to UCloud's
+    internal endpoint (as ucloud-sdk-go's STS configs do) unless base_url is set."""
+    d = UCloudSettings(base_url=INTERNAL_BASE_URL if internal else DEFAULT_BASE_URL)
+    s = check.mapping(
+        raw, "ucloud", ("base_url", *_UCLOUD_NUMBERS, "adaptive_concurrency", "metadata_url")
+    )
     base_url = check.string(s, "ucloud", "base_url", env.get("UCLOUD_API_BASE_URL") or d.base_url)
     if base_url is not None and not re.match(r"^https?://[^/\s]+", base_url):
         check.fail("ucloud.base_url", f"must be an http:// or https:// URL, got {base_url!r}")
+    metadata_url = check.string(s, "ucloud", "metadata_url", d.metadata_url)
+    if metadata_url is not None and not re.match(r"^https?://[^/\s]+$", metadata_url.rstrip("/")):
+        check.fail(
+            "ucloud.metadata_url", f"must be an http:// or https:// URL, got {metadata_url!r}"
+        )
     numbers = {
         key: check.number(s, "ucloud", key, getattr(d, key), low=low, high=high, integer=whole)
         for key, (low, high, whole) in _UCLOUD_NUMBERS.items()
     }
     return UCloudSettings(
         base_url=base_url or d.base_url,
+        metadata_url=(metadata_url or d.metadata_url).rstrip("/"),
         adaptive_concurrency=check.boolean(
             s, "ucloud", "adaptive_concurrency", d.adaptive_concurrency
         ),
@@ -214,13 +228,18 @@ def parse(
     top = check.mapping(data, "", ("ucloud", "collect", "uhub", "accounts"))
     if data is None:
         check.fail("accounts", "missing: the file is empty")
-    ucloud = _ucloud(check, top.get("ucloud"), env)
+    ucloud = _ucloud(check, top.get("ucloud"), env, internal=_all_instance_roles(top))
     config = Config(
         ucloud=ucloud,
         collect=_collect(check, top.get("collect")),
         uhub=_uhub(check, top.get("uhub")),
         accounts=parse_accounts(
-            check, top.get("accounts"), env, base_dir or Path.cwd(), base_url=ucloud.base_url
+            check,
+            top.get("accounts"),
+            env,
+            base_dir or Path.cwd(),
+            base_url=ucloud.base_url,
+            metadata_url=ucloud.metadata_url,
         )
         if data is not None
         else (),
@@ -228,6 +247,18 @@ def parse(
     if check.problems:
         raise ConfigError(check.problems)
     return config
+
+
+def _all_instance_roles(top: Mapping[str, Any]) -> bool:
+    """Return whether every account (there is one at least) sets ``instance_role``."""
+    accounts = top.get("accounts")
+    return (
+        isinstance(accounts, list)
+        and bool(accounts)
+        and all(
+            isinstance(a, Mapping) and a.get("instance_role") not in (None, False) for a in accounts
+        )
+    )
 
 
 def load(path: str | Path, *, env: Mapping[str, str] | None = None) -> Config:

@@ -1,34 +1,89 @@
-"""Demo mode: the embedded simulator with a believable fleet, and a config pointing at it."""
+"""Demo mode: the embedded simulator with a believable fleet, and a config pointing at it.
+
+The two demo accounts show two credential sources: ``main`` is read from a ucloud-cli profile
+(``credential.json`` and ``config.json``, written to a private temporary folder and read by the
+same code as a user's ``~/.ucloud``), ``staging`` from an instance role of the simulated
+metadata service, whose keys live ``KEY_LIFETIME_SECONDS`` and are refreshed while it runs.
+"""
 
 from __future__ import annotations
 
-from exporter.config import Account, CollectSettings, Config, Secret, UCloudSettings
-from exporter.simulator import DEMO_ACCOUNTS, DEMO_PROJECT, Simulator, demo_fleet
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from exporter import config
+from exporter.config import Config
+from exporter.simulator import DEMO_ACCOUNTS, DEMO_PROJECT, STS, Simulator, demo_fleet
+
+#: How long the simulated metadata service's keys live in the demo (refreshed at 80 %).
+KEY_LIFETIME_SECONDS = 120.0
+PROFILE = "demo"
+INSTANCE_ROLE = "demo-staging"
 
 
-def start_simulator() -> Simulator:
-    """Start the simulated UCloud API on a free loopback port, image counts drifting."""
-    return Simulator(demo_fleet(), drift=True).start()
+class Demo:
+    """The demo's simulator (with its STS) and the private folder of its profile files."""
 
-
-def demo_config(base_url: str) -> Config:
-    """Return a config that lists every demo account and region at ``base_url``."""
-    accounts = tuple(
-        Account(
-            name=name,
-            public_key=public,
-            private_key=Secret(private),
-            project_id=DEMO_PROJECT,
-            regions=regions,
-            uhub=name == DEMO_ACCOUNTS[0][0],  # the demo fleet's one account with a registry
+    def __init__(self, *, key_lifetime: float = KEY_LIFETIME_SECONDS) -> None:
+        """Start the simulated UCloud API on a free loopback port, image counts drifting."""
+        fleet = demo_fleet()
+        (_, main_public, main_private, _), (_, staging_public, _, _) = DEMO_ACCOUNTS
+        self.sts = STS(fleet, roles={INSTANCE_ROLE: staging_public}, lifetime=key_lifetime)
+        self.simulator = Simulator(fleet, drift=True, sts=self.sts).start()
+        self.home = Path(tempfile.mkdtemp(prefix="ucloud-image-exporter-demo-"))  # mode 0700
+        self._write(
+            self.home / "credential.json",
+            [{"profile": PROFILE, "public_key": main_public, "private_key": main_private}],
         )
-        for name, public, private, regions in DEMO_ACCOUNTS
-    )
-    return Config(
-        ucloud=UCloudSettings(base_url=base_url, page_size=50),
-        collect=CollectSettings(),
-        accounts=accounts,
-    )
+        self._write(self.home / "config.json",
+                    [{"profile": PROFILE, "project_id": DEMO_PROJECT, "active": True}])  # fmt: skip
+
+    @staticmethod
+    def _write(path: Path, data: object) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+
+    @property
+    def url(self) -> str:
+        """Return the simulated gateway's base URL."""
+        return self.simulator.url
+
+    def config(self) -> Config:
+        """Return a config that lists every demo account and region at the simulator."""
+        (main, _, _, main_regions), (staging, _, _, staging_regions) = DEMO_ACCOUNTS
+        raw = {
+            "ucloud": {
+                "base_url": self.url,
+                "metadata_url": self.url.rstrip("/"),
+                "page_size": 50,
+            },
+            "accounts": [
+                # the demo fleet's one account with a registry
+                {"name": main, "profile": PROFILE, "regions": list(main_regions), "uhub": True},
+                {"name": staging, "instance_role": INSTANCE_ROLE, "project_id": DEMO_PROJECT,
+                 "regions": list(staging_regions)},
+            ],
+        }  # fmt: skip
+        env = {
+            "HOME": str(self.home),
+            "UCLOUD_SHARED_CREDENTIAL_FILE": str(self.home / "credential.json"),
+            "UCLOUD_SHARED_CONFIG_FILE": str(self.home / "config.json"),
+        }
+        return config.parse(raw, source="demo", env=env, base_dir=self.home)
+
+    def stop(self) -> None:
+        """Stop the simulator and remove the profile files."""
+        self.simulator.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def start_simulator() -> Demo:
+    """Start the demo: its simulator and profile files (``Demo.config`` is its config)."""
+    return Demo()
 
 
 def banner(*, api_url: str, scheme: str, host: str, port: int, path: str) -> str:

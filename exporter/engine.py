@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from exporter.config import Account, Config
 from exporter.discovery import ProjectBook, RegionBook
+from exporter.keybook import KeyBook
 from exporter.listings import LOOPS, list_target, log_failure, new_loop
 from exporter.results import Result, Target, UnknownTargetError
 from exporter.stats import Stats
@@ -69,7 +70,10 @@ class Engine:
         )
         self._thread.start()
         self._http, self._own_client = http, client is None  # a client given is kept
-        self._client = client or UCloudClient(config.ucloud, http=http)
+        self.keys = KeyBook(config, self.stats)  # temporary keys, refreshed on this loop
+        self._client = client or UCloudClient(config.ucloud, http=http, keys=self.keys.key)
+        self._client.keys = self.keys.key
+        asyncio.run_coroutine_threadsafe(self.keys.start(self._client), self._loop)
         self._slots: dict[tuple[str, str, str], _Slot] = {}
         self.regions = RegionBook(
             self._client, refresh_seconds=config.collect.region_refresh_seconds
@@ -124,7 +128,7 @@ class Engine:
     async def _reconfigure(self, config: Config) -> None:
         old, client = self.config, self._client
         if config.ucloud != old.ucloud and not client.adopt(config.ucloud) and self._own_client:
-            client = UCloudClient(config.ucloud, http=self._http)
+            client = UCloudClient(config.ucloud, http=self._http, keys=self.keys.key)
         before, accounts = {a.name: a for a in old.accounts}, {a.name: a for a in config.accounts}
         stopping: list[asyncio.Future[Any]] = []
         for key, slot in list(self._slots.items()):
@@ -150,6 +154,7 @@ class Engine:
         self._client.forget(
             a.name for a in old.accounts if _pacing(accounts.get(a.name)) != _pacing(a)
         )
+        stopping += self.keys.reconfigure(client, config)  # with the config, no await between
         replaced, self._client, self.config = self._client, client, config
         self._accounts = accounts
         await asyncio.gather(*stopping, return_exceptions=True)
@@ -403,6 +408,7 @@ class Engine:
     async def _shutdown(self) -> None:
         """Stop the UHub refreshes and the listings still running (detached), then the client."""
         await self.uhub.stop()
+        await self.keys.stop()
         listings = [s.task for s in self._slots.values() if s.task is not None]
         for task in listings:
             task.cancel()
@@ -416,8 +422,14 @@ def _pacing(account: Account | None) -> tuple[object, ...] | None:
 
 
 def _identity(config: Config, account: Account) -> tuple[object, ...]:
-    """Who the account is: its keys, at its gateway."""
-    return (account.public_key, account.private_key, config.ucloud.base_url)
+    """Who the account is: its keys (or where they come from), at its gateway."""
+    return (
+        account.public_key,
+        account.private_key,
+        account.instance_role,
+        account.assume_role,
+        config.ucloud.base_url,
+    )
 
 
 def _regions_of(config: Config, account: Account) -> tuple[object, ...]:

@@ -303,6 +303,14 @@ UHUB_PAGING_INCONSISTENCIES = Family(
 #: UHub's documented limits (UCloud product docs): repositories per project, tags per image.
 UHUB_MAX_REPOS = 8
 UHUB_MAX_TAGS = 800
+CREDENTIALS_EXPIRY = Family(
+    "ucloud_image_bucket_credentials_expiry_timestamp_seconds",
+    "gauge",
+    "When this account's temporary key (instance_role, assume_role) expires, in Unix "
+    "seconds; refreshed when 20 % of its lifetime is left. Absent for long-lived keys.",
+    ("account",),
+    "seconds",
+)
 
 #: Every family, in the order of the README's table.
 CATALOGUE: tuple[Family, ...] = (
@@ -329,6 +337,7 @@ CATALOGUE: tuple[Family, ...] = (
     PROJECT_DISCOVERY_PROJECTS,
     ACCOUNT_API_REQUESTS,
     ACCOUNT_API_ERRORS,
+    CREDENTIALS_EXPIRY,
     *UHUB_FAMILIES,
     UHUB_TRUNCATED,
     UHUB_INVALID_ENTRIES,

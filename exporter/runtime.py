@@ -99,3 +99,4 @@ class Runtime:
         ok.add_metric((), 1 if self._reload_ok else 0)
         when.add_metric((), self._reload_time)
         yield from (ok, when)
+        yield from self._engine.keys.families()

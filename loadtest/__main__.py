@@ -5,7 +5,8 @@ load: single flight and latency; soak: flat resources under random faults; slowl
 byte-a-time connections against the read-header timeout; burst: requests arriving at once;
 stalled: clients that ask for a big page and never read it; uhub: a UHub registry of 600,000
 images (quick: 60,000) against uhub.max_images, scraped with a 10 s timeout header; reload:
-``POST /-/reload`` and SIGHUP storms of an unchanged config.
+``POST /-/reload`` and SIGHUP storms of an unchanged config; credentials: temporary keys of
+30 s (quick: 3 s) expiring and refreshed under scrapes every 0.5 s for 120 s (quick: 10 s).
 
 Everything runs on 127.0.0.1: the simulator in this process, the exporter as a child process.
 Exit status 0 when every invariant held, 1 otherwise.
@@ -33,12 +34,13 @@ from loadtest.attacks import (
     reload_storm_run,
     slowloris_run,
 )
+from loadtest.credentials import CredentialsResult, credentials_run
 from loadtest.runs import LoadResult, SoakResult, load_run, soak_run
 from loadtest.scrape import Outcome, percentile
 from loadtest.stalled import StalledResult, stalled_run
 from loadtest.uhub import UHubResult, uhub_run
 
-RUNS = ("load", "soak", "slowloris", "burst", "stalled", "uhub", "reload")
+RUNS = ("load", "soak", "slowloris", "burst", "stalled", "uhub", "reload", "credentials")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -83,6 +85,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="clients of a 9 MB page that never read, in the stalled run (default 40, quick 10; "
         "at most 1000: each also holds up to net.ipv4.tcp_wmem's maximum of kernel memory)",
     )
+    p.add_argument(
+        "--key-lifetime", type=float, help="credentials run: key lifetime (default 30, quick 3)"
+    )
+    p.add_argument(
+        "--key-seconds", type=float, help="credentials run: length (default 120, quick 10)"
+    )
     args = p.parse_args(argv)
     if args.stalled is not None and not 0 < args.stalled <= 1000:
         p.error(f"argument --stalled: must be 1 to 1000, got {args.stalled}")
@@ -100,6 +108,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.scrapers = args.scrapers or (10 if args.quick else 50)
     args.seconds = args.seconds or (3.0 if args.quick else 30.0)
     args.soak_scrapes = args.soak_scrapes or (150 if args.quick else 2000)
+    args.key_lifetime = args.key_lifetime or (3.0 if args.quick else 30.0)
+    args.key_seconds = args.key_seconds or (10.0 if args.quick else 120.0)
     return args
 
 
@@ -249,6 +259,18 @@ def report_reload_storm(r: ReloadStormResult) -> None:
             print(f"  {label:<10} {s.threads:>9} {s.fds:>10} {s.rss_kib / 1024:>9.1f}")
 
 
+def report_credentials(r: CredentialsResult) -> None:
+    """Print the credentials run's figures."""
+    print(
+        f"credentials: keys of {r.lifetime:g} s (instance role, and AssumeRole on it), scrapes "
+        f"every {r.every:g} s for {r.seconds:g} s ({r.lifetimes:.1f} lifetimes)"
+    )
+    print(
+        f"  scrapes {r.scrapes}, failed {len(r.failed)}; metadata calls {r.metadata_calls}, "
+        f"AssumeRole calls {r.assume_role_calls}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Make the runs asked for, print figures and broken invariants; return the exit status."""
     args = parse_args(argv)
@@ -276,6 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stalled": lambda work: stalled_run(work, clients=args.stalled),
         "uhub": lambda work: uhub_run(work, images=args.uhub_images),
         "reload": lambda work: reload_storm_run(work, posts=args.reload_posts),
+        "credentials": lambda work: credentials_run(
+            work, lifetime=args.key_lifetime, seconds=args.key_seconds
+        ),
     }
     reports: dict[str, Callable[[Any], None]] = {
         "load": report_load,
@@ -285,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "stalled": report_stalled,
         "uhub": report_uhub,
         "reload": report_reload_storm,
+        "credentials": report_credentials,
     }
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import stat
+import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from exporter import config
-from exporter.demo import banner
+from exporter.demo import KEY_LIFETIME_SECONDS, Demo, banner
+from exporter.engine import Engine
 from exporter.simulator import DEMO_ACCOUNTS, DEMO_PROJECT
+from tests.support.procs import scrape_until, value
 
 
 @pytest.mark.parametrize("host", ["", "0.0.0.0", "::"])
@@ -43,3 +47,41 @@ def test_the_readme_simulator_config_lists_the_demo_fleet():
     ]
     assert len({r for a in cfg.accounts for r in a.regions}) == 5  # "five distinct regions"
     assert sum(len(a.regions) for a in cfg.accounts) == 6  # "six targets"
+
+
+def test_the_demo_reads_a_profile_and_refreshes_an_instance_roles_keys() -> None:
+    """main: through the ucloud-cli profile files the demo wrote (private); staging: on an
+    instance role whose short keys are refreshed while scrapes go on, none failing."""
+    demo = Demo(key_lifetime=3)
+    try:
+        cfg = demo.config()
+        main, staging = cfg.accounts
+        assert main.credential_source == f"profile demo ({demo.home / 'credential.json'})"
+        assert staging.credential_source.startswith("instance_role demo-staging (metadata ")
+        assert stat.S_IMODE(demo.home.stat().st_mode) == 0o700
+        assert stat.S_IMODE((demo.home / "credential.json").stat().st_mode) == 0o600
+        engine = Engine(cfg)
+        try:
+            failed, ends = 0, time.monotonic() + 7
+            while time.monotonic() < ends:
+                failed += sum(r.error is not None for r in engine.collect(timeout=5))
+                time.sleep(0.3)
+            assert failed == 0
+            assert demo.sts.calls["v2"] >= 2  # the first key, and at least one refresh
+            assert set(engine.keys.expiries()) == {"staging"}  # main's keys are long-lived
+        finally:
+            engine.close()
+    finally:
+        demo.stop()
+    assert not demo.home.exists()
+
+
+def test_the_demo_process_shows_both_accounts_and_the_expiry_gauge(start_exporter) -> None:
+    exp = start_exporter(None, "--demo")
+    parsed = scrape_until(exp, "ucloud_image_bucket_credentials_expiry_timestamp_seconds")
+    assert value(parsed, "ucloud_image_bucket_up", account="main", region="cn-bj2") == 1
+    assert value(parsed, "ucloud_image_bucket_up", account="staging", region="cn-gd") == 1
+    expiry = value(
+        parsed, "ucloud_image_bucket_credentials_expiry_timestamp_seconds", account="staging"
+    )
+    assert time.time() + 60 < expiry <= time.time() + KEY_LIFETIME_SECONDS + 1

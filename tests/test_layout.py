@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "exporter.results",
         "exporter.stats",
         "exporter.discovery",
+        "exporter.keybook",
         "exporter.uhub",
         "exporter.listings",
         "exporter.engine",

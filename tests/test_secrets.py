@@ -31,8 +31,16 @@ from tests.support.faultrig import (
     fault_fleet,
 )
 from tests.support.faults import CASES, Target
+from tests.support.metadata import HOSTILE_SECRET, HOSTILE_TOKEN, hostile
 from tests.support.procs import Exporter, run_cli, scrape_until
 from tests.support.profiles import PROFILE_PUBLIC_KEY, PROFILE_SECRET, write_ucloud_home
+from tests.support.temporary import (
+    ROLE_URN,
+    assuming_account,
+    instance_account,
+    sts_config,
+    sts_simulator,
+)
 
 SECRETS = (VICTIM_SECRET, BYSTANDER_SECRET)
 
@@ -220,3 +228,52 @@ def test_a_profile_private_key_appears_nowhere(tmp_path: Path) -> None:
         outputs += [str(info.value), repr(info.value), *traceback.format_exception(info.value)]
     for text in outputs:
         assert PROFILE_SECRET not in text, f"profile private key leaked in:\n{text[:2000]}"
+
+
+def test_temporary_keys_and_tokens_appear_nowhere(tmp_path: Path) -> None:
+    """Keys, secrets and tokens from the metadata service (v2 and v1), AssumeRole on top of
+    them and of static keys, refreshed several times, and a hostile service's expired key: in
+    no page, /-/reload answer, --config.check output or debug log line."""
+    accounts = [
+        instance_account("inst"),
+        instance_account("both", assume_role={"role_urn": ROLE_URN}),
+        assuming_account("assumer"),
+    ]
+    outputs: list[str] = []
+    with sts_simulator(lifetime=2) as (sim, sts):
+        cfg = sts_config(sim, accounts)
+        exp = Exporter(tmp_path / "run", cfg)
+        try:
+            deadline = time.monotonic() + 6  # three refreshes of 2 s keys at least
+            while time.monotonic() < deadline:
+                outputs.append(exp.get().text)
+                time.sleep(0.5)
+            sts.v1_only = True
+            time.sleep(2)
+            outputs += [exp.get().text, exp.get("/").text]
+            outputs.append(httpx.post(exp.url + "/-/reload", timeout=30).text)
+        finally:
+            assert exp.stop() == 0
+        outputs.append(exp.logs())
+        assert sts.calls["v1"] >= 1 and sts.calls["AssumeRole"] >= 4
+        assert 'credentials_expiry_timestamp_seconds{account="inst"}' in outputs[0]
+        needles = sts.issued_material()
+    with hostile("expired") as meta:
+        bad = {**cfg, "ucloud": {**cfg["ucloud"], "metadata_url": meta.url}}
+        exp = Exporter(tmp_path / "hostile", bad)
+        try:
+            assert scrape_until(exp, "ucloud_image_bucket_up")  # the listings failed
+            outputs += [exp.get().text]
+        finally:
+            assert exp.stop() == 0
+        outputs.append(exp.logs())
+        assert meta.calls >= 2 and "in the past" in exp.logs()
+    path = tmp_path / "check.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    check = run_cli("--config.file", str(path), "--config.check")
+    assert check.returncode == 0, check.stderr
+    outputs += [check.stdout, check.stderr]
+    assert len(needles) >= 12
+    for text in outputs:
+        for needle in [*needles, HOSTILE_SECRET, HOSTILE_TOKEN]:
+            assert needle not in text, f"temporary key material leaked in:\n{text[:2000]}"

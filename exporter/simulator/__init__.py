@@ -51,6 +51,7 @@ from exporter.simulator.model import (
 from exporter.simulator.projects import NOT_PERMITTED
 from exporter.simulator.server import Simulator
 from exporter.simulator.signing import sign
+from exporter.simulator.sts import STS, STS_ACTIONS
 from exporter.simulator.uhub import UHUB_ACTIONS, uhub_time
 
 __all__ = [
@@ -66,6 +67,8 @@ __all__ = [
     "NOT_PERMITTED",
     "PROJECT_ORDERS",
     "REGION_IDS",
+    "STS",
+    "STS_ACTIONS",
     "UHUB_ACTIONS",
     "UHUB_TIME_FORMATS",
     "Account",

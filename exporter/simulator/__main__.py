@@ -14,6 +14,7 @@ from exporter.simulator.fleet import demo_fleet, golden_fleet, project_fleet, sy
 from exporter.simulator.fleetfile import load_fleet
 from exporter.simulator.model import Fleet
 from exporter.simulator.server import Simulator
+from exporter.simulator.sts import STS
 
 _SYNTHETIC_KEYS = ("bench-public-key", "bench-private-key")
 
@@ -48,6 +49,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--limit-clamp", type=int, default=None, help="cap on any page size")
     parser.add_argument("--drift", action="store_true", help="let image counts drift")
     parser.add_argument("--log-level", default="WARNING", help="e.g. DEBUG to log requests")
+    parser.add_argument(
+        "--instance-role",
+        action="append",
+        default=[],
+        metavar="NAME=PUBLIC_KEY",
+        help="metadata STS: role NAME (empty: the default role) acts for this account; repeat",
+    )
+    parser.add_argument(
+        "--role-urn",
+        action="append",
+        default=[],
+        metavar="URN=PUBLIC_KEY",
+        help="AssumeRole: this RoleUrn acts for this account; repeat",
+    )
+    parser.add_argument(
+        "--key-lifetime", type=float, default=3600.0, help="temporary keys' lifetime, seconds"
+    )
+    parser.add_argument(
+        "--metadata-v1-only", action="store_true", help="metadata STS: v2 answers 404"
+    )
     return parser
 
 
@@ -88,6 +109,17 @@ def _build_fleet(args: argparse.Namespace) -> Fleet:
     return demo_fleet(seed=args.seed)
 
 
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    """Split ``NAME=PUBLIC_KEY`` arguments."""
+    pairs = {}
+    for value in values:
+        name, sep, key = value.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{what}: expected NAME=PUBLIC_KEY, got {value!r}")
+        pairs[name] = key
+    return pairs
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve until SIGTERM or SIGINT; print the URL first."""
     parser = _parser()
@@ -95,6 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         host, port = _split_listen(args.listen)
         fleet = _build_fleet(args)
+        sts = STS(
+            fleet,
+            roles=_pairs(args.instance_role, "--instance-role"),
+            role_urns=_pairs(args.role_urn, "--role-urn"),
+            lifetime=args.key_lifetime,
+            v1_only=args.metadata_v1_only,
+        )
     except ValueError as exc:
         parser.error(str(exc))
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
@@ -114,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         limit_clamp=args.limit_clamp,
         drift=args.drift,
         seed=args.seed,
+        sts=sts,
     )
     with simulator:
         print(f"listening on {simulator.url}", flush=True)

@@ -17,11 +17,12 @@ from exporter.simulator.model import Account, Fleet, Quirks
 from exporter.simulator.paging import Response, error, listed, paging, window
 from exporter.simulator.projects import PROJECT_ACTIONS, get_project_list
 from exporter.simulator.signing import verify
+from exporter.simulator.sts import STS_ACTIONS
 from exporter.simulator.uhub import UHUB_ACTIONS, answer_uhub
 
 __all__ = ["ACTIONS", "Response", "authenticate", "dispatch", "error"]
 
-ACTIONS = ("GetImageBucketList", "GetRegion", *PROJECT_ACTIONS, *UHUB_ACTIONS)
+ACTIONS = ("GetImageBucketList", "GetRegion", *PROJECT_ACTIONS, *UHUB_ACTIONS, *STS_ACTIONS)
 _BUCKET_TYPES: dict[str, bool | None] = {"All": None, "User": False, "Share": True}
 _REGION_NAMES = {
     "cn-bj1": "北京一", "cn-bj2": "北京二", "cn-sh2": "上海二", "cn-gd": "广州", "hk": "香港",

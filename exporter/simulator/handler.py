@@ -33,6 +33,9 @@ class Backend(Protocol):
     def answer(self, params: dict[str, str]) -> Reply:
         """Answer one parsed request."""
 
+    def metadata(self, path: str, headers: dict[str, str]) -> Reply:
+        """Answer a request to the instance metadata service (``/meta-data/...``)."""
+
     def tracking(self) -> contextlib.AbstractContextManager[None]:
         """Mark a request as in flight for the duration of the block."""
 
@@ -123,6 +126,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         """Parse, answer and send one request."""
+        path = urlsplit(self.path).path
+        if path.startswith("/meta-data/"):
+            with self.sim.tracking():
+                self._send(self.sim.metadata(path, dict(self.headers.items())))
+            return
         parsed = self._params()
         if isinstance(parsed, Reply):
             self._send(parsed)

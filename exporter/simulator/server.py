@@ -18,6 +18,7 @@ from exporter.simulator.gateway import Response, authenticate, dispatch, error
 from exporter.simulator.handler import GatewayServer, Reply, json_reply
 from exporter.simulator.model import Account, Fleet, Quirks
 from exporter.simulator.projects import PROJECT_ACTIONS
+from exporter.simulator.sts import STS, STS_ACTIONS
 from exporter.simulator.uhub import UHUB_ACTIONS
 
 __all__ = ["Simulator"]
@@ -36,9 +37,14 @@ class Simulator:
         limit_clamp: int | None = None,
         drift: bool = False,
         seed: int = 0,
+        sts: STS | None = None,
     ) -> None:
-        """Bind the listening socket now (so ``url`` is known); serve after start()."""
+        """Bind the listening socket now (so ``url`` is known); serve after start().
+
+        ``sts`` issues and checks temporary keys (AssumeRole, the metadata service at
+        ``/meta-data/``); by default one without roles."""
         self.fleet = fleet
+        self.sts = sts or STS(fleet)
         self.latency = latency
         self.limit_clamp = limit_clamp
         self.drift = drift
@@ -167,6 +173,10 @@ class Simulator:
             region = None  # cross-region: a stray Region neither counts nor matches faults
         with self._lock:
             self._counts[(action, region)] += 1
+        translated = self.sts.translate(params)  # a temporary key: the owner's request
+        if "RetCode" in translated:
+            return json_reply(translated)
+        params, key = translated, translated.get("PublicKey")
         auth = authenticate(self.fleet, params)
         if not isinstance(auth, Account):
             fault = self._faults.peek(key, region, action)
@@ -203,6 +213,8 @@ class Simulator:
     ) -> Response:
         """Answer an authenticated request normally (or with ``quirks``)."""
         rng = self._rng if self.drift else None
+        if params["Action"] in STS_ACTIONS:
+            return self.sts.assume_role(params)
         return dispatch(
             self.fleet, account, params, limit_clamp=self.limit_clamp, drift_rng=rng, quirks=quirks
         )
@@ -240,6 +252,13 @@ class Simulator:
         except ValueError:
             phrase = "Error"
         return Reply(status, f"{status} {phrase}\n".encode(), "text/plain; charset=utf-8")
+
+    def metadata(self, path: str, headers: dict[str, str]) -> Reply:
+        """Answer the instance metadata service's STS paths (``STS.metadata``)."""
+        status, body = self.sts.metadata(path, headers)
+        if body is None:
+            return Reply(status, b"404 Not Found\n", "text/plain; charset=utf-8")
+        return json_reply(body, status=status)
 
     @contextlib.contextmanager
     def tracking(self) -> Iterator[None]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from exporter.ucloud._auth import UCloudAuth, sign
 from exporter.ucloud._buckets import Bucket, Buckets, as_columns
-from exporter.ucloud._client import USER_AGENT, Observer, UCloudClient
+from exporter.ucloud._client import USER_AGENT, KeyProvider, Observer, UCloudClient, static_key
 from exporter.ucloud._errors import (
     APIError,
+    CredentialsError,
     DeadlineExceeded,
     DecodeError,
     HTTPStatusError,
@@ -20,6 +21,7 @@ from exporter.ucloud._errors import (
 from exporter.ucloud._listing import Listing, list_image_buckets
 from exporter.ucloud._projects import Project, get_projects
 from exporter.ucloud._regions import get_regions
+from exporter.ucloud._sts import assume_role
 from exporter.ucloud._times import parse_time
 from exporter.ucloud._transport import TRANSPORTS
 from exporter.ucloud._uhub import Image, Registry, Repo, list_registry
@@ -30,10 +32,12 @@ __all__ = [
     "APIError",
     "Bucket",
     "Buckets",
+    "CredentialsError",
     "DeadlineExceeded",
     "DecodeError",
     "HTTPStatusError",
     "Image",
+    "KeyProvider",
     "Listing",
     "ListingTooLarge",
     "Observer",
@@ -47,10 +51,12 @@ __all__ = [
     "UCloudClient",
     "UCloudError",
     "as_columns",
+    "assume_role",
     "get_projects",
     "get_regions",
     "list_image_buckets",
     "list_registry",
     "parse_time",
     "sign",
+    "static_key",
 ]

@@ -39,12 +39,22 @@ def sign(params: Mapping[str, ParamValue], private_key: str) -> str:
     return hashlib.sha1((payload + private_key).encode("utf-8")).hexdigest()
 
 
-def signed_form(params: Mapping[str, str], public_key: str, private_key: Secret) -> bytes:
-    """Return the form-encoded body of ``params`` with ``PublicKey`` and ``Signature`` added.
+def signed_form(
+    params: Mapping[str, str],
+    public_key: str,
+    private_key: Secret,
+    *,
+    token: Secret | None = None,
+) -> bytes:
+    """Return the form-encoded body of ``params`` with ``PublicKey`` and ``Signature`` added
+    (and, for a temporary key, its ``token`` as ``SecurityToken``, covered by the signature as
+    ucloud-sdk-go signs it).
 
     The same bytes ``UCloudAuth`` sends for a body of ``params``, built in one pass.
     """
     fields = {**params, "PublicKey": public_key}
+    if token is not None:
+        fields["SecurityToken"] = token.reveal()
     fields["Signature"] = sign(fields, private_key.reveal())
     return form(fields).encode("ascii")
 

@@ -14,9 +14,11 @@ import orjson
 
 from exporter import __version__
 from exporter.config import Account, UCloudSettings
+from exporter.credentials import Key
 from exporter.ucloud._auth import ParamValue, format_value, signed_form
 from exporter.ucloud._errors import (
     APIError,
+    CredentialsError,
     DeadlineExceeded,
     DecodeError,
     HTTPStatusError,
@@ -37,6 +39,19 @@ BACKOFF_MAX_SECONDS = 5.0
 # Called once per HTTP attempt with the action and the error reason (None on success).
 Observer = Callable[[str, str | None], None]
 Sleep = Callable[[float], Awaitable[None]]
+# "The key to sign with now": asked before every attempt with the account and the request's
+# deadline; raises CredentialsError when the account has none (no request is sent then).
+KeyProvider = Callable[[Account, float], Awaitable[Key]]
+
+
+async def static_key(account: Account, deadline: float) -> Key:
+    """The long-lived key pair written in the account (its configuration, file, profile, env)."""
+    del deadline
+    if account.instance_role is not None or account.assume_role is not None:
+        raise CredentialsError(f"account {account.name}: temporary keys need a key provider")
+    return Key(account.public_key, account.private_key)
+
+
 T = TypeVar("T")
 
 
@@ -51,9 +66,12 @@ class UCloudClient:
         http: str = TRANSPORTS[0],
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
+        keys: KeyProvider = static_key,
     ) -> None:
-        """``transport`` overrides ``http``, the choice among ``TRANSPORTS``."""
+        """``transport`` overrides ``http``, the choice among ``TRANSPORTS``; ``keys`` gives
+        each request its key (the account's own key pair by default)."""
         self._settings = settings
+        self.keys = keys
         self._http = Channel(
             settings.base_url,
             headers=HEADERS,
@@ -83,14 +101,23 @@ class UCloudClient:
         deadline: float,
         observe: Observer,
         parse: Callable[[dict[str, Any]], T],
+        key: Key | None = None,
     ) -> T:
-        """Send one action and ``parse`` its body; retry transient failures within budget."""
+        """Send one action and ``parse`` its body; retry transient failures within budget.
+
+        Each attempt is signed with ``key``, else with the key provider's key of the moment.
+        """
         action = str(params["Action"])
         attempt = 0
         while True:
             request_id = None
             try:
-                answer, request_id = await self._attempt(account, params, deadline)
+                signing = key or await self.keys(account, deadline)
+            except CredentialsError as exc:  # no request sent: nothing to observe
+                exc.action = action
+                raise
+            try:
+                answer, request_id = await self._attempt(account, signing, params, deadline)
                 body = parse(answer)
             except UCloudError as exc:
                 exc.action = action
@@ -114,7 +141,7 @@ class UCloudClient:
         return float(base * self._rng.uniform(0.5, 1.5))
 
     async def _attempt(
-        self, account: Account, params: Mapping[str, ParamValue], deadline: float
+        self, account: Account, key: Key, params: Mapping[str, ParamValue], deadline: float
     ) -> tuple[dict[str, Any], str | None]:
         """Send one request; return its decoded body and the gateway's request id."""
         remaining = deadline - time.monotonic()
@@ -124,7 +151,7 @@ class UCloudClient:
         try:
             async with asyncio.timeout(remaining):
                 async with pacer.slot() as epoch, self._slots:
-                    status, raw, request_id = await self._post(account, params, deadline)
+                    status, raw, request_id = await self._post(key, params, deadline)
         except TimeoutError as exc:
             raise DeadlineExceeded(f"scrape deadline reached after {remaining:.2f}s") from exc
         try:
@@ -175,13 +202,14 @@ class UCloudClient:
         return {name: pacer.limit for name, pacer in pacers.items()}
 
     async def _post(
-        self, account: Account, params: Mapping[str, ParamValue], deadline: float
+        self, key: Key, params: Mapping[str, ParamValue], deadline: float
     ) -> tuple[int, bytearray, str | None]:
         timeout = max(0.001, min(self._settings.timeout_seconds, deadline - time.monotonic()))
         body = signed_form(
             {k: format_value(v) for k, v in params.items()},
-            account.public_key,
-            account.private_key,
+            key.public_key,
+            key.private_key,
+            token=key.token,
         )
         try:
             # httpx's timeouts are per phase (one read); this bounds the whole exchange.

@@ -10,7 +10,9 @@
     ├── DecodeError             the body is not JSON or not the documented shape
     │   ├── PagingError         the pages never end (a paging loop)
     │   └── ListingTooLarge     more buckets than ucloud.max_buckets_per_listing
-    └── DeadlineExceeded        the scrape's time budget ran out before an answer
+    ├── DeadlineExceeded        the scrape's time budget ran out before an answer
+    └── CredentialsError        no key to sign with: the account's temporary key expired (or
+                                was never fetched) and its source fails; no request was sent
 """
 
 from __future__ import annotations
@@ -146,3 +148,10 @@ class DeadlineExceeded(UCloudError):
     """The scrape's time budget ran out."""
 
     reason = "deadline"
+
+
+class CredentialsError(UCloudError):
+    """The account has no usable key: its temporary key expired, or was never fetched, and
+    its source (metadata service, AssumeRole) fails. The text names the source and why."""
+
+    reason = "credentials"
