@@ -187,4 +187,5 @@ def test_metadata_and_assume_role_calls_are_observed_at_account_level() -> None:
     assert counted.account_requests[("both", "AssumeRole")] >= 1
     assert ("both", "MetadataSecurityCredentials", "refused") not in counted.account_errors
     assert counted.account_errors[("refused", "MetadataSecurityCredentials", "refused")] >= 1
-    assert not counted.requests  # nothing at target level, no region="" or project=""
+    assert {key[3] for key in counted.requests} == {"GetImageBucketList"}
+    assert all(all(part for part in key) for key in counted.requests)  # no region="" ...
