@@ -14,6 +14,7 @@ from benchmarks import (
     calls,
     compact,
     detached,
+    fleet_calls,
     hostile,
     latency,
     memory,
@@ -36,6 +37,7 @@ CASES = (
     "detached",
     "uhub",
     "compact",
+    "calls_per_hour",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -83,6 +85,9 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "detached": lambda: [detached.run(detached.QUICK if quick else detached.FULL)],
         "uhub": lambda: [uhub.run(uhub.QUICK if quick else uhub.FULL)],
         "compact": lambda: [compact.run(compact.QUICK if quick else compact.FULL)],
+        "calls_per_hour": lambda: [
+            fleet_calls.run(fleet_calls.QUICK if quick else fleet_calls.FULL)
+        ],
     }
 
 
