@@ -67,7 +67,8 @@ def goals(tables: list[Table]) -> Table:
             "by the expected ratio, each within 10 % of its formula",
             all(r["goal"] is True for r in rows.values()),
             f"before {before['calls/h']}/h, after {after['calls/h']}/h: "
-            f"{_num(after['before/after']):.2f}x fewer (expected {_num(after['expected_ratio']):.2f}x)",
+            f"{_num(after['before/after']):.2f}x fewer "
+            f"(expected {_num(after['expected_ratio']):.2f}x)",
         )
     _performance(by_case, summary)
     return summary
