@@ -63,7 +63,7 @@ def goals(tables: list[Table]) -> Table:
         rows = {str(r["run"]): r for r in by_case["calls_per_hour"]}
         before, after = rows["before"], rows["after"]
         summary.add(
-            "calls per hour on 20 projects x 25 regions: after (empty interval) below before "
+            "calls per hour, project_id and regions auto: after (empty interval) below before "
             "by the expected ratio, each within 10 % of its formula",
             all(r["goal"] is True for r in rows.values()),
             f"before {before['calls/h']}/h, after {after['calls/h']}/h: "
