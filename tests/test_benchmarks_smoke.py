@@ -33,6 +33,7 @@ TITLES = (
     "detached",
     "uhub",
     "compact",
+    "calls_per_hour",
     "goals",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"  # benchmarks' result markers
@@ -221,6 +222,23 @@ def test_uhub_refresh_calls_are_exact(quick):
         assert (row["GetRepo"], row["GetRepoImage"], row["GetImageTag"]) == (repo, image, tag)
         assert row["total"] == row["bound"] and row["holds"] is True
         assert row["tags_counted"] == tag
+
+
+def test_calls_per_hour_fall_with_the_empty_interval(quick):
+    """Quick: 3 projects x 4 regions, 2 occupied, one sixth of a compressed hour (40 scrapes,
+    the empty targets relisted at the 40th). A fixed number of scrapes: before is exact; a
+    late scrape (a busy machine) stretches the time, so after may only relist more."""
+    got = {row["run"]: row for row in rows(quick[0], "calls_per_hour")}
+    assert list(got) == ["before", "after"]
+    before, after = got["before"], got["after"]
+    assert (before["empty_interval_s"], after["empty_interval_s"]) == (0, 600)
+    assert before["scrapes"] == after["scrapes"] == 40
+    # after: 40 scrapes x 2 occupied; 10 empty targets relisted every 41st scrape (615 s)
+    assert (before["expected/h"], after["expected/h"]) == (240 * 12, round(480 + 10 * 3600 / 615))
+    assert before["calls/h"] == before["bucket_lists/h"] == 240 * 12  # no discovery in the part
+    assert 480 + 10 * 6 <= after["calls/h"] < before["calls/h"], after  # relisted at the 40th
+    assert after["expected_ratio"] == pytest.approx(2880 / (480 + 10 * 3600 / 615))
+    assert any(r["goal"].startswith("calls per hour") for r in rows(quick[0], "goals"))
 
 
 def test_latency_bounds_doctests() -> None:

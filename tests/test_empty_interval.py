@@ -22,7 +22,7 @@ from exporter.runtime import Runtime
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Bucket, Fault, Simulator
 from exporter.web.app import App
 from tests.support.asgi import Scraper, runtime_on
-from tests.support.held import LISTING, seen
+from tests.support.held import LISTING, config_file, seen
 from tests.support.procs import config_for, golden_account, wait_until
 
 Start = Callable[..., tuple[Scraper, Runtime, Path]]
@@ -134,10 +134,7 @@ def test_the_longer_of_min_interval_and_the_empty_interval_holds(simulator, star
 
 @pytest.mark.parametrize("bad", [-1, 86401, "soon", True])
 def test_out_of_range_is_one_line_with_the_key_path(tmp_path, bad):
-    path = tmp_path / "config.yaml"
-    cfg = config_for("http://127.0.0.1:9/", [golden_account()])
-    cfg["collect"]["empty_interval_seconds"] = bad
-    path.write_text(yaml.safe_dump(cfg))
+    path = config_file(tmp_path, empty_interval_seconds=bad)
     with pytest.raises(ConfigError) as info:
         config.load(path, env={})
     assert info.value.problems == [
@@ -148,16 +145,9 @@ def test_out_of_range_is_one_line_with_the_key_path(tmp_path, bad):
 
 @pytest.mark.parametrize("good", [0, 0.5, 86400])
 def test_the_range_ends_are_accepted(tmp_path, good):
-    path = tmp_path / "config.yaml"
-    cfg = config_for("http://127.0.0.1:9/", [golden_account()])
-    cfg["collect"]["empty_interval_seconds"] = good
-    path.write_text(yaml.safe_dump(cfg))
+    path = config_file(tmp_path, empty_interval_seconds=good)
     assert config.load(path, env={}).collect.empty_interval_seconds == good
 
 
 def test_the_default_is_600_seconds(tmp_path):
-    path = tmp_path / "config.yaml"
-    cfg = config_for("http://127.0.0.1:9/", [golden_account()])
-    del cfg["collect"]["empty_interval_seconds"]
-    path.write_text(yaml.safe_dump(cfg))
-    assert config.load(path, env={}).collect.empty_interval_seconds == 600
+    assert config.load(config_file(tmp_path), env={}).collect.empty_interval_seconds == 600

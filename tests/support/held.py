@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from exporter.simulator import GOLDEN_PROJECT, Simulator
 from tests.support.asgi import Scraper
-from tests.support.procs import samples, value
+from tests.support.procs import config_for, golden_account, samples, value
 
 LISTING = "GetImageBucketList"
 
@@ -42,3 +46,13 @@ def seen(app: Scraper, simulator: Simulator, region: str, *, probe: bool = False
             if name == "ucloud_image_bucket_images" and dict(labels).get("region") == region
         ),
     )
+
+
+def config_file(workdir: Path, **collect: Any) -> Path:
+    """Write a golden config whose ``collect`` section is exactly ``collect``; return its path
+    (nothing listens at its gateway: for loading only)."""
+    cfg = config_for("http://127.0.0.1:9/", [golden_account()])
+    cfg["collect"] = collect
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
