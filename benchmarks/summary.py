@@ -59,18 +59,18 @@ def goals(tables: list[Table]) -> Table:
                 _num(ratio) <= 1.5,
                 f"{_num(ratio):.2f}x",
             )
+    _performance(by_case, summary)
     if "calls_per_hour" in by_case:
-        rows = {str(r["run"]): r for r in by_case["calls_per_hour"]}
-        before, after = rows["before"], rows["after"]
+        runs = {str(r["run"]): r for r in by_case["calls_per_hour"]}
+        before, after = runs["before"], runs["after"]
         summary.add(
             "calls per hour, project_id and regions auto: after (empty interval) below before "
             "by the expected ratio, each within 10 % of its formula",
-            all(r["goal"] is True for r in rows.values()),
+            all(r["goal"] is True for r in runs.values()),
             f"before {before['calls/h']}/h, after {after['calls/h']}/h: "
             f"{_num(after['before/after']):.2f}x fewer "
             f"(expected {_num(after['expected_ratio']):.2f}x)",
         )
-    _performance(by_case, summary)
     return summary
 
 
