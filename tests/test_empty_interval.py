@@ -22,7 +22,7 @@ from exporter.runtime import Runtime
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Bucket, Fault, Simulator
 from exporter.web.app import App
 from tests.support.asgi import Scraper, runtime_on
-from tests.support.held import LISTING, config_file, seen
+from tests.support.held import LISTING, Seen, config_file, seen
 from tests.support.procs import config_for, golden_account, wait_until
 
 Start = Callable[..., tuple[Scraper, Runtime, Path]]
@@ -59,6 +59,7 @@ def test_an_empty_target_is_listed_again_after_the_interval(simulator, start):
     time.sleep(1.1)
     again = seen(app, simulator, "hk")
     assert (again.up, again.listings) == (1, 2)
+    assert first.last_success is not None and again.last_success is not None
     assert again.last_success > first.last_success
 
 
@@ -68,12 +69,15 @@ def test_a_bucket_added_to_an_empty_target_appears_within_the_interval(simulator
     added = time.monotonic()
     simulator.fleet.add_bucket(GOLDEN_PUBLIC_KEY, "hk", Bucket("golden/new", "Private", 4, 1))
     assert seen(app, simulator, "hk").buckets == frozenset()  # held: not listed yet
-    answers = []
-    assert wait_until(
-        lambda: answers.append(seen(app, simulator, "hk")) or answers[-1].buckets, timeout=3
-    )
+    answers: list[Seen] = []
+
+    def shown() -> bool:
+        answers.append(seen(app, simulator, "hk"))
+        return bool(answers[-1].buckets)
+
+    assert wait_until(shown, timeout=3)
     assert time.monotonic() - added < 1.5  # the interval, and a poll's slack
-    assert (answers[-1].buckets, answers[-1].listings) == ({"golden/new"}, 2)
+    assert (answers[-1].buckets, answers[-1].listings) == (frozenset({"golden/new"}), 2)
     assert seen(app, simulator, "hk").listings == 3  # no longer empty: listed every scrape
 
 
