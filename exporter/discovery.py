@@ -53,9 +53,11 @@ class _Book:
     noun = ""  # "region", "project"
     families_of: tuple[Family, Family, Family] | None = None  # ok, last success, count
 
-    def __init__(self, client: UCloudClient, *, refresh_seconds: float) -> None:
+    def __init__(
+        self, client: UCloudClient, *, refresh_seconds: float, retry_seconds: float = RETRY_SECONDS
+    ) -> None:
         self._client = client
-        self._refresh = refresh_seconds
+        self._refresh, self._retry = refresh_seconds, retry_seconds
         self._known: dict[str, _Known] = {}
 
     def reconfigure(
@@ -122,7 +124,7 @@ class _Book:
     def _due(self, account: Account, state: _Known) -> bool:
         if state.refreshed is None:
             return True
-        wait = self.interval(account) if state.ok else min(self._refresh, RETRY_SECONDS)
+        wait = self.interval(account) if state.ok else min(self._refresh, self._retry)
         return time.monotonic() - state.refreshed >= wait
 
     async def _refresh_one(
