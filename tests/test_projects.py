@@ -18,7 +18,7 @@ from exporter.config import ConfigError
 from exporter.simulator import Account, Bucket, Fault, Fleet, Image, ProjectData, Repo, Simulator
 from exporter.web.app import App
 from tests.support.asgi import call, runtime_on
-from tests.support.procs import Samples, config_for, value
+from tests.support.procs import Samples, config_for, run_cli, value
 
 KEY, SECRET = "proj-public-key", "proj-private-key"
 OTHER_KEY, OTHER_SECRET = "other-public-key", "other-private-key"
@@ -274,3 +274,18 @@ def test_project_settings_parse(tmp_path: Path):
     assert not listed.discover_projects and listed.projects == ("org-b",)
     assert parsed.collect.project_refresh_seconds == 60
     assert parsed.collect.empty_interval_seconds == 0
+
+
+def test_config_check_says_which_projects_and_regions_each_account_lists(tmp_path: Path):
+    path = tmp_path / "c.yaml"
+    accounts = [account(project_id="auto", regions="auto"), {**account(project_id=["a", "b"]),
+                "name": "two"}, {**account(), "name": "plain", "regions": ["hk"]}]  # fmt: skip
+    path.write_text(yaml.safe_dump({"accounts": accounts}))
+    done = run_cli("--config.file", str(path), "--config.check")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"{path}: OK (3 accounts, 5 targets, 1 accounts with discovered projects or regions)",
+        "  main: static; projects: auto (GetProjectList); regions: auto (GetRegion)",
+        "  two: static; projects: a, b; regions: cn-bj2, hk",
+        "  plain: static; project: the key's default; regions: hk",
+    ]
