@@ -289,3 +289,17 @@ def test_config_check_says_which_projects_and_regions_each_account_lists(tmp_pat
         "  two: static; projects: a, b; regions: cn-bj2, hk",
         "  plain: static; project: the key's default; regions: hk",
     ]
+
+
+def test_a_hanging_default_project_resolution_does_not_hold_the_listings(served, tmp_path):
+    """An account without project_id is listed (as project="default") while GetProjectList
+    hangs, instead of failing every scrape until the call times out."""
+    served.add_fault(Fault(delay=30), action="GetProjectList")
+    cfg = config_for(served.url, [account()], ucloud={"timeout_seconds": 30, "retries": 0})
+    with runtime_on(tmp_path, cfg) as (runtime, _):
+        started = time.monotonic()
+        answer = call(App(runtime), headers={"X-Prometheus-Scrape-Timeout-Seconds": "8"})
+        took = time.monotonic() - started
+    assert answer.status == 200 and took < 6
+    assert up_targets(answer.samples()) == {("main", "default", "cn-bj2"): 1,
+                                            ("main", "default", "hk"): 1}  # fmt: skip
