@@ -30,13 +30,13 @@ FAMILIES = (*metrics.CATALOGUE, *metrics.UHUB_FAMILIES)
 CONTRACT: dict[str, set[str]] = {family.name: set(family.labels) for family in FAMILIES}
 # Recording rules (prometheus/recording.yml) the dashboard reads, with their labels.
 RECORDED: dict[str, set[str]] = {
-    "instance_account_region_type:ucloud_image_bucket_images:sum": {"account", "region", "type"},
-    "instance_account_region_reason:ucloud_image_bucket_api_errors:increase5m": {
+    "instance_account_project_region_type:ucloud_image_bucket_images:sum": {"account", "region", "type"},
+    "instance_account_project_region_reason:ucloud_image_bucket_api_errors:increase5m": {
         "account",
         "region",
         "reason",
     },
-    "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m": {"account", "region"},
+    "instance_account_project_region:ucloud_image_bucket_invalid_entries:increase5m": {"account", "region"},
 }
 # Prometheus's own per-scrape-target metric.
 PROMETHEUS = {"up": set[str]()}

@@ -121,7 +121,7 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
         at = settle(
             prom,
             'ucloud_image_bucket_images{bucket="golden/gamma"} == 290',
-            "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m",
+            "instance_account_project_region:ucloud_image_bucket_invalid_entries:increase5m",
             "ucloud_uhub_up == 1",
         )
         results = dashboard_results(prom, at)
@@ -174,7 +174,7 @@ def test_dead_exporter_shows_down(simulator, start_exporter, tmp_path):
         workdir=tmp_path / "prom",
     ) as prom:
         alive = dashboard_results(
-            prom, settle(prom, "instance_account_region_type:ucloud_image_bucket_images:sum")
+            prom, settle(prom, "instance_account_project_region_type:ucloud_image_bucket_images:sum")
         )
         assert values(alive["Exporter scrapes down / A"]) == [0]
         assert values(alive["Targets up / A"]) == [3]
@@ -206,13 +206,13 @@ TOTALS = (
 )
 # Recording rule -> the same total from one exporter's raw series (%s: its instance matcher).
 RULE_TOTALS = {
-    "account_region_type:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
-    "account_region:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
-    "account_region_type:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
-    "account_region:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
+    "account_project_region_type:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
+    "account_project_region:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
+    "account_project_region_type:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
+    "account_project_region:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
     "job:ucloud_image_bucket_up:sum": "sum(ucloud_image_bucket_up{%s})",
     "job:ucloud_image_bucket_up:count": "count(ucloud_image_bucket_up{%s})",
-    "account_region:ucloud_image_bucket_up:max": "sum(ucloud_image_bucket_up{%s})",
+    "account_project_region:ucloud_image_bucket_up:max": "sum(ucloud_image_bucket_up{%s})",
 }
 
 
@@ -230,8 +230,8 @@ def test_ha_pair_totals_equal_one_exporter(simulator, start_exporter, tmp_path):
         prom.wait_for(f'up{{job="{JOB}"}} == 1', lambda r: len(r) == 2, timeout=30)
         at = settle(
             prom,
-            "account_region:ucloud_image_bucket_up:max",
-            "account_region:ucloud_image_bucket_images:sum",
+            "account_project_region:ucloud_image_bucket_up:max",
+            "account_project_region:ucloud_image_bucket_images:sum",
         )
         one = f'instance="{addresses[0]}"'
         for rule, single in RULE_TOTALS.items():
@@ -240,7 +240,7 @@ def test_ha_pair_totals_equal_one_exporter(simulator, start_exporter, tmp_path):
         requests = "rate(ucloud_image_bucket_api_requests_total{%s}[5s])"
         single_rate = values(prom.query(f"sum({requests % one})", at))[0]
         pair_rate = values(
-            prom.query("sum(account_region_action:ucloud_image_bucket_api_requests:rate5m)", at)
+            prom.query("sum(account_project_region_action:ucloud_image_bucket_api_requests:rate5m)", at)
         )[0]
         assert 0 < pair_rate < 1.5 * single_rate, (pair_rate, single_rate)
 

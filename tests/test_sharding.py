@@ -132,7 +132,7 @@ def test_dashboard_queries_on_the_sharded_probe_setup(simulator, start_exporter,
         for prom in (p0, p1):
             at = settle(
                 prom,
-                "account_region:ucloud_image_bucket_up:max",
+                "account_project_region:ucloud_image_bucket_up:max",
                 "ucloud_image_bucket_exporter_build_info",
                 "ucloud_uhub_up == 1",
             )
