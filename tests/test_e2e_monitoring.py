@@ -174,7 +174,8 @@ def test_dead_exporter_shows_down(simulator, start_exporter, tmp_path):
         workdir=tmp_path / "prom",
     ) as prom:
         alive = dashboard_results(
-            prom, settle(prom, "instance_account_project_region_type:ucloud_image_bucket_images:sum")
+            prom,
+            settle(prom, "instance_account_project_region_type:ucloud_image_bucket_images:sum"),
         )
         assert values(alive["Exporter scrapes down / A"]) == [0]
         assert values(alive["Targets up / A"]) == [3]
@@ -208,7 +209,9 @@ TOTALS = (
 RULE_TOTALS = {
     "account_project_region_type:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
     "account_project_region:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
-    "account_project_region_type:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
+    "account_project_region_type:ucloud_image_bucket_images:sum": (
+        "sum(ucloud_image_bucket_images{%s})"
+    ),
     "account_project_region:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
     "job:ucloud_image_bucket_up:sum": "sum(ucloud_image_bucket_up{%s})",
     "job:ucloud_image_bucket_up:count": "count(ucloud_image_bucket_up{%s})",
@@ -240,7 +243,9 @@ def test_ha_pair_totals_equal_one_exporter(simulator, start_exporter, tmp_path):
         requests = "rate(ucloud_image_bucket_api_requests_total{%s}[5s])"
         single_rate = values(prom.query(f"sum({requests % one})", at))[0]
         pair_rate = values(
-            prom.query("sum(account_project_region_action:ucloud_image_bucket_api_requests:rate5m)", at)
+            prom.query(
+                "sum(account_project_region_action:ucloud_image_bucket_api_requests:rate5m)", at
+            )
         )[0]
         assert 0 < pair_rate < 1.5 * single_rate, (pair_rate, single_rate)
 
