@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from exporter.simulator import GOLDEN_PUBLIC_KEY, Bucket, Fault
+from exporter.simulator import GOLDEN_PROJECT, GOLDEN_PUBLIC_KEY, Bucket, Fault
 from tests.support import panels
 from tests.support.faults import malformed_entry
 from tests.support.monitoring import (
+    DISCOVERY_PANEL,
     RANGE,
     UHUB_NEEDS,
     dashboard_results,
@@ -33,6 +34,7 @@ from tests.support.monitoring import (
 )
 from tests.support.procs import config_for, golden_account
 from tests.support.prometheus import AlertmanagerServer, PrometheusServer
+from tests.support.temporary import assuming_account, sts_config, sts_simulator
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,7 +127,13 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
             "ucloud_uhub_up == 1",
         )
         results = dashboard_results(prom, at)
-        empty = [where for where, result in results.items() if not result]
+        # The golden account has a configured project and long-lived keys: no project
+        # discovery, no credentials expiry (test_discovery_and_credentials_panel has them).
+        empty = [
+            where
+            for where, result in results.items()
+            if not result and not where.startswith(f"{DISCOVERY_PANEL} / ")
+        ]
         uhub_empty = uhub_queries(empty)
         assert not uhub_empty, f"UHub queries without data; they need {UHUB_NEEDS}:\n" + (
             "\n".join(uhub_empty)
@@ -153,6 +161,37 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
             if query.instant and query.expr.startswith("topk("):
                 k = int(query.expr[5:].split(",", 1)[0])
                 assert 0 < len(results[query.where]) <= k, query.where
+
+
+def test_discovery_and_credentials_panel(start_exporter, tmp_path):
+    """An account on an assumed role whose projects are discovered (no project_id): the
+    panel's every column has data, and the project variable offers the discovered project."""
+    with sts_simulator(lifetime=600) as (sim, _):
+        account = assuming_account("golden", regions=["cn-bj2"])
+        del account["project_id"]
+        config = sts_config(sim, [account])
+        config["collect"] = {"empty_interval_seconds": 0}
+        exp = start_exporter(config)
+        with PrometheusServer(
+            scrape_config([(f"127.0.0.1:{exp.port}", {})]),
+            rule_files("alerts.yml", "recording.yml"),
+            workdir=tmp_path / "prom",
+        ) as prom:
+            at = settle(
+                prom,
+                "ucloud_image_bucket_project_discovery_success == 1",
+                "ucloud_image_bucket_credentials_expiry_timestamp_seconds",
+                f'ucloud_image_bucket_up{{project="{GOLDEN_PROJECT}"}} == 1',
+            )
+            results = dashboard_results(prom, at)
+            for where, result in results.items():
+                if where.startswith(f"{DISCOVERY_PANEL} / "):
+                    assert [s["metric"]["account"] for s in result] == ["golden"], where
+            assert values(results[f"{DISCOVERY_PANEL} / A"]) == [1]
+            assert values(results[f"{DISCOVERY_PANEL} / B"]) >= [1]
+            assert 0 < values(results[f"{DISCOVERY_PANEL} / D"])[0] <= 600
+            projects = {s["metric"]["project"] for s in results["variable project"]}
+            assert GOLDEN_PROJECT in projects
 
 
 HEALTH_STATS = (
