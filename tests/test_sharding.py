@@ -149,7 +149,7 @@ def test_dashboard_queries_on_the_sharded_probe_setup(simulator, start_exporter,
             assert jobs == {"ucloud-image-probe", "ucloud-image-exporter"}
             probes = {s["metric"]["instance"] for s in results["variable instance"]}
             assert probes == active_targets(prom)  # the probes and the exporter itself
-            for name in ("account", "region", "type"):
+            for name in ("account", "project", "region", "type"):
                 assert results[f"variable {name}"], name
             assert not prom.query('process_resident_memory_bytes{job="ucloud-image-probe"}')
         # Growth needs an hour-old value, the discovery panel project discovery and a temporary
