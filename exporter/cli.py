@@ -161,18 +161,35 @@ def _print_check(
     """Print what --config.check found valid, and each account's credential source."""
     print(f"{args.config_file}: OK ({len(cfg.accounts)} accounts, {_describe_targets(cfg)})")
     for account in cfg.accounts:  # where each account's keys come from, never the keys
-        print(f"  {account.name}: {account.credential_source}")
+        print(f"  {account.name}: {account.credential_source}; {_scope(account)}")
     if security is not None:
         print(f"{args.web_config_file}: OK ({security.describe()})")
 
 
+def _scope(account: config.Account) -> str:
+    """Say which projects and regions an account lists, without asking the API."""
+    projects = (
+        "projects: auto (GetProjectList)"
+        if account.discover_projects
+        else f"projects: {', '.join(account.projects)}"
+        if account.projects
+        else "project: the key's default"
+    )
+    regions = "auto (GetRegion)" if account.discover_regions else ", ".join(account.regions)
+    return f"{projects}; regions: {regions}"
+
+
 def _describe_targets(cfg: config.Config) -> str:
-    fixed = sum(len(a.regions) for a in cfg.accounts)
-    auto = sum(a.discover_regions for a in cfg.accounts)
+    fixed = sum(
+        len(a.regions) * max(1, len(a.projects))
+        for a in cfg.accounts
+        if not (a.discover_regions or a.discover_projects)
+    )
+    auto = sum(a.discover_regions or a.discover_projects for a in cfg.accounts)
     uhub = sum(a.uhub for a in cfg.accounts)
     return (
         f"{fixed} targets"
-        + (f", {auto} accounts with discovered regions" if auto else "")
+        + (f", {auto} accounts with discovered projects or regions" if auto else "")
         + (f", {uhub} with UHub (tag_counts {cfg.uhub.tag_counts})" if uhub else "")
     )
 

@@ -54,7 +54,7 @@ class Demo:
 
     def config(self) -> Config:
         """Return a config that lists every demo account and region at the simulator."""
-        (main, _, _, main_regions), (staging, _, _, staging_regions) = DEMO_ACCOUNTS
+        (main, _, _, _), (staging, _, _, staging_regions) = DEMO_ACCOUNTS
         raw = {
             "ucloud": {
                 "base_url": self.url,
@@ -62,8 +62,10 @@ class Demo:
                 "page_size": 50,
             },
             "accounts": [
-                # the demo fleet's one account with a registry
-                {"name": main, "profile": PROFILE, "regions": list(main_regions), "uhub": True},
+                # the demo fleet's one account with a registry, and with three projects: every
+                # project and region it has is discovered
+                {"name": main, "profile": PROFILE, "project_id": "auto", "regions": "auto",
+                 "uhub": True},
                 {"name": staging, "instance_role": INSTANCE_ROLE, "project_id": DEMO_PROJECT,
                  "regions": list(staging_regions)},
             ],

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 #: After a failed discovery, the next attempt is due this soon (or at the refresh interval,
 #: if shorter): an account whose first discovery failed has no targets until one succeeds.
 RETRY_SECONDS = 30.0
+#: How long a scrape waits for an account's default project to be resolved the first time
+#: before listing it as ``DEFAULT_PROJECT`` (GetProjectList answers in well under a second).
+RESOLVE_WAIT_SECONDS = 2.0
 
 
 @dataclass
@@ -53,9 +56,11 @@ class _Book:
     noun = ""  # "region", "project"
     families_of: tuple[Family, Family, Family] | None = None  # ok, last success, count
 
-    def __init__(self, client: UCloudClient, *, refresh_seconds: float) -> None:
+    def __init__(
+        self, client: UCloudClient, *, refresh_seconds: float, retry_seconds: float = RETRY_SECONDS
+    ) -> None:
         self._client = client
-        self._refresh = refresh_seconds
+        self._refresh, self._retry = refresh_seconds, retry_seconds
         self._known: dict[str, _Known] = {}
 
     def reconfigure(
@@ -107,8 +112,16 @@ class _Book:
         state = self._known.get(account.name)
         return state.values if state else ()
 
-    async def get(self, account: Account, *, deadline: float, observe: Observer) -> tuple[str, ...]:
-        """Return the account's values, refreshing discovered ones when due."""
+    async def get(
+        self,
+        account: Account,
+        *,
+        deadline: float,
+        observe: Observer,
+        wait: float | None = None,
+    ) -> tuple[str, ...]:
+        """Return the account's values, refreshing discovered ones when due; wait for the
+        refresh until ``deadline`` (at most ``wait`` s when given: it goes on meanwhile)."""
         if not self.discovers(account):
             return self.configured(account)
         state = self._known.setdefault(account.name, _Known())
@@ -116,13 +129,15 @@ class _Book:
             state.task = asyncio.ensure_future(self._refresh_one(account, state, deadline, observe))
         if state.task is not None and not state.task.done():
             remaining = max(0.0, deadline - time.monotonic())
+            if wait is not None:
+                remaining = min(remaining, wait)
             await asyncio.wait([asyncio.shield(state.task)], timeout=remaining)
         return state.values
 
     def _due(self, account: Account, state: _Known) -> bool:
         if state.refreshed is None:
             return True
-        wait = self.interval(account) if state.ok else min(self._refresh, RETRY_SECONDS)
+        wait = self.interval(account) if state.ok else min(self._refresh, self._retry)
         return time.monotonic() - state.refreshed >= wait
 
     async def _refresh_one(
@@ -219,9 +234,20 @@ class ProjectBook(_Book):
         """Return the projects known now, without calling the API."""
         return self._or_default(account, super().known(account))
 
-    async def get(self, account: Account, *, deadline: float, observe: Observer) -> tuple[str, ...]:
-        """Return the account's projects, refreshing discovered ones when due."""
-        found = await super().get(account, deadline=deadline, observe=observe)
+    async def get(
+        self,
+        account: Account,
+        *,
+        deadline: float,
+        observe: Observer,
+        wait: float | None = None,
+    ) -> tuple[str, ...]:
+        """Return the account's projects, refreshing discovered ones when due. The default
+        project's first resolution is waited for ``RESOLVE_WAIT_SECONDS`` at most: while
+        GetProjectList hangs, the account is listed as ``DEFAULT_PROJECT`` meanwhile."""
+        if not (account.projects or account.discover_projects or super().known(account)):
+            wait = RESOLVE_WAIT_SECONDS if wait is None else min(wait, RESOLVE_WAIT_SECONDS)
+        found = await super().get(account, deadline=deadline, observe=observe, wait=wait)
         return self._or_default(account, found)
 
     @staticmethod

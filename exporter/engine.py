@@ -312,15 +312,9 @@ class Engine:
         )
         return projects, regions
 
-    async def _all_targets(self, deadline: float) -> list[Target]:
-        accounts = self.config.accounts  # a reload may swap the config while this waits
-        found = await asyncio.gather(*(self._scope(a, deadline) for a in accounts))
-        return [
-            Target(a, p, r)
-            for a, (projects, regions) in zip(accounts, found, strict=True)
-            for p in projects
-            for r in regions
-        ]
+    async def _targets_of(self, account: Account, deadline: float) -> list[Target]:
+        projects, regions = await self._scope(account, deadline)
+        return [Target(account, p, r) for p in projects for r in regions]
 
     async def _collect(
         self,
@@ -329,19 +323,60 @@ class Engine:
         timeout: float,
         until: Callable[[], float],
     ) -> list[Result]:
+        """List ``chosen`` (every target by default: each account's listings start as soon as
+        its own projects and regions are known, so one slow discovery delays no other account)
+        until ``until()``; return every target's outcome."""
         deadline = started + timeout
-        targets = await self._all_targets(deadline) if chosen is None else chosen
-        waits = [asyncio.ensure_future(self._get(t, deadline)) for t in targets]
-        pending = set(waits)
+        accounts = self.config.accounts  # a reload may swap the config while this waits
+        found: list[list[Target] | None] = [None] * len(accounts) if chosen is None else [chosen]
+        scopes: dict[asyncio.Future[Any], int] = {} if chosen is not None else {
+            asyncio.ensure_future(self._targets_of(a, deadline)): i for i, a in enumerate(accounts)
+        }  # fmt: skip
+        waits = [asyncio.ensure_future(self._get(t, deadline)) for t in chosen or ()]
+        pending: set[asyncio.Future[Any]] = {*scopes, *waits}
         try:
             while pending and (left := until() - time.monotonic()) > 0:
-                _, pending = await asyncio.wait(
+                done, pending = await asyncio.wait(
                     pending, timeout=left, return_when=asyncio.FIRST_COMPLETED
                 )
+                for scope in done & scopes.keys():
+                    targets = found[scopes[scope]] = scope.result()
+                    started_now = [asyncio.ensure_future(self._get(t, deadline)) for t in targets]
+                    waits += started_now
+                    pending.update(started_now)
         finally:
-            for wait in waits:
+            for wait in (*scopes, *waits):
                 wait.cancel()  # only our wait: the shared listing goes on (shielded)
-        return [self._outcome(t, started) for t in targets]
+        if chosen is None:
+            self._prune(
+                [t for ts in found if ts is not None for t in ts],
+                {a.name for a, ts in zip(accounts, found, strict=True) if ts is not None},
+            )
+        return [
+            self._outcome(t, started)
+            for i, ts in enumerate(found)
+            for t in (ts if ts is not None else self._known_targets(accounts[i]))
+        ]
+
+    def _known_targets(self, account: Account) -> list[Target]:
+        """Return the account's targets as last discovered (its discovery is still running)."""
+        return [
+            Target(account, p, r)
+            for p in self.projects.known(account)
+            for r in self.regions.known(account)
+        ]
+
+    def _prune(self, targets: list[Target], accounts: set[str]) -> None:
+        """Forget the targets of ``accounts`` that are not in ``targets`` any more (a project or
+        region that discovery no longer finds): their slots, counters and last success."""
+        keep = {t.key for t in targets}
+        gone = [k for k in self._slots if k[0] in accounts and k not in keep]
+        for key in gone:
+            slot = self._slots.pop(key)
+            if slot.task is not None and not slot.task.done():
+                slot.task.cancel()
+        if gone:
+            self.stats.forget_targets(set(gone))
 
     def _outcome(self, target: Target, started: float) -> Result:
         """Return the target's result for a scrape that began at ``started``.

@@ -99,6 +99,15 @@ class Stats:
                 for key in [k for k in table if not self._wants(k[:width])]:
                     del table[key]
 
+    def forget_targets(self, targets: set[TargetKey]) -> None:
+        """Drop the rows of ``targets`` (discovery no longer finds their project or region):
+        their series vanish. Counted again if they come back."""
+        with self._lock:
+            for table, width in self._tables():
+                if width == 3:
+                    for key in [k for k in table if k[:3] in targets]:
+                        del table[key]
+
     def _wants(self, key: tuple[str, ...]) -> bool:
         """Return whether the configuration has ``(account,)``, ``(account, project)`` (its
         UHub) or ``(account, project, region)``."""

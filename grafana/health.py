@@ -3,15 +3,55 @@
 from __future__ import annotations
 
 import queries as q
+from grafana_foundation_sdk.builders import table
+from grafana_foundation_sdk.models import dashboard as model
 from panels import (
     Panel,
     query,
     state_panel,
     table_panel,
     timeseries_panel,
+    updown,
 )
 
 Placed = tuple[Panel, int, int]  # a panel, its width (of 24) and its height
+SECONDS = [model.DynamicConfigValue(id_val="unit", value="s")]
+
+
+def discovery_and_credentials() -> table.Panel:
+    """One row per account: its project discovery and its temporary key's time left."""
+    return (
+        table_panel(
+            "Project discovery and credentials",
+            "Per account: whether its last GetProjectList call succeeded "
+            "(ucloud_image_bucket_project_discovery_success; project_id: auto, or none set), "
+            "the projects it knows, seconds since its projects were last listed, and the time "
+            "until its temporary key (instance_role, assume_role) expires "
+            "(ucloud_image_bucket_credentials_expiry_timestamp_seconds - time(); the key is "
+            "refreshed when 20 % of its lifetime is left). Accounts with configured projects "
+            "have no discovery columns, long-lived keys no expiry.",
+            [
+                ("A", q.PROJECT_DISCOVERY_STATUS),
+                ("B", q.PROJECTS_KNOWN),
+                ("C", q.PROJECT_DISCOVERY_AGE),
+                ("D", q.CREDENTIALS_LEFT),
+            ],
+            [
+                ("account", "Account"),
+                ("Value #A", "Project discovery"),
+                ("Value #B", "Projects"),
+                ("Value #C", "Listed ago"),
+                ("Value #D", "Credentials expire in"),
+            ],
+            sort_by="Account",
+        )
+        .override_by_name(
+            "Project discovery",
+            [model.DynamicConfigValue(id_val="mappings", value=updown("FAILED", "OK"))],
+        )
+        .override_by_name("Listed ago", SECONDS)
+        .override_by_name("Credentials expire in", SECONDS)
+    )
 
 
 def exporter_health() -> list[Placed]:
@@ -29,10 +69,11 @@ def exporter_health() -> list[Placed]:
         (
             state_panel(
                 "Target status",
-                "ucloud_image_bucket_up per account x region target and exporter instance: UP "
+                "ucloud_image_bucket_up per account x project x region target and exporter "
+                "instance: UP "
                 "when the target's last listing succeeded, DOWN when it failed. Gaps mean the "
                 "exporter was not scraped.",
-                query(q.TARGET_UP, "{{account}} / {{region}} ({{instance}})"),
+                query(q.TARGET_UP, "{{account}} / {{project}} / {{region}} ({{instance}})"),
             ),
             12,
             9,
@@ -42,11 +83,13 @@ def exporter_health() -> list[Placed]:
                 "Failing targets",
                 "Targets whose last listing failed, with the reason "
                 "(ucloud_image_bucket_error_info: retcode_<n>, http_<status>, timeout, transport, "
-                "decode, paging, too_many_buckets, deadline). Empty when every target is fine. "
+                "decode, paging, too_many_buckets, deadline, credentials). Empty when every "
+                "target is fine. "
                 "docs/runbooks.md says what to do for each reason.",
                 [("A", q.ERROR_INFO)],
                 [
                     ("account", "Account"),
+                    ("project", "Project"),
                     ("region", "Region"),
                     ("reason", "Reason"),
                     ("instance", "Instance"),
@@ -62,7 +105,7 @@ def exporter_health() -> list[Placed]:
                 "Listing duration per target",
                 "How long the last bucket listing of each target took, retries included "
                 "(ucloud_image_bucket_scrape_duration_seconds), per exporter instance.",
-                query(q.DURATION, "{{account}} / {{region}} ({{instance}})"),
+                query(q.DURATION, "{{account}} / {{project}} / {{region}} ({{instance}})"),
                 unit="s",
             ),
             12,
@@ -73,7 +116,7 @@ def exporter_health() -> list[Placed]:
                 "API request rate",
                 "UCloud API requests per second by target and API action, one exporter's worth "
                 "(rate of ucloud_image_bucket_api_requests_total, max over replicas).",
-                query(q.REQUEST_RATE, "{{account}} / {{region}} {{action}}"),
+                query(q.REQUEST_RATE, "{{account}} / {{project}} / {{region}} {{action}}"),
                 unit="reqps",
             ),
             12,
@@ -85,7 +128,8 @@ def exporter_health() -> list[Placed]:
                 "Failed UCloud API requests in the 5 minutes before each point, by reason, first "
                 "errors included. retcode_170-174 and 292-299 are authentication / permission "
                 "errors, retcode_153 and http_429 throttling; timeout, transport, decode and "
-                "deadline are client-side failures.",
+                "deadline are client-side failures. Per-target and account-level requests "
+                "(GetRegion, GetProjectList, AssumeRole, UHub's) together.",
                 query(q.ERRORS_BY_REASON, "{{reason}}"),
                 decimals=0,
             ),
@@ -97,7 +141,7 @@ def exporter_health() -> list[Placed]:
                 "Data age per target",
                 "Seconds since each target's data was last fetched successfully by any replica "
                 "(time() - ucloud_image_bucket_last_success_timestamp_seconds).",
-                query(q.DATA_AGE, "{{account}} / {{region}}"),
+                query(q.DATA_AGE, "{{account}} / {{project}} / {{region}}"),
                 unit="s",
             ),
             12,
@@ -110,9 +154,28 @@ def exporter_health() -> list[Placed]:
                 "point (ucloud_image_bucket_invalid_entries_total, all fields; the bucket still "
                 "counts). Non-zero means the API's answer changed or it leaves out zero values. "
                 "No data until the first one.",
-                query(q.INVALID_ENTRIES, "{{account}} / {{region}}"),
+                query(q.INVALID_ENTRIES, "{{account}} / {{project}} / {{region}}"),
                 decimals=0,
             ),
+            12,
+            9,
+        ),
+        (
+            timeseries_panel(
+                "Account-level API request rate",
+                "Account-level UCloud API requests per second by account and action: GetRegion, "
+                "GetProjectList, AssumeRole, MetadataSecurityCredentials and UHub's GetRepo, "
+                "GetRepoImage, GetImageTag (rate of "
+                "ucloud_image_bucket_account_api_requests_total, max over replicas). Their "
+                "errors are in 'API errors by reason'.",
+                query(q.ACCOUNT_REQUEST_RATE, "{{account}} {{action}}"),
+                unit="reqps",
+            ),
+            12,
+            9,
+        ),
+        (
+            discovery_and_credentials(),
             12,
             9,
         ),

@@ -63,12 +63,12 @@ GREEN = (("green", None),)
 RED_FROM_1 = (("green", None), ("red", 1))
 
 
-def updown(down: str = "DOWN") -> list[model.ValueMapping]:
+def updown(down: str = "DOWN", up: str = "UP") -> list[model.ValueMapping]:
     return [
         model.ValueMap(
             options={
                 "0": model.ValueMappingResult(text=down, color="red", index=0),
-                "1": model.ValueMappingResult(text="UP", color="green", index=1),
+                "1": model.ValueMappingResult(text=up, color="green", index=1),
             }
         )
     ]
@@ -206,6 +206,7 @@ HIDDEN = ("Time", "__name__", "job", "instance")
 BUCKET_COLUMNS = (
     ("bucket", "Bucket"),
     ("account", "Account"),
+    ("project", "Project"),
     ("region", "Region"),
     ("type", "Type"),
 )

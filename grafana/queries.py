@@ -5,11 +5,12 @@ Rules every query follows, checked by tests/test_dashboard.py:
 * Every selector filters on the dashboard variables its metric has labels for.
 * HA pairs: two exporters with the same configuration are two targets of one job (told
   apart by ``instance`` and ``replica``).  Every total first takes ``max by`` the target's
-  own labels (job, account, region, ...), so a bucket, image or target counts once however
-  many replicas report it.
+  own labels (job, account, project, region, ...; job, account for account-level series),
+  so a bucket, image or target counts once however many replicas report it.
 * Scale: range queries never select a per-bucket metric (one series per bucket); image
-  totals come from the ``instance_account_region_type:ucloud_image_bucket_images:sum``
-  recording rule.  Instant per-bucket queries are wrapped in ``topk`` with a small k.
+  totals come from the
+  ``instance_account_project_region_type:ucloud_image_bucket_images:sum`` recording rule.
+  Instant per-bucket queries are wrapped in ``topk`` with a small k.
 * No ``or vector(0)``: a panel whose data is gone shows "No data", not a healthy zero.
 """
 
@@ -22,13 +23,13 @@ from exporter import metrics as m
 EXPORTER_JOBS = "ucloud-image-(exporter|probe).*"
 
 TARGET = 'job=~"$job", instance=~"$instance"'
-ACCOUNT = 'account=~"$account", region=~"$region"'
+ACCOUNT = 'account=~"$account", project=~"$project", region=~"$region"'
 TYPE = 'type=~"$type"'
 BUCKET = 'bucket=~"$bucket"'
 
 # The labels that identify one target / one bucket of one job, across replicas.
-TARGET_KEYS = "job, account, region"
-BUCKET_KEYS = "job, account, region, bucket, type"
+TARGET_KEYS = "job, account, project, region"
+BUCKET_KEYS = "job, account, project, region, bucket, type"
 
 # `job=~"$job"` comes first: dashboard-linter's matcher check looks at the first `job`
 # matcher of a selector.
@@ -36,7 +37,7 @@ UP = f'up{{{TARGET}, job=~"$exporter_jobs"}}'
 TARGET_UP = f"{m.UP.name}{{{TARGET}, {ACCOUNT}}}"
 BUCKETS = f"{m.BUCKETS.name}{{{TARGET}, {ACCOUNT}, {TYPE}}}"
 IMAGES_BY_TARGET = (
-    f"instance_account_region_type:{m.IMAGES.name}:sum{{{TARGET}, {ACCOUNT}, {TYPE}}}"
+    f"instance_account_project_region_type:{m.IMAGES.name}:sum{{{TARGET}, {ACCOUNT}, {TYPE}}}"
 )
 IMAGES = f"{m.IMAGES.name}{{{TARGET}, {ACCOUNT}, {BUCKET}, {TYPE}}}"
 CREATED = f"{m.CREATED.name}{{{TARGET}, {ACCOUNT}, {BUCKET}, {TYPE}}}"
@@ -45,9 +46,26 @@ DURATION = f"{m.DURATION.name}{{{TARGET}, {ACCOUNT}}}"
 ERROR_INFO = f"{m.ERROR_INFO.name}{{{TARGET}, {ACCOUNT}}}"
 REQUESTS = f"{m.API_REQUESTS.name}{{{TARGET}, {ACCOUNT}}}"
 ERRORS = f"{m.API_ERRORS.name}{{{TARGET}, {ACCOUNT}}}"
-ERRORS_5M = f"instance_account_region_reason:{m.API_ERRORS.base}:increase5m{{{TARGET}, {ACCOUNT}}}"
-INVALID_5M = f"instance_account_region:{m.INVALID_ENTRIES.base}:increase5m{{{TARGET}, {ACCOUNT}}}"
+ERRORS_5M = (
+    f"instance_account_project_region_reason:{m.API_ERRORS.base}:increase5m{{{TARGET}, {ACCOUNT}}}"
+)
+INVALID_5M = (
+    f"instance_account_project_region:{m.INVALID_ENTRIES.base}:increase5m{{{TARGET}, {ACCOUNT}}}"
+)
 BUILD_INFO = f"{m.BUILD_INFO.name}{{{TARGET}}}"
+# Account-level series (discovery, credentials, account-level API requests): no project or
+# region label.
+PER_ACCOUNT = f'{TARGET}, account=~"$account"'
+ACCOUNT_KEYS = "job, account"
+ACCOUNT_REQUESTS = f"{m.ACCOUNT_API_REQUESTS.name}{{{PER_ACCOUNT}}}"
+ACCOUNT_ERRORS = f"{m.ACCOUNT_API_ERRORS.name}{{{PER_ACCOUNT}}}"
+ACCOUNT_ERRORS_5M = (
+    f"instance_account_reason:{m.ACCOUNT_API_ERRORS.base}:increase5m{{{PER_ACCOUNT}}}"
+)
+PROJECT_DISCOVERY_OK = f"{m.PROJECT_DISCOVERY_OK.name}{{{PER_ACCOUNT}}}"
+PROJECT_DISCOVERY_TIME = f"{m.PROJECT_DISCOVERY_TIME.name}{{{PER_ACCOUNT}}}"
+PROJECT_DISCOVERY_PROJECTS = f"{m.PROJECT_DISCOVERY_PROJECTS.name}{{{PER_ACCOUNT}}}"
+CREDENTIALS_EXPIRY = f"{m.CREDENTIALS_EXPIRY.name}{{{PER_ACCOUNT}}}"
 
 
 def per_target(selector: str, keys: str = TARGET_KEYS) -> str:
@@ -57,6 +75,19 @@ def per_target(selector: str, keys: str = TARGET_KEYS) -> str:
 
 def per_bucket(selector: str) -> str:
     return per_target(selector, BUCKET_KEYS)
+
+
+def per_account(selector: str, extra: str = "") -> str:
+    """One series per account (and ``extra`` labels), whatever the number of replicas."""
+    return per_target(selector, f"{ACCOUNT_KEYS}, {extra}" if extra else ACCOUNT_KEYS)
+
+
+def in_range(counter: str, keys: str) -> str:
+    """A counter's increase over the range, a series born within it counted whole."""
+    return (
+        f"max by ({keys}) ("
+        f"(increase({counter}[$__range]) and {counter} offset $__range) or {counter})"
+    )
 
 
 def top(k: int, expr: str) -> str:
@@ -72,9 +103,11 @@ IMAGES_TOTAL = f"sum({per_target(IMAGES_BY_TARGET, TARGET_KEYS + ', type')})"
 OLDEST_DATA = f"time() - min({per_target(LAST_SUCCESS)} > 0)"
 # Errors in the range, a counter's first errors included: a series born within the range
 # counts with its whole value (increase() would miss the increment that created it).
+# Account-level requests (GetRegion, GetProjectList, AssumeRole, UHub's) have their own
+# counters, with no project or region: both are summed.
 ERRORS_IN_RANGE = (
-    f"sum(max by ({TARGET_KEYS}, action, reason) ("
-    f"(increase({ERRORS}[$__range]) and {ERRORS} offset $__range) or {ERRORS}))"
+    f"sum({in_range(ERRORS, TARGET_KEYS + ', action, reason')} "
+    f"or {in_range(ACCOUNT_ERRORS, ACCOUNT_KEYS + ', action, reason')})"
 )
 
 # -- Buckets and images ----------------------------------------------------------------------
@@ -90,29 +123,41 @@ NEWEST_IMAGES = top(
 
 # -- Exporter health -------------------------------------------------------------------------
 REQUEST_RATE = (
-    "sum by (account, region, action) "
+    "sum by (account, project, region, action) "
     f"({per_target(f'rate({REQUESTS}[$__rate_interval])', TARGET_KEYS + ', action')})"
 )
-ERRORS_BY_REASON = f"sum by (reason) ({per_target(ERRORS_5M, TARGET_KEYS + ', reason')})"
+ERRORS_BY_REASON = (
+    f"sum by (reason) ({per_target(ERRORS_5M, TARGET_KEYS + ', reason')} "
+    f"or {per_account(ACCOUNT_ERRORS_5M, 'reason')})"
+)
+ACCOUNT_REQUEST_RATE = (
+    "sum by (account, action) "
+    f"({per_account(f'rate({ACCOUNT_REQUESTS}[$__rate_interval])', 'action')})"
+)
+PROJECTS_KNOWN = per_account(PROJECT_DISCOVERY_PROJECTS)
+PROJECT_DISCOVERY_STATUS = per_account(PROJECT_DISCOVERY_OK)
+PROJECT_DISCOVERY_AGE = f"time() - {per_account(PROJECT_DISCOVERY_TIME)}"
+CREDENTIALS_LEFT = f"{per_account(CREDENTIALS_EXPIRY)} - time()"
 DATA_AGE = f"time() - {per_target(LAST_SUCCESS)}"
-INVALID_ENTRIES = f"sum by (account, region) ({per_target(INVALID_5M)})"
+INVALID_ENTRIES = f"sum by (account, project, region) ({per_target(INVALID_5M)})"
 
 # -- Variables: (name, selector of label_values(<selector>, name)) ---------------------------
 VARIABLES = (
     ("job", 'up{job=~"$exporter_jobs"}'),
     ("instance", 'up{job=~"$job", job=~"$exporter_jobs"}'),
     ("account", f"ucloud_image_bucket_up{{{TARGET}}}"),
-    ("region", f'ucloud_image_bucket_up{{{TARGET}, account=~"$account"}}'),
+    ("project", f'ucloud_image_bucket_up{{{TARGET}, account=~"$account"}}'),
+    ("region", f'ucloud_image_bucket_up{{{TARGET}, account=~"$account", project=~"$project"}}'),
     ("type", f"ucloud_image_buckets{{{TARGET}, {ACCOUNT}}}"),
 )
 
 # -- UHub registry ---------------------------------------------------------------------------
-# UHub series are per account (no region label); they exist only for accounts with
-# `uhub: true`, so every panel of the row shows "No data" when no account has UHub.
-UHUB = f'{TARGET}, account=~"$account"'
-UHUB_KEYS = "job, account"
-REPO_KEYS = "job, account, repo"
-IMAGE_KEYS = "job, account, repo, image"
+# UHub series are per (account, project) (no region label); they exist only for accounts
+# with `uhub: true`, so every panel of the row shows "No data" when no account has UHub.
+UHUB = f'{TARGET}, account=~"$account", project=~"$project"'
+UHUB_KEYS = "job, account, project"
+REPO_KEYS = "job, account, project, repo"
+IMAGE_KEYS = "job, account, project, repo, image"
 UHUB_UP = f"{m.UHUB_UP.name}{{{UHUB}}}"
 UHUB_LAST_SUCCESS = f"{m.UHUB_LAST_SUCCESS.name}{{{UHUB}}}"
 UHUB_REPOS = f"{m.UHUB_REPOS.name}{{{UHUB}}}"
@@ -124,7 +169,7 @@ UHUB_TAGS = f"{m.UHUB_IMAGE_TAGS.name}{{{UHUB}}}"
 #: Images not updated for this many days are listed as stale.
 STALE_IMAGE_DAYS = 90
 
-UHUB_REPOS_PER_ACCOUNT = per_target(UHUB_REPOS, UHUB_KEYS)
+UHUB_REPOS_PER_PROJECT = per_target(UHUB_REPOS, UHUB_KEYS)
 UHUB_DATA_AGE = f"time() - ({per_target(UHUB_LAST_SUCCESS, UHUB_KEYS)} > 0)"
 UHUB_REPO_TABLE = (
     f"{per_target(UHUB_REPO_INFO, REPO_KEYS + ', shared, internet_access')} "

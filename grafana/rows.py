@@ -36,8 +36,8 @@ def overview() -> list[Placed]:
         (
             stat_panel(
                 "Targets up",
-                "Account x region targets whose last listing succeeded on at least one exporter "
-                "replica (ucloud_image_bucket_up). No data while the exporter is down.",
+                "Account x project x region targets whose last listing succeeded on at least one "
+                "exporter replica (ucloud_image_bucket_up). No data while the exporter is down.",
                 query(q.TARGETS_UP, "up"),
             ),
             3,
@@ -46,7 +46,7 @@ def overview() -> list[Placed]:
         (
             stat_panel(
                 "Targets down",
-                "Account x region targets whose last listing failed on every replica "
+                "Account x project x region targets whose last listing failed on every replica "
                 "(ucloud_image_bucket_up == 0). No data while the exporter is down: see "
                 "'Exporter scrapes down'.",
                 query(q.TARGETS_DOWN, "down"),
@@ -58,7 +58,7 @@ def overview() -> list[Placed]:
         (
             stat_panel(
                 "Buckets",
-                "Image buckets in the selected accounts, regions and types "
+                "Image buckets in the selected accounts, projects, regions and types "
                 "(ucloud_image_buckets, each target counted once across replicas).",
                 query(q.BUCKETS_TOTAL, "buckets"),
             ),
@@ -68,9 +68,10 @@ def overview() -> list[Placed]:
         (
             stat_panel(
                 "Images",
-                "Images in the selected accounts, regions and types, from the recording rule "
-                "instance_account_region_type:ucloud_image_bucket_images:sum (one series per "
-                "target, not per bucket); the bucket filter does not apply here.",
+                "Images in the selected accounts, projects, regions and types, from the "
+                "recording rule instance_account_project_region_type:ucloud_image_bucket_images:"
+                "sum (one series per target, not per bucket); the bucket filter does not apply "
+                "here.",
                 query(q.IMAGES_TOTAL, "images"),
             ),
             3,
@@ -92,9 +93,10 @@ def overview() -> list[Placed]:
         (
             stat_panel(
                 "API errors in range",
-                "Failed UCloud API requests in the selected time range, all reasons "
-                "(ucloud_image_bucket_api_errors_total; a counter born within the range counts "
-                "with its whole value, so a first error is not missed).",
+                "Failed UCloud API requests in the selected time range, all reasons, per-target "
+                "and account-level (ucloud_image_bucket_api_errors_total and "
+                "ucloud_image_bucket_account_api_errors_total; a counter born within the range "
+                "counts with its whole value, so a first error is not missed).",
                 query(q.ERRORS_IN_RANGE, instant=True),
                 graph=False,
                 thresholds=(("green", None), ("orange", 1)),
@@ -111,7 +113,7 @@ def buckets_and_images() -> list[Placed]:
             timeseries_panel(
                 "Buckets by region and type",
                 "Image buckets per region and bucket type over time, summed over the selected "
-                "accounts.",
+                "accounts and projects.",
                 query(q.BUCKETS_BY_REGION_TYPE, "{{region}} {{type}}"),
                 decimals=0,
             ),
@@ -121,8 +123,8 @@ def buckets_and_images() -> list[Placed]:
         (
             timeseries_panel(
                 "Images by region",
-                "Images per region over time, summed over the selected accounts and types, from "
-                "the per-target recording rule (the bucket filter does not apply).",
+                "Images per region over time, summed over the selected accounts, projects and "
+                "types, from the per-target recording rule (the bucket filter does not apply).",
                 query(q.IMAGES_BY_REGION, "{{region}}"),
                 decimals=0,
             ),

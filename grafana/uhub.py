@@ -24,7 +24,12 @@ Placed = tuple[Panel, int, int]  # a panel, its width (of 24) and its height
 
 #: Tags on one image from which the dashboard is orange; the alert fires above it.
 TAGS_WARNING = m.UHUB_MAX_TAGS - 100
-IMAGE_COLUMNS = (("account", "Account"), ("repo", "Repository"), ("image", "Image"))
+IMAGE_COLUMNS = (
+    ("account", "Account"),
+    ("project", "Project"),
+    ("repo", "Repository"),
+    ("image", "Image"),
+)
 DATE = [model.DynamicConfigValue(id_val="unit", value="dateTimeAsIso")]
 
 
@@ -32,11 +37,11 @@ def uhub_registry() -> list[Placed]:
     return [
         (
             bargauge_panel(
-                "UHub repositories per account",
-                f"Repositories each account owns (ucloud_uhub_repos), against UCloud's limit of "
-                f"{m.UHUB_MAX_REPOS} per project: red at the limit, where creating a repository "
-                "fails (the UCloudImageUHubReposAtLimit alert).",
-                query(q.UHUB_REPOS_PER_ACCOUNT, "{{account}}", instant=True),
+                "UHub repositories per project",
+                "Repositories each account owns in each project (ucloud_uhub_repos), against "
+                f"UCloud's limit of {m.UHUB_MAX_REPOS} per project: red at the limit, where "
+                "creating a repository fails (the UCloudImageUHubReposAtLimit alert).",
+                query(q.UHUB_REPOS_PER_PROJECT, "{{account}} / {{project}}", instant=True),
                 limit=m.UHUB_MAX_REPOS,
                 thresholds=(("green", None), ("red", m.UHUB_MAX_REPOS)),
             ),
@@ -46,12 +51,12 @@ def uhub_registry() -> list[Placed]:
         (
             state_panel(
                 "UHub refresh status",
-                "ucloud_uhub_up per account and exporter instance: UP when the last background "
-                "refresh of the account's UHub (GetRepo, GetRepoImage, GetImageTag) succeeded, "
-                "DOWN when it failed; ucloud_uhub_error_info says why. Refreshed every "
+                "ucloud_uhub_up per account x project and exporter instance: UP when the last "
+                "background refresh of the project's UHub (GetRepo, GetRepoImage, GetImageTag) "
+                "succeeded, DOWN when it failed; ucloud_uhub_error_info says why. Refreshed every "
                 "uhub.refresh_seconds (300 s by default), so one failure shows for a whole "
                 "interval.",
-                query(q.UHUB_UP, "{{account}} ({{instance}})"),
+                query(q.UHUB_UP, "{{account}} / {{project}} ({{instance}})"),
             ),
             9,
             8,
@@ -59,11 +64,11 @@ def uhub_registry() -> list[Placed]:
         (
             timeseries_panel(
                 "UHub data age",
-                "Seconds since each account's UHub data was last refreshed successfully by any "
+                "Seconds since each project's UHub data was last refreshed successfully by any "
                 "replica (time() - ucloud_uhub_last_success_timestamp_seconds): a sawtooth up to "
                 "uhub.refresh_seconds (300 s by default) when healthy. The "
                 "UCloudImageUHubDataStale alert fires beyond 15 minutes.",
-                query(q.UHUB_DATA_AGE, "{{account}}"),
+                query(q.UHUB_DATA_AGE, "{{account}} / {{project}}"),
                 unit="s",
             ),
             9,
@@ -76,7 +81,9 @@ def uhub_registry() -> list[Placed]:
                 f"uhub.tag_counts selects). Beyond {m.UHUB_MAX_TAGS} tags UHub deletes the tags "
                 f"not pulled within a month, oldest first: orange from {TAGS_WARNING} (the "
                 f"UCloudImageUHubTagsNearLimit alert fires above it), red at {m.UHUB_MAX_TAGS}.",
-                query(q.UHUB_TOP_TAGS, "{{account}} {{repo}}/{{image}}", instant=True),
+                query(
+                    q.UHUB_TOP_TAGS, "{{account}} / {{project}} {{repo}}/{{image}}", instant=True
+                ),
                 limit=m.UHUB_MAX_TAGS,
                 thresholds=(("green", None), ("orange", TAGS_WARNING), ("red", m.UHUB_MAX_TAGS)),
             ),
@@ -125,6 +132,7 @@ def uhub_registry() -> list[Placed]:
                 [("A", q.UHUB_REPO_TABLE)],
                 [
                     ("account", "Account"),
+                    ("project", "Project"),
                     ("repo", "Repository"),
                     ("shared", "Shared"),
                     ("internet_access", "Internet access"),

@@ -29,6 +29,7 @@ LABELS = {
     "job": "Job",
     "instance": "Instance",
     "account": "Account",
+    "project": "Project",
     "region": "Region",
     "type": "Bucket type",
 }
@@ -36,6 +37,8 @@ DESCRIPTIONS = {
     "job": "Prometheus job(s) scraping the exporter (/metrics or /probe), from up.",
     "instance": "Exporter instance(s); in /probe mode the ACCOUNT/REGION probe targets.",
     "account": "UCloud account(s) as named in the exporter configuration.",
+    "project": "UCloud project(s) (ProjectId) of the selected accounts; 'default' for an "
+    "account whose key may not list its projects.",
     "region": "UCloud region(s).",
     "type": "Bucket type: private, public (unknown for an unrecognised BucketType).",
 }

@@ -28,7 +28,7 @@ GENERATOR = ROOT / "grafana" / "generate.py"
 UID = "ucloud-image-buckets"
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
-QUERY_VARIABLES = ("job", "instance", "account", "region", "type")
+QUERY_VARIABLES = ("job", "instance", "account", "project", "region", "type")
 
 
 # --------------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_required_panels_exist() -> None:
     assert {"Top buckets by image count", "Newest buckets"} <= set(by_type["table"])
     assert "offset $__range" in exprs["Biggest image-count growth in range"]
     assert (
-        "topk(10, max by (job, account, region, bucket, type) (ucloud_image_bucket_created"
+        "topk(10, max by (job, account, project, region, bucket, type) (ucloud_image_bucket_created"
         in (exprs["Newest buckets"])
     )
     health = " ".join(exprs.values())
@@ -162,7 +162,7 @@ def test_uhub_row_is_collapsed_last_and_complete() -> None:
     assert last["collapsed"] is True
     titles = {panel["title"] for panel in last["panels"]}
     assert titles == {
-        "UHub repositories per account",
+        "UHub repositories per project",
         "UHub refresh status",
         "UHub data age",
         f"UHub tags per image (limit {metrics.UHUB_MAX_TAGS})",
@@ -177,18 +177,19 @@ def test_uhub_row_is_collapsed_last_and_complete() -> None:
             assert family.name in uhub, family.name
     assert exprs["UHub refresh status"].startswith(f"{metrics.UHUB_UP.name}{{")
     assert (
-        f"time() - (max by (job, account) ({metrics.UHUB_LAST_SUCCESS.name}{{"
+        f"time() - (max by (job, account, project) ({metrics.UHUB_LAST_SUCCESS.name}{{"
         in (exprs["UHub data age"])
     )
     assert field_defaults("UHub data age")["unit"] == "s"
     stale = exprs["UHub images not updated for 90 days"]
-    assert f"(time() - max by (job, account, repo, image) ({metrics.UHUB_IMAGE_UPDATED.name}" in (
-        stale
+    assert (
+        f"(time() - max by (job, account, project, repo, image) ({metrics.UHUB_IMAGE_UPDATED.name}"
+        in (stale)
     )
     assert "/ 86400 > 90" in stale
     pulls = exprs["Most pulled UHub images"]
     assert pulls.startswith(
-        f"topk(10, max by (job, account, repo, image) ({metrics.UHUB_IMAGE_PULLS.name}{{"
+        f"topk(10, max by (job, account, project, repo, image) ({metrics.UHUB_IMAGE_PULLS.name}{{"
     )
     assert f"increase({metrics.UHUB_IMAGE_PULLS.name}{{" in pulls and "[$__range]" in pulls
 
@@ -199,7 +200,7 @@ def test_uhub_limits_are_drawn() -> None:
     assert metrics.UHUB_MAX_TAGS == 800 and metrics.UHUB_MAX_REPOS == 8
     assert field_defaults(tags)["max"] == 800 and field_defaults(tags)["min"] == 0
     assert threshold_steps(tags) == [("green", None), ("orange", 700), ("red", 800)]
-    repos = "UHub repositories per account"
+    repos = "UHub repositories per project"
     assert field_defaults(repos)["max"] == 8
     assert threshold_steps(repos) == [("green", None), ("red", 8)]
     for title in (tags, repos):
@@ -241,7 +242,15 @@ def test_table_panels_use_instant_queries_and_show_dates() -> None:
     }
     assert overrides["Created"]["unit"] == "dateTimeAsIso"
     renames = top["transformations"][1]["options"]["renameByName"]
-    assert set(renames.values()) >= {"Bucket", "Account", "Region", "Type", "Images", "Created"}
+    assert set(renames.values()) >= {
+        "Bucket",
+        "Account",
+        "Project",
+        "Region",
+        "Type",
+        "Images",
+        "Created",
+    }
 
 
 # --------------------------------------------------------------------------

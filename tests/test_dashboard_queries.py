@@ -30,13 +30,33 @@ FAMILIES = (*metrics.CATALOGUE, *metrics.UHUB_FAMILIES)
 CONTRACT: dict[str, set[str]] = {family.name: set(family.labels) for family in FAMILIES}
 # Recording rules (prometheus/recording.yml) the dashboard reads, with their labels.
 RECORDED: dict[str, set[str]] = {
-    "instance_account_region_type:ucloud_image_bucket_images:sum": {"account", "region", "type"},
-    "instance_account_region_reason:ucloud_image_bucket_api_errors:increase5m": {
+    "instance_account_project_region_type:ucloud_image_bucket_images:sum": {
         "account",
+        "project",
+        "region",
+        "type",
+    },
+    "instance_account_project_region_reason:ucloud_image_bucket_api_errors:increase5m": {
+        "account",
+        "project",
         "region",
         "reason",
     },
-    "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m": {"account", "region"},
+    "instance_account_project_region:ucloud_image_bucket_invalid_entries:increase5m": {
+        "account",
+        "project",
+        "region",
+    },
+    "instance_account_reason:ucloud_image_bucket_account_api_errors:increase5m": {
+        "account",
+        "reason",
+    },
+}
+# Account-level families (no project, no region): de-duplicated by (job, account, ...).
+ACCOUNT_LEVEL = {
+    name
+    for name, labels in {**CONTRACT, **RECORDED}.items()
+    if "account" in labels and not labels & {"project", "region"}
 }
 # Prometheus's own per-scrape-target metric.
 PROMETHEUS = {"up": set[str]()}
@@ -55,6 +75,7 @@ FILTER_VARIABLES = {
     "job": "job",
     "instance": "instance",
     "account": "account",
+    "project": "project",
     "region": "region",
     "type": "type",
     "bucket": "bucket",
@@ -106,7 +127,8 @@ def test_variable_queries_chain_on_earlier_variables() -> None:
     assert 'job=~"$job"' in found["instance"]
     for name in ("account", "region", "type"):
         assert 'job=~"$job"' in found[name] and 'instance=~"$instance"' in found[name]
-    assert 'account=~"$account"' in found["region"]
+    assert 'account=~"$account"' in found["project"]
+    assert 'account=~"$account"' in found["region"] and 'project=~"$project"' in found["region"]
     assert 'region=~"$region"' in found["type"]
 
 
@@ -187,7 +209,7 @@ def test_instant_per_bucket_queries_are_bounded_by_topk() -> None:
     assert bounded >= 10  # 5 per-bucket queries, 5 per-image ones
 
 
-def dedup_spans(expr: str, keys: str = "job, account, region") -> list[tuple[int, int]]:
+def dedup_spans(expr: str, keys: str = "job, account, project, region") -> list[tuple[int, int]]:
     """(start, end) of the argument of every ``max by (<keys>, ...)``."""
     spans = []
     for match in re.finditer(rf"max by \({keys}[\w, ]*\) \(", expr):
@@ -200,26 +222,32 @@ def dedup_spans(expr: str, keys: str = "job, account, region") -> list[tuple[int
 
 
 def test_totals_count_each_target_once_across_replicas() -> None:
-    """Every sum over exporter series first takes ``max by`` the target's own labels."""
+    """Every sum over exporter series first takes ``max by`` the target's own labels (the
+    account's, for account-level series)."""
     summed = 0
     for query in panels.queries():
         if not re.search(r"\bsum\b", query.expr):
             continue
-        spans = dedup_spans(query.expr)
         for match in panels.SELECTOR_RE.finditer(query.expr):
-            if match.group(1) != "up":
+            metric = match.group(1)
+            if metric != "up":
+                keys = (
+                    "job, account" if metric in ACCOUNT_LEVEL else "job, account, project, region"
+                )
+                spans = dedup_spans(query.expr, keys)
                 assert any(a <= match.start() < b for a, b in spans), (query.where, match[0])
                 summed += 1
     assert summed >= 8
 
 
 def test_uhub_panels_count_each_object_once_across_replicas() -> None:
-    """UHub series are per account (no region): every UHub selector sits in a ``max by (job,
-    account, ...)``, but in the per-instance refresh status (like *Target status*)."""
+    """UHub series are per (account, project) (no region): every UHub selector sits in a
+    ``max by (job, account, project, ...)``, but in the per-instance refresh status (like
+    *Target status*)."""
     uhub = {family.name for family in metrics.UHUB_FAMILIES}
     checked = 0
     for query in panels.queries():
-        spans = dedup_spans(query.expr, "job, account")
+        spans = dedup_spans(query.expr, "job, account, project")
         for match in panels.SELECTOR_RE.finditer(query.expr):
             if match.group(1) not in uhub or query.panel == "UHub refresh status":
                 continue

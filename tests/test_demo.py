@@ -79,8 +79,14 @@ def test_the_demo_reads_a_profile_and_refreshes_an_instance_roles_keys() -> None
 def test_the_demo_process_shows_both_accounts_and_the_expiry_gauge(start_exporter) -> None:
     exp = start_exporter(None, "--demo")
     parsed = scrape_until(exp, "ucloud_image_bucket_credentials_expiry_timestamp_seconds")
-    assert value(parsed, "ucloud_image_bucket_up", account="main", region="cn-bj2") == 1
-    assert value(parsed, "ucloud_image_bucket_up", account="staging", region="cn-gd") == 1
+    up = "ucloud_image_bucket_up"
+    assert value(parsed, up, account="main", project=DEMO_PROJECT, region="cn-bj2") == 1
+    assert value(parsed, up, account="staging", region="cn-gd") == 1
+    # main's projects (project_id: auto): every one, in every region of the account
+    assert value(parsed, "ucloud_image_bucket_project_discovery_projects", account="main") == 3
+    images = "ucloud_image_bucket_images"
+    held = {dict(labels)["project"] for name, labels in parsed if name == images}
+    assert {DEMO_PROJECT, "org-demo-data", "org-demo-ml"} <= held
     expiry = value(
         parsed, "ucloud_image_bucket_credentials_expiry_timestamp_seconds", account="staging"
     )

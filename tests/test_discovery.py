@@ -11,7 +11,7 @@ from collections.abc import Callable
 import httpx
 
 from exporter import metrics
-from exporter.config import UCloudSettings
+from exporter.config import Account, Secret, UCloudSettings
 from exporter.discovery import RegionBook
 from exporter.ucloud import UCloudClient
 from tests.support.inprocess import ACCOUNT
@@ -105,3 +105,34 @@ def test_configured_regions_need_no_call() -> None:
         book.regions(ACCOUNT, deadline=time.monotonic() + 1, observe=lambda *_: None)
     ) == ("r",)
     assert all(not f.samples for f in book.families())
+
+
+def test_a_failed_discovery_is_due_again_soon_not_after_the_refresh_interval() -> None:
+    """Was: a first GetRegion that failed left the account without targets for an hour."""
+    answers = [{"RetCode": 150, "Message": "busy"}, {"RetCode": 0, "Regions": [{"Region": "hk"}]}]
+    calls: list[str] = []
+
+    def gateway(request: httpx.Request) -> httpx.Response:
+        calls.append(request.content.decode())
+        return httpx.Response(200, json=answers[min(len(calls), len(answers)) - 1])
+
+    account = Account(name="a", public_key="p", private_key=Secret("s"), project_id=None,
+                      regions=(), discover_regions=True)  # fmt: skip
+
+    async def go() -> list[tuple[str, ...]]:
+        settings = UCloudSettings(base_url="https://api.example/", retries=0)
+        client = UCloudClient(settings, transport=httpx.MockTransport(gateway))
+        book = RegionBook(client, refresh_seconds=3600, retry_seconds=0.2)
+        seen = []
+        for pause in (0.0, 0.0, 0.25, 0.0):
+            await asyncio.sleep(pause)
+            seen.append(await book.regions(account, deadline=time.monotonic() + 5, observe=none))
+        await client.aclose()
+        return seen
+
+    assert asyncio.run(go()) == [(), (), ("hk",), ("hk",)]
+    assert len(calls) == 2  # failed, not again at once, again after 0.2 s; then cached
+
+
+def none(action: str, reason: str | None) -> None:
+    """An Observer that records nothing."""

@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 import yaml
 
-from exporter.simulator import GOLDEN_PUBLIC_KEY, Bucket, Fault
+from exporter.simulator import GOLDEN_PROJECT, GOLDEN_PUBLIC_KEY, Bucket, Fault
 from tests.support import panels
 from tests.support.faults import malformed_entry
 from tests.support.monitoring import (
+    DISCOVERY_PANEL,
     RANGE,
     UHUB_NEEDS,
     dashboard_results,
@@ -33,6 +34,7 @@ from tests.support.monitoring import (
 )
 from tests.support.procs import config_for, golden_account
 from tests.support.prometheus import AlertmanagerServer, PrometheusServer
+from tests.support.temporary import assuming_account, sts_config, sts_simulator
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,11 +123,17 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
         at = settle(
             prom,
             'ucloud_image_bucket_images{bucket="golden/gamma"} == 290',
-            "instance_account_region:ucloud_image_bucket_invalid_entries:increase5m",
+            "instance_account_project_region:ucloud_image_bucket_invalid_entries:increase5m",
             "ucloud_uhub_up == 1",
         )
         results = dashboard_results(prom, at)
-        empty = [where for where, result in results.items() if not result]
+        # The golden account has a configured project and long-lived keys: no project
+        # discovery, no credentials expiry (test_discovery_and_credentials_panel has them).
+        empty = [
+            where
+            for where, result in results.items()
+            if not result and not where.startswith(f"{DISCOVERY_PANEL} / ")
+        ]
         uhub_empty = uhub_queries(empty)
         assert not uhub_empty, f"UHub queries without data; they need {UHUB_NEEDS}:\n" + (
             "\n".join(uhub_empty)
@@ -155,6 +163,37 @@ def test_dashboard_queries_scale_and_alert_delivery(simulator, start_exporter, t
                 assert 0 < len(results[query.where]) <= k, query.where
 
 
+def test_discovery_and_credentials_panel(start_exporter, tmp_path):
+    """An account on an assumed role whose projects are discovered (no project_id): the
+    panel's every column has data, and the project variable offers the discovered project."""
+    with sts_simulator(lifetime=600) as (sim, _):
+        account = assuming_account("golden", regions=["cn-bj2"])
+        del account["project_id"]
+        config = sts_config(sim, [account])
+        config["collect"] = {"empty_interval_seconds": 0}
+        exp = start_exporter(config)
+        with PrometheusServer(
+            scrape_config([(f"127.0.0.1:{exp.port}", {})]),
+            rule_files("alerts.yml", "recording.yml"),
+            workdir=tmp_path / "prom",
+        ) as prom:
+            at = settle(
+                prom,
+                "ucloud_image_bucket_project_discovery_success == 1",
+                "ucloud_image_bucket_credentials_expiry_timestamp_seconds",
+                f'ucloud_image_bucket_up{{project="{GOLDEN_PROJECT}"}} == 1',
+            )
+            results = dashboard_results(prom, at)
+            for where, result in results.items():
+                if where.startswith(f"{DISCOVERY_PANEL} / "):
+                    assert [s["metric"]["account"] for s in result] == ["golden"], where
+            assert values(results[f"{DISCOVERY_PANEL} / A"]) == [1]
+            assert values(results[f"{DISCOVERY_PANEL} / B"]) >= [1]
+            assert 0 < values(results[f"{DISCOVERY_PANEL} / D"])[0] <= 600
+            projects = {s["metric"]["project"] for s in results["variable project"]}
+            assert GOLDEN_PROJECT in projects
+
+
 HEALTH_STATS = (
     "Exporter scrapes down",
     "Targets up",
@@ -174,7 +213,8 @@ def test_dead_exporter_shows_down(simulator, start_exporter, tmp_path):
         workdir=tmp_path / "prom",
     ) as prom:
         alive = dashboard_results(
-            prom, settle(prom, "instance_account_region_type:ucloud_image_bucket_images:sum")
+            prom,
+            settle(prom, "instance_account_project_region_type:ucloud_image_bucket_images:sum"),
         )
         assert values(alive["Exporter scrapes down / A"]) == [0]
         assert values(alive["Targets up / A"]) == [3]
@@ -206,13 +246,15 @@ TOTALS = (
 )
 # Recording rule -> the same total from one exporter's raw series (%s: its instance matcher).
 RULE_TOTALS = {
-    "account_region_type:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
-    "account_region:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
-    "account_region_type:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
-    "account_region:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
+    "account_project_region_type:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
+    "account_project_region:ucloud_image_buckets:sum": "sum(ucloud_image_buckets{%s})",
+    "account_project_region_type:ucloud_image_bucket_images:sum": (
+        "sum(ucloud_image_bucket_images{%s})"
+    ),
+    "account_project_region:ucloud_image_bucket_images:sum": "sum(ucloud_image_bucket_images{%s})",
     "job:ucloud_image_bucket_up:sum": "sum(ucloud_image_bucket_up{%s})",
     "job:ucloud_image_bucket_up:count": "count(ucloud_image_bucket_up{%s})",
-    "account_region:ucloud_image_bucket_up:max": "sum(ucloud_image_bucket_up{%s})",
+    "account_project_region:ucloud_image_bucket_up:max": "sum(ucloud_image_bucket_up{%s})",
 }
 
 
@@ -230,8 +272,8 @@ def test_ha_pair_totals_equal_one_exporter(simulator, start_exporter, tmp_path):
         prom.wait_for(f'up{{job="{JOB}"}} == 1', lambda r: len(r) == 2, timeout=30)
         at = settle(
             prom,
-            "account_region:ucloud_image_bucket_up:max",
-            "account_region:ucloud_image_bucket_images:sum",
+            "account_project_region:ucloud_image_bucket_up:max",
+            "account_project_region:ucloud_image_bucket_images:sum",
         )
         one = f'instance="{addresses[0]}"'
         for rule, single in RULE_TOTALS.items():
@@ -240,7 +282,9 @@ def test_ha_pair_totals_equal_one_exporter(simulator, start_exporter, tmp_path):
         requests = "rate(ucloud_image_bucket_api_requests_total{%s}[5s])"
         single_rate = values(prom.query(f"sum({requests % one})", at))[0]
         pair_rate = values(
-            prom.query("sum(account_region_action:ucloud_image_bucket_api_requests:rate5m)", at)
+            prom.query(
+                "sum(account_project_region_action:ucloud_image_bucket_api_requests:rate5m)", at
+            )
         )[0]
         assert 0 < pair_rate < 1.5 * single_rate, (pair_rate, single_rate)
 

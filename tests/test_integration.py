@@ -10,8 +10,16 @@ import httpx
 import pytest
 
 from exporter import flags
-from exporter.simulator import GOLDEN_PRIVATE_KEY, Fault
-from tests.support.procs import config_for, golden_account, run_cli, samples, value
+from exporter.simulator import DEMO_PROJECT, GOLDEN_PRIVATE_KEY, Fault
+from tests.support.procs import (
+    Samples,
+    config_for,
+    golden_account,
+    run_cli,
+    samples,
+    value,
+    wait_until,
+)
 
 
 def test_every_metric_of_the_contract(simulator, start_exporter):
@@ -266,22 +274,35 @@ def test_listen_address_in_use_fails_cleanly(start_exporter, simulator):
     assert "Traceback" not in result.stderr
 
 
+def uhub_ups(m: Samples) -> dict[tuple[str, str], float]:
+    """Return ``ucloud_uhub_up`` by (account, project)."""
+    return {
+        (d["account"], d["project"]): v
+        for (name, labels), v in m.items()
+        if name == "ucloud_uhub_up"
+        for d in [dict(labels)]
+    }
+
+
 def test_demo_mode_starts_without_config(tmp_path):
-    from tests.support.procs import Exporter, scrape_until
+    from tests.support.procs import Exporter
 
     exp = Exporter(tmp_path, None, "--demo")
     try:
         m = samples(exp.get().text)
         ups = [v for k, v in m.items() if k[0] == "ucloud_image_bucket_up"]
-        assert len(ups) == 6 and all(v == 1 for v in ups)
+        # main: 3 projects (project_id: auto) x 4 regions (regions: auto); staging: 2 regions
+        assert len(ups) == 3 * 4 + 2 and all(v == 1 for v in ups)
         buckets = sum(v for k, v in m.items() if k[0] == "ucloud_image_buckets")
         assert buckets >= 300
         assert "Demo mode" in exp.logs()
-        m = scrape_until(exp, "ucloud_uhub_up")  # UHub is refreshed in the background
-        assert {dict(k[1])["account"]: v for k, v in m.items() if k[0] == "ucloud_uhub_up"} == {
-            "main": 1
+        # UHub is refreshed in the background, one project after another
+        assert wait_until(lambda: len(uhub_ups(samples(exp.get().text))) == 3, timeout=15)
+        m = samples(exp.get().text)
+        assert uhub_ups(m) == {
+            ("main", p): 1 for p in (DEMO_PROJECT, "org-demo-data", "org-demo-ml")
         }
-        assert value(m, "ucloud_uhub_repos", account="main") == 5
+        assert value(m, "ucloud_uhub_repos", account="main", project=DEMO_PROJECT) == 5
         tags = [v for k, v in m.items() if k[0] == "ucloud_uhub_image_tags"]
         assert max(tags) == 760  # one image close to UHub's 800-tag limit
     finally:

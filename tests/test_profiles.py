@@ -252,9 +252,9 @@ def test_config_check_names_each_credential_source(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         f"{path}: OK (3 accounts, 3 targets)",
-        f"  main: profile default ({credential})",
-        "  fixed: static",
-        "  fromenv: env",
+        f"  main: profile default ({credential}); projects: org-profile; regions: cn-bj2",
+        "  fixed: static; project: the key's default; regions: hk",
+        "  fromenv: env; project: the key's default; regions: hk",
     ]
     assert PROFILE_SECRET not in done.stdout + done.stderr
 

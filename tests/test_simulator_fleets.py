@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -33,6 +28,7 @@ from exporter.simulator import (
     synthetic_fleet,
 )
 from tests.support.gateway import GOLDEN_BJ2, LIST, LONG_NAME, TLS, listing, post, signed
+from tests.support.process import simulator_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -138,37 +134,15 @@ def test_logs_never_contain_secrets(client: httpx.Client, caplog: pytest.LogCapt
 
 
 def test_cli_serves_until_sigterm() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "exporter.simulator", "--fleet", "synthetic"]
-    command += [
-        "--regions",
-        "2",
-        "--buckets",
-        "30",
-        "--listen",
-        "127.0.0.1:0",
-        "--limit-clamp",
-        "5",
-    ]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-    watchdog = threading.Timer(10, proc.kill)  # never hang the suite on a stuck child
-    watchdog.start()
-    try:
+    options = ["--regions", "2", "--buckets", "30", "--limit-clamp", "5"]
+    with simulator_cli("--fleet", "synthetic", *options) as (proc, url):
         assert proc.stdout is not None
-        url = proc.stdout.readline().strip().removeprefix("listening on ")
         assert url.startswith("http://127.0.0.1:") and url.endswith("/")
         keys = dict(part.split("=", 1) for part in proc.stdout.readline().split())
         params = {"Action": LIST, "PublicKey": keys["public-key"], "Region": "cn-bj2"}
         params["Signature"] = sign(params, keys["private-key"])
         body = httpx.post(url, data=params, timeout=5, verify=TLS).json()
         assert (body["RetCode"], body["TotalCount"], len(body["ImageSet"])) == (0, 30, 5)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=5) == 0
-    finally:
-        watchdog.cancel()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_json_round_trip_of_weird_names(client: httpx.Client) -> None:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +26,7 @@ from exporter.ucloud import APIError, CredentialsError, UCloudClient
 from exporter.ucloud._auth import signed_form
 from exporter.ucloud._errors import DecodeError
 from exporter.ucloud._sts import parse_credentials
+from tests.support.process import simulator_cli
 from tests.support.temporary import assumed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,23 +160,9 @@ def test_malformed_credentials_are_decode_errors_without_values(creds, problem) 
 
 
 def test_the_simulator_cli_serves_instance_roles_with_their_lifetime() -> None:
-    command = [sys.executable, "-m", "exporter.simulator", "--fleet", "golden", "--listen",
-               "127.0.0.1:0", "--instance-role", f"r={GOLDEN_PUBLIC_KEY}", "--key-lifetime",
-               "60", "--metadata-v1-only"]  # fmt: skip
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    watchdog = threading.Timer(10, proc.kill)  # never hang the suite on a stuck child
-    watchdog.start()
-    try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip().removeprefix("listening on ")
+    roles = ["--instance-role", f"r={GOLDEN_PUBLIC_KEY}", "--key-lifetime", "60"]
+    with simulator_cli("--fleet", "golden", *roles, "--metadata-v1-only") as (_, url):
         v2 = httpx.get(url + "meta-data/v2/iam/security-credentials/r", timeout=5)
         assert v2.status_code == 404  # v1 only
         data = httpx.get(url + "meta-data/v1/uam/security-credentials/r", timeout=5).json()
         assert data["RetCode"] == 0 and time.time() < data["Data"]["Expiration"] <= time.time() + 61
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=5) == 0
-    finally:
-        watchdog.cancel()
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()

@@ -120,6 +120,6 @@ def test_config_check_names_sources_and_reaches_none_of_them(tmp_path: Path) -> 
         assert out.returncode == 0, out.stderr
         assert time.monotonic() - started < 15  # a stalled source would hold it 20 s
         assert service.calls == 0
-    assert f"  inst: instance_role default (metadata {service.url})" in out.stdout
-    assert f"  both: assume_role {URN} on instance_role r (metadata {service.url})" in out.stdout
-    assert f"  static: assume_role {URN} on static" in out.stdout
+    assert f"  inst: instance_role default (metadata {service.url});" in out.stdout
+    assert f"  both: assume_role {URN} on instance_role r (metadata {service.url});" in out.stdout
+    assert f"  static: assume_role {URN} on static;" in out.stdout

@@ -13,8 +13,10 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.loopback import LoopbackServer
 
 MODES = ("stall", "huge", "junk", "expired", "brief", "notfound")
 #: Temporary-key material the hostile service hands out (for leak checks).
@@ -22,40 +24,31 @@ HOSTILE_SECRET = "hostile-temporary-secret-5f1e"
 HOSTILE_TOKEN = "hostile-security-token-9a7c"
 
 
-class HostileMetadata:
-    """Serve ``mode`` on 127.0.0.1 from a daemon thread; ``url`` and ``calls`` for tests."""
+class HostileMetadata(LoopbackServer):
+    """Serve ``mode`` on 127.0.0.1 from a daemon thread; ``url`` and ``calls`` for tests.
+
+    It answers POST as it answers GET: a gateway that misbehaves the same way.
+    """
 
     def __init__(self, mode: str, *, stall_seconds: float = 30.0, huge_bytes: int = 10 << 20):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
+        super().__init__()
         self.mode, self.stall_seconds, self.huge_bytes = mode, stall_seconds, huge_bytes
         self.calls = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                with owner._lock:
-                    owner.calls += 1
-                owner.serve(self)
-
-            def do_POST(self) -> None:  # a gateway that misbehaves the same way
-                self.do_GET()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         """Return ``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
+
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        """Count the request, then answer it as the mode says."""
+        with self._lock:
+            self.calls += 1
+        self.serve(h)
 
     def serve(self, h: BaseHTTPRequestHandler) -> None:
         """Answer one request as the mode says."""
@@ -101,14 +94,10 @@ class HostileMetadata:
         with contextlib.suppress(OSError):
             h.wfile.write(body)
 
-    def __enter__(self) -> HostileMetadata:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """Release stalled requests, then stop serving."""
         self._stop.set()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
 
 @contextlib.contextmanager

@@ -53,6 +53,10 @@ def dashboard_results(prom: PrometheusServer, at: float, **values: str) -> dict[
     return found
 
 
+# Needs an account whose projects are discovered (no project_id) on a temporary key
+# (assume_role, instance_role); tests/test_e2e_monitoring.py runs one.
+DISCOVERY_PANEL = "Project discovery and credentials"
+
 # What the dashboard's UHub row needs to show data in these tests (every query must).
 UHUB_ROW = "UHub registry"
 UHUB_NEEDS = (

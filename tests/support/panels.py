@@ -25,6 +25,7 @@ SUBSTITUTIONS = {
     "job": ".+",
     "instance": ".+",
     "account": ".+",
+    "project": ".+",
     "region": ".+",
     "type": ".+",
     "bucket": ".*",

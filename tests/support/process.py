@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
@@ -133,3 +136,24 @@ class ExporterProcess:
     def __exit__(self, *exc: object) -> None:
         """Stop the process."""
         self.stop()
+
+
+@contextlib.contextmanager
+def simulator_cli(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Run ``python -m exporter.simulator ARGS --listen 127.0.0.1:0``; yield it and the URL
+    it prints. It must exit 0 on SIGTERM at the end; it is killed after 10 s whatever happens
+    (a stuck child never hangs the suite)."""
+    command = [sys.executable, "-m", "exporter.simulator", *args, "--listen", "127.0.0.1:0"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=child_env(), cwd=ROOT)
+    watchdog = threading.Timer(10, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        yield proc, proc.stdout.readline().strip().removeprefix("listening on ")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

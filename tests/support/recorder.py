@@ -10,10 +10,11 @@ from __future__ import annotations
 import http.client
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import cast
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.support.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -36,73 +37,45 @@ class Recorded:
         return set(self.body.decode("ascii").split("&"))
 
 
-class Recorder:
+class Recorder(LoopbackServer):
     """Record requests and forward them to ``upstream`` (``http://127.0.0.1:PORT/``)."""
 
     def __init__(self, upstream: str) -> None:
+        super().__init__()
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
         target = urlsplit(upstream)
-        host, port = cast(str, target.hostname), cast(int, target.port)
-        recorder = self
+        self._upstream = cast(str, target.hostname), cast(int, target.port)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                seen = Recorded(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                )
-                with recorder._lock:
-                    recorder.requests.append(seen)
-                upstream = http.client.HTTPConnection(host, port, timeout=5)
-                try:
-                    upstream.request(
-                        "POST",
-                        self.path,
-                        body,
-                        {"Content-Type": self.headers.get("Content-Type", "")},
-                    )
-                    answer = upstream.getresponse()
-                    status, data = answer.status, answer.read()
-                    content_type = answer.getheader("Content-Type", "application/json")
-                finally:
-                    upstream.close()
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        """Record the request, pass it upstream, send back upstream's answer."""
+        body = h.rfile.read(int(h.headers.get("Content-Length", "0")))
+        seen = Recorded(h.command, h.path, {k.lower(): v for k, v in h.headers.items()}, body)
+        with self._lock:
+            self.requests.append(seen)
+        upstream = http.client.HTTPConnection(*self._upstream, timeout=5)
+        try:
+            upstream.request(
+                "POST", h.path, body, {"Content-Type": h.headers.get("Content-Type", "")}
+            )
+            answer = upstream.getresponse()
+            status, data = answer.status, answer.read()
+            content_type = answer.getheader("Content-Type", "application/json")
+        finally:
+            upstream.close()
+        h.send_response(status)
+        h.send_header("Content-Type", content_type)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
 
     @property
     def url(self) -> str:
         """Return the base URL, ``http://127.0.0.1:PORT/``."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        return f"http://127.0.0.1:{self.port}/"
 
     def take(self) -> list[Recorded]:
         """Return the requests recorded so far and forget them."""
         with self._lock:
             taken, self.requests = self.requests, []
         return taken
-
-    def __enter__(self) -> Recorder:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
