@@ -10,11 +10,15 @@ of them lists none there.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import overload
+from typing import TYPE_CHECKING, overload
+
+if TYPE_CHECKING:
+    from exporter.simulator.images import DockerImage, HostImage
 
 __all__ = [
     "UHUB_TIME_FORMATS",
@@ -51,6 +55,9 @@ class Bucket:
     image_count: int
     create_time: int  # unix seconds
     shared: bool = False  # a third-party public image (filter "Share"); else the user's own
+    # GetDockerImageList (exporter.simulator.ugc_images): a list, or GeneratedDockerImages
+    docker_images: Sequence[DockerImage] = ()
+    vanished: bool = False  # listed, but GetDockerImageList answers 43023 (deleted meanwhile)
 
     def to_item(self) -> dict[str, object]:
         """Render this bucket as an ``ImageSet`` item."""
@@ -82,9 +89,14 @@ class Quirks:
     omit_zero: bool = False  # leave out fields whose value is 0 (ImageCount, PullCount)
     omit_fields: tuple[str, ...] = ()  # leave these fields out of every entry
     delay_seconds: float = 0.0  # answer this much later
+    # GetDockerImageList: the key of an image's name, "" the documented BucketName,
+    # "ImageName" (as the API reference's sample) or "both"
+    name_key: str = ""
 
     def __post_init__(self) -> None:
         """Reject values that cannot be served."""
+        if self.name_key not in NAME_KEYS:
+            raise ValueError(f"name_key must be one of {', '.join(map(repr, NAME_KEYS))}")
         for name in ("total_count", "page_entries"):
             value = getattr(self, name)
             if value is not None and value < 0:
@@ -94,6 +106,8 @@ class Quirks:
 
 
 NO_QUIRKS = Quirks()
+#: :attr:`Quirks.name_key` values.
+NAME_KEYS = ("", "BucketName", "ImageName", "both")
 
 
 @dataclass(slots=True)
@@ -183,7 +197,9 @@ class ProjectData:
     ``regions`` (buckets per region, account-wide region ids), ``repos`` (UHub) and ``quirks``
     (by region) mean for this project what :class:`Account`'s own fields mean for the default
     project. ``resource_count`` is GetProjectList's ``ResourceCount`` (deprecated upstream);
-    None reports this project's buckets plus repositories.
+    None reports this project's buckets plus repositories. ``host_images`` (custom UHost images
+    by region, for DescribeImage) and ``action_quirks`` (``{action: {region: Quirks}}`` for
+    GetDockerImageList and DescribeImage) likewise.
     """
 
     id: str
@@ -194,6 +210,10 @@ class ProjectData:
     repos: list[Repo] = field(default_factory=list)
     quirks: dict[str, Quirks] = field(default_factory=dict)  # by region
     resource_count: int | None = None
+    # custom UHost images by region (DescribeImage): lists, or GeneratedHostImages
+    host_images: dict[str, Sequence[HostImage]] = field(default_factory=dict)
+    # quirks of other actions: {action: {region: Quirks}} (GetDockerImageList, DescribeImage)
+    action_quirks: dict[str, dict[str, Quirks]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Reject an empty id and negative counts."""
@@ -238,6 +258,8 @@ class Account:
     extra_projects: list[ProjectData] = field(default_factory=list)
     may_list_projects: bool = True
     project_order: str = "default_first"  # one of PROJECT_ORDERS
+    host_images: dict[str, Sequence[HostImage]] = field(default_factory=dict)  # by region
+    action_quirks: dict[str, dict[str, Quirks]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Reject a time format, an order or project ids that cannot be served."""
@@ -281,6 +303,8 @@ class Account:
                 self.regions,
                 self.repos,
                 self.quirks,
+                host_images=self.host_images,
+                action_quirks=self.action_quirks,
             )
         for extra in self.extra_projects:
             if extra.id == project_id:
@@ -359,7 +383,7 @@ class Fleet:
         """
         with self._lock:
             found = self._project(public_key, project).regions.get(region, [])
-            return [Bucket(b.name, b.type, b.image_count, b.create_time, b.shared) for b in found]
+            return [dataclasses.replace(b) for b in found]
 
     @contextlib.contextmanager
     def locked(self, public_key: str) -> Iterator[Account]:
@@ -371,6 +395,14 @@ class Fleet:
         """Return how one project's region misbehaves (``NO_QUIRKS`` by default)."""
         with self._lock:
             return self._project(public_key, project).quirks.get(region, NO_QUIRKS)
+
+    def action_quirks(
+        self, public_key: str, action: str, region: str, *, project: str | None = None
+    ) -> Quirks:
+        """Return how ``action`` misbehaves in one project's region (``NO_QUIRKS`` by default)."""
+        with self._lock:
+            by_region = self._project(public_key, project).action_quirks.get(action, {})
+            return by_region.get(region, NO_QUIRKS)
 
     def set_quirks(
         self, public_key: str, region: str, quirks: Quirks, *, project: str | None = None
