@@ -40,6 +40,8 @@ UHUB_TIME_FORMATS = ("unix", "unix_string", "rfc3339", "datetime")
 #: first (as the API reference's example does), the default project last, or shuffled (a fixed
 #: order per account; the default never first when there are two projects or more).
 PROJECT_ORDERS = ("default_first", "default_last", "shuffled")
+#: :attr:`Quirks.name_key` values.
+NAME_KEYS = ("", "BucketName", "ImageName", "both")
 #: The default project's id of an account created with no ``projects`` at all.
 FALLBACK_PROJECT = "org-default"
 #: CreateTime of a project that gives none (2020-09-13T12:26:40Z).
@@ -106,8 +108,6 @@ class Quirks:
 
 
 NO_QUIRKS = Quirks()
-#: :attr:`Quirks.name_key` values.
-NAME_KEYS = ("", "BucketName", "ImageName", "both")
 
 
 @dataclass(slots=True)
