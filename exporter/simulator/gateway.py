@@ -92,8 +92,13 @@ def dispatch(
     if params["Action"] in UHUB_ACTIONS:
         return answer_uhub(fleet, account, params, limit_clamp=limit_clamp, quirks=quirks)
     if params["Action"] in IMAGE_ACTIONS:
-        answer = IMAGE_ACTIONS[params["Action"]]
-        return answer(fleet, account, params, limit_clamp=limit_clamp, quirks=quirks)
+        action, region, project = (
+            params["Action"],
+            params.get("Region", ""),
+            params.get("ProjectId"),
+        )
+        quirks = quirks or fleet.action_quirks(account.public_key, action, region, project=project)
+        return IMAGE_ACTIONS[action](fleet, account, params, limit_clamp=limit_clamp, quirks=quirks)
     return get_image_bucket_list(
         fleet, account, params, limit_clamp=limit_clamp, drift_rng=drift_rng, quirks=quirks
     )

@@ -46,10 +46,11 @@ def describe_image(
     account: Account,
     params: Mapping[str, str],
     *,
-    limit_clamp: int | None = None,
-    quirks: Quirks | None = None,
+    limit_clamp: int | None,
+    quirks: Quirks,
 ) -> Response:
-    """List one project's region's images with the documented filters and paging."""
+    """List one project's region's images with the documented filters and paging, shaped by
+    ``quirks`` (the gateway passes the project's own unless a fault brings others)."""
     action = "DescribeImage"
     region = params.get("Region", "")
     if not region:
@@ -60,10 +61,8 @@ def describe_image(
     page = paging(action, params, limit_clamp=limit_clamp)
     if not isinstance(page, tuple):
         return page
-    project_id = params.get("ProjectId")
-    quirks = quirks or fleet.action_quirks(account.public_key, action, region, project=project_id)
     with fleet.locked(account.public_key) as live:
-        images = live.project(project_id).host_images.get(region)
+        images = live.project(params.get("ProjectId")).host_images.get(region)
         if images is None and not fleet.has_region(account.public_key, region):
             return error(action, 230, "Params [Region] not valid")
         found = _filtered(images or [], region, params)

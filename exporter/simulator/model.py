@@ -15,10 +15,8 @@ import random
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, overload
 
-if TYPE_CHECKING:
-    from exporter.simulator.images import DockerImage, HostImage
+from exporter.simulator.images import DockerImage, Generated, HostImage
 
 __all__ = [
     "UHUB_TIME_FORMATS",
@@ -125,7 +123,7 @@ class Image:
     tags: int = 1  # how many tags GetImageTag reports
 
 
-class GeneratedImages(Sequence[Image]):
+class GeneratedImages(Generated[Image]):
     """``count`` images made when asked for, none held: a registry of any size costs nothing.
 
     Image ``k`` (from 0) is ``image-<k+1>``, zero-padded to at least five digits so that name
@@ -135,27 +133,8 @@ class GeneratedImages(Sequence[Image]):
 
     def __init__(self, count: int, create_time: int, update_time: int) -> None:
         """Describe ``count`` images with times within [create_time, update_time]."""
-        if count < 0:
-            raise ValueError("count must be >= 0")
-        self.size, self.create_time, self.update_time = count, create_time, update_time
-        self._width = max(5, len(str(count)))
-
-    def __len__(self) -> int:
-        """Return how many images there are."""
-        return self.size
-
-    @overload
-    def __getitem__(self, index: int) -> Image: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Image]: ...
-    def __getitem__(self, index: int | slice) -> Image | list[Image]:
-        """Make image ``index`` (or the images of a slice)."""
-        if isinstance(index, slice):
-            return [self._make(k) for k in range(*index.indices(self.size))]
-        k = index + self.size if index < 0 else index
-        if not 0 <= k < self.size:
-            raise IndexError("image index out of range")
-        return self._make(k)
+        super().__init__(count)
+        self.create_time, self.update_time = create_time, update_time
 
     def find(self, name: str) -> Image | None:
         """Return the image called ``name``, if there is one (without making the others)."""

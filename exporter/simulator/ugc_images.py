@@ -53,10 +53,11 @@ def get_docker_image_list(
     account: Account,
     params: Mapping[str, str],
     *,
-    limit_clamp: int | None = None,
-    quirks: Quirks | None = None,
+    limit_clamp: int | None,
+    quirks: Quirks,
 ) -> Response:
-    """List one bucket's Docker images, shaped by ``quirks`` (by default the project's own)."""
+    """List one bucket's Docker images, shaped by ``quirks`` (the gateway passes the project's
+    own unless a fault brings others)."""
     action = "GetDockerImageList"
     region, name = params.get("Region", ""), params.get("BucketName", "")
     if not region or not name:
@@ -64,11 +65,9 @@ def get_docker_image_list(
     page = paging(action, params, limit_clamp=limit_clamp)
     if not isinstance(page, tuple):
         return error(action, PARA_ERROR, "ParaError")
-    project_id = params.get("ProjectId")
-    quirks = quirks or fleet.action_quirks(account.public_key, action, region, project=project_id)
     start, count = window(quirks, *page)
     with fleet.locked(account.public_key) as live:
-        project = live.project(project_id)
+        project = live.project(params.get("ProjectId"))
         buckets = project.regions.get(region, [])
         bucket = next((b for b in buckets if b.name == name and not b.vanished), None)
         if bucket is None:
