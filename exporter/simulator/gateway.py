@@ -92,11 +92,8 @@ def dispatch(
     if params["Action"] in UHUB_ACTIONS:
         return answer_uhub(fleet, account, params, limit_clamp=limit_clamp, quirks=quirks)
     if params["Action"] in IMAGE_ACTIONS:
-        action, region, project = (
-            params["Action"],
-            params.get("Region", ""),
-            params.get("ProjectId"),
-        )
+        action, region = params["Action"], params.get("Region", "")
+        project = params.get("ProjectId")
         quirks = quirks or fleet.action_quirks(account.public_key, action, region, project=project)
         return IMAGE_ACTIONS[action](fleet, account, params, limit_clamp=limit_clamp, quirks=quirks)
     return get_image_bucket_list(

@@ -216,7 +216,8 @@ class Account:
     several for fleets written before projects had their own data), ``default_project`` the
     one GetProjectList reports (default: the smallest of ``projects``, or ``org-default`` when
     there are none; it is added to ``projects``). ``regions``, ``quirks`` and ``repos`` are
-    the default project's data; ``extra_projects`` the account's other projects, in listing
+    the default project's data (``host_images`` and ``action_quirks`` too, as in
+    :class:`ProjectData`); ``extra_projects`` the account's other projects, in listing
     order. ``may_list_projects`` False makes GetProjectList answer RetCode 299 (a sub-account
     key without UAccount permission); ``project_order`` is one of ``PROJECT_ORDERS``.
     """
