@@ -22,10 +22,12 @@ __all__ = [
     "OS_TYPES",
     "DockerImage",
     "DockerTag",
+    "Generated",
     "GeneratedDockerImages",
     "GeneratedHostImages",
     "HostImage",
     "eol_date",
+    "resource_id",
 ]
 
 #: ``State`` values of ``DescribeImage`` (UHostImageSet.State in the SDKs' models).
