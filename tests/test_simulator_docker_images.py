@@ -33,7 +33,7 @@ from exporter.simulator import (
     fleet_from_dict,
 )
 from exporter.simulator.ugc_images import BUCKET_NOT_EXIST, PARA_ERROR, PARA_MISS
-from tests.support.images import ask, serving, walk
+from tests.support.images import ask, fleet_file, serving, walk
 from tests.support.sdk import no_proxy, pages, sdk_client  # noqa: F401 (autouse fixture)
 
 ACTION = "GetDockerImageList"
@@ -251,11 +251,6 @@ def test_the_benchmark_fleet_holds_no_image_until_asked() -> None:
 
 
 # --- fleet files and the demo fleet ------------------------------------------------------------
-
-
-def fleet_file(**region: Any) -> dict[str, Any]:
-    keys = {"public_key": GOLDEN_PUBLIC_KEY, "private_key": GOLDEN_PRIVATE_KEY}
-    return {"accounts": [{**keys, "projects": [GOLDEN_PROJECT], "regions": {"cn-bj2": region}}]}
 
 
 def test_fleet_file_docker_images() -> None:

@@ -32,7 +32,7 @@ from exporter.simulator import (
     fleet_from_dict,
     fleetfile,
 )
-from tests.support.images import ask, serving, walk
+from tests.support.images import ask, fleet_file, serving, walk
 from tests.support.sdk import (  # noqa: F401 (no_proxy: autouse fixture)
     check_schemas,
     no_proxy,
@@ -182,7 +182,7 @@ def test_errors(params: dict[str, Any], message: str) -> None:
 # --- quirks ------------------------------------------------------------------------------------
 
 
-def test_region_quirks_shape_the_answer() -> None:
+def test_region_quirks_shape_the_image_listing() -> None:
     odd = Quirks(total_count=7, ignore_offset=True, page_entries=3, omit_fields=("MaintainEol",))
     with serving(account(**{"cn-bj2": odd})) as (_, http):
         body = ask(http, ACTION, Region="cn-bj2", Offset=10, Limit=20)
@@ -246,11 +246,6 @@ def test_eol_date_is_the_date_at_utc_plus_8() -> None:
 
 
 # --- fleet files and the demo fleet ------------------------------------------------------------
-
-
-def fleet_file(**region: Any) -> dict[str, Any]:
-    keys = {"public_key": GOLDEN_PUBLIC_KEY, "private_key": GOLDEN_PRIVATE_KEY}
-    return {"accounts": [{**keys, "projects": [GOLDEN_PROJECT], "regions": {"cn-bj2": region}}]}
 
 
 def test_fleet_file_host_images() -> None:

@@ -1,5 +1,6 @@
 """The image actions' test helpers (GetDockerImageList, DescribeImage): a simulator serving a
-fleet of one golden account, a signed request and a walk through every page."""
+fleet of one golden account, a signed request, a walk through every page and a fleet file of
+the golden account's cn-bj2."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 
 from exporter.simulator import (
     GOLDEN_PRIVATE_KEY,
+    GOLDEN_PROJECT,
     GOLDEN_PUBLIC_KEY,
     Account,
     Fleet,
@@ -50,3 +52,10 @@ def walk(client: httpx.Client, action: str, *, limit: int, **params: Any) -> lis
         if not body["ImageSet"] or len(items) >= body["TotalCount"]:
             return items
     raise AssertionError("ImageSet never ended")
+
+
+def fleet_file(**region: Any) -> dict[str, Any]:
+    """A parsed fleet file: the golden account (project ``GOLDEN_PROJECT``), its cn-bj2 given
+    by ``region``'s keys."""
+    keys = {"public_key": GOLDEN_PUBLIC_KEY, "private_key": GOLDEN_PRIVATE_KEY}
+    return {"accounts": [{**keys, "projects": [GOLDEN_PROJECT], "regions": {"cn-bj2": region}}]}
