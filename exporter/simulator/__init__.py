@@ -2,7 +2,9 @@
 
 Actions: GetImageBucketList (per region), GetRegion, UAccount's GetProjectList
 (:mod:`exporter.simulator.projects`), and UHub's cross-region GetRepo, GetRepoImage and
-GetImageTag (:mod:`exporter.simulator.uhub`: their shapes, RetCodes and time formats). Each
+GetImageTag (:mod:`exporter.simulator.uhub`: their shapes, RetCodes and time formats), UGC's
+GetDockerImageList (:mod:`exporter.simulator.ugc_images`: a bucket's Docker images) and
+UHost's DescribeImage (:mod:`exporter.simulator.host_images`: custom host images). Each
 account has projects (:class:`ProjectData`), each with its own buckets and UHub repositories;
 ``ProjectId`` selects one (none: the default project). A ``GetImageBucketList`` for a region
 the account does not have is answered RetCode 230 ``Params [Region] not valid``; every answer
@@ -27,6 +29,7 @@ from exporter.simulator.fleet import (
     GOLDEN_PUBLIC_KEY,
     REGION_IDS,
     demo_fleet,
+    docker_image_fleet,
     golden_fleet,
     project_fleet,
     project_id,
@@ -35,6 +38,15 @@ from exporter.simulator.fleet import (
     uhub_repos,
 )
 from exporter.simulator.fleetfile import fleet_from_dict, load_fleet
+from exporter.simulator.host_images import HOST_IMAGE_ACTIONS
+from exporter.simulator.images import (
+    DockerImage,
+    DockerTag,
+    GeneratedDockerImages,
+    GeneratedHostImages,
+    HostImage,
+    eol_date,
+)
 from exporter.simulator.model import (
     FALLBACK_PROJECT,
     PROJECT_ORDERS,
@@ -52,6 +64,7 @@ from exporter.simulator.projects import NOT_PERMITTED
 from exporter.simulator.server import Simulator
 from exporter.simulator.signing import sign
 from exporter.simulator.sts import STS, STS_ACTIONS
+from exporter.simulator.ugc_images import UGC_IMAGE_ACTIONS
 from exporter.simulator.uhub import UHUB_ACTIONS, uhub_time
 
 __all__ = [
@@ -64,24 +77,33 @@ __all__ = [
     "GOLDEN_PRIVATE_KEY",
     "GOLDEN_PROJECT",
     "GOLDEN_PUBLIC_KEY",
+    "HOST_IMAGE_ACTIONS",
     "NOT_PERMITTED",
     "PROJECT_ORDERS",
     "REGION_IDS",
     "STS",
     "STS_ACTIONS",
+    "UGC_IMAGE_ACTIONS",
     "UHUB_ACTIONS",
     "UHUB_TIME_FORMATS",
     "Account",
     "Bucket",
+    "DockerImage",
+    "DockerTag",
     "Fault",
     "Fleet",
+    "GeneratedDockerImages",
+    "GeneratedHostImages",
     "GeneratedImages",
+    "HostImage",
     "Image",
     "ProjectData",
     "Quirks",
     "Repo",
     "Simulator",
     "demo_fleet",
+    "docker_image_fleet",
+    "eol_date",
     "fleet_from_dict",
     "golden_fleet",
     "load_fleet",

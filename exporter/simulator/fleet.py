@@ -6,6 +6,14 @@ import random
 import time
 from collections.abc import Callable
 
+from exporter.simulator.images import (
+    DockerImage,
+    DockerTag,
+    GeneratedDockerImages,
+    GeneratedHostImages,
+    HostImage,
+    eol_date,
+)
 from exporter.simulator.model import Account, Bucket, Fleet, Image, ProjectData, Repo
 
 __all__ = [
@@ -19,6 +27,7 @@ __all__ = [
     "GOLDEN_PUBLIC_KEY",
     "REGION_IDS",
     "demo_fleet",
+    "docker_image_fleet",
     "golden_fleet",
     "project_fleet",
     "project_id",
@@ -99,6 +108,11 @@ def demo_fleet(*, seed: int = 42, now: int | None = None) -> Fleet:
     its images look recent whenever the demo runs), and the projects of
     ``DEMO_EXTRA_PROJECTS``, each with buckets in some of its regions (one with a UHub
     repository of its own); the buckets do not depend on ``now``.
+
+    Images outside UHub (:func:`_demo_images`): Docker images in three of ``main``'s cn-bj2
+    buckets, and custom host images: ``main`` has 9 in hk (quota 10: near it), some in cn-bj2
+    and cn-sh2, one of cn-bj2's with ``MaintainEol`` 20 days after ``now`` (its OS near end of
+    life); ``staging`` has 2 in cn-gd.
     """
     if now is None:
         now = int(time.time()) // _DAY * _DAY
@@ -111,8 +125,59 @@ def demo_fleet(*, seed: int = 42, now: int | None = None) -> Fleet:
             account.default_project_name = "main"
             account.default_project_members = 12
             account.extra_projects = _demo_projects(seed, now)
+        _demo_images(account, name, seed, now)
         accounts.append(account)
     return Fleet(accounts)
+
+
+#: Host images per (account, region) of the demo fleet (hk: 9 of its default quota of 10).
+_DEMO_HOST_IMAGES = {("main", "cn-bj2"): 6, ("main", "cn-sh2"): 3, ("main", "hk"): 9,
+                     ("staging", "cn-gd"): 2}  # fmt: skip
+_DEMO_OSES = (
+    ("CentOS 8.5 64位", "Linux", 20), ("Ubuntu 22.04 64位", "Linux", 20),
+    ("Debian 12.0 64位", "Linux", 20), ("Windows 2019 数据中心版 64位", "Windows", 40),
+)  # fmt: skip
+
+
+def _demo_images(account: Account, name: str, seed: int, now: int) -> None:
+    """Give a demo account Docker images in a few buckets and custom host images (see
+    :func:`demo_fleet`)."""
+    rng = random.Random(f"{seed}:{name}:images")
+    if name == DEMO_ACCOUNTS[0][0]:
+        own = [b for b in account.regions["cn-bj2"] if not b.shared][:3]
+        for bucket, count in zip(own, (4, 12, 1), strict=True):
+            images = []
+            for service in rng.sample(_SERVICES, count):
+                made = now - rng.randrange(30 * _DAY, 400 * _DAY)
+                tags = [
+                    DockerTag(f"v{j + 1}", made + j * rng.randrange(_DAY, 20 * _DAY))
+                    for j in range(rng.randint(1, 25))
+                ]
+                images.append(DockerImage(service, tags, tags[-1].create_time))
+            bucket.docker_images = images
+    for (owner, region), count in _DEMO_HOST_IMAGES.items():
+        if owner != name:
+            continue
+        host: list[HostImage] = []
+        for k in range(count):
+            os_name, os_type, size = _DEMO_OSES[rng.randrange(len(_DEMO_OSES))]
+            host.append(
+                HostImage(
+                    f"uimage-{rng.getrandbits(32):08x}",
+                    f"{rng.choice(_SERVICES)}-{k + 1}",
+                    now - rng.randrange(_DAY, 500 * _DAY),
+                    os_name,
+                    os_type,
+                    "Making" if (region, k) == ("cn-sh2", 2) else "Available",
+                    size + 10 * rng.randrange(4),
+                    eol_date(now + rng.randrange(2 * 365, 6 * 365) * _DAY),
+                    f"{region}-0{1 + k % 2}",
+                )
+            )
+        if region == "cn-bj2":
+            host[0].maintain_eol = eol_date(now + 20 * _DAY)  # near its OS's end of life
+            host[0].os_name, host[0].os_type = "CentOS 8.5 64位", "Linux"
+        account.host_images[region] = host
 
 
 def _demo_projects(seed: int, now: int) -> list[ProjectData]:
@@ -271,6 +336,36 @@ def project_fleet(
         ProjectData(project_id(p), f"bench-{p + 1:02d}", FIXED_EPOCH - p * _DAY, 1, data[p])
         for p in range(1, projects)
     ]
+    return Fleet([account])
+
+
+def docker_image_fleet(
+    *,
+    buckets: int = 1_000,
+    images: int = 50,
+    tags: int = 3,
+    host_images: int = 0,
+    public_key: str = "bench-public-key",
+    private_key: str = "bench-private-key",
+    seed: int = 0,
+) -> Fleet:
+    """Build one account (``BENCH_PROJECT``) with ``buckets`` buckets in ``region_id(0)``
+    (cn-bj1), each holding ``images`` generated Docker images of ``tags`` tags
+    (:class:`~exporter.simulator.images.GeneratedDockerImages`: made per request, none held),
+    and ``host_images`` generated custom host images there.
+
+    For issue 22's scale benchmark: 1,000 buckets x 50 images each by default. The buckets are
+    :func:`synthetic_fleet`'s for the same ``seed``.
+    """
+    if buckets < 0 or images < 0 or tags < 0 or host_images < 0:
+        raise ValueError("buckets, images, tags and host_images must be >= 0")
+    region = region_id(0)
+    listed = _synthetic_buckets(random.Random(seed), buckets)
+    for bucket in listed:
+        bucket.docker_images = GeneratedDockerImages(images, tags, bucket.create_time, FIXED_EPOCH)
+    account = Account(public_key, private_key, {BENCH_PROJECT}, {region: listed})
+    if host_images:
+        account.host_images[region] = GeneratedHostImages(host_images, region, FIXED_EPOCH)
     return Fleet([account])
 
 

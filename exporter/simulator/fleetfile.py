@@ -29,6 +29,25 @@
           hk:
             synthetic: 5
             quirks: {total_count: 100000}
+          cn-gd:
+            synthetic: 1000
+            synthetic_docker_images: 50  # each synthetic bucket: 50 generated Docker images
+            buckets:
+              - name: web                # GetDockerImageList: its Docker images, listed...
+                docker_images:
+                  - {name: frontend, update_time: 1700000000, resource_id: uimg-1,
+                     tags: [{name: v1, create_time: 1600000000},
+                            {name: v2, create_time: 1700000000}]}
+                  - {name: worker, tags: 4}   # tags v1..v4, an hour apart from FIXED_EPOCH
+              - {name: big, docker_images: 600, docker_tags: 2}   # ...or generated
+              - {name: gone, vanished: true}   # listed, but GetDockerImageList answers 43023
+            host_images:                 # DescribeImage ImageType=Custom; or a number: generated
+              - {id: uimage-abc, name: base-2024, create_time: 1700000000, os_name: Ubuntu 22.04,
+                 os_type: Linux, state: Unavailable, size: 40, maintain_eol: 2027/04/30,
+                 zone: cn-gd-02, description: golden image}
+            action_quirks:               # quirks of the image actions in this region
+              GetDockerImageList: {name_key: both, ignore_offset: true}
+              DescribeImage: {total_count: 3, omit_fields: [MaintainEol]}
         uhub_time_format: rfc3339        # unix, unix_string, rfc3339 or datetime (default)
         repos:                           # UHub (cross-region); every field but name optional
           - name: web
@@ -55,6 +74,17 @@ reach the default project; the first is the id GetProjectList reports (none: ``o
 five digits so name order is listing order, one ``latest`` tag, times within the repository's
 ``create_time`` and ``update_time``), so a registry of 600,000 images costs no memory and a
 page of it only its own entries. A mistake raises ``ValueError`` naming its key path.
+
+Images outside UHub (:mod:`exporter.simulator.images`): a bucket's ``docker_images`` is a list
+(fields of :class:`~exporter.simulator.images.DockerImage`; ``tags`` a list of ``{name,
+create_time}`` or a number of tags ``v1``... an hour apart from ``FIXED_EPOCH``) or a number
+(:class:`~exporter.simulator.images.GeneratedDockerImages`, ``docker_tags`` tags each, default
+3); a region's ``synthetic_docker_images`` gives each of its ``synthetic`` buckets that many
+generated ones. A region's ``host_images`` is a list (fields of
+:class:`~exporter.simulator.images.HostImage`) or a number
+(:class:`~exporter.simulator.images.GeneratedHostImages`). ``action_quirks`` maps
+``GetDockerImageList`` or ``DescribeImage`` to quirks as above (``name_key``: ``BucketName``,
+``ImageName`` or ``both``).
 """
 
 from __future__ import annotations
@@ -67,6 +97,14 @@ from typing import Any
 import yaml
 
 from exporter.simulator.fleet import FIXED_EPOCH
+from exporter.simulator.gateway import IMAGE_ACTIONS
+from exporter.simulator.images import (
+    DockerImage,
+    DockerTag,
+    GeneratedDockerImages,
+    GeneratedHostImages,
+    HostImage,
+)
 from exporter.simulator.model import (
     PROJECT_ORDERS,
     UHUB_TIME_FORMATS,
@@ -122,7 +160,7 @@ def _account(raw: Any, path: str) -> Account:
             raise ValueError(f"{path}.uhub_time_format: must be one of {formats}")
         account.uhub_time_format = a["uhub_time_format"]
     account.repos = _repos(a, path)
-    account.regions, account.quirks = _regions(a, path)
+    account.regions, account.quirks, account.host_images, account.action_quirks = _regions(a, path)
     _default_project(account, a, path)
     account.extra_projects = [
         _project(p, f"{path}.projects[{i}]") for i, p in enumerate(listed) if isinstance(p, Mapping)
@@ -146,7 +184,7 @@ def _default_project(account: Account, a: Mapping[str, Any], path: str) -> None:
 def _project(raw: Any, path: str) -> ProjectData:
     p = _fields(raw, path, ProjectData)
     resources = p.get("resource_count")
-    regions, quirks = _regions(p, path)
+    regions, quirks, host_images, action_quirks = _regions(p, path)
     return ProjectData(
         _text(p, "id", path, None),
         _text(p, "name", path, ""),
@@ -156,6 +194,8 @@ def _project(raw: Any, path: str) -> ProjectData:
         _repos(p, path),
         quirks,
         None if resources is None else _number(p, "resource_count", path, 0, count=True),
+        host_images,
+        action_quirks,
     )
 
 
@@ -169,43 +209,142 @@ def _repos(m: Mapping[str, Any], path: str) -> list[Repo]:
     return repos
 
 
-def _regions(m: Mapping[str, Any], path: str) -> tuple[dict[str, list[Bucket]], dict[str, Quirks]]:
-    """Read the ``regions`` of an account or a project: buckets and quirks by region."""
+_Regions = tuple[
+    dict[str, list[Bucket]],
+    dict[str, Quirks],
+    dict[str, Sequence[HostImage]],
+    dict[str, dict[str, Quirks]],
+]
+
+
+def _regions(m: Mapping[str, Any], path: str) -> _Regions:
+    """Read the ``regions`` of an account or a project: buckets, quirks, host images and the
+    image actions' quirks by region."""
     regions: dict[str, list[Bucket]] = {}
     quirks: dict[str, Quirks] = {}
+    host_images: dict[str, Sequence[HostImage]] = {}
+    action_quirks: dict[str, dict[str, Quirks]] = {}
     for region, spec in _mapping(m.get("regions", {}), f"{path}.regions").items():
         where = f"{path}.regions.{region}"
         r = _mapping(spec or {}, where)
         regions[str(region)] = _buckets(r, where)
         if "quirks" in r:
             quirks[str(region)] = _quirks(r["quirks"], f"{where}.quirks")
-    return regions, quirks
+        if r.get("host_images") is not None:
+            host_images[str(region)] = _host_images(r["host_images"], str(region), where)
+        for action, raw in _mapping(r.get("action_quirks") or {}, f"{where}.action_quirks").items():
+            if action not in IMAGE_ACTIONS:
+                known = ", ".join(IMAGE_ACTIONS)
+                raise ValueError(f"{where}.action_quirks.{action}: unknown action (known: {known})")
+            q = _quirks(raw, f"{where}.action_quirks.{action}")
+            action_quirks.setdefault(str(action), {})[str(region)] = q
+    return regions, quirks, host_images, action_quirks
 
 
 def _buckets(r: Mapping[str, Any], path: str) -> list[Bucket]:
     synthetic = r.get("synthetic", 0)
     if isinstance(synthetic, bool) or not isinstance(synthetic, int) or synthetic < 0:
         raise ValueError(f"{path}.synthetic: must be a non-negative integer")
+    generated = _number(r, "synthetic_docker_images", path, 0, count=True)
     buckets = [
         Bucket(f"bucket-{i:05d}", "Private" if i % 5 else "Public", i % 50, FIXED_EPOCH - i)
         for i in range(1, synthetic + 1)
     ]
+    if generated:
+        for bucket in buckets:
+            bucket.docker_images = GeneratedDockerImages(
+                generated, 3, bucket.create_time, FIXED_EPOCH
+            )
     listed = r.get("buckets") or []
     if not isinstance(listed, list):
         raise ValueError(f"{path}.buckets: must be a list")
     for i, raw in enumerate(listed):
-        b = _mapping(raw, f"{path}.buckets[{i}]")
+        where = f"{path}.buckets[{i}]"
+        b = _mapping(raw, where)
         if not isinstance(b.get("name"), str):
-            raise ValueError(f"{path}.buckets[{i}].name: must be a string")
+            raise ValueError(f"{where}.name: must be a string")
         buckets.append(
             Bucket(
                 b["name"],
                 str(b.get("type", "Private")),
                 int(b.get("images", 0)),
                 int(b.get("created", FIXED_EPOCH)),
+                docker_images=_docker_images(b, where),
+                vanished=_flag(b, "vanished", where, False),
             )
         )
     return buckets
+
+
+def _docker_images(b: Mapping[str, Any], path: str) -> Sequence[DockerImage]:
+    """Read a bucket's ``docker_images``: a list, or a number to generate."""
+    raw = [] if b.get("docker_images") is None else b["docker_images"]
+    tags = _number(b, "docker_tags", path, 3, count=True)
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if not 0 <= raw <= MAX_GENERATED_IMAGES:
+            raise ValueError(f"{path}.docker_images: must be 0 to {MAX_GENERATED_IMAGES} or a list")
+        return GeneratedDockerImages(raw, tags, FIXED_EPOCH, FIXED_EPOCH)
+    if not isinstance(raw, list):
+        raise ValueError(f"{path}.docker_images: must be a list or a number of images to generate")
+    images = [_docker_image(m, f"{path}.docker_images[{i}]") for i, m in enumerate(raw)]
+    _unique([i.name for i in images], f"{path}.docker_images")
+    return images
+
+
+def _docker_image(raw: Any, path: str) -> DockerImage:
+    m = _fields(raw, path, DockerImage)
+    tags = [] if m.get("tags") is None else m["tags"]
+    listed: list[DockerTag]
+    if isinstance(tags, int) and not isinstance(tags, bool) and tags >= 0:
+        listed = [DockerTag(f"v{j + 1}", FIXED_EPOCH + j * 3600) for j in range(tags)]
+    elif isinstance(tags, list):
+        listed = []
+        for j, t in enumerate(tags):
+            tag = _mapping(t, f"{path}.tags[{j}]")
+            name = _text(tag, "name", f"{path}.tags[{j}]", None)
+            listed.append(DockerTag(name, _number(tag, "create_time", path, FIXED_EPOCH)))
+    else:
+        raise ValueError(f"{path}.tags: must be a list or a number of tags")
+    newest = max((t.create_time for t in listed), default=FIXED_EPOCH)
+    return DockerImage(
+        _text(m, "name", path, None),
+        listed,
+        _number(m, "update_time", path, newest),
+        _text(m, "resource_id", path, ""),
+    )
+
+
+def _host_images(raw: Any, region: str, path: str) -> Sequence[HostImage]:
+    """Read a region's ``host_images``: a list, or a number to generate."""
+    where = f"{path}.host_images"
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if not 0 <= raw <= MAX_GENERATED_IMAGES:
+            raise ValueError(f"{where}: must be 0 to {MAX_GENERATED_IMAGES} or a list")
+        return GeneratedHostImages(raw, region, FIXED_EPOCH)
+    if not isinstance(raw, list):
+        raise ValueError(f"{where}: must be a list or a number of images to generate")
+    images = [_host_image(m, f"{where}[{i}]") for i, m in enumerate(raw)]
+    _unique([i.id for i in images], where, key="id")
+    return images
+
+
+def _host_image(raw: Any, path: str) -> HostImage:
+    m = _fields(raw, path, HostImage)
+    try:
+        return HostImage(
+            _text(m, "id", path, None),
+            _text(m, "name", path, ""),
+            _number(m, "create_time", path, FIXED_EPOCH),
+            _text(m, "os_name", path, "CentOS 7.9 64位"),
+            _text(m, "os_type", path, "Linux"),
+            _text(m, "state", path, "Available"),
+            _number(m, "size", path, 20, count=True),
+            _text(m, "maintain_eol", path, ""),
+            _text(m, "zone", path, ""),
+            _text(m, "description", path, ""),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
 
 
 def _repo(raw: Any, path: str) -> Repo:
@@ -246,7 +385,9 @@ def _image(raw: Any, path: str) -> Image:
     )
 
 
-def _fields(raw: Any, path: str, kind: type[Repo | Image | ProjectData]) -> Mapping[str, Any]:
+def _fields(
+    raw: Any, path: str, kind: type[Repo | Image | ProjectData | DockerImage | HostImage]
+) -> Mapping[str, Any]:
     m = _mapping(raw, path)
     known = [f.name for f in dataclasses.fields(kind) if f.name != "quirks"]  # under regions
     unknown = sorted(set(m) - set(known))

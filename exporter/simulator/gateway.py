@@ -2,7 +2,9 @@
 
 GetImageBucketList and GetRegion are answered here; UHub's GetRepo, GetRepoImage and
 GetImageTag (cross-region, no ``Region``) in :mod:`exporter.simulator.uhub`, UAccount's
-GetProjectList in :mod:`exporter.simulator.projects`. ``ProjectId`` selects the project whose
+GetProjectList in :mod:`exporter.simulator.projects`, UGC's GetDockerImageList in
+:mod:`exporter.simulator.ugc_images` and UHost's DescribeImage in
+:mod:`exporter.simulator.host_images`. ``ProjectId`` selects the project whose
 data a request reads (none: the account's default project; unknown: RetCode 292).
 """
 
@@ -13,16 +15,28 @@ import zlib
 from collections.abc import Iterator, Mapping
 
 from exporter.simulator.fleet import REGION_IDS
+from exporter.simulator.host_images import HOST_IMAGE_ACTIONS, describe_image
 from exporter.simulator.model import Account, Fleet, Quirks
 from exporter.simulator.paging import Response, error, listed, paging, window
 from exporter.simulator.projects import PROJECT_ACTIONS, get_project_list
 from exporter.simulator.signing import verify
 from exporter.simulator.sts import STS_ACTIONS
+from exporter.simulator.ugc_images import UGC_IMAGE_ACTIONS, get_docker_image_list
 from exporter.simulator.uhub import UHUB_ACTIONS, answer_uhub
 
-__all__ = ["ACTIONS", "Response", "authenticate", "dispatch", "error"]
+__all__ = ["ACTIONS", "IMAGE_ACTIONS", "Response", "authenticate", "dispatch", "error"]
 
-ACTIONS = ("GetImageBucketList", "GetRegion", *PROJECT_ACTIONS, *UHUB_ACTIONS, *STS_ACTIONS)
+ACTIONS = (
+    "GetImageBucketList",
+    "GetRegion",
+    *PROJECT_ACTIONS,
+    *UHUB_ACTIONS,
+    *STS_ACTIONS,
+    *UGC_IMAGE_ACTIONS,
+    *HOST_IMAGE_ACTIONS,
+)
+#: Actions that answer with the project's ``action_quirks`` for their region.
+IMAGE_ACTIONS = {"GetDockerImageList": get_docker_image_list, "DescribeImage": describe_image}
 _BUCKET_TYPES: dict[str, bool | None] = {"All": None, "User": False, "Share": True}
 _REGION_NAMES = {
     "cn-bj1": "北京一", "cn-bj2": "北京二", "cn-sh2": "上海二", "cn-gd": "广州", "hk": "香港",
@@ -77,6 +91,11 @@ def dispatch(
         return get_project_list(fleet, account, quirks=quirks)
     if params["Action"] in UHUB_ACTIONS:
         return answer_uhub(fleet, account, params, limit_clamp=limit_clamp, quirks=quirks)
+    if params["Action"] in IMAGE_ACTIONS:
+        action, region = params["Action"], params.get("Region", "")
+        project = params.get("ProjectId")
+        quirks = quirks or fleet.action_quirks(account.public_key, action, region, project=project)
+        return IMAGE_ACTIONS[action](fleet, account, params, limit_clamp=limit_clamp, quirks=quirks)
     return get_image_bucket_list(
         fleet, account, params, limit_clamp=limit_clamp, drift_rng=drift_rng, quirks=quirks
     )

@@ -10,11 +10,13 @@ of them lists none there.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import overload
+
+from exporter.simulator.images import DockerImage, Generated, HostImage
 
 __all__ = [
     "UHUB_TIME_FORMATS",
@@ -36,6 +38,8 @@ UHUB_TIME_FORMATS = ("unix", "unix_string", "rfc3339", "datetime")
 #: first (as the API reference's example does), the default project last, or shuffled (a fixed
 #: order per account; the default never first when there are two projects or more).
 PROJECT_ORDERS = ("default_first", "default_last", "shuffled")
+#: :attr:`Quirks.name_key` values.
+NAME_KEYS = ("", "BucketName", "ImageName", "both")
 #: The default project's id of an account created with no ``projects`` at all.
 FALLBACK_PROJECT = "org-default"
 #: CreateTime of a project that gives none (2020-09-13T12:26:40Z).
@@ -51,6 +55,9 @@ class Bucket:
     image_count: int
     create_time: int  # unix seconds
     shared: bool = False  # a third-party public image (filter "Share"); else the user's own
+    # GetDockerImageList (exporter.simulator.ugc_images): a list, or GeneratedDockerImages
+    docker_images: Sequence[DockerImage] = ()
+    vanished: bool = False  # listed, but GetDockerImageList answers 43023 (deleted meanwhile)
 
     def to_item(self) -> dict[str, object]:
         """Render this bucket as an ``ImageSet`` item."""
@@ -82,9 +89,14 @@ class Quirks:
     omit_zero: bool = False  # leave out fields whose value is 0 (ImageCount, PullCount)
     omit_fields: tuple[str, ...] = ()  # leave these fields out of every entry
     delay_seconds: float = 0.0  # answer this much later
+    # GetDockerImageList: the key of an image's name, "" the documented BucketName,
+    # "ImageName" (as the API reference's sample) or "both"
+    name_key: str = ""
 
     def __post_init__(self) -> None:
         """Reject values that cannot be served."""
+        if self.name_key not in NAME_KEYS:
+            raise ValueError(f"name_key must be one of {', '.join(map(repr, NAME_KEYS))}")
         for name in ("total_count", "page_entries"):
             value = getattr(self, name)
             if value is not None and value < 0:
@@ -111,7 +123,7 @@ class Image:
     tags: int = 1  # how many tags GetImageTag reports
 
 
-class GeneratedImages(Sequence[Image]):
+class GeneratedImages(Generated[Image]):
     """``count`` images made when asked for, none held: a registry of any size costs nothing.
 
     Image ``k`` (from 0) is ``image-<k+1>``, zero-padded to at least five digits so that name
@@ -121,27 +133,8 @@ class GeneratedImages(Sequence[Image]):
 
     def __init__(self, count: int, create_time: int, update_time: int) -> None:
         """Describe ``count`` images with times within [create_time, update_time]."""
-        if count < 0:
-            raise ValueError("count must be >= 0")
-        self.size, self.create_time, self.update_time = count, create_time, update_time
-        self._width = max(5, len(str(count)))
-
-    def __len__(self) -> int:
-        """Return how many images there are."""
-        return self.size
-
-    @overload
-    def __getitem__(self, index: int) -> Image: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Image]: ...
-    def __getitem__(self, index: int | slice) -> Image | list[Image]:
-        """Make image ``index`` (or the images of a slice)."""
-        if isinstance(index, slice):
-            return [self._make(k) for k in range(*index.indices(self.size))]
-        k = index + self.size if index < 0 else index
-        if not 0 <= k < self.size:
-            raise IndexError("image index out of range")
-        return self._make(k)
+        super().__init__(count)
+        self.create_time, self.update_time = create_time, update_time
 
     def find(self, name: str) -> Image | None:
         """Return the image called ``name``, if there is one (without making the others)."""
@@ -183,7 +176,9 @@ class ProjectData:
     ``regions`` (buckets per region, account-wide region ids), ``repos`` (UHub) and ``quirks``
     (by region) mean for this project what :class:`Account`'s own fields mean for the default
     project. ``resource_count`` is GetProjectList's ``ResourceCount`` (deprecated upstream);
-    None reports this project's buckets plus repositories.
+    None reports this project's buckets plus repositories. ``host_images`` (custom UHost images
+    by region, for DescribeImage) and ``action_quirks`` (``{action: {region: Quirks}}`` for
+    GetDockerImageList and DescribeImage) likewise.
     """
 
     id: str
@@ -194,6 +189,10 @@ class ProjectData:
     repos: list[Repo] = field(default_factory=list)
     quirks: dict[str, Quirks] = field(default_factory=dict)  # by region
     resource_count: int | None = None
+    # custom UHost images by region (DescribeImage): lists, or GeneratedHostImages
+    host_images: dict[str, Sequence[HostImage]] = field(default_factory=dict)
+    # quirks of other actions: {action: {region: Quirks}} (GetDockerImageList, DescribeImage)
+    action_quirks: dict[str, dict[str, Quirks]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Reject an empty id and negative counts."""
@@ -217,7 +216,8 @@ class Account:
     several for fleets written before projects had their own data), ``default_project`` the
     one GetProjectList reports (default: the smallest of ``projects``, or ``org-default`` when
     there are none; it is added to ``projects``). ``regions``, ``quirks`` and ``repos`` are
-    the default project's data; ``extra_projects`` the account's other projects, in listing
+    the default project's data (``host_images`` and ``action_quirks`` too, as in
+    :class:`ProjectData`); ``extra_projects`` the account's other projects, in listing
     order. ``may_list_projects`` False makes GetProjectList answer RetCode 299 (a sub-account
     key without UAccount permission); ``project_order`` is one of ``PROJECT_ORDERS``.
     """
@@ -238,6 +238,8 @@ class Account:
     extra_projects: list[ProjectData] = field(default_factory=list)
     may_list_projects: bool = True
     project_order: str = "default_first"  # one of PROJECT_ORDERS
+    host_images: dict[str, Sequence[HostImage]] = field(default_factory=dict)  # by region
+    action_quirks: dict[str, dict[str, Quirks]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Reject a time format, an order or project ids that cannot be served."""
@@ -281,6 +283,8 @@ class Account:
                 self.regions,
                 self.repos,
                 self.quirks,
+                host_images=self.host_images,
+                action_quirks=self.action_quirks,
             )
         for extra in self.extra_projects:
             if extra.id == project_id:
@@ -359,7 +363,7 @@ class Fleet:
         """
         with self._lock:
             found = self._project(public_key, project).regions.get(region, [])
-            return [Bucket(b.name, b.type, b.image_count, b.create_time, b.shared) for b in found]
+            return [dataclasses.replace(b) for b in found]
 
     @contextlib.contextmanager
     def locked(self, public_key: str) -> Iterator[Account]:
@@ -371,6 +375,14 @@ class Fleet:
         """Return how one project's region misbehaves (``NO_QUIRKS`` by default)."""
         with self._lock:
             return self._project(public_key, project).quirks.get(region, NO_QUIRKS)
+
+    def action_quirks(
+        self, public_key: str, action: str, region: str, *, project: str | None = None
+    ) -> Quirks:
+        """Return how ``action`` misbehaves in one project's region (``NO_QUIRKS`` by default)."""
+        with self._lock:
+            by_region = self._project(public_key, project).action_quirks.get(action, {})
+            return by_region.get(region, NO_QUIRKS)
 
     def set_quirks(
         self, public_key: str, region: str, quirks: Quirks, *, project: str | None = None

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import cast
 
 from exporter.simulator.faults import Fault, FaultBook
-from exporter.simulator.gateway import Response, authenticate, dispatch, error
+from exporter.simulator.gateway import IMAGE_ACTIONS, Response, authenticate, dispatch, error
 from exporter.simulator.handler import GatewayServer, Reply, json_reply
 from exporter.simulator.model import Account, Fleet, Quirks
 from exporter.simulator.projects import PROJECT_ACTIONS
@@ -185,7 +185,12 @@ class Simulator:
             return json_reply(auth)
         project = params.get("ProjectId")
         delay = self.fleet.quirks(auth.public_key, region or "", project=project).delay_seconds
-        if delay and action == "GetImageBucketList":
+        if action in IMAGE_ACTIONS:
+            quirks = self.fleet.action_quirks(
+                auth.public_key, action, region or "", project=project
+            )
+            delay = quirks.delay_seconds
+        if delay and action in ("GetImageBucketList", *IMAGE_ACTIONS):
             time.sleep(delay)
         if not self._admit(auth):
             return json_reply(error(action or "", 153, "request too frequent"))

@@ -21,6 +21,7 @@ import pytest
 from ucloud.client import Client
 from ucloud.core.typesystem.schema import Schema
 from ucloud.services.uaccount.schemas import apis as uaccount
+from ucloud.services.uhost.schemas import apis as uhost
 from ucloud.services.uhub.schemas import apis as uhub
 
 from exporter.config import Account, UCloudSettings
@@ -44,6 +45,7 @@ SCHEMAS: dict[str, Schema] = {
     "GetRepoResponse": uhub.GetRepoResponseSchema(),
     "GetRepoImageResponse": uhub.GetRepoImageResponseSchema(),
     "GetImageTagResponse": uhub.GetImageTagResponseSchema(),
+    "DescribeImageResponse": uhost.DescribeImageResponseSchema(),
 }
 PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
