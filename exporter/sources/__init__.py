@@ -1,0 +1,19 @@
+"""Background sources: data refreshed on its own interval, never on the scrape path.
+
+``refresh`` holds the one mechanism (interval, data age, error info, isolation, reload) that
+every source shares; each other module is one kind of data (``uhub`` the UHub registries).
+"""
+
+from exporter.sources.refresh import Projects, Source, SourceBook, SourceState
+from exporter.sources.uhub import UHUB, UHubBook, UHubSource, UHubState
+
+__all__ = [
+    "UHUB",
+    "Projects",
+    "Source",
+    "SourceBook",
+    "SourceState",
+    "UHubBook",
+    "UHubSource",
+    "UHubState",
+]
