@@ -16,9 +16,9 @@ from dataclasses import replace
 from typing import Any
 
 from exporter.config import Account, CollectSettings, Config, Secret, UCloudSettings, UHubSettings
-from exporter.sources import Source, SourceBook, SourceState
+from exporter.sources import Call, Source, SourceBook, SourceState
 from exporter.stats import Stats
-from exporter.ucloud import Observer, TransportError, UCloudClient
+from exporter.ucloud import TransportError, UCloudClient
 from tests.support.inprocess import configured_projects
 
 log = logging.getLogger(__name__)
@@ -56,16 +56,7 @@ class Fake(Source[str]):
     def listing(self, config: Config) -> tuple[object, ...]:
         return (config.ucloud.base_url,)
 
-    async def fetch(
-        self,
-        client: UCloudClient,
-        config: Config,
-        account: Account,
-        project: str,
-        *,
-        deadline: float,
-        observe: Observer,
-    ) -> str:
+    async def fetch(self, call: Call, account: Account, project: str) -> str:
         self.calls[account.name] += 1
         if self.held is not None:
             try:

@@ -4,11 +4,12 @@
 every source shares; each other module is one kind of data (``uhub`` the UHub registries).
 """
 
-from exporter.sources.refresh import Projects, Source, SourceBook, SourceState
+from exporter.sources.refresh import Call, Projects, Source, SourceBook, SourceState
 from exporter.sources.uhub import UHUB, UHubBook, UHubSource, UHubState
 
 __all__ = [
     "UHUB",
+    "Call",
     "Projects",
     "Source",
     "SourceBook",

@@ -45,6 +45,17 @@ class SourceState(Generic[T]):
     data: T | None = None  # the last good data, while young enough
 
 
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What one fetch works with: the client and config of now, its deadline (monotonic) and
+    the account's API-call observer."""
+
+    client: UCloudClient
+    config: Config
+    deadline: float
+    observe: Observer
+
+
 class Source(ABC, Generic[T]):
     """One kind of background data: what a new source implements."""
 
@@ -74,16 +85,7 @@ class Source(ABC, Generic[T]):
         """The settings that shape fetched data: a change relists every account at once."""
 
     @abstractmethod
-    async def fetch(
-        self,
-        client: UCloudClient,
-        config: Config,
-        account: Account,
-        project: str,
-        *,
-        deadline: float,
-        observe: Observer,
-    ) -> T:
+    async def fetch(self, call: Call, account: Account, project: str) -> T:
         """Fetch ``account``'s ``project``'s data once (raise ``UCloudError`` on failure)."""
 
     def fetched(self, stats: Stats, config: Config, key: Key, data: T, old: T | None) -> None:
@@ -214,16 +216,9 @@ class SourceBook(Generic[T]):
         reason: str | None = None
         got: tuple[T] | None = None  # the fetched data, when the fetch succeeded
         try:
-            got = (
-                await source.fetch(
-                    self._client,
-                    config,
-                    account,
-                    project,
-                    deadline=started + config.collect.listing_timeout_seconds,
-                    observe=self._stats.observer(account.name),
-                ),
-            )
+            deadline = started + config.collect.listing_timeout_seconds
+            call = Call(self._client, config, deadline, self._stats.observer(account.name))
+            got = (await source.fetch(call, account, project),)
         except UCloudError as exc:
             reason = exc.reason
             source.log.warning(

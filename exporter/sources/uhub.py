@@ -16,9 +16,9 @@ from dataclasses import replace
 
 from exporter.config import Account, Config
 from exporter.results import DEFAULT_PROJECT
-from exporter.sources.refresh import Key, Projects, Source, SourceBook, SourceState
+from exporter.sources.refresh import Call, Key, Projects, Source, SourceBook, SourceState
 from exporter.stats import Stats
-from exporter.ucloud import Observer, Registry, UCloudClient, list_registry
+from exporter.ucloud import Registry, UCloudClient, list_registry
 
 log = logging.getLogger(__name__)
 #: What the scrape shows of one project's registry (its ``data``).
@@ -55,22 +55,13 @@ class UHubSource(Source[Registry]):
         shape = replace(config.uhub, refresh_seconds=0.0, max_data_age_seconds=0.0)
         return (config.ucloud.base_url, shape)
 
-    async def fetch(
-        self,
-        client: UCloudClient,
-        config: Config,
-        account: Account,
-        project: str,
-        *,
-        deadline: float,
-        observe: Observer,
-    ) -> Registry:
+    async def fetch(self, call: Call, account: Account, project: str) -> Registry:
         return await list_registry(
-            client,
+            call.client,
             account,
-            config.uhub,
-            deadline=deadline,
-            observe=observe,
+            call.config.uhub,
+            deadline=call.deadline,
+            observe=call.observe,
             project="" if project == DEFAULT_PROJECT else project,
         )
 
