@@ -26,9 +26,9 @@ from prometheus_client.registry import Collector
 from exporter import __version__, metrics
 from exporter.engine import Result
 from exporter.metrics import Family
+from exporter.sources.uhub import UHubState
 from exporter.stats import Stats
 from exporter.ucloud import as_columns
-from exporter.uhub import UHubState
 
 ALWAYS_TYPES = ("private", "public")  # "unknown" appears only while such buckets exist
 
@@ -127,15 +127,15 @@ def uhub_families(states: Sequence[UHubState]) -> Iterator[Metric]:
             f[metrics.UHUB_ERROR_INFO].add_metric((*own, s.reason), 1)
         if s.last_success is not None:
             f[metrics.UHUB_LAST_SUCCESS].add_metric(own, s.last_success)
-        if s.registry is None:
+        if s.data is None:
             continue
-        f[metrics.UHUB_REPOS].add_metric(own, len(s.registry.repos))
-        for repo in s.registry.repos:
+        f[metrics.UHUB_REPOS].add_metric(own, len(s.data.repos))
+        for repo in s.data.repos:
             labels = (*own, repo.name, _flag(repo.shared), _flag(repo.internet_access))
             f[metrics.UHUB_REPO_INFO].add_metric(labels, 1)
             if repo.images is not None:
                 f[metrics.UHUB_REPO_IMAGES].add_metric((*own, repo.name), repo.images)
-        for image in s.registry.images:
+        for image in s.data.images:
             key = (*own, image.repo, image.name)
             for family, value in (
                 (metrics.UHUB_IMAGE_PULLS, image.pulls),
@@ -156,12 +156,12 @@ def uhub_series(states: Iterable[UHubState]) -> int:
     n = 0
     for s in (s for s in states if s.up is not None):
         n += 2 + (s.reason is not None) + (s.last_success is not None)
-        if s.registry is None:
+        if s.data is None:
             continue
-        n += 1 + sum(1 + (r.images is not None) for r in s.registry.repos)
+        n += 1 + sum(1 + (r.images is not None) for r in s.data.repos)
         n += sum(
             (i.pulls is not None) + (i.updated is not None) + (i.tags is not None)
-            for i in s.registry.images
+            for i in s.data.images
         )
     return n
 

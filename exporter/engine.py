@@ -15,13 +15,13 @@ from exporter.discovery import ProjectBook, RegionBook
 from exporter.keybook import KeyBook
 from exporter.listings import LOOPS, list_target, log_failure, new_loop
 from exporter.results import Result, Target, UnknownTargetError
+from exporter.sources.uhub import UHubBook, UHubState
 from exporter.stats import Stats
 from exporter.ucloud import (
     TRANSPORTS,
     DeadlineExceeded,
     UCloudClient,
 )
-from exporter.uhub import UHubBook, UHubState
 
 log = logging.getLogger(__name__)
 __all__ = ["MAX_COLLECT_SECONDS", "Engine", "Result", "Target", "UnknownTargetError"]

@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "exporter.stats",
         "exporter.discovery",
         "exporter.keybook",
-        "exporter.uhub",
+        "exporter.sources",
         "exporter.listings",
         "exporter.engine",
         "exporter.runtime",

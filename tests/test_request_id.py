@@ -18,9 +18,9 @@ from exporter.discovery import RegionBook
 from exporter.listings import list_target
 from exporter.results import Target
 from exporter.simulator import Simulator, golden_fleet
+from exporter.sources.uhub import UHubBook
 from exporter.stats import Stats
 from exporter.ucloud import DecodeError, UCloudClient
-from exporter.uhub import UHubBook
 from tests.support.faultrig import assert_failed, scrape
 from tests.support.inprocess import ACCOUNT, configured_projects, list_over
 from tests.support.procs import Exporter, config_for, golden_account, wait_until
@@ -138,9 +138,9 @@ def test_a_failed_uhub_refresh_logs_the_gateway_s_request_id(
         finally:
             await client.aclose()
 
-    with caplog.at_level(logging.WARNING, logger="exporter.uhub"):
+    with caplog.at_level(logging.WARNING, logger="exporter.sources.uhub"):
         assert asyncio.run(go()) == "http_503"
-    record = logged(caplog, "exporter.uhub")
+    record = logged(caplog, "exporter.sources.uhub")
     assert record.__dict__["request_id"] == GATEWAY_ID
     assert record.__dict__["action"] == "GetRepo"
 

@@ -12,9 +12,9 @@ from urllib.parse import parse_qsl
 import httpx
 
 from exporter.config import Account, CollectSettings, Config, Secret, UCloudSettings, UHubSettings
+from exporter.sources.uhub import UHubBook
 from exporter.stats import Stats
 from exporter.ucloud import UCloudClient
-from exporter.uhub import UHubBook
 from tests.support.inprocess import configured_projects
 
 HOUR = UHubSettings(refresh_seconds=3600, max_data_age_seconds=3 * 3600, tag_counts="off")
@@ -87,7 +87,7 @@ def test_reconfigure_keeps_unchanged_accounts_and_their_schedules() -> None:
         registry.held = asyncio.Event()
         await book.reconfigure(client, cfg(a, uhub=changed))
         await until(lambda: registry.calls["a-key"] == 3)  # asked at once ...
-        assert [s.registry for s in book.states()] == [kept.registry]  # ... shown till it ends
+        assert [s.data for s in book.states()] == [kept.data]  # ... shown till it ends
         registry.held.set()
         await until(lambda: book.states()[0].last_success != kept.last_success)
 
@@ -124,7 +124,7 @@ def test_changed_listing_settings_cancel_a_refresh_in_flight() -> None:
         registry.held.set()
         await until(lambda: [s.up for s in book.states()] == [True])
         state = book.states()[0]
-        assert state.registry is not None and state.registry.requests == 1  # private only
+        assert state.data is not None and state.data.requests == 1  # private only
         assert registry.calls["a-key"] == 2  # the cancelled GetRepo and the new one
         await book.stop()
         await client.aclose()

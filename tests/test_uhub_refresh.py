@@ -17,9 +17,9 @@ import yaml
 from exporter import config, metrics
 from exporter.collector import counter_families, uhub_families, uhub_series
 from exporter.config import ConfigError, UHubSettings
+from exporter.sources.uhub import UHubBook, UHubState
 from exporter.stats import Stats
 from exporter.ucloud import Image, Registry, Repo, UCloudClient
-from exporter.uhub import UHubBook, UHubState
 from tests.support.inprocess import configured_projects
 from tests.support.procs import run_cli
 
@@ -99,7 +99,7 @@ def samples(states: list[UHubState]) -> dict[tuple[str, tuple[str, ...]], float]
 
 def test_families_of_a_registry_and_of_a_failure():
     reg = registry(Image("r0", "web", 12, 1_700_000_000, 790), Image("r0", "db", None, None))
-    ok = UHubState("a", "p", up=True, duration=1.5, last_success=1_800_000_000.0, registry=reg)
+    ok = UHubState("a", "p", up=True, duration=1.5, last_success=1_800_000_000.0, data=reg)
     failed = UHubState("b", "q", up=False, reason="retcode_171", duration=0.2)
     got = samples([ok, failed, UHubState("c", "p")])  # c: no refresh ended yet
     assert got == {
@@ -164,13 +164,13 @@ def test_a_failed_refresh_keeps_the_last_registry_until_it_is_too_old():
         return seen
 
     before, ok, failed, served, too_old = asyncio.run(go())
-    assert before.up is None and before.registry is None
-    assert ok.up and ok.registry is not None and ok.registry.images[0].tags == 4
+    assert before.up is None and before.data is None
+    assert ok.up and ok.data is not None and ok.data.images[0].tags == 4
     assert ok.last_success is not None and abs(ok.last_success - time.time()) < 60
     assert not failed.up and failed.reason == "retcode_171"
-    assert failed.last_success == ok.last_success and failed.registry == ok.registry
-    assert served.registry == ok.registry
-    assert too_old.registry is None and not too_old.up
+    assert failed.last_success == ok.last_success and failed.data == ok.data
+    assert served.data == ok.data
+    assert too_old.data is None and not too_old.up
     requests = stats.snapshot().account_requests
     assert requests[("a", "GetRepo")] == 3 and requests[("a", "GetImageTag")] == 1
     assert stats.snapshot().account_errors[("a", "GetRepo", "retcode_171")] == 1
@@ -188,7 +188,7 @@ def test_uhub_counters_survive_a_reload_only_while_the_account_keeps_uhub():
 
 def test_a_reload_keeps_the_registries_of_accounts_still_listed():
     cfg = parse(uhub=True)
-    kept = UHubState("a", "p", up=True, last_success=time.time(), registry=registry())
+    kept = UHubState("a", "p", up=True, last_success=time.time(), data=registry())
     client = UCloudClient(config.UCloudSettings())
     gone = UHubState("gone", "p")
     book = UHubBook(client, cfg, Stats(), configured_projects, previous=[kept, gone])
@@ -257,7 +257,7 @@ def test_a_registry_over_the_cap_is_kept_in_part_counted_and_logged_once(caplog)
         failed = await book.refresh(cfg.accounts[0], "default")
         gateway.failing = False
         seen.append(await book.refresh(cfg.accounts[0], "default"))
-        assert not failed.up and failed.registry == seen[0].registry
+        assert not failed.up and failed.data == seen[0].data
         gateway.repos = 2  # fits: 100 images
         seen.append(await book.refresh(cfg.accounts[0], "default"))
         gateway.repos = 8
@@ -265,18 +265,18 @@ def test_a_registry_over_the_cap_is_kept_in_part_counted_and_logged_once(caplog)
         await client.aclose()
         return seen
 
-    with caplog.at_level(logging.INFO, logger="exporter.uhub"):
+    with caplog.at_level(logging.INFO, logger="exporter.sources.uhub"):
         states = asyncio.run(go())
     first = states[0]
-    assert first.up and first.registry is not None and first.reason is None
-    assert len(first.registry.images) == 200
-    assert {i.repo for i in first.registry.images} == {"r0", "r1", "r2", "r3"}
-    assert all(s.registry == first.registry for s in (states[1], states[2], states[3], states[5]))
-    assert states[4].registry is not None and not states[4].registry.truncated
+    assert first.up and first.data is not None and first.reason is None
+    assert len(first.data.images) == 200
+    assert {i.repo for i in first.data.images} == {"r0", "r1", "r2", "r3"}
+    assert all(s.data == first.data for s in (states[1], states[2], states[3], states[5]))
+    assert states[4].data is not None and not states[4].data.truncated
     # Tag calls only for the kept images: 200 per truncated refresh, 100 for the other.
     assert len(gateway.tagged) == 5 * 200 + 100
-    assert set(gateway.tagged) == {(i.repo, i.name) for i in first.registry.images} | {
-        (i.repo, i.name) for i in states[4].registry.images
+    assert set(gateway.tagged) == {(i.repo, i.name) for i in first.data.images} | {
+        (i.repo, i.name) for i in states[4].data.images
     }
     assert stats.snapshot().uhub_truncated == {key: 5}
     counted = [
@@ -331,7 +331,7 @@ def test_uhub_series_is_the_number_of_samples_the_families_yield(seed):
             reason=None if up else "retcode_171",
             duration=0.5,
             last_success=None if rng.random() < 0.3 else 1_800_000_000.0,
-            registry=None if rng.random() < 0.2 else reg,
+            data=None if rng.random() < 0.2 else reg,
         )
 
     states = [state(n) for n in range(rng.randrange(1, 6))]
