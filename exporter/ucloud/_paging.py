@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from exporter.config import Account
 from exporter.ucloud._auth import ParamValue
@@ -24,6 +24,7 @@ from exporter.ucloud._listing import NOT_AN_OBJECT, OVERSIZED_PAGE, REPEATED_PAG
 from exporter.ucloud._page import page_set
 from exporter.ucloud._text import clean
 
+T = TypeVar("T")
 #: Pages of one listing beyond those its ``cap`` needs: more is a paging loop.
 MAX_PAGES = 1_000
 
