@@ -135,6 +135,37 @@ class Pager:
                 return entries, total, True
         raise PagingError(f"gave up after {pages} pages of {params['Action']}")
 
+    async def collect(
+        self,
+        params: Mapping[str, ParamValue],
+        name_field: str,
+        read: Callable[[str, Mapping[str, Any]], T],
+        *,
+        cap: int,
+        limit: int,
+        named: Callable[[Mapping[str, Any]], str | None],
+    ) -> tuple[list[T], bool]:
+        """List ``ImageSet`` and ``read`` the first ``cap`` named entries; return them and
+        whether more were there (the rest are not read, the pages after not asked for)."""
+        kept: list[T] = []
+        cut = False
+
+        def keep(page: Entries) -> bool:
+            nonlocal cut
+            for name, item in page:
+                if name is None:
+                    continue
+                if len(kept) >= cap:
+                    cut = True
+                    break
+                kept.append(read(name, item))
+            return len(kept) < cap
+
+        _, _, stopped = await self.listing(
+            params, "ImageSet", name_field, keep, cap=cap, limit=limit, named=named
+        )
+        return kept, cut or stopped
+
     def value(self, item: Mapping[str, Any], key: str, read: Callable[[Any], Any]) -> Any:
         """Return ``read(item[key])``; None (and ``key`` counted invalid) when it is missing or
         malformed."""
