@@ -101,9 +101,8 @@ def _state(value: Any) -> str | None:
 
 def _image(run: Pager, image_id: str, item: Mapping[str, Any]) -> HostImage:
     eol = item.get("MaintainEol")
-    if eol is None or eol == "":
-        when = None  # unknown, as UCloud writes it
-    elif not isinstance(eol, str) or (when := parse_eol(eol)) is None:
+    when = parse_eol(eol) if isinstance(eol, str) else None
+    if when is None and eol not in (None, ""):  # "" or absent: unknown, as UCloud writes it
         run.invalid["MaintainEol"] += 1
     return HostImage(
         id=image_id,
