@@ -185,6 +185,36 @@ def assert_same_buckets(listing: Listing, seen: set[tuple[str, str, int, int]]) 
     assert listing.inconsistencies == frozenset()
 
 
+def sdk_docker_images(
+    client: Client, region: str, bucket: str, limit: int
+) -> dict[str, tuple[int, int | None, int | None, int]]:
+    """Every Docker image the SDK pages out of ``bucket`` with its generic ``invoke`` (it has
+    no UGC service), by name: (tags, newest and oldest tag CreateTime, UpdateTime)."""
+
+    def invoke(args: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = client.invoke("GetDockerImageList", args)
+        return answer
+
+    seen = pages(invoke, "ImageSet", limit, Region=region, BucketName=bucket)
+    found = {}
+    for image in seen:
+        times = [t["CreateTime"] for t in image["TagSet"]]
+        name = image.get("BucketName", image.get("ImageName"))
+        found[name] = (len(times), max(times, default=None), min(times, default=None),
+                       image["UpdateTime"])  # fmt: skip
+    assert len(found) == len(seen)
+    return found
+
+
+def sdk_host_images(client: Client, limit: int) -> dict[str, dict[str, Any]]:
+    """Every custom host image the SDK's ``uhost().describe_image`` pages out of ``client``'s
+    region, loaded through its schema, by ImageId."""
+    seen = pages(client.uhost().describe_image, "ImageSet", limit, ImageType="Custom")
+    found = {i["ImageId"]: i for i in seen}
+    assert len(found) == len(seen)
+    return found
+
+
 @dataclass(frozen=True)
 class SdkRegistry:
     """What the SDK lists of a UHub registry, raw: repositories by name, images by (repository,
