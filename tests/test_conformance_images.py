@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from ucloud.client import Client
 
-from exporter.config import Account, Secret
 from exporter.simulator import (
     GOLDEN_PRIVATE_KEY,
     GOLDEN_PROJECT,
@@ -42,6 +41,7 @@ from tests.support.sdk import (
     assert_sent_alike,
     check_schemas,
     deadline,
+    golden_account,
     no_proxy,  # noqa: F401 (autouse fixture)
     ours,
     sdk_client,
@@ -55,13 +55,7 @@ from tests.support.sdk import (
 T0 = 1_700_000_000
 ODD = "镜像仓库/测试"  # golden cn-bj2 buckets whose names need encoding
 QUOTE = 'golden/quote"name'
-ACCOUNT = Account(
-    name="golden",
-    public_key=GOLDEN_PUBLIC_KEY,
-    private_key=Secret(GOLDEN_PRIVATE_KEY),
-    project_id=GOLDEN_PROJECT,
-    regions=("cn-bj2",),
-)
+ACCOUNT = golden_account()
 
 
 @pytest.fixture

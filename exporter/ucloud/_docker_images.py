@@ -23,7 +23,7 @@ from exporter.config import Account
 from exporter.ucloud._auth import ParamValue
 from exporter.ucloud._client import Observer, UCloudClient
 from exporter.ucloud._errors import APIError
-from exporter.ucloud._paging import Pager, name_of
+from exporter.ucloud._paging import Found, Pager, name_of
 from exporter.ucloud._times import parse_time
 
 ACTION = "GetDockerImageList"
@@ -51,14 +51,9 @@ class DockerImage:
 
 
 @dataclass(frozen=True, slots=True)
-class DockerImages:
-    """One bucket's images as one listing saw them."""
+class DockerImages(Found[DockerImage]):
+    """One bucket's images as one listing saw them (``truncated``: more than MAX_IMAGES)."""
 
-    images: tuple[DockerImage, ...]
-    invalid: Mapping[str, int]  # API field name -> entries where it was missing or malformed
-    inconsistencies: frozenset[str]
-    requests: int
-    truncated: bool = False  # more than MAX_IMAGES images: only the first are kept
     gone: bool = False  # RetCode 43023: the bucket no longer exists (no images, no error)
 
 
@@ -112,10 +107,4 @@ async def list_docker_images(
         if exc.code != BUCKET_NOT_EXIST:
             raise
         return DockerImages((), {}, frozenset(), run.requests, gone=True)
-    return DockerImages(
-        images=tuple(kept),
-        invalid=run.invalid_counts(),
-        inconsistencies=frozenset(run.kinds),
-        requests=run.requests,
-        truncated=cut,
-    )
+    return DockerImages(tuple(kept), run.invalid_counts(), frozenset(run.kinds), run.requests, cut)

@@ -25,7 +25,7 @@ from exporter.config import Account
 from exporter.ucloud._auth import ParamValue
 from exporter.ucloud._client import Observer, UCloudClient
 from exporter.ucloud._page import count
-from exporter.ucloud._paging import Pager
+from exporter.ucloud._paging import Found, Pager
 from exporter.ucloud._text import clean
 from exporter.ucloud._times import ASSUMED_ZONE, parse_time
 
@@ -63,14 +63,9 @@ class HostImage:
 
 
 @dataclass(frozen=True, slots=True)
-class HostImages:
-    """One region's custom images as one listing saw them."""
-
-    images: tuple[HostImage, ...]
-    invalid: Mapping[str, int]  # API field name -> entries where it was missing or malformed
-    inconsistencies: frozenset[str]
-    requests: int
-    truncated: bool = False  # more than MAX_IMAGES images: only the first are kept
+class HostImages(Found[HostImage]):
+    """One region's custom images as one listing saw them (``truncated``: more than
+    MAX_IMAGES)."""
 
 
 def parse_eol(value: str) -> int | None:
@@ -142,10 +137,4 @@ async def list_host_images(
     kept, cut = await run.collect(
         params, "ImageId", partial(_image, run), cap=MAX_IMAGES, limit=limit, named=_id
     )
-    return HostImages(
-        images=tuple(kept),
-        invalid=run.invalid_counts(),
-        inconsistencies=frozenset(run.kinds),
-        requests=run.requests,
-        truncated=cut,
-    )
+    return HostImages(tuple(kept), run.invalid_counts(), frozenset(run.kinds), run.requests, cut)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from exporter.config import Account
 from exporter.ucloud._auth import ParamValue
@@ -30,6 +30,17 @@ MAX_PAGES = 1_000
 
 #: One page's new entries: (name, or None when it has none; the JSON object).
 Entries = list[tuple[str | None, Mapping[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Found(Generic[T]):
+    """What one capped ``ImageSet`` listing (``Pager.collect``) kept, and saw on the way."""
+
+    images: tuple[T, ...]
+    invalid: Mapping[str, int]  # API field name -> entries where it was missing or malformed
+    inconsistencies: frozenset[str]
+    requests: int
+    truncated: bool = False  # more than the cap: only the first are kept
 
 
 @dataclass(frozen=True, slots=True)

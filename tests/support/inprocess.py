@@ -134,17 +134,13 @@ def docker_images_over(
     budget: float = 10.0,
     **options: Any,
 ) -> DockerImages:
-    """List ``bucket``'s Docker images (GetDockerImageList) in ``account``'s ``region`` through
-    a client answered by ``answer``, a function or a gateway's URL.
-
-    ``options`` are ``UCloudSettings`` fields (retries default to 0 here); a ``UCloudError``
-    propagates.
-    """
-    deadline = time.monotonic() + budget
-    return _over(
+    """List ``bucket``'s Docker images (GetDockerImageList) in ``account``'s ``region``, as
+    :func:`host_images_over` lists host images."""
+    return _without_retries(
         answer,
-        {"retries": 0, **options},
-        lambda client: list_docker_images(
+        budget,
+        options,
+        lambda client, deadline: list_docker_images(
             client, account, region, bucket, project=None, deadline=deadline, observe=_none
         ),
     )
@@ -158,20 +154,28 @@ def host_images_over(
     budget: float = 10.0,
     **options: Any,
 ) -> HostImages:
-    """List ``account``'s custom host images (DescribeImage) in ``region`` through a client
-    answered by ``answer``, a function or a gateway's URL.
-
-    ``options`` are ``UCloudSettings`` fields (retries default to 0 here); a ``UCloudError``
-    propagates.
-    """
-    deadline = time.monotonic() + budget
-    return _over(
+    """List ``account``'s (default ``ACCOUNT``'s) custom host images (DescribeImage) in
+    ``region`` through a client answered by ``answer``, a function or a gateway's URL, within
+    ``budget`` seconds; ``options``: UCloudSettings (retries 0 unless given). Errors raise."""
+    return _without_retries(
         answer,
-        {"retries": 0, **options},
-        lambda client: list_host_images(
+        budget,
+        options,
+        lambda client, deadline: list_host_images(
             client, account, region, project=None, deadline=deadline, observe=_none
         ),
     )
+
+
+def _without_retries(
+    answer: Callable[[httpx.Request], Any] | str,
+    budget: float,
+    options: dict[str, Any],
+    job: Callable[[UCloudClient, float], Awaitable[T]],
+) -> T:
+    """Run ``job(client, deadline)`` as :func:`_over` does, retries 0 unless ``options`` say."""
+    deadline = time.monotonic() + budget
+    return _over(answer, {"retries": 0, **options}, lambda client: job(client, deadline))
 
 
 def _none(action: str, reason: str | None) -> None:

@@ -24,7 +24,8 @@ from ucloud.services.uaccount.schemas import apis as uaccount
 from ucloud.services.uhost.schemas import apis as uhost
 from ucloud.services.uhub.schemas import apis as uhub
 
-from exporter.config import Account, UCloudSettings
+from exporter.config import Account, Secret, UCloudSettings
+from exporter.simulator import GOLDEN_PRIVATE_KEY, GOLDEN_PROJECT, GOLDEN_PUBLIC_KEY
 from exporter.ucloud import (
     TRANSPORTS,
     Listing,
@@ -56,6 +57,21 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in PROXIES:
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+def golden_account(**fields: Any) -> Account:
+    """The simulator's golden account (project ``GOLDEN_PROJECT``, region cn-bj2) as
+    configured for our client; ``fields`` override Account fields."""
+    return Account(
+        **{
+            "name": "golden",
+            "public_key": GOLDEN_PUBLIC_KEY,
+            "private_key": Secret(GOLDEN_PRIVATE_KEY),
+            "project_id": GOLDEN_PROJECT,
+            "regions": ("cn-bj2",),
+            **fields,
+        }
+    )
 
 
 def sdk_client(url: str, public_key: str, private_key: str, **config: Any) -> Client:
