@@ -7,6 +7,9 @@ it and are reported in ``DockerImages.inconsistencies``. An image's name is ``Bu
 reference's field) or ``ImageName`` (its sample's), whichever is present. Of its tags only the
 count and the newest and oldest ``CreateTime`` are kept, never a tag itself. At most
 ``MAX_IMAGES`` images per bucket are kept (the first in listing order); ``truncated`` says so.
+An entry without a usable name (absent, empty, longer than ``MAX_NAME_CHARS``) is dropped and
+counted in ``invalid["BucketName"]``; a malformed ``TagSet``, tag ``CreateTime``
+(``TagSet.CreateTime``, per tag) or ``UpdateTime`` drops only that value.
 
 RetCode 43023 ``BucketNotExistError`` (the bucket was deleted between ``GetImageBucketList``
 and this call) is no error: the result is ``DockerImages.gone`` (no images).
