@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from ucloud.client import Client
 
-from exporter.config import Account, Secret, UHubSettings
+from exporter.config import UHubSettings
 from exporter.simulator import (
     GOLDEN_PRIVATE_KEY,
     GOLDEN_PROJECT,
@@ -48,6 +48,7 @@ from tests.support.sdk import (
     assert_sent_alike,
     check_schemas,
     deadline,
+    golden_account,
     no_proxy,  # noqa: F401 (autouse fixture)
     our_listing,
     ours,
@@ -60,14 +61,7 @@ from tests.support.sdk import (
 )
 
 OTHER, EMPTY = "org-golden-team", "org-golden-empty"
-ACCOUNT = Account(
-    name="golden",
-    public_key=GOLDEN_PUBLIC_KEY,
-    private_key=Secret(GOLDEN_PRIVATE_KEY),
-    project_id=GOLDEN_PROJECT,
-    regions=("cn-bj2",),
-    uhub=True,
-)
+ACCOUNT = golden_account(uhub=True)
 
 
 def projects_fleet(order: str = "default_first") -> Fleet:

@@ -1,11 +1,12 @@
 """UCloud API client: signing, errors, the paged ``GetImageBucketList`` listing, regions,
-projects, UHub."""
+projects, UHub, Docker images in buckets (UGC) and custom host images (UHost)."""
 
 from __future__ import annotations
 
 from exporter.ucloud._auth import UCloudAuth, sign
 from exporter.ucloud._buckets import Bucket, Buckets, as_columns
 from exporter.ucloud._client import USER_AGENT, KeyProvider, Observer, UCloudClient, static_key
+from exporter.ucloud._docker_images import DockerImage, DockerImages, list_docker_images
 from exporter.ucloud._errors import (
     APIError,
     CredentialsError,
@@ -18,6 +19,7 @@ from exporter.ucloud._errors import (
     TransportError,
     UCloudError,
 )
+from exporter.ucloud._host_images import HostImage, HostImages, list_host_images
 from exporter.ucloud._listing import Listing, list_image_buckets
 from exporter.ucloud._projects import Project, get_projects
 from exporter.ucloud._regions import get_regions
@@ -35,7 +37,11 @@ __all__ = [
     "CredentialsError",
     "DeadlineExceeded",
     "DecodeError",
+    "DockerImage",
+    "DockerImages",
     "HTTPStatusError",
+    "HostImage",
+    "HostImages",
     "Image",
     "KeyProvider",
     "Listing",
@@ -54,6 +60,8 @@ __all__ = [
     "assume_role",
     "get_projects",
     "get_regions",
+    "list_docker_images",
+    "list_host_images",
     "list_image_buckets",
     "list_registry",
     "parse_time",

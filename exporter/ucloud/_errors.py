@@ -32,6 +32,11 @@ from __future__ import annotations
 # request within the retry budget; not retrying a transient error costs the target's scrape.
 THROTTLED_RETCODE = 153
 _TRANSIENT_RETCODES = frozenset({150, THROTTLED_RETCODE})
+# UGC's own RetCodes (ugc-api/error_code.md: 43000-43038, e.g. 43006 ParaMiss, 43023
+# BucketNotExistError) are answers about the request or the bucket, not server trouble: a retry
+# gets the same answer. They are above 2000, so the rule above (and the Python SDK's, which
+# retries every code > 2000) would retry them; they are carved out here.
+UGC_RETCODES = range(43000, 43039)
 # Authentication and authorisation: retrying cannot help.
 _AUTH_RETCODES = frozenset({*range(170, 175), *range(292, 300)})
 
@@ -77,6 +82,8 @@ class APIError(UCloudError):
     @property
     def transient(self) -> bool:  # type: ignore[override]
         """Return whether a retry may succeed."""
+        if self.code in UGC_RETCODES:
+            return False
         return self.code in _TRANSIENT_RETCODES or self.code >= 2000
 
     @property

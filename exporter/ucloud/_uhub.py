@@ -16,24 +16,18 @@ refresh are kept, the first in a stable order (see :func:`list_registry`), and
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from exporter.config import Account, UHubSettings
-from exporter.ucloud._auth import ParamValue
 from exporter.ucloud._client import Observer, UCloudClient
-from exporter.ucloud._errors import PagingError
-from exporter.ucloud._listing import OVERSIZED_PAGE, REPEATED_PAGE, TOTAL_AHEAD
-from exporter.ucloud._page import count, page_set
-from exporter.ucloud._text import clean
+from exporter.ucloud._page import count
+from exporter.ucloud._paging import Entries, Pager
 from exporter.ucloud._times import parse_time
 
 GET_REPO, GET_REPO_IMAGE, GET_IMAGE_TAG = "GetRepo", "GetRepoImage", "GetImageTag"
-#: Pages of one listing beyond those ``uhub.max_images`` needs: more is a paging loop.
-MAX_PAGES = 1_000
 #: Repositories kept per account and refresh: UHub allows 8 per project, so more is a hostile
 #: gateway; the rest are dropped (the first in GetRepo's order, then sorted by name).
 MAX_REPOS = 1_000
@@ -77,21 +71,6 @@ class Registry:
     truncated: frozenset[str] = frozenset()  # too_many_images, too_many_repos: only part kept
 
 
-@dataclass(frozen=True, slots=True)
-class _Page:
-    items: list[Mapping[str, Any]]  # the JSON objects of the set
-    size: int  # entries, objects or not
-    total: int | None
-
-
-def _page_of(key: str) -> Callable[[Mapping[str, Any]], _Page]:
-    def parse(body: Mapping[str, Any]) -> _Page:
-        items, total = page_set(body, key)
-        return _Page([i for i in items if isinstance(i, dict)], len(items), total)
-
-    return parse
-
-
 def _flag(value: Any) -> bool | None:
     """Read ``"true"``/``"false"`` (as UHub sends them) or a JSON boolean."""
     if isinstance(value, bool):
@@ -101,88 +80,17 @@ def _flag(value: Any) -> bool | None:
     return None
 
 
-def _name(value: Any) -> str | None:
-    return clean(value) if isinstance(value, str) and value else None
-
-
 @dataclass
-class _Refresh:
-    """State of one refresh: requests spent and oddities seen."""
+class _Refresh(Pager):
+    """State of one refresh: requests spent, oddities seen, and why only part is kept."""
 
-    client: UCloudClient
-    account: Account
-    deadline: float
-    observe: Observer
-    project: str | None
-    requests: int = 0
-    invalid: Counter[str] = field(default_factory=Counter)
-    kinds: set[str] = field(default_factory=set)
-    truncated: set[str] = field(default_factory=set)  # why only part of the registry is kept
-
-    async def call(self, params: Mapping[str, ParamValue], key: str) -> _Page:
-        self.requests += 1
-        if self.project:
-            params = {**params, "ProjectId": self.project}
-        return await self.client.call(
-            self.account, params, deadline=self.deadline, observe=self.observe, parse=_page_of(key)
-        )
-
-    async def listing(
-        self,
-        params: Mapping[str, ParamValue],
-        key: str,
-        name_field: str,
-        keep: Callable[[list[tuple[str | None, Mapping[str, Any]]]], bool],
-        *,
-        cap: int,
-    ) -> tuple[int, int | None, bool]:
-        """Page through one listing, handing each page's new objects (named, de-duplicated
-        by name) to ``keep``, which returns False to stop there.
-
-        Returns (entries listed, TotalCount of the first page, whether ``keep`` cut it short).
-        ``cap``: the most entries ``keep`` takes; with ``MAX_PAGES`` it bounds the pages.
-        """
-        limit = self.client.settings.page_size
-        entries = 0
-        seen: set[str] = set()
-        offset, step, total = 0, limit, None
-        pages = MAX_PAGES + -(-cap // limit)
-        for _ in range(pages):
-            page = await self.call({**params, "Offset": offset, "Limit": limit}, key)
-            total = page.total if offset == 0 else total
-            step = min(page.size, limit) if offset == 0 else step
-            if page.size > limit:
-                self.kinds.add(OVERSIZED_PAGE)
-            fresh: list[tuple[str | None, Mapping[str, Any]]] = []
-            for item in page.items:  # new names only, duplicates within the page too
-                name = _name(item.get(name_field))
-                if name is None:
-                    fresh.append((name, item))
-                elif name not in seen:
-                    seen.add(name)
-                    fresh.append((name, item))
-            if page.items and not fresh:
-                self.kinds.add(REPEATED_PAGE)
-                return entries, total, False
-            entries += len(fresh)
-            self.invalid[name_field] += sum(n is None for n, _ in fresh)
-            self.invalid["entry"] += page.size - len(page.items)
-            wanted = keep(fresh)
-            offset += step
-            done = total is not None and entries >= total
-            if page.size == 0 or page.size < step or done:
-                if total is not None and entries < total:
-                    self.kinds.add(TOTAL_AHEAD)
-                return entries, total, False
-            if not wanted:
-                return entries, total, True
-        raise PagingError(f"gave up after {pages} pages of {params['Action']}")
+    truncated: set[str] = field(default_factory=set)
 
     async def repos(self, types: Iterable[str]) -> list[tuple[str, Mapping[str, Any]]]:
         """List the repositories of every type, merged by name: at most ``MAX_REPOS``."""
         merged: dict[str, Mapping[str, Any]] = {}
 
-        def keep(page: list[tuple[str | None, Mapping[str, Any]]]) -> bool:
+        def keep(page: Entries) -> bool:
             for name, item in page:
                 if name is not None and len(merged) < MAX_REPOS:
                     merged.setdefault(name, item)
@@ -207,7 +115,7 @@ class _Refresh:
         params = {"Action": GET_REPO_IMAGE, "RepoName": repo}
         kept: list[Image] = []
 
-        def keep(page: list[tuple[str | None, Mapping[str, Any]]]) -> bool:
+        def keep(page: Entries) -> bool:
             for name, i in page:
                 if name is None:
                     continue
@@ -244,10 +152,7 @@ class _Refresh:
     def _value(
         self, item: Mapping[str, Any], key: str, read: Callable[[Any], Any] = parse_time
     ) -> Any:
-        value = read(item.get(key))
-        if value is None:
-            self.invalid[key] += 1
-        return value
+        return self.value(item, key, read)
 
 
 def chosen_for_tags(images: Iterable[Image], settings: UHubSettings) -> list[Image]:

@@ -15,11 +15,15 @@ from hypothesis import strategies as st
 from exporter.config import Account, Secret, UCloudSettings, UHubSettings
 from exporter.results import DEFAULT_PROJECT
 from exporter.ucloud import (
+    DockerImages,
+    HostImages,
     Listing,
     Project,
     Registry,
     UCloudClient,
     get_projects,
+    list_docker_images,
+    list_host_images,
     list_image_buckets,
     list_registry,
 )
@@ -119,6 +123,59 @@ def projects_over(
         {"retries": 0, **options},
         lambda client: get_projects(client, ACCOUNT, deadline=deadline, observe=_none),
     )
+
+
+def docker_images_over(
+    answer: Callable[[httpx.Request], Any] | str,
+    bucket: str = "b",
+    *,
+    account: Account = ACCOUNT,
+    region: str = "r",
+    budget: float = 10.0,
+    **options: Any,
+) -> DockerImages:
+    """List ``bucket``'s Docker images (GetDockerImageList) in ``account``'s ``region``, as
+    :func:`host_images_over` lists host images."""
+    return _without_retries(
+        answer,
+        budget,
+        options,
+        lambda client, deadline: list_docker_images(
+            client, account, region, bucket, project=None, deadline=deadline, observe=_none
+        ),
+    )
+
+
+def host_images_over(
+    answer: Callable[[httpx.Request], Any] | str,
+    *,
+    account: Account = ACCOUNT,
+    region: str = "r",
+    budget: float = 10.0,
+    **options: Any,
+) -> HostImages:
+    """List ``account``'s (default ``ACCOUNT``'s) custom host images (DescribeImage) in
+    ``region`` through a client answered by ``answer``, a function or a gateway's URL, within
+    ``budget`` seconds; ``options``: UCloudSettings (retries 0 unless given). Errors raise."""
+    return _without_retries(
+        answer,
+        budget,
+        options,
+        lambda client, deadline: list_host_images(
+            client, account, region, project=None, deadline=deadline, observe=_none
+        ),
+    )
+
+
+def _without_retries(
+    answer: Callable[[httpx.Request], Any] | str,
+    budget: float,
+    options: dict[str, Any],
+    job: Callable[[UCloudClient, float], Awaitable[T]],
+) -> T:
+    """Run ``job(client, deadline)`` as :func:`_over` does, retries 0 unless ``options`` say."""
+    deadline = time.monotonic() + budget
+    return _over(answer, {"retries": 0, **options}, lambda client: job(client, deadline))
 
 
 def _none(action: str, reason: str | None) -> None:

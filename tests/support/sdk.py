@@ -24,7 +24,8 @@ from ucloud.services.uaccount.schemas import apis as uaccount
 from ucloud.services.uhost.schemas import apis as uhost
 from ucloud.services.uhub.schemas import apis as uhub
 
-from exporter.config import Account, UCloudSettings
+from exporter.config import Account, Secret, UCloudSettings
+from exporter.simulator import GOLDEN_PRIVATE_KEY, GOLDEN_PROJECT, GOLDEN_PUBLIC_KEY
 from exporter.ucloud import (
     TRANSPORTS,
     Listing,
@@ -56,6 +57,21 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in PROXIES:
         monkeypatch.delenv(name, raising=False)
     yield
+
+
+def golden_account(**fields: Any) -> Account:
+    """The simulator's golden account (project ``GOLDEN_PROJECT``, region cn-bj2) as
+    configured for our client; ``fields`` override Account fields."""
+    return Account(
+        **{
+            "name": "golden",
+            "public_key": GOLDEN_PUBLIC_KEY,
+            "private_key": Secret(GOLDEN_PRIVATE_KEY),
+            "project_id": GOLDEN_PROJECT,
+            "regions": ("cn-bj2",),
+            **fields,
+        }
+    )
 
 
 def sdk_client(url: str, public_key: str, private_key: str, **config: Any) -> Client:
@@ -183,6 +199,36 @@ def assert_same_buckets(listing: Listing, seen: set[tuple[str, str, int, int]]) 
     """Our ``listing`` holds exactly the buckets the SDK ``seen``, and found nothing odd."""
     assert {tuple(b) for b in listing.buckets} == seen
     assert listing.inconsistencies == frozenset()
+
+
+def sdk_docker_images(
+    client: Client, region: str, bucket: str, limit: int
+) -> dict[str, tuple[int, int | None, int | None, int]]:
+    """Every Docker image the SDK pages out of ``bucket`` with its generic ``invoke`` (it has
+    no UGC service), by name: (tags, newest and oldest tag CreateTime, UpdateTime)."""
+
+    def invoke(args: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = client.invoke("GetDockerImageList", args)
+        return answer
+
+    seen = pages(invoke, "ImageSet", limit, Region=region, BucketName=bucket)
+    found = {}
+    for image in seen:
+        times = [t["CreateTime"] for t in image["TagSet"]]
+        name = image.get("BucketName", image.get("ImageName"))
+        found[name] = (len(times), max(times, default=None), min(times, default=None),
+                       image["UpdateTime"])  # fmt: skip
+    assert len(found) == len(seen)
+    return found
+
+
+def sdk_host_images(client: Client, limit: int) -> dict[str, dict[str, Any]]:
+    """Every custom host image the SDK's ``uhost().describe_image`` pages out of ``client``'s
+    region, loaded through its schema, by ImageId."""
+    seen = pages(client.uhost().describe_image, "ImageSet", limit, ImageType="Custom")
+    found = {i["ImageId"]: i for i in seen}
+    assert len(found) == len(seen)
+    return found
 
 
 @dataclass(frozen=True)
