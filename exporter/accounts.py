@@ -56,6 +56,12 @@ class Account:
     assume_role: AssumeRole | None = None
 
     @property
+    def key_source(self) -> tuple[object, ...]:
+        """Return where the account's keys come from: its key pair and its temporary-key
+        settings. Equal across a reload: the same keys (so the same account upstream)."""
+        return (self.public_key, self.private_key, self.instance_role, self.assume_role)
+
+    @property
     def projects(self) -> tuple[str, ...]:
         """Return the configured projects: the list, or the one ``project_id``; empty when
         they are discovered (``auto``) or none is set (the key's default project)."""

@@ -105,23 +105,25 @@ class _Book:
         """Return how long a successful discovery of ``account`` stays good."""
         return self._refresh
 
+    def fallback(self, account: Account) -> tuple[str, ...]:
+        """Return what is served while nothing is discovered yet (none by default)."""
+        return ()
+
+    def first_wait(self, account: Account) -> float:
+        """Return how long a caller waits for a discovery while nothing is known yet (at
+        most its deadline; the discovery goes on meanwhile)."""
+        return float("inf")
+
     def known(self, account: Account) -> tuple[str, ...]:
         """Return the values known now, without calling the API."""
         if not self.discovers(account):
             return self.configured(account)
         state = self._known.get(account.name)
-        return state.values if state else ()
+        return (state.values if state else ()) or self.fallback(account)
 
-    async def get(
-        self,
-        account: Account,
-        *,
-        deadline: float,
-        observe: Observer,
-        wait: float | None = None,
-    ) -> tuple[str, ...]:
+    async def get(self, account: Account, *, deadline: float, observe: Observer) -> tuple[str, ...]:
         """Return the account's values, refreshing discovered ones when due; wait for the
-        refresh until ``deadline`` (at most ``wait`` s when given: it goes on meanwhile)."""
+        refresh until ``deadline`` (``first_wait`` at most while nothing is known)."""
         if not self.discovers(account):
             return self.configured(account)
         state = self._known.setdefault(account.name, _Known())
@@ -129,10 +131,10 @@ class _Book:
             state.task = asyncio.ensure_future(self._refresh_one(account, state, deadline, observe))
         if state.task is not None and not state.task.done():
             remaining = max(0.0, deadline - time.monotonic())
-            if wait is not None:
-                remaining = min(remaining, wait)
+            if not state.values:
+                remaining = min(remaining, self.first_wait(account))
             await asyncio.wait([asyncio.shield(state.task)], timeout=remaining)
-        return state.values
+        return state.values or self.fallback(account)
 
     def _due(self, account: Account, state: _Known) -> bool:
         if state.refreshed is None:
@@ -230,31 +232,15 @@ class ProjectBook(_Book):
         """Return the configured projects."""
         return account.projects
 
-    def known(self, account: Account) -> tuple[str, ...]:
-        """Return the projects known now, without calling the API."""
-        return self._or_default(account, super().known(account))
+    def fallback(self, account: Account) -> tuple[str, ...]:
+        """Return ``DEFAULT_PROJECT`` while a default project is not resolved (none for
+        ``auto``: its projects are unknown)."""
+        return () if account.discover_projects else (DEFAULT_PROJECT,)
 
-    async def get(
-        self,
-        account: Account,
-        *,
-        deadline: float,
-        observe: Observer,
-        wait: float | None = None,
-    ) -> tuple[str, ...]:
-        """Return the account's projects, refreshing discovered ones when due. The default
-        project's first resolution is waited for ``RESOLVE_WAIT_SECONDS`` at most: while
+    def first_wait(self, account: Account) -> float:
+        """Return ``RESOLVE_WAIT_SECONDS`` for a default project's first resolution: while
         GetProjectList hangs, the account is listed as ``DEFAULT_PROJECT`` meanwhile."""
-        if not (account.projects or account.discover_projects or super().known(account)):
-            wait = RESOLVE_WAIT_SECONDS if wait is None else min(wait, RESOLVE_WAIT_SECONDS)
-        found = await super().get(account, deadline=deadline, observe=observe, wait=wait)
-        return self._or_default(account, found)
-
-    @staticmethod
-    def _or_default(account: Account, found: tuple[str, ...]) -> tuple[str, ...]:
-        if found or account.discover_projects or account.projects:
-            return found
-        return (DEFAULT_PROJECT,)
+        return float("inf") if account.discover_projects else RESOLVE_WAIT_SECONDS
 
     def interval(self, account: Account) -> float:
         """Return the refresh interval (``auto``), or forever (a resolved default project)."""

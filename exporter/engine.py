@@ -91,12 +91,7 @@ class Engine:
     @property
     def targets(self) -> tuple[Target, ...]:
         """Return the targets known now (discovered projects and regions as last seen)."""
-        return tuple(
-            Target(a, p, r)
-            for a in self.config.accounts
-            for p in self.projects.known(a)
-            for r in self.regions.known(a)
-        )
+        return tuple(t for a in self.config.accounts for t in self._known_targets(a))
 
     def concurrency_limits(self) -> dict[str, int]:
         """Return each account's current API in-flight limit (safe from any thread)."""
@@ -458,13 +453,7 @@ def _pacing(account: Account | None) -> tuple[object, ...] | None:
 
 def _identity(config: Config, account: Account) -> tuple[object, ...]:
     """Who the account is: its keys (or where they come from), at its gateway."""
-    return (
-        account.public_key,
-        account.private_key,
-        account.instance_role,
-        account.assume_role,
-        config.ucloud.base_url,
-    )
+    return (*account.key_source, config.ucloud.base_url)
 
 
 def _regions_of(config: Config, account: Account) -> tuple[object, ...]:

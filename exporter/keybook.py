@@ -48,13 +48,7 @@ def _spec(config: Config, account: Account) -> tuple[object, ...] | None:
     if account.instance_role is None and account.assume_role is None:
         return None
     gateway = config.ucloud.base_url if account.assume_role is not None else None
-    return (
-        account.public_key,
-        account.private_key,
-        account.instance_role,
-        account.assume_role,
-        gateway,
-    )
+    return (*account.key_source, gateway)
 
 
 def _source(account: Account) -> str:
