@@ -15,7 +15,17 @@ import yaml
 
 from exporter import config
 from exporter.config import ConfigError
-from exporter.simulator import Account, Bucket, Fault, Fleet, Image, ProjectData, Repo, Simulator
+from exporter.simulator import (
+    Account,
+    Bucket,
+    Fault,
+    Fleet,
+    GeneratedImages,
+    Image,
+    ProjectData,
+    Repo,
+    Simulator,
+)
 from exporter.web.app import App
 from tests.support.asgi import call, runtime_on
 from tests.support.procs import Samples, config_for, run_cli, value
@@ -303,3 +313,34 @@ def test_a_hanging_default_project_resolution_does_not_hold_the_listings(served,
     assert answer.status == 200 and took < 6
     assert up_targets(answer.samples()) == {("main", "default", "cn-bj2"): 1,
                                             ("main", "default", "hk"): 1}  # fmt: skip
+
+
+def test_uhub_max_images_bounds_the_account_not_each_of_its_projects(tmp_path):
+    """``uhub.max_images`` is per account and refresh: projects must not multiply it."""
+    main = Account(KEY, SECRET, {"org-a"}, {"hk": []}, default_project="org-a",
+                   repos=[Repo("ra", T0, T0, images=GeneratedImages(30, T0, T0))])  # fmt: skip
+    main.extra_projects = [
+        ProjectData(
+            "org-b",
+            regions={"hk": []},
+            repos=[Repo("rb", T0, T0, images=GeneratedImages(30, T0, T0))],
+        ),
+    ]
+    with Simulator(Fleet([main])) as sim:
+        cfg = config_for(sim.url, [account(project_id="auto", regions=["hk"], uhub=True)],
+                         uhub={"max_images": 40, "tag_counts": "off"})  # fmt: skip
+        with runtime_on(tmp_path, cfg) as (runtime, _):
+            app = App(runtime)
+            deadline = time.monotonic() + 15
+            while (
+                len({dict(k)["project"] for n, k in call(app).samples() if n == "ucloud_uhub_up"})
+                < 2
+            ):
+                assert time.monotonic() < deadline, "UHub was not refreshed"
+                time.sleep(0.1)
+            m = call(app).samples()
+    held = [dict(k)["project"] for n, k in m if n == "ucloud_uhub_image_pulls_total"]
+    assert len(held) == 40  # was 60: 30 in each project, under a cap of 40 each
+    assert held.count("org-a") == 30 and held.count("org-b") == 10  # projects in order
+    truncated = "ucloud_uhub_truncated_refreshes_total"
+    assert value(m, truncated, account="main", project="org-b", reason="too_many_images") == 1

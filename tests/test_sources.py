@@ -56,7 +56,7 @@ class Fake(Source[str]):
     def listing(self, config: Config) -> tuple[object, ...]:
         return (config.ucloud.base_url,)
 
-    async def fetch(self, call: Call, account: Account, project: str) -> str:
+    async def fetch(self, call: Call[str], account: Account, project: str) -> str:
         self.calls[account.name] += 1
         if self.held is not None:
             try:

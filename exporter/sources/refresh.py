@@ -46,14 +46,16 @@ class SourceState(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
-    """What one fetch works with: the client and config of now, its deadline (monotonic) and
-    the account's API-call observer."""
+class Call(Generic[T]):
+    """What one fetch works with: the client and config of now, its deadline (monotonic),
+    the account's API-call observer, and the data the account's other projects hold now (for
+    a bound per account, such as ``uhub.max_images``)."""
 
     client: UCloudClient
     config: Config
     deadline: float
     observe: Observer
+    siblings: tuple[T, ...] = ()
 
 
 class Source(ABC, Generic[T]):
@@ -85,7 +87,7 @@ class Source(ABC, Generic[T]):
         """The settings that shape fetched data: a change relists every account at once."""
 
     @abstractmethod
-    async def fetch(self, call: Call, account: Account, project: str) -> T:
+    async def fetch(self, call: Call[T], account: Account, project: str) -> T:
         """Fetch ``account``'s ``project``'s data once (raise ``UCloudError`` on failure)."""
 
     def fetched(self, stats: Stats, config: Config, key: Key, data: T, old: T | None) -> None:
@@ -217,7 +219,13 @@ class SourceBook(Generic[T]):
         got: tuple[T] | None = None  # the fetched data, when the fetch succeeded
         try:
             deadline = started + config.collect.listing_timeout_seconds
-            call = Call(self._client, config, deadline, self._stats.observer(account.name))
+            siblings = tuple(
+                s.data
+                for k, s in self._states.items()
+                if k[0] == account.name and k[1] != project and s.data is not None
+            )
+            observe = self._stats.observer(account.name)
+            call = Call(self._client, config, deadline, observe, siblings)
             got = (await source.fetch(call, account, project),)
         except UCloudError as exc:
             reason = exc.reason

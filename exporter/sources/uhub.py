@@ -42,12 +42,7 @@ class UHubSource(Source[Registry]):
 
     def identity(self, account: Account) -> tuple[object, ...]:
         """What makes an account's registries the same ones across a reload."""
-        return (
-            account.public_key,
-            account.private_key,
-            account.projects,
-            account.discover_projects,
-        )
+        return (*account.key_source, account.projects, account.discover_projects)
 
     def listing(self, config: Config) -> tuple[object, ...]:
         """The settings that shape a listed registry: the ``uhub`` section but the interval and
@@ -55,11 +50,15 @@ class UHubSource(Source[Registry]):
         shape = replace(config.uhub, refresh_seconds=0.0, max_data_age_seconds=0.0)
         return (config.ucloud.base_url, shape)
 
-    async def fetch(self, call: Call, account: Account, project: str) -> Registry:
+    async def fetch(self, call: Call[Registry], account: Account, project: str) -> Registry:
+        """List the project's registry, keeping at most what ``uhub.max_images`` (per account)
+        leaves after the images the account's other projects hold."""
+        settings = call.config.uhub
+        held = sum(len(r.images) for r in call.siblings)
         return await list_registry(
             call.client,
             account,
-            call.config.uhub,
+            replace(settings, max_images=max(0, settings.max_images - held)),
             deadline=call.deadline,
             observe=call.observe,
             project="" if project == DEFAULT_PROJECT else project,
