@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl
 import httpx
 
 from exporter.config import Account, CollectSettings, Config, Secret, UCloudSettings, UHubSettings
-from exporter.sources.uhub import UHubBook
+from exporter.credentials import AssumeRole, InstanceRole
+from exporter.sources.uhub import UHUB, UHubBook
 from exporter.stats import Stats
 from exporter.ucloud import UCloudClient
 from tests.support.inprocess import configured_projects
@@ -130,3 +131,15 @@ def test_changed_listing_settings_cancel_a_refresh_in_flight() -> None:
         await client.aclose()
 
     asyncio.run(go())
+
+
+def test_an_account_whose_temporary_key_source_changes_is_another_registry() -> None:
+    """Was: only the key pair counted, and an instance_role account has none (""), so a new
+    role or assumed role kept the old account's registries and schedule."""
+    role = dataclasses.replace(account("a", ""), instance_role=InstanceRole("reader"))
+    for other in (
+        dataclasses.replace(role, instance_role=InstanceRole("admin")),
+        dataclasses.replace(role, assume_role=AssumeRole("ucs:iam::1:role/x")),
+    ):
+        assert UHUB.identity(other) != UHUB.identity(role)
+    assert UHUB.identity(dataclasses.replace(role)) == UHUB.identity(role)
