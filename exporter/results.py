@@ -8,10 +8,23 @@ from dataclasses import dataclass, field
 from exporter.config import Account
 from exporter.ucloud import Bucket, UCloudError
 
-__all__ = ["DEFAULT_PROJECT", "InternalError", "Result", "Target", "UnknownTargetError"]
+__all__ = [
+    "DEFAULT_PROJECT",
+    "InternalError",
+    "Result",
+    "Target",
+    "UnknownTargetError",
+    "project_param",
+]
 #: The ``project`` label of an account with no project configured whose key may not call
 #: GetProjectList (so its default project's id is unknown); its requests carry no ProjectId.
 DEFAULT_PROJECT = "default"
+
+
+def project_param(project: str) -> str:
+    """Return the ``ProjectId`` to send for a ``project`` label ("" for ``DEFAULT_PROJECT``:
+    none, the key's default project)."""
+    return "" if project == DEFAULT_PROJECT else project
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +47,7 @@ class Target:
     @property
     def project_param(self) -> str:
         """Return the ``ProjectId`` to send ("" for none: the key's default project)."""
-        return "" if self.project == DEFAULT_PROJECT else self.project
+        return project_param(self.project)
 
 
 @dataclass(frozen=True, slots=True)

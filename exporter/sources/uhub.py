@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from exporter.config import Account, Config
-from exporter.results import DEFAULT_PROJECT
+from exporter.results import project_param
 from exporter.sources.refresh import Call, Key, Projects, Source, SourceBook, SourceState
 from exporter.stats import Stats
 from exporter.ucloud import Registry, UCloudClient, list_registry
@@ -61,7 +61,7 @@ class UHubSource(Source[Registry]):
             replace(settings, max_images=max(0, settings.max_images - held)),
             deadline=call.deadline,
             observe=call.observe,
-            project="" if project == DEFAULT_PROJECT else project,
+            project=project_param(project),
         )
 
     def fetched(
