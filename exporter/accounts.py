@@ -18,9 +18,16 @@ from exporter.credentials import (
 )
 from exporter.credentials.settings import ROLE_KEYS, parse_assume_role, parse_instance_role
 from exporter.secret import Secret
-from exporter.validation import Checker, kind_of, read_small_file
+from exporter.validation import (
+    EVERY_NAME,
+    Checker,
+    NameFilter,
+    kind_of,
+    name_filter,
+    read_small_file,
+)
 
-__all__ = ["BUCKET_TYPES", "Account", "parse_accounts"]
+__all__ = ["BUCKET_TYPES", "Account", "parse_accounts", "parse_quotas"]
 
 BUCKET_TYPES = ("All", "User", "Share")
 MAX_KEY_FILE_BYTES = 64 * 1024  # API keys are short: refuse anything else
@@ -54,6 +61,14 @@ class Account:
     #: from STS AssumeRole signed with the account's other keys (exporter.keybook fetches them)
     instance_role: InstanceRole | None = None
     assume_role: AssumeRole | None = None
+    docker_images: bool = False  # list the images inside each bucket (in the background)
+    host_images: bool = False  # list the custom host images of each region (in the background)
+    #: custom host image quotas of this account, by region, over ``host_images.quotas``
+    host_image_quotas: tuple[tuple[str, int], ...] = ()
+    #: which buckets get per-bucket series and have their images listed (all by default)
+    buckets: NameFilter = EVERY_NAME
+    #: which images inside buckets get series (all by default)
+    images: NameFilter = EVERY_NAME
 
     @property
     def key_source(self) -> tuple[object, ...]:
@@ -83,6 +98,11 @@ _ACCOUNT_KEYS = (
     "bucket_name",
     "max_requests_per_second",
     "uhub",
+    "docker_images",
+    "host_images",
+    "host_image_quotas",
+    "buckets",
+    "images",
     *ROLE_KEYS,
 )
 
@@ -356,6 +376,11 @@ def _account(
             a, path, "max_requests_per_second", 0.0, low=0.01, high=10_000, integer=False
         )
     uhub = check.boolean(a, path, "uhub", False)
+    docker_images = check.boolean(a, path, "docker_images", False)
+    host_images = check.boolean(a, path, "host_images", False)
+    quotas = parse_quotas(check, a.get("host_image_quotas"), f"{path}.host_image_quotas")
+    buckets = name_filter(check, a, path, "buckets")
+    images = name_filter(check, a, path, "images")
     keyed = instance is not None or bool(public_key and private_key)
     if not (name and keyed and regions != () and bucket_type in BUCKET_TYPES):
         return None
@@ -372,10 +397,35 @@ def _account(
         discover_regions=regions is None,
         max_requests_per_second=float(rate) if rate else None,
         uhub=uhub,
+        docker_images=docker_images,
+        host_images=host_images,
+        host_image_quotas=quotas,
+        buckets=buckets,
+        images=images,
         credential_source=source,
         instance_role=instance,
         assume_role=assume,
     )
+
+
+def parse_quotas(check: Checker, raw: Any, path: str) -> tuple[tuple[str, int], ...]:
+    """Read ``{REGION: N}`` (custom host image quotas), sorted by region."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        check.fail(
+            path, f"must be a mapping of region id to a number of images, got {kind_of(raw)}"
+        )
+        return ()
+    out: dict[str, int] = {}
+    for region, n in raw.items():
+        if not isinstance(region, str) or not _REGION_RE.match(region):
+            check.fail(f"{path}.{region}", f"must be a region id like cn-bj2, got {region!r}")
+        elif isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= 1_000_000:
+            check.fail(f"{path}.{region}", f"must be a whole number of images from 1, got {n!r}")
+        else:
+            out[region] = n
+    return tuple(sorted(out.items()))
 
 
 def _no_keys_beside_instance_role(check: Checker, a: Mapping[str, Any], path: str) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from exporter.accounts import Account, parse_accounts
+from exporter.accounts import Account, parse_accounts, parse_quotas
 from exporter.credentials import DEFAULT_METADATA_URL, INTERNAL_BASE_URL
 from exporter.secret import Secret
 from exporter.validation import Checker, ConfigError, kind_of, load_yaml
@@ -25,6 +25,8 @@ __all__ = [
     "CollectSettings",
     "Config",
     "ConfigError",
+    "DockerImagesSettings",
+    "HostImagesSettings",
     "Secret",
     "UCloudSettings",
     "UHubSettings",
@@ -64,6 +66,10 @@ class CollectSettings:
     max_data_age_seconds: float = 600.0  # serve a target's last data up to this old
     include_buckets: tuple[re.Pattern[str], ...] = ()
     exclude_buckets: tuple[re.Pattern[str], ...] = ()
+    #: false: no per-bucket or per-image family at all, only counts and health
+    per_bucket_series: bool = True
+    #: past it, whole families are left out of a scrape (exporter.budget says which first)
+    max_series: int = 500_000
 
     def wants(self, bucket: str) -> bool:
         """Return whether the include/exclude regexes keep this bucket name."""
@@ -89,6 +95,42 @@ class UHubSettings:
 
 
 @dataclass(frozen=True)
+class DockerImagesSettings:
+    """The ``docker_images:`` section: the images inside buckets (``docker_images: true``)."""
+
+    refresh_seconds: float = 600.0  # listed in the background, this often
+    max_data_age_seconds: float = 1800.0  # serve a bucket's last images up to this old
+    max_buckets_per_refresh: int = 1000  # per account and refresh, rotating through all
+
+
+#: UCloud's custom host image quota per region (uhost product docs, guide/image/common.md:
+#: 华北一 30, 华北二 30, 上海二 30, 广东 10, 香港 10, 加州 10).
+DEFAULT_HOST_IMAGE_QUOTAS: tuple[tuple[str, int], ...] = (
+    ("cn-bj1", 30),
+    ("cn-bj2", 30),
+    ("cn-gd", 10),
+    ("cn-sh2", 30),
+    ("hk", 10),
+    ("us-ca", 10),
+)
+
+
+@dataclass(frozen=True)
+class HostImagesSettings:
+    """The ``host_images:`` section: custom host images (``host_images: true``)."""
+
+    refresh_seconds: float = 600.0
+    max_data_age_seconds: float = 1800.0
+    #: the quota of each region (the defaults, then ``quotas`` over them)
+    quotas: tuple[tuple[str, int], ...] = DEFAULT_HOST_IMAGE_QUOTAS
+
+    def quota(self, account: Account, region: str) -> int | None:
+        """Return ``region``'s quota for ``account`` (its own, else this section's); None
+        when neither names the region."""
+        return dict(self.quotas + account.host_image_quotas).get(region)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration."""
 
@@ -96,6 +138,8 @@ class Config:
     collect: CollectSettings
     accounts: tuple[Account, ...]
     uhub: UHubSettings = UHubSettings()
+    docker_images: DockerImagesSettings = DockerImagesSettings()
+    host_images: HostImagesSettings = HostImagesSettings()
 
 
 # ucloud: numbers: key -> (lowest, highest, whole number)
@@ -150,7 +194,17 @@ def _ucloud(
 
 
 def _collect(check: Checker, raw: Any) -> CollectSettings:
-    s = check.mapping(raw, "collect", (*_COLLECT_SECONDS, "include_buckets", "exclude_buckets"))
+    s = check.mapping(
+        raw,
+        "collect",
+        (
+            *_COLLECT_SECONDS,
+            "include_buckets",
+            "exclude_buckets",
+            "per_bucket_series",
+            "max_series",
+        ),
+    )
     d = CollectSettings()
     numbers = {
         key: float(
@@ -161,6 +215,12 @@ def _collect(check: Checker, raw: Any) -> CollectSettings:
     return CollectSettings(
         include_buckets=check.patterns(s, "collect", "include_buckets"),
         exclude_buckets=check.patterns(s, "collect", "exclude_buckets"),
+        per_bucket_series=check.boolean(s, "collect", "per_bucket_series", d.per_bucket_series),
+        max_series=int(
+            check.number(
+                s, "collect", "max_series", d.max_series, low=1, high=100_000_000, integer=True
+            )
+        ),
         **numbers,
     )
 
@@ -209,6 +269,43 @@ def _uhub(check: Checker, raw: Any) -> UHubSettings:
     )
 
 
+def _refresh(
+    check: Checker, s: Mapping[str, Any], path: str, default: float
+) -> tuple[float, float]:
+    """Read a background source's ``refresh_seconds`` and ``max_data_age_seconds`` (by default
+    three intervals, and never less than one)."""
+    every = float(
+        check.number(s, path, "refresh_seconds", default, low=10, high=86400, integer=False)
+    )
+    age = float(
+        check.number(
+            s, path, "max_data_age_seconds", 3 * every, low=0, high=7 * 86400, integer=False
+        )
+    )
+    if age < every:
+        check.fail(f"{path}.max_data_age_seconds", f"must be at least refresh_seconds ({every:g})")
+    return every, age
+
+
+def _docker_images(check: Checker, raw: Any) -> DockerImagesSettings:
+    keys = ("refresh_seconds", "max_data_age_seconds", "max_buckets_per_refresh")
+    s, d = check.mapping(raw, "docker_images", keys), DockerImagesSettings()
+    every, age = _refresh(check, s, "docker_images", d.refresh_seconds)
+    most = check.number(
+        s, "docker_images", "max_buckets_per_refresh", d.max_buckets_per_refresh,
+        low=1, high=1_000_000, integer=True,
+    )  # fmt: skip
+    return DockerImagesSettings(every, age, int(most))
+
+
+def _host_images(check: Checker, raw: Any) -> HostImagesSettings:
+    s = check.mapping(raw, "host_images", ("refresh_seconds", "max_data_age_seconds", "quotas"))
+    d = HostImagesSettings()
+    every, age = _refresh(check, s, "host_images", d.refresh_seconds)
+    quotas = dict(d.quotas) | dict(parse_quotas(check, s.get("quotas"), "host_images.quotas"))
+    return HostImagesSettings(every, age, tuple(sorted(quotas.items())))
+
+
 def parse(
     data: Any,
     *,
@@ -225,7 +322,9 @@ def parse(
             f"must be a mapping with ucloud, collect and accounts, got {kind_of(data)}",
         )
         raise ConfigError(check.problems)
-    top = check.mapping(data, "", ("ucloud", "collect", "uhub", "accounts"))
+    top = check.mapping(
+        data, "", ("ucloud", "collect", "uhub", "docker_images", "host_images", "accounts")
+    )
     if data is None:
         check.fail("accounts", "missing: the file is empty")
     ucloud = _ucloud(check, top.get("ucloud"), env, internal=_all_instance_roles(top))
@@ -233,6 +332,8 @@ def parse(
         ucloud=ucloud,
         collect=_collect(check, top.get("collect")),
         uhub=_uhub(check, top.get("uhub")),
+        docker_images=_docker_images(check, top.get("docker_images")),
+        host_images=_host_images(check, top.get("host_images")),
         accounts=parse_accounts(
             check,
             top.get("accounts"),

@@ -15,6 +15,10 @@ from typing import Literal
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 
 Kind = Literal["gauge", "counter"]
+#: The series budget (``collect.max_series``): the groups of per-bucket and per-image families,
+#: in the order whole families are left out of a scrape past it. Counts and health are in none
+#: and never left out; ``collect.per_bucket_series: false`` leaves out every group.
+DROP_ORDER = ("bucket_images", "host_images", "uhub_images", "buckets")
 #: A target: one project of an account in one region. ``project`` is the ProjectId (or
 #: ``default`` when the key may not list its projects and none is configured).
 TARGET = ("account", "project", "region")
@@ -32,6 +36,7 @@ class Family:
     help: str
     labels: tuple[str, ...] = ()
     unit: str = ""  # the base unit its values are in ("" for counts and 0/1 values)
+    budget: str = ""  # its group in DROP_ORDER ("": counts and health, never left out)
 
     @property
     def base(self) -> str:
@@ -57,6 +62,7 @@ IMAGES = Family(
     "gauge",
     "Number of images in the bucket (ImageCount); absent when the API left it out.",
     BUCKET,
+    budget="buckets",
 )
 CREATED = Family(
     "ucloud_image_bucket_created_timestamp_seconds",
@@ -64,6 +70,7 @@ CREATED = Family(
     "When the bucket was created (CreateTime), in Unix seconds.",
     BUCKET,
     "seconds",
+    budget="buckets",
 )
 UP = Family(
     "ucloud_image_bucket_up",
@@ -251,6 +258,7 @@ UHUB_IMAGE_PULLS = Family(
     "counter",
     "Pulls of the UHub image (PullCount); absent when the API left it out.",
     UHUB_IMAGE,
+    budget="uhub_images",
 )
 UHUB_IMAGE_UPDATED = Family(
     "ucloud_uhub_image_updated_timestamp_seconds",
@@ -259,6 +267,7 @@ UHUB_IMAGE_UPDATED = Family(
     "time is missing or unreadable.",
     UHUB_IMAGE,
     "seconds",
+    budget="uhub_images",
 )
 UHUB_IMAGE_TAGS = Family(
     "ucloud_uhub_image_tags",
@@ -266,6 +275,7 @@ UHUB_IMAGE_TAGS = Family(
     "Number of tags of the UHub image (GetImageTag TotalCount); only for the images "
     "uhub.tag_counts selects. UHub deletes old tags beyond 800.",
     UHUB_IMAGE,
+    budget="uhub_images",
 )
 UHUB_FAMILIES: tuple[Family, ...] = (
     UHUB_UP,
@@ -312,6 +322,235 @@ CREDENTIALS_EXPIRY = Family(
     "seconds",
 )
 
+#: One project's Docker images inside buckets (``docker_images: true``), refreshed together.
+DOCKER_PROJECT = ("account", "project")
+DOCKER_IMAGE = ("account", "project", "region", "bucket", "image")
+DOCKER_UP = Family(
+    "ucloud_image_bucket_docker_images_up",
+    "gauge",
+    "1 if the last refresh of this project's images inside buckets (GetDockerImageList, "
+    "every bucket it reached) succeeded, else 0.",
+    DOCKER_PROJECT,
+)
+DOCKER_DURATION = Family(
+    "ucloud_image_bucket_docker_images_refresh_duration_seconds",
+    "gauge",
+    "How long the last refresh of this project's images inside buckets took.",
+    DOCKER_PROJECT,
+    "seconds",
+)
+DOCKER_ERROR_INFO = Family(
+    "ucloud_image_bucket_docker_images_error_info",
+    "gauge",
+    "Present (value 1) while this project's refresh of images inside buckets fails; reason "
+    "says why (of the first bucket that failed).",
+    (*DOCKER_PROJECT, "reason"),
+)
+DOCKER_LAST_SUCCESS = Family(
+    "ucloud_image_bucket_docker_images_last_success_timestamp_seconds",
+    "gauge",
+    "When this project's images inside buckets were last refreshed successfully, in Unix seconds.",
+    DOCKER_PROJECT,
+    "seconds",
+)
+DOCKER_LISTED_BUCKETS = Family(
+    "ucloud_image_bucket_docker_images_listed_buckets",
+    "gauge",
+    "Buckets of this project whose images are held (listed by GetDockerImageList and not "
+    "older than docker_images.max_data_age_seconds); fewer than the buckets while "
+    "docker_images.max_buckets_per_refresh rotates through them.",
+    DOCKER_PROJECT,
+)
+DOCKER_IMAGE_TAGS = Family(
+    "ucloud_image_bucket_image_tags",
+    "gauge",
+    "Number of tags of the image inside the bucket (entries of TagSet); absent when TagSet "
+    "is missing. There is never one series per tag.",
+    DOCKER_IMAGE,
+    budget="bucket_images",
+)
+DOCKER_IMAGE_UPDATED = Family(
+    "ucloud_image_bucket_image_updated_timestamp_seconds",
+    "gauge",
+    "When the image inside the bucket was last updated (UpdateTime), in Unix seconds.",
+    DOCKER_IMAGE,
+    "seconds",
+    budget="bucket_images",
+)
+DOCKER_IMAGE_NEWEST_TAG = Family(
+    "ucloud_image_bucket_image_newest_tag_timestamp_seconds",
+    "gauge",
+    "When the image's newest tag was created (the latest TagSet CreateTime), in Unix seconds.",
+    DOCKER_IMAGE,
+    "seconds",
+    budget="bucket_images",
+)
+DOCKER_IMAGE_OLDEST_TAG = Family(
+    "ucloud_image_bucket_image_oldest_tag_timestamp_seconds",
+    "gauge",
+    "When the image's oldest tag was created (the earliest TagSet CreateTime), in Unix "
+    "seconds: how far back a cleanup reaches.",
+    DOCKER_IMAGE,
+    "seconds",
+    budget="bucket_images",
+)
+DOCKER_FAMILIES: tuple[Family, ...] = (
+    DOCKER_UP,
+    DOCKER_DURATION,
+    DOCKER_ERROR_INFO,
+    DOCKER_LAST_SUCCESS,
+    DOCKER_LISTED_BUCKETS,
+    DOCKER_IMAGE_TAGS,
+    DOCKER_IMAGE_UPDATED,
+    DOCKER_IMAGE_NEWEST_TAG,
+    DOCKER_IMAGE_OLDEST_TAG,
+)
+DOCKER_VANISHED = Family(
+    "ucloud_image_bucket_docker_images_vanished_buckets_total",
+    "counter",
+    "Buckets deleted between the bucket listing and their GetDockerImageList (RetCode 43023 "
+    "BucketNotExistError): not an error; the bucket's images are forgotten.",
+    DOCKER_PROJECT,
+)
+DOCKER_TRUNCATED = Family(
+    "ucloud_image_bucket_docker_images_truncated_listings_total",
+    "counter",
+    "GetDockerImageList listings of a bucket that kept only its first 10,000 images.",
+    DOCKER_PROJECT,
+)
+DOCKER_INVALID_ENTRIES = Family(
+    "ucloud_image_bucket_docker_images_invalid_entries_total",
+    "counter",
+    "GetDockerImageList entries with a missing or malformed field (BucketName/ImageName: "
+    "entry dropped; TagSet, TagSet.CreateTime, UpdateTime: value dropped; entry: not an "
+    "object).",
+    (*DOCKER_PROJECT, "field"),
+)
+DOCKER_PAGING_INCONSISTENCIES = Family(
+    "ucloud_image_bucket_docker_images_paging_inconsistencies_total",
+    "counter",
+    "GetDockerImageList listings where the pages were inconsistent, by kind (as for image "
+    "buckets).",
+    (*DOCKER_PROJECT, "kind"),
+)
+
+#: One region of one project's custom host images (``host_images: true``).
+HOST_REGION = ("account", "project", "region")
+HOST_IMAGE = (*HOST_REGION, "image_id")
+HOST_UP = Family(
+    "ucloud_uhost_images_up",
+    "gauge",
+    "1 if the last DescribeImage (ImageType Custom) refresh of this region succeeded, else 0.",
+    HOST_REGION,
+)
+HOST_DURATION = Family(
+    "ucloud_uhost_images_refresh_duration_seconds",
+    "gauge",
+    "How long the last refresh of this region's custom host images took.",
+    HOST_REGION,
+    "seconds",
+)
+HOST_ERROR_INFO = Family(
+    "ucloud_uhost_images_error_info",
+    "gauge",
+    "Present (value 1) while this region's custom host image refresh fails; reason says why.",
+    (*HOST_REGION, "reason"),
+)
+HOST_LAST_SUCCESS = Family(
+    "ucloud_uhost_images_last_success_timestamp_seconds",
+    "gauge",
+    "When this region's custom host images were last refreshed successfully, in Unix seconds.",
+    HOST_REGION,
+    "seconds",
+)
+HOST_IMAGES = Family(
+    "ucloud_uhost_custom_images",
+    "gauge",
+    "Number of custom host images in the region by State: Available, Making, Unavailable, "
+    "Copying (always present when the refresh succeeded) or unknown (missing or undocumented).",
+    (*HOST_REGION, "state"),
+)
+HOST_QUOTA = Family(
+    "ucloud_uhost_custom_image_quota",
+    "gauge",
+    "How many custom host images the region allows (host_images.quotas, "
+    "accounts[].host_image_quotas, else UCloud's documented table); absent for a region "
+    "neither names.",
+    HOST_REGION,
+)
+HOST_IMAGE_SIZE = Family(
+    "ucloud_uhost_image_size_bytes",
+    "gauge",
+    "Size of the custom host image (ImageSize, read as GiB), in bytes.",
+    HOST_IMAGE,
+    "bytes",
+    budget="host_images",
+)
+HOST_IMAGE_CREATED = Family(
+    "ucloud_uhost_image_created_timestamp_seconds",
+    "gauge",
+    "When the custom host image was created (CreateTime), in Unix seconds.",
+    HOST_IMAGE,
+    "seconds",
+    budget="host_images",
+)
+HOST_IMAGE_EOL = Family(
+    "ucloud_uhost_image_os_eol_timestamp_seconds",
+    "gauge",
+    "When the image's operating system reaches end of life (MaintainEol, midnight UTC+08:00), "
+    "in Unix seconds; absent when MaintainEol is empty or malformed.",
+    HOST_IMAGE,
+    "seconds",
+    budget="host_images",
+)
+HOST_IMAGE_INFO = Family(
+    "ucloud_uhost_image_info",
+    "gauge",
+    "One custom host image (value 1): name is ImageName, os is OsName (empty when missing).",
+    (*HOST_IMAGE, "name", "os"),
+    budget="host_images",
+)
+HOST_FAMILIES: tuple[Family, ...] = (
+    HOST_UP,
+    HOST_DURATION,
+    HOST_ERROR_INFO,
+    HOST_LAST_SUCCESS,
+    HOST_IMAGES,
+    HOST_QUOTA,
+    HOST_IMAGE_SIZE,
+    HOST_IMAGE_CREATED,
+    HOST_IMAGE_EOL,
+    HOST_IMAGE_INFO,
+)
+HOST_TRUNCATED = Family(
+    "ucloud_uhost_images_truncated_refreshes_total",
+    "counter",
+    "DescribeImage refreshes of this region that kept only the first 10,000 images.",
+    HOST_REGION,
+)
+HOST_INVALID_ENTRIES = Family(
+    "ucloud_uhost_images_invalid_entries_total",
+    "counter",
+    "DescribeImage entries with a missing or malformed field (ImageId: entry dropped; "
+    "ImageName, OsName, OsType, State, CreateTime, ImageSize, MaintainEol, Zone: value "
+    "dropped; entry: not an object).",
+    (*HOST_REGION, "field"),
+)
+HOST_PAGING_INCONSISTENCIES = Family(
+    "ucloud_uhost_images_paging_inconsistencies_total",
+    "counter",
+    "DescribeImage refreshes where the pages were inconsistent, by kind (as for image buckets).",
+    (*HOST_REGION, "kind"),
+)
+SERIES_DROPPED = Family(
+    "ucloud_image_bucket_exporter_series_dropped",
+    "gauge",
+    "Series left out of the last scrape of the telemetry path, by family: past "
+    "collect.max_series (whole families, in a fixed order) or by collect.per_bucket_series "
+    "false; 0 for a family kept whole.",
+    ("family",),
+)
+
 #: Every family, in the order of the README's table.
 CATALOGUE: tuple[Family, ...] = (
     BUCKETS,
@@ -342,9 +581,19 @@ CATALOGUE: tuple[Family, ...] = (
     UHUB_TRUNCATED,
     UHUB_INVALID_ENTRIES,
     UHUB_PAGING_INCONSISTENCIES,
+    *DOCKER_FAMILIES,
+    DOCKER_VANISHED,
+    DOCKER_TRUNCATED,
+    DOCKER_INVALID_ENTRIES,
+    DOCKER_PAGING_INCONSISTENCIES,
+    *HOST_FAMILIES,
+    HOST_TRUNCATED,
+    HOST_INVALID_ENTRIES,
+    HOST_PAGING_INCONSISTENCIES,
+    SERIES_DROPPED,
 )
 #: The families with one series per bucket (written by exporter.exposition's fast writer).
-PER_BUCKET: tuple[Family, ...] = tuple(f for f in CATALOGUE if "bucket" in f.labels)
+PER_BUCKET: tuple[Family, ...] = tuple(f for f in CATALOGUE if f.budget == "buckets")
 BY_NAME = {family.name: family for family in CATALOGUE}
 
 

@@ -12,6 +12,7 @@ import os
 import re
 import stat
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,48 @@ class Checker:
             except re.error as exc:
                 self.fail(f"{path}.{key}[{i}]", f"invalid regex {item!r}: {exc}")
         return tuple(out)
+
+
+@dataclass(frozen=True)
+class NameFilter:
+    """``{include: REGEX, exclude: REGEX}``: each fully anchored (like Prometheus relabelling);
+    a name is kept when it matches ``include`` (if set) and not ``exclude``."""
+
+    include: re.Pattern[str] | None = None
+    exclude: re.Pattern[str] | None = None
+
+    def wants(self, name: str) -> bool:
+        """Return whether ``name`` is kept."""
+        if self.include is not None and self.include.fullmatch(name) is None:
+            return False
+        return self.exclude is None or self.exclude.fullmatch(name) is None
+
+    @property
+    def everything(self) -> bool:
+        """Whether it keeps every name (neither regex set)."""
+        return self.include is None and self.exclude is None
+
+
+#: The filter that keeps every name.
+EVERY_NAME = NameFilter()
+
+
+def name_filter(check: Checker, section: Mapping[str, Any], path: str, key: str) -> NameFilter:
+    """Read ``key: {include: REGEX, exclude: REGEX}`` (both optional) from ``section``."""
+    raw = section.get(key)
+    where = f"{path}.{key}"
+    s = check.mapping(raw, where, ("include", "exclude"))
+    found: dict[str, re.Pattern[str] | None] = {}
+    for which in ("include", "exclude"):
+        value = check.string(s, where, which)
+        found[which] = None
+        if value is None:
+            continue
+        try:
+            found[which] = re.compile(value)
+        except re.error as exc:
+            check.fail(f"{where}.{which}", f"invalid regex {value!r}: {exc}")
+    return NameFilter(found["include"], found["exclude"])
 
 
 def kind_of(value: Any) -> str:
