@@ -147,8 +147,11 @@ def test_a_reload_re_judges_the_due_time():
 
 
 def test_data_older_than_the_max_age_is_no_longer_served():
-    old = SourceState("a", "default", up=False, last_success=time.time() - 100, data="old")
-    young = SourceState("b", "default", up=False, last_success=time.time() - 10, data="young")
+    at = time.time()
+    old = SourceState("a", "default", up=False, last_success=at - 100, data="old", fetched=at - 100)
+    young = SourceState(
+        "b", "default", up=False, last_success=at - 10, data="young", fetched=at - 10
+    )
     config = cfg("a", "b", age=50)
     book = SourceBook(Fake("a", "b"), UCloudClient(config.ucloud), config, Stats(),
                       configured_projects, previous=[old, young])  # fmt: skip

@@ -158,7 +158,9 @@ def test_a_failed_refresh_keeps_the_last_registry_until_it_is_too_old():
         seen.append(await book.refresh(cfg.accounts[0], "default"))
         seen.append(book.states()[0])
         first = seen[1].last_success or 0.0
-        book._states["a", "default"] = replace(seen[2], last_success=first - 31)  # 31 s later
+        book._states["a", "default", ""] = replace(
+            seen[2], last_success=first - 31, fetched=first - 31
+        )  # 31 s later
         seen.append(book.states()[0])
         await client.aclose()
         return seen

@@ -69,6 +69,7 @@ class UHubSource(Source[Registry]):
     ) -> None:
         """Log an inconsistent listing; count oddities and truncation, logging a truncation
         once (not on every refresh) and when the registry fits again."""
+        own = key[:2]  # UHub's states are per (account, project): no region
         where = {"account": key[0], "project": key[1]}
         if data.inconsistencies:
             log.warning(
@@ -76,10 +77,10 @@ class UHubSource(Source[Registry]):
                 ", ".join(sorted(data.inconsistencies)),
                 extra=where,
             )
-        stats.record_oddities(key, data)
+        stats.record_oddities(own, data)
         was = old is not None and bool(old.truncated)
         for kind in sorted(data.truncated):
-            stats.record_truncation(*key, kind)
+            stats.record_truncation(*own, kind)
         if data.truncated and not was:
             why = ",".join(sorted(data.truncated))
             log.warning(
