@@ -15,11 +15,19 @@ from exporter.discovery import ProjectBook, RegionBook
 from exporter.keybook import KeyBook
 from exporter.listings import LOOPS, list_target, log_failure, new_loop
 from exporter.results import Result, Target, UnknownTargetError
-from exporter.sources.uhub import UHubBook, UHubState
+from exporter.sources import (
+    DOCKER_IMAGES,
+    HOST_IMAGES,
+    InsideBuckets,
+    SourceBook,
+    UHubBook,
+    UHubState,
+)
 from exporter.stats import Stats
 from exporter.ucloud import (
     TRANSPORTS,
     DeadlineExceeded,
+    HostImages,
     UCloudClient,
 )
 
@@ -81,12 +89,23 @@ class Engine:
         self.projects = ProjectBook(
             self._client, refresh_seconds=config.collect.project_refresh_seconds
         )
-        self.uhub = UHubBook(  # in the background
-            self._client, config, self.stats, self._projects, previous=uhub
+        # The background sources, each refreshed on its own interval.
+        self.uhub = UHubBook(self._client, config, self.stats, self._projects, previous=uhub)
+        self.docker_images = SourceBook[InsideBuckets](
+            DOCKER_IMAGES, self._client, config, self.stats, self._projects,
+            regions=self._regions, buckets=self._bucket_names,
+        )  # fmt: skip
+        self.host_images = SourceBook[HostImages](
+            HOST_IMAGES, self._client, config, self.stats, self._projects, regions=self._regions
         )
-        asyncio.run_coroutine_threadsafe(self.uhub.start(), self._loop)
+        for book in self._books:
+            asyncio.run_coroutine_threadsafe(book.start(), self._loop)
         self._active = 0
         self._idle = threading.Condition()
+
+    @property
+    def _books(self) -> tuple[SourceBook[Any], ...]:
+        return (self.uhub, self.docker_images, self.host_images)
 
     @property
     def targets(self) -> tuple[Target, ...]:
@@ -153,7 +172,8 @@ class Engine:
         replaced, self._client, self.config = self._client, client, config
         self._accounts = accounts
         await asyncio.gather(*stopping, return_exceptions=True)
-        await self.uhub.reconfigure(client, config)
+        for books in self._books:
+            await books.reconfigure(client, config)
         if replaced is not client:
             await replaced.aclose()
             # Its transport holds its SSL context (the certificate store, about 0.7 MiB) in a
@@ -294,6 +314,34 @@ class Engine:
         return await self.projects.projects(
             account, deadline=deadline, observe=self.stats.observer(account.name)
         )
+
+    async def _regions(self, account: Account, deadline: float) -> tuple[str, ...]:
+        return await self.regions.regions(
+            account, deadline=deadline, observe=self.stats.observer(account.name)
+        )
+
+    async def _bucket_names(
+        self, account: Account, project: str, deadline: float
+    ) -> dict[str, tuple[str, ...]]:
+        """Return the names of ``account``'s buckets in ``project``, by region (those whose
+        listing answered): the last listing when younger than the images' interval, else
+        a new one (shared with scrapes: single flight)."""
+        young = self.config.docker_images.refresh_seconds
+        targets = [Target(account, project, r) for r in await self._regions(account, deadline)]
+
+        async def names(target: Target) -> Result:
+            slot = self._slots.get(target.key)
+            last = slot.last if slot is not None else None
+            if last is not None and last.ok and time.monotonic() - last.finished < young:
+                return last
+            return await self._get(target, deadline)
+
+        results = await asyncio.gather(*(names(t) for t in targets))
+        return {
+            r.region: tuple(b.name for b in r.buckets if b.name is not None)
+            for r in results
+            if r.buckets is not None
+        }
 
     async def _scope(
         self, account: Account, deadline: float
@@ -436,8 +484,10 @@ class Engine:
         )
 
     async def _shutdown(self) -> None:
-        """Stop the UHub refreshes and the listings still running (detached), then the client."""
-        await self.uhub.stop()
+        """Stop the background sources and the listings still running (detached), then the
+        client."""
+        for book in self._books:
+            await book.stop()
         await self.keys.stop()
         listings = [s.task for s in self._slots.values() if s.task is not None]
         for task in listings:

@@ -35,6 +35,11 @@ class Stats:
         self.uhub_truncated: Counter[tuple[str, ...]] = Counter()  # account, project, reason
         self.account_requests: Counter[tuple[str, ...]] = Counter()  # account, action
         self.account_errors: Counter[tuple[str, ...]] = Counter()  # account, action, reason
+        # The newer background sources' counters: (account, project, family name, label...)
+        # of images inside buckets; (account, project, region, family name, label...) of
+        # custom host images.
+        self.docker: Counter[tuple[str, ...]] = Counter()
+        self.host: Counter[tuple[str, ...]] = Counter()
         # The accounts of the configuration in force (None: every target is wanted). A request
         # of a target no longer wanted (an old listing still draining) is not counted.
         self._wanted: dict[str, Account] | None = None
@@ -90,27 +95,48 @@ class Stats:
             if self._wants((account, project)):
                 self.uhub_truncated[account, project, reason] += 1
 
+    def count(self, key: tuple[str, ...], family: str, *labels: str, n: int = 1) -> None:
+        """Add ``n`` to counter ``family`` of a source's part: images inside buckets' when
+        ``key`` is (account, project), custom host images' when (account, project, region)."""
+        table, switch = (
+            (self.docker, "docker_images") if len(key) == 2 else (self.host, "host_images")
+        )
+        with self._lock:
+            if self._wants(key, switch):
+                table[(*key, family, *labels)] += n
+
+    def counts(self, family: str) -> dict[tuple[str, ...], int]:
+        """Return counter ``family``'s values of the sources' tables by label values."""
+        out = {}
+        with self._lock:
+            for table, width in ((self.docker, 2), (self.host, 3)):
+                for key, n in table.items():
+                    if key[width] == family:
+                        out[(*key[:width], *key[width + 1 :])] = n
+        return out
+
     def forget_unless(self, config: Config) -> None:
         """Drop everything about accounts, projects and regions a new configuration no longer
         has, and count nothing more of them (their listings may still be draining)."""
         with self._lock:
             self._wanted = {a.name: a for a in config.accounts}
-            for table, width in self._tables():
-                for key in [k for k in table if not self._wants(k[:width])]:
+            for table, width, switch in self._tables():
+                for key in [k for k in table if not self._wants(k[:width], switch)]:
                     del table[key]
 
     def forget_targets(self, targets: set[TargetKey]) -> None:
         """Drop the rows of ``targets`` (discovery no longer finds their project or region):
         their series vanish. Counted again if they come back."""
         with self._lock:
-            for table, width in self._tables():
+            for table, width, _ in self._tables():
                 if width == 3:
                     for key in [k for k in table if k[:3] in targets]:
                         del table[key]
 
-    def _wants(self, key: tuple[str, ...]) -> bool:
+    def _wants(self, key: tuple[str, ...], switch: str | None = None) -> bool:
         """Return whether the configuration has ``(account,)``, ``(account, project)`` (its
-        UHub) or ``(account, project, region)``."""
+        UHub, or the source ``switch`` names) or ``(account, project, region)`` (with
+        ``switch`` on, when given)."""
         if self._wanted is None:
             return True
         acc = self._wanted.get(key[0])
@@ -118,7 +144,11 @@ class Stats:
             return acc is not None
         if acc.projects and key[1] not in acc.projects:
             return False
-        return acc.uhub if len(key) == 2 else (acc.discover_regions or key[2] in acc.regions)
+        if switch is not None and not getattr(acc, switch):
+            return False
+        if len(key) == 2:
+            return switch is not None or acc.uhub
+        return acc.discover_regions or key[2] in acc.regions
 
     def snapshot(self, only: set[TargetKey] | None = None) -> Stats:
         """Return a consistent copy for rendering, optionally of some targets only.
@@ -127,21 +157,24 @@ class Stats:
         """
         copy = Stats()
         with self._lock:
-            for (mine, width), (theirs, _) in zip(self._tables(), copy._tables(), strict=True):
+            for (mine, width, _), (theirs, *_) in zip(self._tables(), copy._tables(), strict=True):
                 theirs.update({k: v for k, v in mine.items() if only is None or k[:width] in only})
         return copy
 
-    def _tables(self) -> tuple[tuple[dict[tuple[str, ...], Any], int], ...]:
-        """Return every table with how many leading key parts name its owner."""
+    def _tables(self) -> tuple[tuple[dict[tuple[str, ...], Any], int, str | None], ...]:
+        """Return every table with how many leading key parts name its owner, and the
+        account's switch of the source it counts for (None: always on, or UHub's)."""
         return (
-            (self.requests, 3),
-            (self.errors, 3),
-            (self.invalid, 3),
-            (self.inconsistent, 3),
-            (self.last_success, 3),
-            (self.uhub_invalid, 2),
-            (self.uhub_inconsistent, 2),
-            (self.uhub_truncated, 2),
-            (self.account_requests, 1),
-            (self.account_errors, 1),
+            (self.requests, 3, None),
+            (self.errors, 3, None),
+            (self.invalid, 3, None),
+            (self.inconsistent, 3, None),
+            (self.last_success, 3, None),
+            (self.uhub_invalid, 2, None),
+            (self.uhub_inconsistent, 2, None),
+            (self.uhub_truncated, 2, None),
+            (self.account_requests, 1, None),
+            (self.account_errors, 1, None),
+            (self.docker, 2, "docker_images"),
+            (self.host, 3, "host_images"),
         )

@@ -51,7 +51,9 @@ def test_types_help_and_labels_match_the_catalogue(exposed: Exposed):
 
 def test_names_follow_the_conventions():
     for entry in CATALOGUE:
-        assert entry.name.startswith(("ucloud_image_bucket", "ucloud_uhub_")), entry.name
+        assert entry.name.startswith(("ucloud_image_bucket", "ucloud_uhub_", "ucloud_uhost_")), (
+            entry.name
+        )
         assert entry.name.endswith("_total") == (entry.type == "counter"), entry.name
         if entry.unit:
             assert entry.name.removesuffix("_total").endswith(f"_{entry.unit}"), entry.name

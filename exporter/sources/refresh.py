@@ -251,12 +251,8 @@ class SourceBook(Generic[T]):
         try:
             call = self._call(account, "", "", deadline)
             self._plans[account.name] = await self.source.plan(call, account, projects)
-        except Exception as exc:  # the round goes on unplanned: each fetch says what failed
-            self.source.log.warning(
-                "%s refresh could not be planned: %s", self.source.title, exc,
-                extra={"account": account.name},
-            )  # fmt: skip
-            self._plans[account.name] = {}
+        except Exception as exc:  # each fetch of the round fails with it (logged there)
+            self._plans[account.name] = dict.fromkeys(projects, exc)
         try:
             return [await self.refresh(account, p, r) for p in projects for r in regions]
         finally:
@@ -305,6 +301,8 @@ class SourceBook(Generic[T]):
         try:
             deadline = started + config.collect.listing_timeout_seconds
             call = self._call(account, project, region, deadline)
+            if isinstance(call.plan, Exception):  # the round could not be planned
+                raise call.plan
             got = (await source.fetch(call, account, project),)
             partly = source.failure(got[0])
             if partly is not None:
