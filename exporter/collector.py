@@ -19,16 +19,18 @@ from __future__ import annotations
 import platform
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from exporter import __version__, metrics
+from exporter.config import Config
 from exporter.engine import Result
 from exporter.metrics import Family
-from exporter.sources.uhub import UHubState
+from exporter.sources import DockerImagesState, HostImagesState, SourceState, UHubState
 from exporter.stats import Stats
-from exporter.ucloud import as_columns
+from exporter.ucloud import STATES, UNKNOWN_STATE, as_columns
 
 ALWAYS_TYPES = ("private", "public")  # "unknown" appears only while such buckets exist
 
@@ -164,6 +166,123 @@ def uhub_series(states: Iterable[UHubState]) -> int:
             for i in s.data.images
         )
     return n
+
+
+def _health(
+    states: Sequence[SourceState[Any]], up: Family, duration: Family, error: Family, last: Family
+) -> tuple[list[SourceState[Any]], list[Metric]]:
+    """Return the states whose first refresh ended and their four health families (labels:
+    the state's account, project and, for a per-region source, region)."""
+    done = [s for s in states if s.up is not None]
+    f = [up.new(), duration.new(), error.new(), last.new()]
+    for s in done:
+        own = _own(s)
+        f[0].add_metric(own, 1 if s.up else 0)
+        f[1].add_metric(own, s.duration or 0.0)
+        if s.reason is not None:
+            f[2].add_metric((*own, s.reason), 1)
+        if s.last_success is not None:
+            f[3].add_metric(own, s.last_success)
+    return done, list[Metric](f)
+
+
+def _own(state: SourceState[Any]) -> tuple[str, ...]:
+    return (
+        (state.account, state.project, state.region)
+        if state.region
+        else (state.account, state.project)
+    )
+
+
+def _counters(stats: Stats, *families: Family) -> Iterator[Metric]:
+    """Yield the background sources' counters ``families`` (exporter.stats ``counts``)."""
+    for entry in families:
+        family = entry.new()
+        for key, n in sorted(stats.counts(entry.name).items()):
+            family.add_metric(key, n)
+        yield family
+
+
+def docker_families(states: Sequence[DockerImagesState], stats: Stats) -> Iterator[Metric]:
+    """Yield the images-inside-buckets families of ``states`` (a project appears once its first
+    refresh ends) and their counters. Never one series per tag."""
+    m = metrics
+    done, health = _health(
+        states, m.DOCKER_UP, m.DOCKER_DURATION, m.DOCKER_ERROR_INFO, m.DOCKER_LAST_SUCCESS
+    )
+    yield from health
+    listed = m.DOCKER_LISTED_BUCKETS.new()
+    per_image = (
+        m.DOCKER_IMAGE_TAGS,
+        m.DOCKER_IMAGE_UPDATED,
+        m.DOCKER_IMAGE_NEWEST_TAG,
+        m.DOCKER_IMAGE_OLDEST_TAG,
+    )
+    values = {f: f.new() for f in per_image}
+    for s in done:
+        if s.data is None:
+            continue
+        listed.add_metric(_own(s), len(s.data.buckets))
+        for (region, bucket), images in sorted(s.data.buckets.items()):
+            for i in images:
+                key = (s.account, s.project, region, bucket, i.name)
+                for family, value in (
+                    (m.DOCKER_IMAGE_TAGS, i.tags),
+                    (m.DOCKER_IMAGE_UPDATED, i.updated),
+                    (m.DOCKER_IMAGE_NEWEST_TAG, i.newest_tag),
+                    (m.DOCKER_IMAGE_OLDEST_TAG, i.oldest_tag),
+                ):
+                    if value is not None:
+                        values[family].add_metric(key, value)
+    yield listed
+    yield from values.values()
+    yield from _counters(
+        stats, m.DOCKER_VANISHED, m.DOCKER_TRUNCATED, m.DOCKER_INVALID_ENTRIES,
+        m.DOCKER_PAGING_INCONSISTENCIES,
+    )  # fmt: skip
+
+
+def host_families(
+    states: Sequence[HostImagesState], config: Config, stats: Stats
+) -> Iterator[Metric]:
+    """Yield the custom host image families of ``states`` (a region appears once its first
+    refresh ends), each region's quota as configured, and their counters."""
+    m = metrics
+    done, health = _health(
+        states, m.HOST_UP, m.HOST_DURATION, m.HOST_ERROR_INFO, m.HOST_LAST_SUCCESS
+    )
+    yield from health
+    accounts = {a.name: a for a in config.accounts}
+    counts, quota = m.HOST_IMAGES.new(), m.HOST_QUOTA.new()
+    f = {e: e.new() for e in (m.HOST_IMAGE_SIZE, m.HOST_IMAGE_CREATED, m.HOST_IMAGE_EOL)}
+    info = m.HOST_IMAGE_INFO.new()
+    for s in done:
+        own = _own(s)
+        account = accounts.get(s.account)
+        limit = config.host_images.quota(account, s.region) if account is not None else None
+        if limit is not None:
+            quota.add_metric(own, limit)
+        if s.data is None:
+            continue
+        by_state = Counter(dict.fromkeys(sorted(STATES), 0))
+        by_state.update(i.state for i in s.data.images)
+        for state, n in sorted(by_state.items()):
+            if n or state != UNKNOWN_STATE:
+                counts.add_metric((*own, state), n)
+        for i in s.data.images:
+            key = (*own, i.id)
+            for family, value in (
+                (m.HOST_IMAGE_SIZE, i.size_bytes),
+                (m.HOST_IMAGE_CREATED, i.created),
+                (m.HOST_IMAGE_EOL, i.eol),
+            ):
+                if value is not None:
+                    f[family].add_metric(key, value)
+            info.add_metric((*key, i.name or "", i.os_name or ""), 1)
+    yield from (counts, quota, *f.values(), info)
+    yield from _counters(
+        stats, m.HOST_TRUNCATED, m.HOST_INVALID_ENTRIES, m.HOST_PAGING_INCONSISTENCIES
+    )
 
 
 class BuildInfoCollector(Collector):

@@ -63,11 +63,12 @@ class Demo:
             },
             "accounts": [
                 # the demo fleet's one account with a registry, and with three projects: every
-                # project and region it has is discovered
+                # project and region it has is discovered; its buckets' images and its custom
+                # host images (one region near its quota, one image's OS near end of life)
                 {"name": main, "profile": PROFILE, "project_id": "auto", "regions": "auto",
-                 "uhub": True},
+                 "uhub": True, "docker_images": True, "host_images": True},
                 {"name": staging, "instance_role": INSTANCE_ROLE, "project_id": DEMO_PROJECT,
-                 "regions": list(staging_regions)},
+                 "regions": list(staging_regions), "host_images": True},
             ],
         }  # fmt: skip
         env = {

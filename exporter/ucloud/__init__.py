@@ -19,7 +19,13 @@ from exporter.ucloud._errors import (
     TransportError,
     UCloudError,
 )
-from exporter.ucloud._host_images import HostImage, HostImages, list_host_images
+from exporter.ucloud._host_images import (
+    STATES,
+    UNKNOWN_STATE,
+    HostImage,
+    HostImages,
+    list_host_images,
+)
 from exporter.ucloud._listing import Listing, list_image_buckets
 from exporter.ucloud._projects import Project, get_projects
 from exporter.ucloud._regions import get_regions
@@ -29,7 +35,9 @@ from exporter.ucloud._transport import TRANSPORTS
 from exporter.ucloud._uhub import Image, Registry, Repo, list_registry
 
 __all__ = [
+    "STATES",
     "TRANSPORTS",
+    "UNKNOWN_STATE",
     "USER_AGENT",
     "APIError",
     "Bucket",

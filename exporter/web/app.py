@@ -31,6 +31,8 @@ from exporter import __version__, exposition
 from exporter.collector import (
     BuildInfoCollector,
     bucket_counts,
+    docker_families,
+    host_families,
     pacing_family,
     target_families,
     uhub_families,
@@ -289,6 +291,12 @@ class App:
             registry.register(_Families(engine.regions.families))
             registry.register(_Families(engine.projects.families))
             registry.register(_Families(lambda: uhub_families(engine.uhub.states())))
+            registry.register(
+                _Families(lambda: docker_families(engine.docker_images.states(), stats))
+            )
+            registry.register(
+                _Families(lambda: host_families(engine.host_images.states(), engine.config, stats))
+            )
             registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
         page = exposition.render(
             registry,
