@@ -16,6 +16,7 @@ from benchmarks import (
     detached,
     fleet_calls,
     hostile,
+    images,
     latency,
     memory,
     pacing,
@@ -38,6 +39,7 @@ CASES = (
     "uhub",
     "compact",
     "calls_per_hour",
+    "images",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -88,6 +90,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "calls_per_hour": lambda: [
             fleet_calls.run(fleet_calls.QUICK if quick else fleet_calls.FULL)
         ],
+        "images": lambda: [images.run(images.QUICK if quick else images.FULL)],
     }
 
 
