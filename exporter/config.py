@@ -101,6 +101,7 @@ class DockerImagesSettings:
     refresh_seconds: float = 600.0  # listed in the background, this often
     max_data_age_seconds: float = 1800.0  # serve a bucket's last images up to this old
     max_buckets_per_refresh: int = 1000  # per account and refresh, rotating through all
+    max_images: int = 500_000  # held per account: beyond it a bucket's images are not kept
 
 
 #: UCloud's custom host image quota per region (uhost product docs, guide/image/common.md:
@@ -288,14 +289,17 @@ def _refresh(
 
 
 def _docker_images(check: Checker, raw: Any) -> DockerImagesSettings:
-    keys = ("refresh_seconds", "max_data_age_seconds", "max_buckets_per_refresh")
+    keys = ("refresh_seconds", "max_data_age_seconds", "max_buckets_per_refresh", "max_images")
     s, d = check.mapping(raw, "docker_images", keys), DockerImagesSettings()
     every, age = _refresh(check, s, "docker_images", d.refresh_seconds)
     most = check.number(
         s, "docker_images", "max_buckets_per_refresh", d.max_buckets_per_refresh,
         low=1, high=1_000_000, integer=True,
     )  # fmt: skip
-    return DockerImagesSettings(every, age, int(most))
+    images = check.number(
+        s, "docker_images", "max_images", d.max_images, low=1, high=10_000_000, integer=True
+    )
+    return DockerImagesSettings(every, age, int(most), int(images))
 
 
 def _host_images(check: Checker, raw: Any) -> HostImagesSettings:

@@ -413,9 +413,10 @@ DOCKER_VANISHED = Family(
     DOCKER_PROJECT,
 )
 DOCKER_TRUNCATED = Family(
-    "ucloud_image_bucket_docker_images_truncated_listings_total",
+    "ucloud_image_bucket_docker_images_truncated_buckets_total",
     "counter",
-    "GetDockerImageList listings of a bucket that kept only its first 10,000 images.",
+    "Buckets whose images were cut short: only the first 10,000 of one bucket kept, or none "
+    "of a bucket beyond docker_images.max_images held by the account.",
     DOCKER_PROJECT,
 )
 DOCKER_INVALID_ENTRIES = Family(

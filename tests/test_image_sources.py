@@ -251,3 +251,37 @@ def test_a_stalled_image_listing_never_holds_a_scrape():
             results = engine.collect(timeout=10)
             assert time.monotonic() - started < 5
             assert [r.ok for r in results] == [True]
+
+
+def test_a_stalled_image_listing_ends_at_the_listing_timeout_keeping_its_images():
+    with simulator(buckets=3, images=1, tags=1) as sim:
+        raw = raw_config(sim.url, docker_images=True)
+        raw["ucloud"]["timeout_seconds"] = 60
+        raw["collect"] = {"listing_timeout_seconds": 2}
+        with running(sim, raw) as engine:
+            book = engine.docker_images
+            (before,) = settled(book.states)
+            sim.add_fault(Fault(delay=30.0), action="GetDockerImageList")
+            started = time.monotonic()
+            (state,) = on_loop(engine, book.refresh_all(engine.config.accounts[0]))
+            assert time.monotonic() - started < 6
+            assert not state.up and state.reason == "deadline"
+            assert state.data.buckets == before.data.buckets  # every bucket kept its images
+
+
+def test_the_images_held_per_account_are_capped_and_the_cut_counted_once_logged(caplog):
+    with simulator(buckets=6, images=4, tags=1) as sim:
+        raw = raw_config(sim.url, docker_images=True)
+        raw["docker_images"]["max_images"] = 10  # room for two buckets of four images
+        with running(sim, raw) as engine:
+            book = engine.docker_images
+            (state,) = settled(book.states)
+            assert sum(len(v) for v in state.data.buckets.values()) == 8
+            assert state.data.truncated == 4
+            on_loop(engine, book.refresh_all(engine.config.accounts[0]))
+            got = samples(docker_families(book.states(), engine.stats))
+            assert got["ucloud_image_bucket_docker_images_truncated_buckets_total"] == [
+                ({"account": "a", "project": BENCH_PROJECT}, 8.0)
+            ]
+            cut = [r for r in caplog.records if "cut short" in r.getMessage()]
+            assert len(cut) == 1

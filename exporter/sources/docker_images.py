@@ -186,11 +186,12 @@ class DockerImagesSource(Source[InsideBuckets]):
             kept[place] = tuple(i for i in got.images if account.images.wants(i.name))
 
         await asyncio.gather(*(one(place) for place in share.todo))
+        over = _over_cap(kept, call)
         return InsideBuckets(
-            kept,
+            {p: v for p, v in kept.items() if p not in over},
             listed=tally["listed"],
             vanished=tally["vanished"],
-            truncated=tally["truncated"],
+            truncated=tally["truncated"] + len(over),
             invalid=dict(invalid),
             inconsistencies=dict(odd),
             error=errors[0] if errors else None,
@@ -220,15 +221,37 @@ class DockerImagesSource(Source[InsideBuckets]):
             )
         if data.truncated:
             stats.count(own, metrics.DOCKER_TRUNCATED.name, n=data.truncated)
+        if data.truncated and not (old is not None and old.truncated):
             log.warning(
-                "%d buckets hold more than 10000 images: only their first are kept",
+                "%d buckets were cut short: more than 10000 images in one, or beyond "
+                "docker_images.max_images (%d) held by the account; logged again only "
+                "after they fit",
                 data.truncated,
+                config.docker_images.max_images,
                 extra=where,
             )
+        elif old is not None and old.truncated and not data.truncated:
+            log.info("images inside buckets fit again: kept whole", extra=where)
         for name, n in data.invalid.items():
             stats.count(own, metrics.DOCKER_INVALID_ENTRIES.name, name, n=n)
         for kind, n in data.inconsistencies.items():
             stats.count(own, metrics.DOCKER_PAGING_INCONSISTENCIES.name, kind, n=n)
+
+
+def _over_cap(
+    kept: Mapping[Place, tuple[DockerImage, ...]], call: Call[InsideBuckets]
+) -> set[Place]:
+    """Return the buckets (last in order) whose images are not kept: those beyond
+    ``docker_images.max_images`` held by the account (its other projects' first)."""
+    room = call.config.docker_images.max_images - sum(
+        len(images) for data in call.siblings for images in data.buckets.values()
+    )
+    over: set[Place] = set()
+    for place in sorted(kept):
+        room -= len(kept[place])
+        if room < 0:
+            over.add(place)
+    return over
 
 
 DOCKER_IMAGES = DockerImagesSource()
