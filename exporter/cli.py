@@ -176,7 +176,16 @@ def _scope(account: config.Account) -> str:
         else "project: the key's default"
     )
     regions = "auto (GetRegion)" if account.discover_regions else ", ".join(account.regions)
-    return f"{projects}; regions: {regions}"
+    sources = [
+        name
+        for name, on in (
+            ("UHub", account.uhub),
+            ("images inside buckets", account.docker_images),
+            ("custom host images", account.host_images),
+        )
+        if on
+    ]
+    return f"{projects}; regions: {regions}" + (f"; also {', '.join(sources)}" if sources else "")
 
 
 def _describe_targets(cfg: config.Config) -> str:
