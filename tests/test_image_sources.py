@@ -21,7 +21,13 @@ from exporter import config as config_module
 from exporter.collector import docker_families, host_families
 from exporter.config import Config
 from exporter.engine import Engine
-from exporter.simulator import BENCH_PROJECT, Fault, Simulator, docker_image_fleet
+from exporter.simulator import (
+    BENCH_PROJECT,
+    Fault,
+    Simulator,
+    docker_image_fleet,
+    fleet_from_dict,
+)
 from exporter.simulator.fleet import region_id
 from exporter.stats import Stats
 
@@ -285,3 +291,65 @@ def test_the_images_held_per_account_are_capped_and_the_cut_counted_once_logged(
             ]
             cut = [r for r in caplog.records if "cut short" in r.getMessage()]
             assert len(cut) == 1
+
+
+ODD = {
+    "accounts": [
+        {
+            "public_key": KEY,
+            "private_key": "bench-private-key",
+            "projects": [BENCH_PROJECT],
+            "regions": {
+                REGION: {
+                    "buckets": [
+                        {"name": "web", "docker_images": 250, "docker_tags": 2},
+                        {"name": "gone", "vanished": True},
+                    ],
+                    "host_images": [
+                        {"id": "uimage-a", "name": "base", "os_name": "Ubuntu 22.04",
+                         "state": "Unavailable", "size": 40, "maintain_eol": "2027/04/30"},
+                        {"id": "uimage-b", "state": "Available", "maintain_eol": "soon"},
+                    ],
+                    "action_quirks": {
+                        "GetDockerImageList": {"name_key": "ImageName", "ignore_offset": True},
+                        "DescribeImage": {"total_count": 7, "omit_fields": ["CreateTime"]},
+                    },
+                }
+            },
+        }
+    ]
+}  # fmt: skip
+
+
+def test_odd_but_legal_answers_are_served_counted_and_never_fail_the_sources():
+    sim = Simulator(fleet_from_dict(ODD)).start()
+    try:
+        raw = raw_config(sim.url, docker_images=True, host_images=True)
+        with running(sim, raw) as engine:
+            (docker,) = settled(engine.docker_images.states)
+            (host,) = settled(engine.host_images.states)
+            assert docker.up and host.up
+            # Offset ignored: the first page again ends the listing, reported, not failed
+            (web,) = [v for (_, b), v in docker.data.buckets.items() if b == "web"]
+            assert 0 < len(web) <= 250 and all(i.name.startswith("image-") for i in web)
+            assert (REGION, "gone") not in docker.data.buckets
+            got = samples(docker_families(engine.docker_images.states(), engine.stats))
+            kinds = {lbl["kind"] for lbl, _ in got[
+                "ucloud_image_bucket_docker_images_paging_inconsistencies_total"]}  # fmt: skip
+            assert kinds == {"repeated_page"}
+            assert got["ucloud_image_bucket_docker_images_vanished_buckets_total"][0][1] == 1
+            hosts = samples(host_families(engine.host_images.states(), engine.config, engine.stats))
+            eol = hosts["ucloud_uhost_image_os_eol_timestamp_seconds"]
+            # 2027/04/30 is midnight UTC+08:00; "soon" is malformed: no series, counted
+            assert eol == [({"account": "a", "project": BENCH_PROJECT, "region": REGION,
+                             "image_id": "uimage-a"}, 1809014400.0)]  # fmt: skip
+            assert not hosts.get("ucloud_uhost_image_created_timestamp_seconds")
+            fields = {lbl["field"] for lbl, _ in hosts["ucloud_uhost_images_invalid_entries_total"]}
+            assert "MaintainEol" in fields
+            kinds = {lbl["kind"] for lbl, _ in hosts[
+                "ucloud_uhost_images_paging_inconsistencies_total"]}  # fmt: skip
+            assert kinds == {"total_ahead"}
+            states = {lbl["state"]: v for lbl, v in hosts["ucloud_uhost_custom_images"]}
+            assert states == {"Available": 1, "Making": 0, "Unavailable": 1, "Copying": 0}
+    finally:
+        sim.stop()
