@@ -28,7 +28,14 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from benchmarks.harness import config, fleet
 from benchmarks.report import Table, median
 from exporter import config as exporter_config
-from exporter.collector import bucket_families, pacing_family, target_families, uhub_families
+from exporter.collector import (
+    bucket_families,
+    docker_families,
+    host_families,
+    pacing_family,
+    target_families,
+    uhub_families,
+)
 from exporter.engine import Result
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
@@ -240,14 +247,17 @@ class _Prebuilt:
 def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]:
     """Build, the plain documented way, every family the App serves, in the same order."""
     counts, images, created = bucket_families(results)
+    stats = runtime.stats.snapshot()
     return [
         *self_registry().collect(),
         *runtime.families(),
         counts,
-        *target_families(results, runtime.stats.snapshot()),
+        *target_families(results, stats),
         *runtime.engine.regions.families(),
         *runtime.engine.projects.families(),
         *uhub_families(runtime.engine.uhub.states()),
+        *docker_families(runtime.engine.docker_images.states(), stats),
+        *host_families(runtime.engine.host_images.states(), runtime.engine.config, stats),
         pacing_family(runtime.engine.concurrency_limits()),
         images,
         created,

@@ -34,6 +34,7 @@ TITLES = (
     "uhub",
     "compact",
     "calls_per_hour",
+    "images",
     "goals",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"  # benchmarks' result markers
@@ -266,3 +267,12 @@ def test_markdown_replaces_only_the_results(quick):
     row = rows(results, "latency")[0]
     assert f"| {row['R']} | {row['B']} | {row['requests']} |" in text
     assert f"{row['bound_issue_s']:.3f}" in text  # floats with three decimals
+
+
+def test_images_inside_buckets_cost_four_series_an_image_never_one_a_tag(quick):
+    by_mode = {r["docker_images"]: r for r in rows(quick[0], "images")}
+    added = by_mode["on"]["series"] - by_mode["off"]["series"]
+    per_image = 4 * 40 * 5  # benchmarks/images.py QUICK: 40 buckets x 5 images
+    # plus the source's health (up, duration, last success, listed buckets: one project) and
+    # the account's GetDockerImageList request counter
+    assert added == per_image + 5, by_mode

@@ -38,7 +38,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "exporter.runtime",
     ),
     ("exporter.collector",),
-    ("exporter.exposition", "exporter.deflate"),
+    ("exporter.exposition", "exporter.deflate", "exporter.imagelines"),
     ("exporter.web",),
     ("exporter.cli", "exporter.flags", "exporter.demo", "exporter.__main__"),
 )
