@@ -91,3 +91,22 @@ def settle(prom: PrometheusServer, *exprs: str, timeout: float = 30) -> float:
         prom.wait_for(expr, timeout=timeout)
     time.sleep(3)
     return time.time() - 2
+
+
+# The rows of the images outside the bucket listing and UHub (accounts with
+# docker_images: true, host_images: true), and the series budget's panel in the health row:
+# they show data once the exporter exposes those families.
+IMAGE_ROWS = ("Images inside buckets", "Custom host images")
+SERIES_BUDGET_PANEL = "Series left out of the scrape"
+IMAGE_ROWS_NEED = (
+    "an account with docker_images: true and host_images: true whose simulated buckets hold "
+    "Docker images with tags and whose regions hold custom host images with a MaintainEol, "
+    "in a region with a known quota, refreshed at least once before the queries run; and the "
+    "exporter's ucloud_image_bucket_exporter_series_dropped"
+)
+
+
+def image_row_queries(wheres: Iterable[str]) -> list[str]:
+    """Those of ``wheres`` ("panel / refId") of the image rows or the series budget panel."""
+    titles = {SERIES_BUDGET_PANEL}.union(*(panels.row_titles(row) for row in IMAGE_ROWS))
+    return [where for where in wheres if where.rsplit(" / ", 1)[0] in titles]
