@@ -38,15 +38,21 @@ def panel_query(expr: str, **values: str) -> str:
     return panels.substitute(expr, **{**TEST_VALUES, **values})
 
 
-def dashboard_results(prom: PrometheusServer, at: float, **values: str) -> dict[str, list[Sample]]:
+def dashboard_results(
+    prom: PrometheusServer, at: float, *, image_rows: bool = False, **values: str
+) -> dict[str, list[Sample]]:
     """Every panel query ("panel / refId") and variable ("variable name") evaluated at ``at``.
 
-    Variables are evaluated as Grafana's label_values() does: the series their selector
-    matches over the last ``RANGE`` seconds.
+    The queries of the image rows and the series budget panel (``IMAGE_ROWS``,
+    ``SERIES_BUDGET_PANEL``) only with ``image_rows``: they need the exporter set up for them
+    (``IMAGE_ROWS_NEED``). Variables are evaluated as Grafana's label_values() does: the
+    series their selector matches over the last ``RANGE`` seconds.
     """
-    found = {
-        query.where: prom.query(panel_query(query.expr, **values), at) for query in panels.queries()
-    }
+    queries = panels.queries()
+    if not image_rows:
+        skipped = set(image_row_queries(query.where for query in queries))
+        queries = [query for query in queries if query.where not in skipped]
+    found = {query.where: prom.query(panel_query(query.expr, **values), at) for query in queries}
     for name, selector in panels.variable_selectors():
         series = prom.series(panel_query(selector, **values), at - RANGE, at)
         found[f"variable {name}"] = [{"metric": s, "value": [at, "1"]} for s in series if name in s]
