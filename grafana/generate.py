@@ -8,8 +8,8 @@ grafana-foundation-sdk, Grafana's typed builder (a development dependency: the
     python grafana/generate.py           # rewrite the JSON
     python grafana/generate.py --check   # exit 1 if the committed JSON is stale
 
-The rows are in ``rows.py``, ``health.py`` and ``uhub.py``, the variables in
-``variables.py``; every panel is built by the same few helpers (``panels.py``), so every
+The rows are in ``rows.py``, ``health.py``, ``images.py`` and ``uhub.py``, the variables
+in ``variables.py``; every panel is built by the same few helpers (``panels.py``), so every
 panel and query uses the ``${datasource}`` variable and every panel has a description and a
 unit.
 
@@ -30,6 +30,7 @@ from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as model
 from health import exporter_health
+from images import custom_host_images, images_inside_buckets
 from rows import buckets_and_images, overview
 from uhub import uhub_registry
 from variables import variables
@@ -49,7 +50,8 @@ def dashboard() -> model.Dashboard:
         .description(
             "Image buckets of UCloud accounts (GetImageBucketList) as exposed by "
             "ucloud-image-exporter, the exporter's own health, and (collapsed, for accounts "
-            "with uhub: true) their UHub container registry."
+            "with docker_images, host_images or uhub: true) the images inside their buckets, "
+            "their custom host images and their UHub container registry."
         )
         .tags(["ucloud", "image-buckets", "uhub", "prometheus", "ucloud-image-exporter"])
         .tooltip(model.DashboardCursorSync.CROSSHAIR)
@@ -96,13 +98,21 @@ def dashboard() -> model.Dashboard:
         for panel, width, height in items:
             board = board.with_panel(panel.id(next_id).span(width).height(height))
             next_id += 1
-    # Collapsed (its panels nested in it) and last: UHub is opt-in (accounts with uhub: true).
-    uhub = dash.Row("UHub registry").id(next_id).collapsed(True)
-    next_id += 1
-    for panel, width, height in uhub_registry():
-        uhub = uhub.with_panel(panel.id(next_id).span(width).height(height))
+    # Collapsed (their panels nested in them) and last: the images inside buckets, custom
+    # host images and UHub are opt-in (accounts with docker_images: true, host_images: true,
+    # uhub: true); UHub's row comes last.
+    for title, items in (
+        ("Images inside buckets", images_inside_buckets()),
+        ("Custom host images", custom_host_images()),
+        ("UHub registry", uhub_registry()),
+    ):
+        row = dash.Row(title).id(next_id).collapsed(True)
         next_id += 1
-    return board.with_row(uhub).build()
+        for panel, width, height in items:
+            row = row.with_panel(panel.id(next_id).span(width).height(height))
+            next_id += 1
+        board = board.with_row(row)
+    return board.build()
 
 
 def render() -> str:

@@ -180,6 +180,20 @@ def exporter_health() -> list[Placed]:
             9,
         ),
         (
+            timeseries_panel(
+                "Series left out of the scrape",
+                "Series each exporter instance left out of its last scrape, by family "
+                "(ucloud_image_bucket_exporter_series_dropped): past collect.max_series whole "
+                "per-bucket and per-image families are left out, images inside buckets first, "
+                "then custom host images, UHub images and buckets; all of them with "
+                "collect.per_bucket_series: false. 0 for a family kept whole.",
+                query(q.SERIES_DROPPED, "{{family}} ({{instance}})"),
+                decimals=0,
+            ),
+            24,
+            8,
+        ),
+        (
             table_panel(
                 "Exporter build info",
                 "Version of each exporter instance and the Python it runs on "

@@ -188,3 +188,96 @@ UHUB_STALE_IMAGES = top(
 UHUB_STALE_UPDATED = top(
     20, f"{per_target(UHUB_UPDATED, IMAGE_KEYS)} * 1000 and on ({IMAGE_KEYS}) {UHUB_STALE_IMAGES}"
 )
+
+# -- Images inside buckets -------------------------------------------------------------------
+# Accounts with `docker_images: true`.  Health series are per (account, project) (no region);
+# the per-image series (one per image inside a bucket: unbounded) are only read by
+# topk-bounded instant queries.
+DOCKER = UHUB
+DOCKER_IMAGE = f"{TARGET}, {ACCOUNT}, {BUCKET}"
+DOCKER_PROJECT_KEYS = "job, account, project"
+DOCKER_IMAGE_KEYS = "job, account, project, region, bucket, image"
+DOCKER_UP = f"{m.DOCKER_UP.name}{{{DOCKER}}}"
+DOCKER_LAST_SUCCESS = f"{m.DOCKER_LAST_SUCCESS.name}{{{DOCKER}}}"
+DOCKER_LISTED_BUCKETS = f"{m.DOCKER_LISTED_BUCKETS.name}{{{DOCKER}}}"
+DOCKER_TAGS = f"{m.DOCKER_IMAGE_TAGS.name}{{{DOCKER_IMAGE}}}"
+DOCKER_UPDATED = f"{m.DOCKER_IMAGE_UPDATED.name}{{{DOCKER_IMAGE}}}"
+DOCKER_NEWEST_TAG = f"{m.DOCKER_IMAGE_NEWEST_TAG.name}{{{DOCKER_IMAGE}}}"
+DOCKER_OLDEST_TAG = f"{m.DOCKER_IMAGE_OLDEST_TAG.name}{{{DOCKER_IMAGE}}}"
+
+
+def per_docker_image(selector: str) -> str:
+    return per_target(selector, DOCKER_IMAGE_KEYS)
+
+
+DOCKER_DATA_AGE = f"time() - ({per_target(DOCKER_LAST_SUCCESS, DOCKER_PROJECT_KEYS)} > 0)"
+DOCKER_LISTED = per_target(DOCKER_LISTED_BUCKETS, DOCKER_PROJECT_KEYS)
+DOCKER_TOP_TAGS = top(20, per_docker_image(DOCKER_TAGS))
+
+
+def with_top_tags(selector: str) -> str:
+    """``selector``'s timestamp in milliseconds for the images of ``DOCKER_TOP_TAGS``."""
+    return top(
+        20, f"{per_docker_image(selector)} * 1000 and on ({DOCKER_IMAGE_KEYS}) {DOCKER_TOP_TAGS}"
+    )
+
+
+DOCKER_TOP_TAGS_OLDEST = with_top_tags(DOCKER_OLDEST_TAG)
+DOCKER_TOP_TAGS_NEWEST = with_top_tags(DOCKER_NEWEST_TAG)
+DOCKER_TOP_TAGS_UPDATED = with_top_tags(DOCKER_UPDATED)
+# The 20 images whose oldest tag is oldest, in days: how far back a clean-up would reach.
+DOCKER_OLDEST_TAG_DAYS = top(20, f"(time() - {per_docker_image(DOCKER_OLDEST_TAG)}) / 86400")
+DOCKER_OLDEST_TAG_AT = top(
+    20,
+    f"{per_docker_image(DOCKER_OLDEST_TAG)} * 1000 "
+    f"and on ({DOCKER_IMAGE_KEYS}) {DOCKER_OLDEST_TAG_DAYS}",
+)
+DOCKER_OLDEST_TAG_TAGS = top(
+    20, f"{per_docker_image(DOCKER_TAGS)} and on ({DOCKER_IMAGE_KEYS}) {DOCKER_OLDEST_TAG_DAYS}"
+)
+
+# -- Custom host images ----------------------------------------------------------------------
+# Accounts with `host_images: true`: per target (account, project, region), the per-image
+# series (one per custom image: unbounded) only in topk/bottomk-bounded instant queries.
+HOST = f"{TARGET}, {ACCOUNT}"
+HOST_IMAGE_KEYS = "job, account, project, region, image_id"
+HOST_UP = f"{m.HOST_UP.name}{{{HOST}}}"
+HOST_LAST_SUCCESS = f"{m.HOST_LAST_SUCCESS.name}{{{HOST}}}"
+HOST_IMAGES = f"{m.HOST_IMAGES.name}{{{HOST}}}"
+HOST_QUOTA = f"{m.HOST_QUOTA.name}{{{HOST}}}"
+HOST_SIZE = f"{m.HOST_IMAGE_SIZE.name}{{{HOST}}}"
+HOST_CREATED = f"{m.HOST_IMAGE_CREATED.name}{{{HOST}}}"
+HOST_EOL = f"{m.HOST_IMAGE_EOL.name}{{{HOST}}}"
+HOST_INFO = f"{m.HOST_IMAGE_INFO.name}{{{HOST}}}"
+#: The quota share from which the dashboard is orange; the alert fires from it.
+HOST_QUOTA_WARNING = 0.9
+
+
+def per_host_image(selector: str) -> str:
+    return per_target(selector, HOST_IMAGE_KEYS)
+
+
+def named(expr: str) -> str:
+    """``expr`` (one series per image) with the image's name and os from its info series."""
+    info = per_target(HOST_INFO, f"{HOST_IMAGE_KEYS}, name, os")
+    return f"({expr}) * on ({HOST_IMAGE_KEYS}) group_left (name, os) {info}"
+
+
+HOST_IMAGES_PER_TARGET = per_target(HOST_IMAGES, f"{TARGET_KEYS}, state")
+HOST_DATA_AGE = f"time() - ({per_target(HOST_LAST_SUCCESS)} > 0)"
+HOST_IMAGES_BY_STATE = f"sum by (region, state) ({HOST_IMAGES_PER_TARGET})"
+# Regions without a known quota have no quota series and drop out of the division.
+HOST_QUOTA_USED = f"sum by ({TARGET_KEYS}) ({HOST_IMAGES_PER_TARGET}) / {per_target(HOST_QUOTA)}"
+HOST_EOL_DAYS = f"bottomk(20, {named(f'({per_host_image(HOST_EOL)} - time()) / 86400')})"
+HOST_EOL_AT = top(
+    20, f"{named(f'{per_host_image(HOST_EOL)} * 1000')} and on ({HOST_IMAGE_KEYS}) {HOST_EOL_DAYS}"
+)
+HOST_TOP_SIZE = top(20, named(per_host_image(HOST_SIZE)))
+HOST_TOP_SIZE_CREATED = top(
+    20,
+    f"{named(f'{per_host_image(HOST_CREATED)} * 1000')} and on ({HOST_IMAGE_KEYS}) {HOST_TOP_SIZE}",
+)
+
+# -- The series budget -----------------------------------------------------------------------
+# Per exporter instance and family (no target labels): 0 for a family kept whole.
+SERIES_DROPPED = f"{m.SERIES_DROPPED.name}{{{TARGET}}}"

@@ -194,6 +194,66 @@ def test_uhub_row_is_collapsed_last_and_complete() -> None:
     assert f"increase({metrics.UHUB_IMAGE_PULLS.name}{{" in pulls and "[$__range]" in pulls
 
 
+IMAGE_ROWS = {
+    "Images inside buckets": {
+        "Images-inside-buckets refresh status",
+        "Images-inside-buckets data age",
+        "Buckets with images held",
+        "Images with the most tags",
+        "Images with the oldest tags",
+    },
+    "Custom host images": {
+        "Custom host image refresh status",
+        "Custom host image data age",
+        "Custom images vs quota",
+        "Custom host images by region and state",
+        "Largest custom host images",
+        "OS end of life",
+    },
+}
+
+
+def test_image_rows_are_collapsed_before_uhub_and_complete() -> None:
+    """Images inside buckets and custom host images are opt-in: collapsed rows, just before
+    UHub's, their panels nested, every family of theirs read (but duration and error_info)."""
+    rows = [p for p in load_dashboard()["panels"] if p["type"] == "row"]
+    assert [r["title"] for r in rows[-3:]] == [*IMAGE_ROWS, "UHub registry"]
+    exprs = panel_exprs()
+    for row in rows[-3:-1]:
+        assert row["collapsed"] is True
+        assert {p["title"] for p in row["panels"]} == IMAGE_ROWS[row["title"]]
+    docker = " ".join(exprs[t] for t in IMAGE_ROWS["Images inside buckets"])
+    for family in metrics.DOCKER_FAMILIES:
+        if family not in (metrics.DOCKER_DURATION, metrics.DOCKER_ERROR_INFO):
+            assert family.name in docker, family.name
+    host = " ".join(exprs[t] for t in IMAGE_ROWS["Custom host images"])
+    for family in metrics.HOST_FAMILIES:
+        if family not in (metrics.HOST_DURATION, metrics.HOST_ERROR_INFO):
+            assert family.name in host, family.name
+    assert exprs["Images-inside-buckets refresh status"].startswith(f"{metrics.DOCKER_UP.name}{{")
+    assert exprs["Custom host image refresh status"].startswith(f"{metrics.HOST_UP.name}{{")
+    for title in ("Images-inside-buckets data age", "Custom host image data age"):
+        assert field_defaults(title)["unit"] == "s"
+    assert metrics.SERIES_DROPPED.name in exprs["Series left out of the scrape"]
+
+
+def test_quota_and_end_of_life_thresholds_are_the_alerts() -> None:
+    """Orange from 90 % of a region's quota, red at it; the EOL table red within 30 days,
+    soonest first."""
+    quota = "Custom images vs quota"
+    assert field_defaults(quota)["max"] == 1 and field_defaults(quota)["unit"] == "percentunit"
+    assert threshold_steps(quota) == [("green", None), ("orange", 0.9), ("red", 1)]
+    used = panel_exprs()[quota]
+    assert f"/ max by (job, account, project, region) ({metrics.HOST_QUOTA.name}{{" in used
+    eol = next(p for p in visual_panels() if p["title"] == "OS end of life")
+    assert eol["options"]["sortBy"] == [{"displayName": "Days to end of life", "desc": False}]
+    overrides = eol["fieldConfig"]["overrides"]
+    days = next(o for o in overrides if o["matcher"]["options"] == "Days to end of life")
+    steps = {p["id"]: p["value"] for p in days["properties"]}["thresholds"]["steps"]
+    assert [(s["color"], s["value"]) for s in steps] == [("red", None), ("green", 30)]
+    assert eol["targets"][0]["expr"].startswith("bottomk(20, ")
+
+
 def test_uhub_limits_are_drawn() -> None:
     """800 tags per image (orange from 700, the alert's threshold), 8 repositories per project."""
     tags = f"UHub tags per image (limit {metrics.UHUB_MAX_TAGS})"

@@ -61,10 +61,12 @@ ACCOUNT_LEVEL = {
 # Prometheus's own per-scrape-target metric.
 PROMETHEUS = {"up": set[str]()}
 LABELS = {**CONTRACT, **RECORDED, **PROMETHEUS}
-# One series per bucket, or per UHub image (unbounded, unlike UHub's 8 repositories): only
-# topk-bounded instant queries may read them.
+# One series per bucket, or per image (UHub's, those inside buckets, custom host images:
+# unbounded, unlike UHub's 8 repositories): only topk-bounded instant queries may read them.
 PER_BUCKET = {family.name for family in metrics.PER_BUCKET}
-PER_IMAGE = {family.name for family in metrics.UHUB_FAMILIES if "image" in family.labels}
+PER_IMAGE = {family.name for family in metrics.UHUB_FAMILIES if "image" in family.labels} | {
+    family.name for family in metrics.CATALOGUE if family.budget in ("bucket_images", "host_images")
+}
 PER_OBJECT = PER_BUCKET | PER_IMAGE
 # Counters that copy a lifetime count from the API (PullCount) instead of counting from 0: a
 # series born within a window holds pulls from before it, so increase() takes no birth term.
@@ -292,3 +294,34 @@ def test_substitute(expr: str, expected: str) -> None:
 
 
 # --------------------------------------------------------------------------
+
+
+def test_image_rows_count_each_object_once_across_replicas() -> None:
+    """The families of images inside buckets (per account x project, per image) and of custom
+    host images (per target, per image): every selector sits in a ``max by (job, account,
+    project, ...)``, but in the per-instance refresh status panels (like *Target status*)."""
+    families = {f.name for f in (*metrics.DOCKER_FAMILIES, *metrics.HOST_FAMILIES)}
+    status = {"Images-inside-buckets refresh status", "Custom host image refresh status"}
+    checked = 0
+    for query in panels.queries():
+        spans = dedup_spans(query.expr, "job, account, project")
+        for match in panels.SELECTOR_RE.finditer(query.expr):
+            if match.group(1) not in families or query.panel in status:
+                continue
+            assert any(a <= match.start() < b for a, b in spans), (query.where, match[0])
+            checked += 1
+    assert checked >= 20
+
+
+def test_per_image_families_of_the_new_sources_are_per_object() -> None:
+    """Every per-image family of images inside buckets and custom host images is linted as
+    per-object (topk-bounded instant queries only), and the dashboard reads each of them."""
+    per_image = {
+        f.name
+        for f in (*metrics.DOCKER_FAMILIES, *metrics.HOST_FAMILIES)
+        if {"image", "image_id"} & set(f.labels)
+    }
+    assert len(per_image) == 8
+    assert per_image <= PER_OBJECT
+    used = {metric for _, expr in all_expressions() for metric, _ in selectors(expr)}
+    assert per_image <= used, sorted(per_image - used)

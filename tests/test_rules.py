@@ -55,6 +55,8 @@ def test_amtool_check_config() -> None:
         (["severity=info", "alertname=UCloudImageCountSurge"], "default"),
         (["severity=warning", "alertname=UCloudImageUHubTagsNearLimit"], "default"),
         (["severity=info", "alertname=UCloudImageUHubReposAtLimit"], "default"),
+        (["severity=warning", "alertname=UCloudImageHostImagesNearQuota"], "default"),
+        (["severity=info", "alertname=UCloudImageHostImageOsEndOfLife"], "default"),
     ],
 )
 def test_alertmanager_routing(labels: list[str], receiver: str) -> None:

@@ -89,6 +89,43 @@ def test_uhub_alerts_follow_uhubs_limits_and_refresh() -> None:
     assert severity == {tags: "warning", repos: "info", failing: "warning", stale: "warning"}
 
 
+def test_image_source_alerts_follow_their_refresh_and_the_quota() -> None:
+    """Images inside buckets and custom host images: refreshed every 600 s by default (the
+    failing alerts wait about three refreshes, the data is stale after three intervals); the
+    quota alert fires from exactly 90 %, on every state, only where a quota is known."""
+    rules = {rule["alert"]: rule for rule in alert_rules()}
+    exprs = {name: " ".join(rule["expr"].split()) for name, rule in rules.items()}
+    refresh = 600
+    for source, up, last in (
+        ("DockerImages", metrics.DOCKER_UP.name, metrics.DOCKER_LAST_SUCCESS.name),
+        ("HostImages", metrics.HOST_UP.name, metrics.HOST_LAST_SUCCESS.name),
+    ):
+        failing, stale = f"UCloudImage{source}RefreshFailing", f"UCloudImage{source}DataStale"
+        assert exprs[failing] == f"{up} == 0"
+        assert duration_seconds(rules[failing]["for"]) >= 3 * refresh, failing
+        assert exprs[stale] == f"(time() - {last} > {3 * refresh}) and {last} > 0"
+        for name in (failing, stale):
+            assert rules[name]["labels"]["severity"] == "warning", name
+    images, quota = metrics.HOST_IMAGES.name, metrics.HOST_QUOTA.name
+    near = "UCloudImageHostImagesNearQuota"
+    assert exprs[near] == f"sum without (state) ({images}) / {quota} >= 0.9"
+    assert rules[near]["for"] == "15m" and rules[near]["labels"]["severity"] == "warning"
+    unavailable = "UCloudImageHostImageUnavailable"
+    assert exprs[unavailable] == f'{images}{{state="Unavailable"}} > 0'
+    assert rules[unavailable]["for"] == "30m"
+    assert rules[unavailable]["labels"]["severity"] == "warning"
+    eol = "UCloudImageHostImageOsEndOfLife"
+    assert exprs[eol].startswith(f"( {metrics.HOST_IMAGE_EOL.name} * on (")
+    assert f"group_left (name, os) {metrics.HOST_IMAGE_INFO.name} )" in exprs[eol]
+    assert exprs[eol].endswith("< time() + 30 * 86400")
+    assert rules[eol]["labels"]["severity"] == "info"
+    # Every alert of a target names it: account, project and region in the description.
+    for name in (near, unavailable, eol, "UCloudImageHostImagesRefreshFailing"):
+        description = rules[name]["annotations"]["description"]
+        for label in ("account", "project", "region"):
+            assert f"$labels.{label}" in description, (name, label)
+
+
 @pytest.mark.parametrize("reason", [f"retcode_{n}" for n in (*range(170, 175), *range(292, 300))])
 def test_auth_reasons_are_critical_only(reason: str) -> None:
     """The auth RetCodes match the auth alert's regex and no other alert's."""
