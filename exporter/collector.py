@@ -29,6 +29,7 @@ from exporter.metrics import Family
 from exporter.sources.uhub import UHubState
 from exporter.stats import Stats
 from exporter.ucloud import as_columns
+from exporter.validation import EVERY_NAME, NameFilter
 
 ALWAYS_TYPES = ("private", "public")  # "unknown" appears only while such buckets exist
 
@@ -53,20 +54,25 @@ def bucket_counts(results: Sequence[Result]) -> Metric:
     return buckets
 
 
-def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
+def bucket_families(
+    results: Sequence[Result], filters: Mapping[str, NameFilter] | None = None
+) -> Iterator[Metric]:
     """Yield the business metrics of the targets that succeeded, as plain families.
 
     /metrics and /probe write the per-bucket series with ``exporter.exposition`` instead;
     these families are its reference (the property test) and serve ``name[]`` scrapes.
+    ``filters`` (each account's ``buckets`` filter, by account name) keeps the buckets an
+    account does not want out of the per-bucket families; they still count.
     """
     listed = [r for r in results if r.buckets is not None]
     yield bucket_counts(listed)
     for entry, field in PER_BUCKET_VALUES.items():
         family = entry.new()
         for r in listed:
+            wanted = EVERY_NAME if filters is None else filters.get(r.account, EVERY_NAME)
             for b in r.buckets or ():
                 v = getattr(b, field)
-                if b.name is not None and v is not None:
+                if b.name is not None and v is not None and wanted.wants(b.name):
                     family.add_metric((*r.key, b.name, b.type), v)
         yield family
 

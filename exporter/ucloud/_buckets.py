@@ -128,6 +128,18 @@ class Buckets(Sequence[Bucket]):
             return map(_cell, values)
         return iter(values)
 
+    def valued(self, field: str) -> int:
+        """Return how many buckets have a name and ``images`` or ``created`` (``field``): the
+        series of its per-bucket family, counted without writing them (in C unless both a
+        name and a value are missing somewhere)."""
+        values = self._images if field == "images" else self._created
+        unnamed = self.names.count(None)
+        unvalued = values.count(MISSING) if isinstance(values, array) else values.count(None)
+        if not unnamed or not unvalued:
+            return len(self) - unnamed - unvalued
+        pairs = zip(self.names, self.column(field), strict=True)
+        return sum(n is not None and v is not None for n, v in pairs)
+
     def select(self, keep: Callable[[str | None], bool]) -> Buckets:
         """Return the buckets whose name ``keep`` accepts (self when it accepts them all)."""
         kept = [i for i, name in enumerate(self.names) if keep(name)]
