@@ -292,14 +292,12 @@ def render(
     (the series budget; the registry's families are the caller's to choose).
     """
     encoder, content_type = choose_encoder(accept)
-    per_bucket = {f.name for f in PER_BUCKET_VALUES}
     if names:  # a filtered scrape: let the library write the families asked for
         wanted = set(names)
         chosen = [
             m
-            for m in [*registry.collect(), *list(bucket_families(results, filters))[1:]]
-            if (m.name in wanted or any(s.name in wanted for s in m.samples))
-            and not (m.name in left_out and m.name in per_bucket)
+            for m in [*registry.collect(), *_asked_per_bucket(results, filters, wanted, left_out)]
+            if m.name in wanted or any(s.name in wanted for s in m.samples)
         ]
         filtered = CollectorRegistry(auto_describe=False)
         filtered.register(_Chosen(chosen))
@@ -377,6 +375,17 @@ def _coalesce(chunks: Iterable[bytes]) -> Iterator[bytes]:
             pending, size = [], 0
     if pending:
         yield b"".join(pending)
+
+
+def _asked_per_bucket(
+    results: Sequence[Result], filters: Filters | None, wanted: set[str], left_out: Collection[str]
+) -> list[Metric]:
+    """Return the per-bucket families a ``name[]`` scrape asks for and the budget keeps (none
+    built when none is)."""
+    asked = {f.name for f in PER_BUCKET_VALUES if f.name in wanted and f.name not in left_out}
+    if not asked:
+        return []
+    return [m for m in list(bucket_families(results, filters))[1:] if m.name in asked]
 
 
 class _Chosen:
