@@ -20,6 +20,7 @@ from benchmarks import (
     memory,
     pacing,
     render,
+    series_budget,
     transport,
     uhub,
 )
@@ -38,6 +39,7 @@ CASES = (
     "uhub",
     "compact",
     "calls_per_hour",
+    "budget",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -88,6 +90,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
         "calls_per_hour": lambda: [
             fleet_calls.run(fleet_calls.QUICK if quick else fleet_calls.FULL)
         ],
+        "budget": lambda: [series_budget.run(series_budget.QUICK if quick else series_budget.FULL)],
     }
 
 

@@ -28,8 +28,10 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from benchmarks.harness import config, fleet
 from benchmarks.report import Table, median
 from exporter import config as exporter_config
+from exporter.budget import family_name, group_of
 from exporter.collector import bucket_families, pacing_family, target_families, uhub_families
 from exporter.engine import Result
+from exporter.metrics import SERIES_DROPPED
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
 from exporter.web.app import App, self_registry
@@ -240,7 +242,7 @@ class _Prebuilt:
 def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]:
     """Build, the plain documented way, every family the App serves, in the same order."""
     counts, images, created = bucket_families(results)
-    return [
+    families = [
         *self_registry().collect(),
         *runtime.families(),
         counts,
@@ -249,6 +251,10 @@ def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]
         *runtime.engine.projects.families(),
         *uhub_families(runtime.engine.uhub.states()),
         pacing_family(runtime.engine.concurrency_limits()),
-        images,
-        created,
-    ]  # per-bucket series last
+    ]
+    # The series budget's gauge: nothing left out, a 0 for each droppable family.
+    dropped = SERIES_DROPPED.new()
+    for name in sorted(family_name(f.name) for f in [*families, images, created]):
+        if group_of(name):
+            dropped.add_metric((name,), 0)
+    return [*families, dropped, images, created]  # per-bucket series last

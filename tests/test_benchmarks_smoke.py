@@ -34,6 +34,7 @@ TITLES = (
     "uhub",
     "compact",
     "calls_per_hour",
+    "budget",
     "goals",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"  # benchmarks' result markers
