@@ -34,7 +34,8 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
-from exporter import __version__, budget, exposition, metrics
+from exporter import __version__, exposition, metrics
+from exporter.budget import Plan, family_name, group_of, plan
 from exporter.collector import (
     BuildInfoCollector,
     bucket_counts,
@@ -309,12 +310,12 @@ class App:
         families = list(registry.collect())
         counts: dict[str, int] = {}
         for family in families:
-            name = budget.family_name(family.name)
+            name = family_name(family.name)
             counts[name] = counts.get(name, 0) + len(family.samples)
         counts.update(exposition.per_bucket_counts(results, filters, self._lines))
         if targets is None:  # the dropped gauge: one series per droppable family
-            counts[metrics.SERIES_DROPPED.name] = sum(1 for n in counts if budget.group_of(n))
-        cut = budget.plan(
+            counts[metrics.SERIES_DROPPED.name] = sum(1 for n in counts if group_of(n))
+        cut = plan(
             counts, max_series=collect.max_series, per_bucket_series=collect.per_bucket_series
         )
         self._note(asked.page, cut, collect.max_series)
@@ -336,7 +337,7 @@ class App:
         self._lines.retain(t.key for t in engine.targets)
         return page, cut.series
 
-    def _note(self, page: str, cut: budget.Plan, max_series: int) -> None:
+    def _note(self, page: str, cut: Plan, max_series: int) -> None:
         """Log when the groups ``page`` leaves out change (not on every scrape)."""
         with self._left_out_lock:
             before = self._left_out.get(page, ())
@@ -434,7 +435,7 @@ async def _write(
     return True
 
 
-def _dropped_family(cut: budget.Plan) -> Metric:
+def _dropped_family(cut: Plan) -> Metric:
     """Return ``ucloud_image_bucket_exporter_series_dropped``: each droppable family's series
     left out of this page (0 for one kept whole)."""
     family = metrics.SERIES_DROPPED.new()
