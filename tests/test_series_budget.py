@@ -23,6 +23,7 @@ from exporter.simulator import Simulator, fleet_from_dict
 from exporter.ucloud import Bucket
 from exporter.validation import NameFilter
 from exporter.web.app import App
+from exporter.web.budget import WriteCost
 from tests.support.asgi import call, runtime_on
 from tests.support.procs import config_for, value
 
@@ -429,3 +430,28 @@ def test_a_huge_fleet_past_a_small_budget_is_counted_never_written(tmp_path):
             assert len(answer.body) < 64 * 1024, len(answer.body)
             assert len(m) < 400
         assert app._lines._kept == {}  # nothing was written for the cache
+
+
+class _Spy(WriteCost):
+    def __init__(self):
+        super().__init__()
+        self.reserved, self.learned = [], []
+
+    def reserve(self, page, series, budget):
+        self.reserved.append(series)
+        return super().reserve(page, series, budget)
+
+    def learn(self, page, series, seconds):
+        self.learned.append(series)
+        super().learn(page, series, seconds)
+
+
+def test_the_write_cost_counts_the_series_written_after_the_budget(tmp_path):
+    spy = _Spy()
+    with (
+        Simulator(_fleet(a_buckets=5000, b_buckets=0)) as sim,
+        runtime_on(tmp_path, _cfg(sim.url, _accounts(), max_series=100)) as (runtime, _),
+    ):
+        assert call(App(runtime, write_cost=spy)).status == 200
+    assert spy.learned and max(spy.learned) < 200  # not the 10,000 per-bucket series
+    assert spy.reserved and max(spy.reserved) <= 100  # the reserve is capped by the budget
