@@ -21,6 +21,7 @@ from benchmarks import (
     memory,
     pacing,
     render,
+    series_budget,
     transport,
     uhub,
 )
@@ -40,6 +41,7 @@ CASES = (
     "compact",
     "calls_per_hour",
     "images",
+    "budget",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
@@ -91,6 +93,7 @@ def runners(quick: bool) -> dict[str, Callable[[], list[Table]]]:
             fleet_calls.run(fleet_calls.QUICK if quick else fleet_calls.FULL)
         ],
         "images": lambda: [images.run(images.QUICK if quick else images.FULL)],
+        "budget": lambda: [series_budget.run(series_budget.QUICK if quick else series_budget.FULL)],
     }
 
 

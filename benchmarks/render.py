@@ -28,6 +28,7 @@ from prometheus_client.openmetrics import exposition as openmetrics
 from benchmarks.harness import config, fleet
 from benchmarks.report import Table, median
 from exporter import config as exporter_config
+from exporter.budget import family_name, group_of
 from exporter.collector import (
     bucket_families,
     docker_families,
@@ -37,6 +38,7 @@ from exporter.collector import (
     uhub_families,
 )
 from exporter.engine import Result
+from exporter.metrics import SERIES_DROPPED
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
 from exporter.web.app import App, self_registry
@@ -248,7 +250,7 @@ def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]
     """Build, the plain documented way, every family the App serves, in the same order."""
     counts, images, created = bucket_families(results)
     stats = runtime.stats.snapshot()
-    return [
+    families = [
         *self_registry().collect(),
         *runtime.families(),
         counts,
@@ -259,6 +261,10 @@ def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]
         *docker_families(runtime.engine.docker_images.states(), stats),
         *host_families(runtime.engine.host_images.states(), runtime.engine.config, stats),
         pacing_family(runtime.engine.concurrency_limits()),
-        images,
-        created,
-    ]  # per-bucket series last
+    ]
+    # The series budget's gauge: nothing left out, a 0 for each droppable family.
+    dropped = SERIES_DROPPED.new()
+    for name in sorted(family_name(f.name) for f in [*families, images, created]):
+        if group_of(name):
+            dropped.add_metric((name,), 0)
+    return [*families, dropped, images, created]  # per-bucket series last

@@ -31,6 +31,7 @@ from exporter.metrics import Family
 from exporter.sources import DockerImagesState, HostImagesState, SourceState, UHubState
 from exporter.stats import Stats
 from exporter.ucloud import STATES, UNKNOWN_STATE, as_columns
+from exporter.validation import EVERY_NAME, NameFilter
 
 ALWAYS_TYPES = ("private", "public")  # "unknown" appears only while such buckets exist
 
@@ -55,20 +56,25 @@ def bucket_counts(results: Sequence[Result]) -> Metric:
     return buckets
 
 
-def bucket_families(results: Sequence[Result]) -> Iterator[Metric]:
+def bucket_families(
+    results: Sequence[Result], filters: Mapping[str, NameFilter] | None = None
+) -> Iterator[Metric]:
     """Yield the business metrics of the targets that succeeded, as plain families.
 
     /metrics and /probe write the per-bucket series with ``exporter.exposition`` instead;
     these families are its reference (the property test) and serve ``name[]`` scrapes.
+    ``filters`` (each account's ``buckets`` filter, by account name) keeps the buckets an
+    account does not want out of the per-bucket families; they still count.
     """
     listed = [r for r in results if r.buckets is not None]
     yield bucket_counts(listed)
     for entry, field in PER_BUCKET_VALUES.items():
         family = entry.new()
         for r in listed:
+            wanted = EVERY_NAME if filters is None else filters.get(r.account, EVERY_NAME)
             for b in r.buckets or ():
                 v = getattr(b, field)
-                if b.name is not None and v is not None:
+                if b.name is not None and v is not None and wanted.wants(b.name):
                     family.add_metric((*r.key, b.name, b.type), v)
         yield family
 
@@ -203,26 +209,31 @@ def _counters(stats: Stats, *families: Family) -> Iterator[Metric]:
         yield family
 
 
-def docker_families(states: Sequence[DockerImagesState], stats: Stats) -> Iterator[Metric]:
+def docker_families(
+    states: Sequence[DockerImagesState], stats: Stats, *, per_image: bool = True
+) -> Iterator[Metric]:
     """Yield the images-inside-buckets families of ``states`` (a project appears once its first
-    refresh ends) and their counters. Never one series per tag."""
+    refresh ends) and their counters. Never one series per tag. ``per_image`` false leaves out
+    the four per-image families (``exporter.imagelines`` writes those of a full page)."""
     m = metrics
     done, health = _health(
         states, m.DOCKER_UP, m.DOCKER_DURATION, m.DOCKER_ERROR_INFO, m.DOCKER_LAST_SUCCESS
     )
     yield from health
     listed = m.DOCKER_LISTED_BUCKETS.new()
-    per_image = (
+    per_image_families = (
         m.DOCKER_IMAGE_TAGS,
         m.DOCKER_IMAGE_UPDATED,
         m.DOCKER_IMAGE_NEWEST_TAG,
         m.DOCKER_IMAGE_OLDEST_TAG,
     )
-    values = {f: f.new() for f in per_image}
+    values = {f: f.new() for f in per_image_families}
     for s in done:
         if s.data is None:
             continue
         listed.add_metric(_own(s), len(s.data.buckets))
+        if not per_image:
+            continue
         for (region, bucket), images in sorted(s.data.buckets.items()):
             for i in images:
                 key = (s.account, s.project, region, bucket, i.name)
@@ -235,7 +246,8 @@ def docker_families(states: Sequence[DockerImagesState], stats: Stats) -> Iterat
                     if value is not None:
                         values[family].add_metric(key, value)
     yield listed
-    yield from values.values()
+    if per_image:
+        yield from values.values()
     yield from _counters(
         stats, m.DOCKER_VANISHED, m.DOCKER_TRUNCATED, m.DOCKER_INVALID_ENTRIES,
         m.DOCKER_PAGING_INCONSISTENCIES,

@@ -12,12 +12,17 @@ Memory and CPU (issue 14): the answer is a list of chunks; no whole-page ``str``
 of the body exists (the compact case of docs/benchmarks.md). Each target's lines are kept
 compressed (``LineCache``, ``exporter/deflate.py``) while its buckets stay the same: a gzip
 answer copies them, a plain one inflates them.
+
+The series budget (issue 22): an account's ``buckets`` filter (``filters``, by account name)
+keeps the buckets it does not want out of the per-bucket families (they still count in
+``ucloud_image_buckets``), and ``left_out`` families (``exporter.budget``) are not written at
+all. ``per_bucket_counts`` counts the series from the columns, without writing them.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -30,6 +35,10 @@ from exporter.collector import PER_BUCKET_VALUES, bucket_families
 from exporter.deflate import HEADER, Block, Gzip, block, inflate, inflate_chunks
 from exporter.engine import Result
 from exporter.ucloud import Buckets, as_columns
+from exporter.validation import EVERY_NAME, NameFilter
+
+#: Each account's ``buckets`` filter, by account name (an account not in it: every bucket).
+Filters = Mapping[str, NameFilter]
 
 _EOF = b"# EOF\n"
 CHUNK_BYTES = 256 * 1024  # an answer's chunks are about this size (one target's lines if more)
@@ -43,29 +52,80 @@ def _escape(value: str) -> str:
     return value
 
 
-def per_bucket_chunks(results: Sequence[Result], cache: LineCache | None = None) -> Iterator[bytes]:
+def per_bucket_chunks(
+    results: Sequence[Result],
+    cache: LineCache | None = None,
+    *,
+    filters: Filters | None = None,
+    left_out: Collection[str] = (),
+) -> Iterator[bytes]:
     """Yield the HELP, TYPE and sample lines of the per-bucket gauges, one target at a time.
 
     Each target's lines are encoded as soon as they are written: the page never exists as one
     ``str``, and a caller that keeps the chunks (or their gzip) holds the page once. With a
     ``cache``, a target whose buckets are what they were last time gets its lines from it.
+    ``filters``: each account's bucket filter; ``left_out``: families not written at all.
     """
-    for piece in _pieces(results, cache):
+    for piece in _pieces(results, cache, filters, left_out):
         yield inflate(piece) if isinstance(piece, Block) else piece
 
 
-def _pieces(results: Sequence[Result], cache: LineCache | None) -> Iterator[bytes | Block]:
+def per_bucket_counts(
+    results: Sequence[Result], filters: Filters | None = None, cache: LineCache | None = None
+) -> dict[str, int]:
+    """Return the series of each per-bucket family (by name) that ``per_bucket_chunks`` would
+    write, counted from the buckets' columns (a filtered account's choice is kept in
+    ``cache``, so counting and writing select its buckets once)."""
+    counts = dict.fromkeys((f.name for f in PER_BUCKET_VALUES), 0)
+    for r in results:
+        if r.buckets is None:
+            continue
+        buckets = _chosen(r, filters, cache)
+        for family, field in PER_BUCKET_VALUES.items():
+            counts[family.name] += buckets.valued(field)
+    return counts
+
+
+def _wanted(result: Result, filters: Filters | None) -> NameFilter:
+    return EVERY_NAME if filters is None else filters.get(result.account, EVERY_NAME)
+
+
+def _chosen(result: Result, filters: Filters | None, cache: LineCache | None) -> Buckets:
+    """Return the result's buckets its account's filter wants (all when it has none)."""
+    buckets, wanted = as_columns(result.buckets or ()), _wanted(result, filters)
+    if wanted.everything:
+        return buckets
+    if cache is not None:
+        return cache.chosen(result.key, buckets, wanted)
+    return buckets.select(_keeper(wanted))
+
+
+def _keeper(wanted: NameFilter) -> Callable[[str | None], bool]:
+    return lambda name: name is not None and wanted.wants(name)
+
+
+def _pieces(
+    results: Sequence[Result],
+    cache: LineCache | None,
+    filters: Filters | None = None,
+    left_out: Collection[str] = (),
+) -> Iterator[bytes | Block]:
     """Yield the per-bucket families: HELP and TYPE lines, then each target's lines."""
     for index, (family, field) in enumerate(PER_BUCKET_VALUES.items()):
         name = family.name
+        if name in left_out:
+            continue
         yield f"# HELP {name} {family.help}\n# TYPE {name} {family.type}\n".encode()
         for r in results:
             if r.buckets is None:
                 continue
             if cache is None:
-                yield _target_lines(name, r, field).encode()
+                yield _target_lines(name, r, field, _chosen(r, filters, None)).encode()
             else:
-                yield cache.blocks(r)[index]
+                yield cache.blocks(r, _wanted(r, filters))[index]
+
+
+_Kept = tuple[NameFilter, Buckets, tuple[Block, ...]]  # filter, its buckets, their lines
 
 
 class LineCache:
@@ -76,24 +136,45 @@ class LineCache:
     (a fresh listing of an unchanged target: one C-level comparison instead of a render). The
     newest equal ``Buckets`` replaces the kept one, so only the engine's copy stays alive.
     Lines are kept as deflate blocks (about a tenth of their size): a gzip answer copies them.
+
+    The lines are of the buckets the account's filter wants: the filter is part of what is
+    compared (a reload that changes it never serves the old lines), and a filtered target's
+    choice of buckets is kept too (``chosen``) while its listing and the filter stay.
     """
 
     def __init__(self) -> None:
-        self._kept: dict[tuple[str, str, str], tuple[Buckets, tuple[Block, ...]]] = {}
+        self._kept: dict[tuple[str, str, str], _Kept] = {}
+        self._chosen: dict[tuple[str, str, str], tuple[Buckets, NameFilter, Buckets]] = {}
         self._lock = threading.Lock()
 
-    def blocks(self, result: Result) -> tuple[Block, ...]:
-        """Return the target's lines of each per-bucket family, written again on a change."""
-        key, buckets = result.key, as_columns(result.buckets or ())
+    def chosen(self, key: tuple[str, str, str], buckets: Buckets, wanted: NameFilter) -> Buckets:
+        """Return the target ``key``'s ``buckets`` that ``wanted`` keeps, chosen again only when
+        the buckets or the filter changed."""
+        with self._lock:
+            kept = self._chosen.get(key)
+        if kept is not None and kept[1] == wanted and (kept[0] is buckets or kept[0] == buckets):
+            return kept[2]
+        chosen = buckets.select(_keeper(wanted))
+        with self._lock:
+            self._chosen[key] = (buckets, wanted, chosen)
+        return chosen
+
+    def blocks(self, result: Result, wanted: NameFilter = EVERY_NAME) -> tuple[Block, ...]:
+        """Return the target's lines of each per-bucket family (of the buckets ``wanted``
+        keeps), written again when the buckets or the filter changed."""
+        key, source = result.key, as_columns(result.buckets or ())
+        buckets = source if wanted.everything else self.chosen(key, source, wanted)
         with self._lock:
             kept = self._kept.get(key)
-        if kept is not None and (kept[0] is buckets or kept[0] == buckets):
-            blocks = kept[1]
+        if kept is not None and kept[0] == wanted and (kept[1] is buckets or kept[1] == buckets):
+            blocks = kept[2]
         else:
             families = PER_BUCKET_VALUES.items()
-            blocks = tuple(block(_target_lines(f.name, result, c).encode()) for f, c in families)
+            blocks = tuple(
+                block(_target_lines(f.name, result, c, buckets).encode()) for f, c in families
+            )
         with self._lock:
-            self._kept[key] = (buckets, blocks)
+            self._kept[key] = (wanted, buckets, blocks)
         return blocks
 
     def retain(self, targets: Iterable[tuple[str, str, str]]) -> None:
@@ -101,16 +182,18 @@ class LineCache:
         keys = set(targets)
         with self._lock:
             self._kept = {k: v for k, v in self._kept.items() if k in keys}
+            self._chosen = {k: v for k, v in self._chosen.items() if k in keys}
 
 
-def _target_lines(name: str, result: Result, field: str) -> str:
-    """Return one target's lines of family ``name`` (the value column ``field``).
+def _target_lines(name: str, result: Result, field: str, buckets: Buckets | None = None) -> str:
+    """Return one target's lines of family ``name`` (the value column ``field``) for
+    ``buckets`` (the result's own by default).
 
     A line is four pieces: the target's head, the bucket's escaped name, the rest of the
     labels (one string per bucket type) and the value with its newline. The pieces are laid
     out by slice assignment and joined once, so the per-line work happens in C.
     """
-    buckets = as_columns(result.buckets or ())
+    buckets = as_columns(result.buckets or ()) if buckets is None else buckets
     head = f'{name}{{account="{_escape(result.account)}",bucket="'
     rest = f'",project="{_escape(result.project)}",region="{_escape(result.region)}",type="'
     middles = [f'{rest}{_escape(kind)}"}} ' for kind in buckets.kinds]
@@ -197,19 +280,26 @@ def render(
     accept: str = "",
     gzip: bool = False,
     names: Sequence[str] = (),
+    filters: Filters | None = None,
+    left_out: Collection[str] = (),
+    extra: Iterable[bytes | Block] = (),
 ) -> Page:
     """Return the page of ``registry``'s families plus the per-bucket series of ``results``.
 
     ``accept`` picks the format as ``prometheus_client`` does; ``gzip`` makes one gzip member
     (then no plain copy of the page is made: ``cache``'s blocks are copied, the rest compressed
-    piece by piece); ``names`` (``name[]``) filters the families.
+    piece by piece); ``names`` (``name[]``) filters the families. ``filters``: each account's
+    bucket filter (per-bucket series only); ``left_out``: per-bucket families not written
+    (the series budget; the registry's families are the caller's to choose). ``extra``: more
+    families' pieces, written last on a page that is not filtered by ``names`` (a filtered
+    page takes them from ``registry``).
     """
     encoder, content_type = choose_encoder(accept)
     if names:  # a filtered scrape: let the library write the families asked for
         wanted = set(names)
         chosen = [
             m
-            for m in [*registry.collect(), *list(bucket_families(results))[1:]]
+            for m in [*registry.collect(), *_asked_per_bucket(results, filters, wanted, left_out)]
             if m.name in wanted or any(s.name in wanted for s in m.samples)
         ]
         filtered = CollectorRegistry(auto_describe=False)
@@ -220,6 +310,9 @@ def render(
             encoder(registry),
             results,
             cache,
+            filters,
+            left_out,
+            extra=extra,
             openmetrics=content_type.startswith("application/openmetrics-text"),
         )
     parts = tuple(_gzip(page)) if gzip else tuple(_kept(p) for p in page if p)
@@ -228,12 +321,20 @@ def render(
 
 
 def _page(
-    head: bytes, results: Sequence[Result], cache: LineCache | None, *, openmetrics: bool
+    head: bytes,
+    results: Sequence[Result],
+    cache: LineCache | None,
+    filters: Filters | None,
+    left_out: Collection[str],
+    *,
+    extra: Iterable[bytes | Block],
+    openmetrics: bool,
 ) -> Iterator[bytes | Block]:
-    """Yield ``head`` then the per-bucket families, before OpenMetrics' final ``# EOF``."""
+    """Yield ``head``, the per-bucket families and ``extra``, before OpenMetrics' ``# EOF``."""
     eof = openmetrics and head.endswith(_EOF)
     yield head[: -len(_EOF)] if eof else head
-    yield from _pieces(results, cache)
+    yield from _pieces(results, cache, filters, left_out)
+    yield from extra
     if eof:
         yield _EOF
 
@@ -280,6 +381,17 @@ def _coalesce(chunks: Iterable[bytes]) -> Iterator[bytes]:
             pending, size = [], 0
     if pending:
         yield b"".join(pending)
+
+
+def _asked_per_bucket(
+    results: Sequence[Result], filters: Filters | None, wanted: set[str], left_out: Collection[str]
+) -> list[Metric]:
+    """Return the per-bucket families a ``name[]`` scrape asks for and the budget keeps (none
+    built when none is)."""
+    asked = {f.name for f in PER_BUCKET_VALUES if f.name in wanted and f.name not in left_out}
+    if not asked:
+        return []
+    return [m for m in list(bucket_families(results, filters))[1:] if m.name in asked]
 
 
 class _Chosen:

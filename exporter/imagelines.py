@@ -54,13 +54,40 @@ def image_series(states: Sequence[DockerImagesState]) -> int:
     return sum(s.data.series() for s in states if s.data is not None)
 
 
+def image_counts(states: Sequence[DockerImagesState], cache: ImageLines) -> dict[str, int]:
+    """Return how many samples ``image_pieces`` writes of each family (kept with the lines)."""
+    totals = dict.fromkeys((f.name for f in FAMILIES), 0)
+    for s in states:
+        if s.data is not None:
+            for name, n in zip(totals, cache.counts(s), strict=True):
+                totals[name] += n
+    return totals
+
+
 class ImageLines:
     """Each project's lines of each per-image family, compressed, while its data stays the
     same object (a refresh replaces it; a scrape only reads it)."""
 
     def __init__(self) -> None:
         self._kept: dict[tuple[str, str], tuple[InsideBuckets, tuple[Block, ...]]] = {}
+        self._counted: dict[tuple[str, str], tuple[InsideBuckets, tuple[int, ...]]] = {}
         self._lock = threading.Lock()
+
+    def counts(self, state: DockerImagesState) -> tuple[int, ...]:
+        """Return the project's number of samples of each family, counted once per data."""
+        key, data = (state.account, state.project), state.data
+        with self._lock:
+            kept = self._counted.get(key)
+        if kept is not None and kept[0] is data:
+            return kept[1]
+        images = [i for v in (data.buckets.values() if data else ()) for i in v]
+        counts = tuple(
+            sum(getattr(i, field) is not None for i in images) for field in FAMILIES.values()
+        )
+        if data is not None:
+            with self._lock:
+                self._counted[key] = (data, counts)
+        return counts
 
     def blocks(self, state: DockerImagesState) -> tuple[Block, ...]:
         """Return the project's blocks, one per family, written again when its data changed."""
@@ -82,6 +109,7 @@ class ImageLines:
         keys = {(s.account, s.project) for s in states if s.data is not None}
         with self._lock:
             self._kept = {k: v for k, v in self._kept.items() if k in keys}
+            self._counted = {k: v for k, v in self._counted.items() if k in keys}
 
 
 def _lines(name: str, state: DockerImagesState, field: str) -> str:

@@ -35,6 +35,7 @@ TITLES = (
     "compact",
     "calls_per_hour",
     "images",
+    "budget",
     "goals",
 )
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"  # benchmarks' result markers

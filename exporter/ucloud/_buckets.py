@@ -38,7 +38,7 @@ class Bucket(NamedTuple):
 class Buckets(Sequence[Bucket]):
     """Buckets as columns: names, type codes into ``kinds``, images and created times."""
 
-    __slots__ = ("_created", "_images", "codes", "kinds", "names")
+    __slots__ = ("_created", "_images", "_valued", "codes", "kinds", "names")
 
     def __init__(self, rows: Iterable[Bucket] = ()) -> None:
         rows = rows if isinstance(rows, Sequence) else tuple(rows)
@@ -49,6 +49,7 @@ class Buckets(Sequence[Bucket]):
         self.codes = array("B" if len(index) <= 256 else "L", codes)  # into kinds
         self._images = _ints(b.images for b in rows)
         self._created = _ints(b.created for b in rows)
+        self._valued: dict[str, int] = {}  # valued()'s answers: the columns never change
 
     @classmethod
     def from_columns(
@@ -65,6 +66,7 @@ class Buckets(Sequence[Bucket]):
         index = {kind: i for i, kind in enumerate(self.kinds)}
         self.codes = array("B" if len(index) <= 256 else "L", map(index.__getitem__, types))
         self._images, self._created = _ints(images), _ints(created)
+        self._valued = {}
         if not len(self.names) == len(self.codes) == len(self._images) == len(self._created):
             raise ValueError("columns of different lengths")
         return self
@@ -127,6 +129,26 @@ class Buckets(Sequence[Bucket]):
         if isinstance(values, array) and MISSING in values:
             return map(_cell, values)
         return iter(values)
+
+    def valued(self, field: str) -> int:
+        """Return how many buckets have a name and ``images`` or ``created`` (``field``): the
+        series of its per-bucket family, counted without writing them (in C unless both a
+        name and a value are missing somewhere; once per column: a cached listing's scrapes
+        count nothing)."""
+        known = self._valued.get(field)
+        if known is not None:
+            return known
+        self._valued[field] = n = self._count_valued(field)
+        return n
+
+    def _count_valued(self, field: str) -> int:
+        values = self._images if field == "images" else self._created
+        unnamed = self.names.count(None)
+        unvalued = values.count(MISSING) if isinstance(values, array) else values.count(None)
+        if not unnamed or not unvalued:
+            return len(self) - unnamed - unvalued
+        pairs = zip(self.names, self.column(field), strict=True)
+        return sum(n is not None and v is not None for n, v in pairs)
 
     def select(self, keep: Callable[[str | None], bool]) -> Buckets:
         """Return the buckets whose name ``keep`` accepts (self when it accepts them all)."""

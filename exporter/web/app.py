@@ -5,6 +5,12 @@ It runs on the server's event loop. Collections are awaited from the engine's ow
 written to each client a chunk at a time as it reads them, never holding a render thread or a
 request slot while waiting for a client. Health, readiness and the landing page need neither
 a slot nor the engine. Identical scrapes share one page (``exporter.web.share``).
+
+The series budget (issue 22, ``exporter.budget``) applies to every page, each counted on its
+own: the telemetry path and each /probe (a probe of one target is small, but a target with a
+million buckets is not). A ``name[]`` scrape leaves out what its full page would. Only the
+telemetry path carries ``ucloud_image_bucket_exporter_series_dropped``; each page logs once
+per change of the groups it leaves out.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +34,8 @@ from prometheus_client import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.metrics_core import Metric
 
-from exporter import __version__, exposition
+from exporter import __version__, exposition, metrics
+from exporter.budget import Plan, family_name, group_of, plan
 from exporter.collector import (
     BuildInfoCollector,
     bucket_counts,
@@ -39,6 +47,7 @@ from exporter.collector import (
     uhub_series,
 )
 from exporter.engine import Engine, Result, Target, UnknownTargetError
+from exporter.imagelines import ImageLines, image_counts, image_pieces
 from exporter.runtime import Runtime
 from exporter.web.budget import MIN_SCRAPE_BUDGET, WriteCost, scrape_budget
 from exporter.web.gate import BUSY, Message, Receive, Scope, Send, answer, text
@@ -150,6 +159,11 @@ class App:
         self._write_cost = write_cost or WriteCost()
         # Each target's per-bucket lines, reused while its buckets stay the same.
         self._lines = exposition.LineCache()
+        # Each project's lines of the images inside its buckets, while its data stays the same.
+        self._images = ImageLines()
+        # The groups each page left out last (pages that leave out none are not kept).
+        self._left_out: dict[str, tuple[str, ...]] = {}
+        self._left_out_lock = threading.Lock()
         self._shared: Shared[_Made] = Shared(max_requests, quiet=(UnknownTargetError,))
         self._render = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="render")
         # Reloads run one at a time on a thread of their own (a storm of them queues here;
@@ -256,17 +270,19 @@ class App:
             )
         budget = max(MIN_SCRAPE_BUDGET, started + asked.budget - time.monotonic())
         extra = uhub_series(engine.uhub.states()) if targets is None else 0
-        results = await engine.acollect(
-            timeout=budget,
-            targets=targets,
-            reserve=lambda buckets: self._write_cost.reserve(
-                asked.page, 2 * buckets + extra, budget
-            ),
-        )
+        collect = engine.config.collect
+        per_bucket = 2 if collect.per_bucket_series else 0
+
+        def reserve(buckets: int) -> float:  # what is past the series budget is not written
+            series = min(per_bucket * buckets + extra, collect.max_series)
+            return self._write_cost.reserve(asked.page, series, budget)
+
+        results = await engine.acollect(timeout=budget, targets=targets, reserve=reserve)
         rendered = time.monotonic()
         loop = asyncio.get_running_loop()
-        page = await loop.run_in_executor(self._render, self._page, engine, asked, targets, results)
-        series = 2 * sum(len(r.buckets or ()) for r in results) + extra
+        page, series = await loop.run_in_executor(
+            self._render, self._page, engine, asked, targets, results
+        )
         return _Made(page, series, rendered)
 
     def _page(
@@ -275,9 +291,13 @@ class App:
         asked: _Scrape,
         targets: Sequence[Target] | None,
         results: Sequence[Result],
-    ) -> exposition.Page:
-        """Render the page of ``results`` (on a render thread)."""
+    ) -> tuple[exposition.Page, int]:
+        """Render the page of ``results`` (on a render thread); return it and its series."""
         registry = CollectorRegistry(auto_describe=False)
+        # Images inside buckets are on the telemetry path only. A full page gets their per-image
+        # lines from imagelines' cache, a name[] page from the library (as per-bucket lines).
+        images = engine.docker_images.states() if targets is None else []
+        fast = not asked.names
         if targets is None:
             stats = engine.stats.snapshot()
             registry.register(self._self_registry)
@@ -291,23 +311,84 @@ class App:
             registry.register(_Families(engine.regions.families))
             registry.register(_Families(engine.projects.families))
             registry.register(_Families(lambda: uhub_families(engine.uhub.states())))
-            registry.register(
-                _Families(lambda: docker_families(engine.docker_images.states(), stats))
-            )
+            registry.register(_Families(lambda: docker_families(images, stats, per_image=not fast)))
             registry.register(
                 _Families(lambda: host_families(engine.host_images.states(), engine.config, stats))
             )
             registry.register(_Families(lambda: iter([pacing_family(engine.concurrency_limits())])))
+        collect = engine.config.collect
+        filters = {a.name: a.buckets for a in engine.config.accounts if not a.buckets.everything}
+        # The series budget: every family counted (the library's built, the per-bucket ones
+        # from the columns), then whole groups left out.
+        families = list(registry.collect())
+        counts: dict[str, int] = {}
+        for family in families:
+            name = family_name(family.name)
+            counts[name] = counts.get(name, 0) + len(family.samples)
+        counts.update(exposition.per_bucket_counts(results, filters, self._lines))
+        if fast:
+            counts.update(image_counts(images, self._images))
+        if targets is None:  # the dropped gauge: one series per droppable family
+            counts[metrics.SERIES_DROPPED.name] = sum(1 for n in counts if group_of(n))
+        cut = plan(
+            counts, max_series=collect.max_series, per_bucket_series=collect.per_bucket_series
+        )
+        self._note(asked.page, cut, collect.max_series)
+        kept = [f for f in families if not cut.leaves_out(f.name)]
+        if targets is None:
+            kept.append(_dropped_family(cut))
+        chosen = CollectorRegistry(auto_describe=False)
+        chosen.register(_Families(lambda: iter(kept)))
         page = exposition.render(
-            registry,
+            chosen,
             results,
             self._lines,
             accept=asked.accept,
             gzip=asked.gzip,
             names=asked.names,
+            filters=filters,
+            left_out={name for name in cut.dropped if cut.leaves_out(name)},
+            extra=image_pieces(images, self._images)
+            if fast and not cut.leaves_out(metrics.DOCKER_IMAGE_TAGS.name)
+            else (),
         )
         self._lines.retain(t.key for t in engine.targets)
-        return page
+        if targets is None:
+            self._images.retain(images)
+        return page, cut.series
+
+    def _note(self, page: str, cut: Plan, max_series: int) -> None:
+        """Log when the groups ``page`` leaves out change (not on every scrape)."""
+        with self._left_out_lock:
+            before = self._left_out.get(page, ())
+            if cut.groups == before:
+                return
+            if cut.groups:
+                self._left_out[page] = cut.groups
+            else:
+                del self._left_out[page]
+        if not cut.groups:
+            log.info(
+                "series budget: %s serves every family again (%d series, collect.max_series %d)",
+                page,
+                cut.series,
+                max_series,
+            )
+            return
+        left = ", ".join(f"{name} {n}" for name, n in sorted(cut.dropped.items()) if n)
+        log.log(
+            logging.WARNING if cut.reason == "max_series" else logging.INFO,
+            "series budget: %s leaves out %s (%s: %d of %d series; collect.max_series %d, "
+            "per_bucket_series %s); series left out: %s",
+            page,
+            ", ".join(cut.groups),
+            cut.reason,
+            cut.total - cut.series,
+            cut.total,
+            max_series,
+            str(cut.reason != "per_bucket_series").lower(),
+            left or "none",
+        )
 
     async def _reload(self, method: str, send: Send) -> None:
         if method not in ("POST", "PUT"):
@@ -372,6 +453,15 @@ async def _write(
         return False
     await send({"type": "http.response.body", "body": b""})
     return True
+
+
+def _dropped_family(cut: Plan) -> Metric:
+    """Return ``ucloud_image_bucket_exporter_series_dropped``: each droppable family's series
+    left out of this page (0 for one kept whole)."""
+    family = metrics.SERIES_DROPPED.new()
+    for name, n in sorted(cut.dropped.items()):
+        family.add_metric((name,), n)
+    return family
 
 
 def _header(scope: Scope, name: str) -> str:
