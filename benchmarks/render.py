@@ -38,6 +38,7 @@ from exporter.collector import (
     uhub_families,
 )
 from exporter.engine import Result
+from exporter.imagelines import FAMILIES as IMAGE_FAMILIES
 from exporter.metrics import SERIES_DROPPED
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
@@ -258,13 +259,19 @@ def _floor_families(results: Sequence[Result], runtime: Runtime) -> list[Metric]
         *runtime.engine.regions.families(),
         *runtime.engine.projects.families(),
         *uhub_families(runtime.engine.uhub.states()),
-        *docker_families(runtime.engine.docker_images.states(), stats),
+        *docker_families(runtime.engine.docker_images.states(), stats, per_image=False),
         *host_families(runtime.engine.host_images.states(), runtime.engine.config, stats),
         pacing_family(runtime.engine.concurrency_limits()),
     ]
+    per_image = [
+        f
+        for f in docker_families(runtime.engine.docker_images.states(), stats)
+        if f.name in {family.name for family in IMAGE_FAMILIES}
+    ]
     # The series budget's gauge: nothing left out, a 0 for each droppable family.
     dropped = SERIES_DROPPED.new()
-    for name in sorted(family_name(f.name) for f in [*families, images, created]):
+    for name in sorted(family_name(f.name) for f in [*families, images, created, *per_image]):
         if group_of(name):
             dropped.add_metric((name,), 0)
-    return [*families, dropped, images, created]  # per-bucket series last
+    # per-bucket series, then the images inside buckets, last
+    return [*families, dropped, images, created, *per_image]
