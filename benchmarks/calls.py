@@ -71,11 +71,10 @@ def run(plan: Plan) -> Table:
         f"{CONCURRENT} concurrent scrapes: sent together while one collection runs (its "
         f"first pages held {HOLD_SECONDS:.1f} s by a simulator fault), they must cost "
         "exactly one collection's calls and see the same bucket series.",
-        "median/slowest_scrape_s of concurrent scrapes: each scrape renders the whole "
-        "exposition itself, so 32 of them queue on one GIL (single flight saves the calls, "
-        "not the rendering); with the tiny cache, ~1 s means connections waited on the "
-        "exporter's listen backlog (wsgiref's default of 5, raised to 128 in b814bd6: "
-        "before, the slowest of these took 1.05 s; dropped handshakes are retried after 1 s).",
+        "median/slowest_scrape_s of concurrent scrapes: identical scrapes share one page "
+        "(exporter/web/share.py), made once and written to each client; the one-collection "
+        f"row includes the {HOLD_SECONDS:.1f} s hold. With the tiny cache, ~1 s would mean "
+        "dropped handshakes retried after 1 s (the server listens with a backlog of 2048).",
     ]
     return table
 
