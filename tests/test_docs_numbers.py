@@ -118,6 +118,30 @@ def test_the_techniques_section_quotes_the_compact_figures() -> None:
     assert f"{steady} MiB steady at 1,000,000" in body
 
 
+def test_reliability_quotes_the_latest_hostile_figures() -> None:
+    body = text(ROOT / "docs" / "reliability.md")
+    section = "Hostile gateway"
+    ahead = row("TotalCount 100,000, 5 real buckets", section)
+    short = row("TotalCount 1,000, 250 real buckets", section)
+    assert (
+        f"{ahead[2]} for TotalCount 100 000 with 5 buckets (bound {ahead[3]}), "
+        f"{short[2]} for TotalCount 1 000 with 250 buckets (bound {short[3]})"
+    ) in body
+    flood = {cells[1]: cells[2] for cells in hostile_rows() if cells[0] == "flood"}
+    assert f"**peak RSS {float(flood['peak RSS (VmHWM), MiB']):.1f} MiB**" in body
+    assert f"{round(float(flood['calls per flood listing']))} calls per listing" in body
+    assert f"slowest answer {float(flood['slowest answer, s']):.2f} s" in body
+
+
+def hostile_rows() -> list[list[str]]:
+    body = results().split("### Hostile gateway", 1)[1].split("\n### ", 1)[0]
+    return [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in body.splitlines()
+        if line.startswith("| ")
+    ]
+
+
 # --- Kubernetes: the manifests are the source --------------------------------------------
 
 
