@@ -142,6 +142,56 @@ def hostile_rows() -> list[list[str]]:
     ]
 
 
+def cell(section: str, label: str, column: str) -> str:
+    """One cell of the results section: the row starting ``label`` under ``section``."""
+    body = results().split(f"### {section}", 1)[1].split("\n### ", 1)[0]
+    lines = [ln for ln in body.splitlines() if ln.startswith("| ")]
+    columns = [c.strip() for c in lines[0].strip().strip("|").split("|")]
+    for line in lines[1:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if " | ".join(cells).startswith(label):
+            return cells[columns.index(column)]
+    raise AssertionError(f"results: no row {label!r} under {section!r}")
+
+
+def transport(transport_: str, loop: str, column: str) -> float:
+    return float(cell("Client transport", f"{transport_} | {loop}", column))
+
+
+def quoted_figures() -> list[tuple[str, str]]:
+    """Phrases of docs/benchmarks.md (outside the results) made of the results' figures."""
+    aio = transport("httpx-aiohttp", "asyncio", "cpu_ms_per_request")
+    uv = transport("httpx-aiohttp", "uvloop", "cpu_ms_per_request")
+    core = transport("httpx (httpcore)", "asyncio", "cpu_ms_per_request")
+    uv_changed = transport("httpx-aiohttp", "uvloop", "changed_ms")
+    aio_changed = transport("httpx-aiohttp", "asyncio", "changed_ms")
+    adaptive = float(cell("Throttled API", "yes", "throttled_share")) * 100
+    fixed = float(cell("Throttled API", "NO", "throttled_share")) * 100
+    before = int(cell("Upstream calls per hour", "before", "calls/h"))
+    after = int(cell("Upstream calls per hour", "after", "calls/h"))
+    ratio = float(cell("Upstream calls per hour", "after", "before/after"))
+    concurrent = float(cell("Exporter process", "slowest concurrent / lone (goal <= 1.5)", "value"))
+    flood = float(cell("Hostile gateway", "flood | peak RSS", "value"))
+    return [
+        ("transport", f"0.55-0.65 ms with httpx-aiohttp against {core:.2f} ms"),
+        ("transport range", f"{min(aio, uv):.2f}-{max(aio, uv):.2f} ms with httpx-aiohttp"),
+        ("line cache", f"cache hit\n  {uv:.2f} ms against {uv_changed:.2f} ms"),
+        ("uvloop", f"{uv:.2f} ms\n  against {aio:.2f} ms on asyncio's loop"),
+        ("uvloop changed", f"{uv_changed:.2f} against {aio_changed:.2f} ms with every target"),
+        ("pacing", f"{adaptive:.1f} %\n  of requests throttled at 1.00 N, against {fixed:.1f} %"),
+        ("calls per hour", f"cost {after:,} calls an hour against {before:,}, {ratio:.2f}x"),
+        ("render once", f"takes {concurrent:.2f}x a lone one"),
+        ("flood", f"({flood:.1f} MiB peak against a 256 MiB goal)"),
+    ]
+
+
+@pytest.mark.parametrize("name", [name for name, _ in quoted_figures()])
+def test_the_techniques_quote_the_results(name: str) -> None:
+    body = " ".join(outside_results(BENCHMARKS).split())  # line breaks do not matter
+    phrase = " ".join(dict(quoted_figures())[name].split())
+    assert phrase in body, f"docs/benchmarks.md should say {phrase!r} (from the results)"
+
+
 # --- Kubernetes: the manifests are the source --------------------------------------------
 
 
