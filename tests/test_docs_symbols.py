@@ -222,10 +222,18 @@ def spans(path: Path) -> Iterator[tuple[int, str]]:
 
 @functools.cache
 def tracked() -> tuple[str, ...]:
-    """Every path git tracks, plus its folders (with a trailing slash)."""
-    out = subprocess.run(
-        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
+    """Every path git tracks (every file, outside git), plus its folders (trailing slash)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        skip = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+        out = [
+            str(f.relative_to(ROOT))
+            for f in ROOT.rglob("*")
+            if f.is_file() and not skip & set(f.relative_to(ROOT).parts)
+        ]
     folders = {str(Path(p).parent) + "/" for p in out} | {
         "/".join(p.split("/")[:i]) + "/" for p in out for i in range(1, p.count("/") + 1)
     }
@@ -311,6 +319,7 @@ def metric_names() -> frozenset[str]:
     return frozenset(names)
 
 
+@functools.cache
 def defined(name: str) -> bool:
     """Does ``name`` occur in the tree's source (tests only for a test's name)?"""
     text = suite_source() if name.startswith("test_") else source()
