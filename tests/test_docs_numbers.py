@@ -408,3 +408,59 @@ def test_limits_quoted_in_prose_are_the_defaults(where: tuple[str, str]) -> None
     m = re.search(before + r"([\d][\d ,\u202f]*\d)", text(path))
     assert m, f"{doc}: {before!r} not found"
     assert number(m.group(1)) == config_defaults()[LIMITS_ELSEWHERE[where]], m.group(0)
+
+
+# --- limits: the parser and the constants are the source ---------------------------------
+
+RANGE = re.compile(r"\((?:[^()]*?; )?(\d[\d,]*)\u2013(\d[\d,]*)\)")
+
+
+def readme_ranges() -> dict[str, tuple[int, int]]:
+    """Configuration keys whose README row states a range ``(LOW-HIGH)``, en dash."""
+    out = {}
+    for key, _default in table_rows(text(README), "").items():
+        line = next(ln for ln in text(README).splitlines() if ln.startswith(f"| `{key}`"))
+        m = RANGE.search(line)
+        if m and key.split(".")[0] in {"ucloud", "collect", "uhub", "docker_images"}:
+            out[key] = (int(number(m.group(1))), int(number(m.group(2))))
+    return out
+
+
+def accepts(key: str, value: float) -> bool:
+    from exporter import config as cfg
+
+    section, name = key.split(".")
+    data = {
+        section: {name: value},
+        "accounts": [{"name": "a", "public_key": "p", "private_key": "k", "regions": ["cn-bj2"]}],
+    }
+    try:
+        cfg.parse(data, env={})
+    except cfg.ConfigError:
+        return False
+    return True
+
+
+def test_the_readme_states_ranges() -> None:
+    assert {"ucloud.page_size", "collect.max_series", "uhub.max_images"} <= set(readme_ranges())
+
+
+@pytest.mark.parametrize("key", sorted(readme_ranges()))
+def test_configuration_ranges_in_the_readme_are_the_parsers(key: str) -> None:
+    low, high = readme_ranges()[key]
+    assert accepts(key, low) and accepts(key, high), (key, low, high)
+    assert not accepts(key, high + 1), f"{key}: the parser accepts {high + 1}"
+    assert not accepts(key, low - 1), f"{key}: the parser accepts {low - 1}"
+
+
+def test_caps_quoted_in_the_docs_are_the_constants() -> None:
+    from exporter.metrics import UHUB_MAX_TAGS
+    from exporter.ucloud import _docker_images, _host_images
+
+    readme = " ".join(text(README).split())
+    runbooks = " ".join(text(ROOT / "docs" / "runbooks.md").split())
+    assert f"A bucket keeps at most its first {_docker_images.MAX_IMAGES:,} images" in readme
+    assert f"A region keeps at most its first {_host_images.MAX_IMAGES:,} images" in readme
+    assert f"{UHUB_MAX_TAGS} tags per image" in readme
+    assert f"UHub keeps at most {UHUB_MAX_TAGS})" in readme
+    assert f"at most {UHUB_MAX_TAGS} tags per image" in runbooks
