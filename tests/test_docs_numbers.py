@@ -464,3 +464,39 @@ def test_caps_quoted_in_the_docs_are_the_constants() -> None:
     assert f"{UHUB_MAX_TAGS} tags per image" in readme
     assert f"UHub keeps at most {UHUB_MAX_TAGS})" in readme
     assert f"at most {UHUB_MAX_TAGS} tags per image" in runbooks
+
+
+# --- alerts: prometheus/alerts.yml is the source -----------------------------------------
+
+
+def alert_rules() -> dict[str, dict[str, object]]:
+    groups = yaml.safe_load(text(ROOT / "prometheus" / "alerts.yml"))["groups"]
+    return {r["alert"]: r for g in groups for r in g["rules"] if "alert" in r}
+
+
+def alert_rows() -> list[list[str]]:
+    body = text(ROOT / "docs" / "dashboards-and-alerts.md")
+    rows = []
+    for line in body.splitlines():
+        if re.match(r"^\| `UCloudImage\w+` \| [*\w]+ \|", line):
+            cells = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+            rows.append([c.strip() for c in cells])
+    return rows
+
+
+def test_the_alert_table_lists_every_alert() -> None:
+    assert {row[0].strip("`") for row in alert_rows()} == set(alert_rules())
+
+
+@pytest.mark.parametrize("alert", sorted(alert_rules()))
+def test_the_alert_table_states_each_alerts_severity_for_and_thresholds(alert: str) -> None:
+    rule = alert_rules()[alert]
+    row = next(r for r in alert_rows() if r[0] == f"`{alert}`")
+    labels = rule["labels"]
+    assert isinstance(labels, dict)
+    assert row[1].strip("*") == labels["severity"], alert
+    assert row[3] == rule.get("for", "0s"), alert
+    expr = " ".join(str(rule["expr"]).split())
+    in_expr = set(re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", expr))
+    in_doc = set(re.findall(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", row[2].replace("\\|", "|")))
+    assert in_doc <= in_expr, f"{alert}: the doc's expression has {sorted(in_doc - in_expr)}"
