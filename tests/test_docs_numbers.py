@@ -1,12 +1,15 @@
 """Every number the docs repeat agrees with its one source.
 
-- Memory per bucket, the compact case's figures: the latest generated results section of
-  docs/benchmarks.md (written only by ``python -m benchmarks --markdown``).
+- Memory per bucket and every benchmark figure the docs quote (compact, transport, uvloop,
+  pacing, hostile, UHub, calls per hour, render once): the latest generated results section
+  of docs/benchmarks.md (written only by ``python -m benchmarks --markdown``).
 - Kubernetes resources and scrape timing: the manifests in deploy/kubernetes/; and those
   resources still cover the latest compact figures by the sizing rule the README states.
 - The benchmarks' run times: ``FULL_RUN_MINUTES`` and ``QUICK_RUN_SECONDS`` below.
-- Flag defaults and limits: ``exporter.flags.build_parser()``; configuration defaults: the
-  settings dataclasses of ``exporter.config``.
+- Flag defaults: ``exporter.flags.build_parser()``; configuration defaults: the settings
+  dataclasses of ``exporter.config``; configuration ranges: the parser itself (both ends
+  accepted, one beyond refused); caps: the code's constants.
+- Alert severities, ``for`` and thresholds: prometheus/alerts.yml.
 
 CHANGELOG.md is history and is not checked.
 """
