@@ -98,20 +98,11 @@ def test_bytes_per_bucket_everywhere_is_the_latest_result() -> None:
     assert {name for name, _ in seen} >= {"README.md", "benchmarks.md"}
 
 
-STALE = "states an older figure; not this part's file to edit: fix it, then drop this mark"
-
-
 @pytest.mark.parametrize(
     "path",
     [
-        pytest.param(
-            ROOT / "config.example.yaml",
-            marks=pytest.mark.xfail(strict=True, reason=f"145 B: {STALE}"),
-        ),
-        pytest.param(
-            ROOT / "deploy" / "kubernetes" / "deployment.yaml",
-            marks=pytest.mark.xfail(strict=True, reason=f"~182 B, 221 MiB: {STALE}"),
-        ),
+        ROOT / "config.example.yaml",
+        ROOT / "deploy" / "kubernetes" / "deployment.yaml",
     ],
     ids=lambda p: p.name,
 )
