@@ -384,7 +384,9 @@ def _context(
     ctx = _build(check, s, (cert, key, ca), (cert_file, key_file, ca_file), warnings)
     if ctx is None:
         return None, []
-    ctx.minimum_version = max(ctx.minimum_version, TLS_VERSIONS[low])
+    if ctx.minimum_version == ssl.TLSVersion.TLSv1_3:  # cipher_suites lists only TLS 1.3
+        low = "TLS13"
+    ctx.minimum_version = TLS_VERSIONS[low]
     ctx.maximum_version = TLS_VERSIONS[high]
     ctx.verify_mode = CLIENT_AUTH[auth]
     if ca is None and auth != "NoClientCert":
