@@ -15,6 +15,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from exporter.config import ConfigError
 from exporter.web import webconfig
@@ -117,6 +119,18 @@ def test_a_broken_inline_key_is_never_echoed(tmp_path: Path, pki: Path) -> None:
     )
     found = problems({"tls_server_config": {"cert": cert, "key": garbage}}, tmp_path)
     assert "do not form a valid pair" in found and "c2VjcmV0" not in found
+    encrypted = (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"hunter2"),
+        )
+        .decode()
+    )
+    found = problems({"tls_server_config": {"cert": cert, "key": encrypted}}, tmp_path)
+    assert "encrypted private keys are not supported" in found
+    assert encrypted.splitlines()[1] not in found
     found = problems({"tls_server_config": {"cert": cert, "key": "hunter2"}}, tmp_path)
     assert "tls_server_config.key: no PEM private key in it" in found and "hunter2" not in found
 

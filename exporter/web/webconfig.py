@@ -434,7 +434,7 @@ def _build(
         check.fail(
             "tls_server_config",
             f"{_origin('cert', cert_file)} and {_origin('key', key_file)} do not form a valid "
-            f"pair: {getattr(exc, 'reason', None) or type(exc).__name__}",
+            f"pair: {_why(exc)}",
         )
         return None
     if ca is not None:
@@ -444,10 +444,19 @@ def _build(
             where = "client_ca_file" if ca_file else "client_ca"
             check.fail(
                 f"tls_server_config.{where}",
-                f"invalid CA certificate: {getattr(exc, 'reason', None) or type(exc).__name__}",
+                f"invalid CA certificate: {_why(exc)}",
             )
             return None
     return ctx
+
+
+def _why(exc: Exception) -> str:
+    """Say why OpenSSL refused a PEM: its reason code, or our own ValueError's text; never
+    the PEM itself (OpenSSL's messages do not quote it)."""
+    reason = getattr(exc, "reason", None)
+    if reason:
+        return str(reason)
+    return str(exc) if isinstance(exc, ValueError) else type(exc).__name__
 
 
 def _origin(name: str, file_: Path | None) -> str:
