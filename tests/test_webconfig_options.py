@@ -431,3 +431,23 @@ def test_reloaded_cipher_suites_apply_to_the_next_connection(tmp_path: Path, pki
         web.write_text(yaml.safe_dump(tls("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384")))
         assert live.reload()
         assert used(port) == "ECDHE-ECDSA-AES256-GCM-SHA384"
+
+
+@pytest.mark.parametrize(
+    ("auth", "mode", "warns"),
+    [
+        ("RequestClientCert", ssl.CERT_OPTIONAL, "exporter-toolkit does not do"),
+        ("VerifyClientCertIfGiven", ssl.CERT_OPTIONAL, "as exporter-toolkit does"),
+        ("RequireAndVerifyClientCert", ssl.CERT_REQUIRED, "as exporter-toolkit does"),
+        ("NoClientCert", ssl.CERT_NONE, ""),
+        ("", ssl.CERT_NONE, ""),
+    ],
+)
+def test_client_auth_modes(
+    auth: str, mode: ssl.VerifyMode, warns: str, tmp_path: Path, pki: Path
+) -> None:
+    sec = webconfig.parse(
+        {"tls_server_config": tls_config(pki, client_auth_type=auth)}, base_dir=web_dir(tmp_path)
+    )
+    assert sec.tls is not None and sec.tls.context.verify_mode == mode
+    assert (warns in "\n".join(sec.warnings)) if warns else not sec.warnings
