@@ -24,7 +24,7 @@ from exporter.web.gate import TokenBucket
 from exporter.web.server import peer_allowed
 from exporter.web.webconfig import RateLimit, canonical_san, go_duration
 from tests.support.pki import client, issue, rel, tls_config, web_dir
-from tests.test_webconfig_upstream import running
+from tests.support.webserve import running, running_security
 
 
 def write(tmp_path: Path, data: dict[str, Any]) -> Path:
@@ -157,25 +157,6 @@ def test_inline_client_ca_and_file_precedence(tmp_path: Path, pki: Path) -> None
         {"tls_server_config": {**tls_config(pki), "key": "ignored"}}, base_dir=web_dir(tmp_path)
     )
     assert any("tls_server_config.key: ignored, key_file is set" in w for w in both.warnings)
-
-
-def running_security(sec: webconfig.WebSecurity) -> Any:
-    from contextlib import contextmanager
-
-    from exporter.web.server import serve
-    from exporter.web.watch import LiveWebConfig
-    from tests.test_webconfig_upstream import hello
-
-    @contextmanager
-    def run() -> Any:
-        server = serve(hello, "127.0.0.1:0", LiveWebConfig("", sec))
-        try:
-            yield server.server_port
-        finally:
-            server.shutdown()
-            server.server_close()
-
-    return run()
 
 
 def _serial(port: int, ca: Path) -> int:

@@ -24,8 +24,6 @@ import socket
 import ssl
 import threading
 import warnings
-from collections.abc import Iterator, MutableMapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +32,10 @@ import pytest
 
 from exporter.config import ConfigError
 from exporter.web import webconfig
-from exporter.web.server import serve
-from exporter.web.watch import LiveWebConfig
 from tests.support.realparts import poll
+from tests.support.webserve import HELLO, running
 
 DATA = Path(__file__).parent / "testdata" / "exporter_toolkit"
-HELLO = b"Hello World!"
 TLS11 = ssl.TLSVersion.TLSv1_1
 # Go's cipher and curve constants used by the client side of the rows, in OpenSSL's names.
 RSA_AES128_GCM = "ECDHE-RSA-AES128-GCM-SHA256"
@@ -411,31 +407,6 @@ OTHER = [
     ("TestHTTPHeaders", "pass"),
     ("TestConfigReloading", "pass"),
 ]
-
-
-async def hello(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
-    """The Go tests' handler."""
-    length = str(len(HELLO)).encode()
-    await send(
-        {"type": "http.response.start", "status": 200, "headers": [(b"content-length", length)]}
-    )
-    await send({"type": "http.response.body", "body": HELLO})
-
-
-@contextmanager
-def running(config: Path | None, *, watch: float = 0) -> Iterator[tuple[int, LiveWebConfig]]:
-    """Serve ``hello`` with ``config`` (raises ConfigError as the exporter's start does)."""
-    security = webconfig.load(config) if config is not None else None
-    live = LiveWebConfig(str(config) if config is not None else "", security)
-    server = serve(hello, "127.0.0.1:0", live)
-    if watch:
-        live.watch(watch)
-    try:
-        yield server.server_port, live
-    finally:
-        live.close()
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass
