@@ -10,6 +10,12 @@
   A valid cached user never waits behind anyone's bcrypt and never competes with failed
   logins for a request slot.
 * An answer cut short by the server's shutdown is one warning line, not a traceback.
+* ``rate_limit`` (web config): a token bucket of ``burst`` requests refilled one per
+  ``interval``, over all requests, as exporter-toolkit's: beyond it ``429 Too Many Requests``,
+  before the body is read or a password checked. It is kept across reloads unless its
+  settings change.
+* ``http_server_config.headers`` (web config) are set on every answer that passes the rate
+  limit, replacing a header of the same name.
 
 The request cap and shared answers are the app's (``exporter.web.share``): they cover making
 a page, not health checks nor writing to a client.
@@ -22,12 +28,14 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from exporter.web.auth import UNAUTHORIZED_BODY, UNAUTHORIZED_HEADERS, BasicAuth, parse_basic
 from exporter.web.headers import DuplicateHeader, normalized
+from exporter.web.webconfig import RateLimit, WebSecurity
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +80,45 @@ BUSY = text(
 )
 SLOW_BODY = text("request body not received in time\n", ("Connection", "close"))
 BIG_BODY = text(f"request body larger than {MAX_BODY_BYTES} bytes\n", ("Connection", "close"))
+TOO_MANY = text("Too Many Requests\n", ("X-Content-Type-Options", "nosniff"))
+
+
+class TokenBucket:
+    """golang.org/x/time/rate's limiter: ``burst`` tokens, one back every ``interval`` s.
+
+    It starts full; a request takes one token or is refused. Used on the event loop only.
+    """
+
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._tokens = float(limit.burst)
+        self._last = clock()
+
+    def allow(self) -> bool:
+        """Take a token if there is one."""
+        now = self._clock()
+        elapsed = max(0.0, now - self._last)
+        self._tokens = min(float(self.limit.burst), self._tokens + elapsed / self.limit.interval)
+        self._last = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+
+def with_headers(send: Send, extra: tuple[tuple[str, str], ...]) -> Send:
+    """Return ``send`` setting ``extra`` headers on the answer (replacing same-named ones)."""
+    names = {name.lower().encode() for name, _ in extra}
+    added = [(name.lower().encode(), value.encode("latin-1")) for name, value in extra]
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            kept = [h for h in message.get("headers", []) if bytes(h[0]).lower() not in names]
+            message = {**message, "headers": kept + added}
+        await send(message)
+
+    return sending
 
 
 class Gate:
@@ -84,9 +131,12 @@ class Gate:
         auth: Callable[[], BasicAuth | None],
         max_requests: int,
         read_timeout: float,
+        security: Callable[[], WebSecurity | None] = lambda: None,
     ) -> None:
         self._app = app
         self._auth = auth
+        self._security = security
+        self._bucket: TokenBucket | None = None
         self._max = max_requests
         self._read_timeout = read_timeout
         self._checking = 0
@@ -98,6 +148,12 @@ class Gate:
         """Serve one HTTP request (other scope types are ignored: lifespan is off)."""
         if scope["type"] != "http":
             return
+        security = self._security()
+        if security is not None and not self._within_rate(security.rate_limit):
+            await answer(send, 429, *TOO_MANY)
+            return
+        if security is not None and security.headers:
+            send = with_headers(send, security.headers)
         try:
             headers = normalized(scope["headers"])
         except DuplicateHeader as exc:
@@ -118,6 +174,17 @@ class Gate:
                 "answer cut short: the server stopped",
                 extra={"path": scope.get("path", "")},
             )
+
+    def _within_rate(self, limit: RateLimit | None) -> bool:
+        """Return whether the rate limit in force (if any) lets one more request pass."""
+        if limit is None:
+            return True
+        if self._bucket is None or self._bucket.limit != limit:
+            self._bucket = TokenBucket(limit)
+        if self._bucket.allow():
+            return True
+        log.debug("request refused: rate limit")
+        return False
 
     async def _body(self, receive: Receive, send: Send) -> bytes | None:
         """Return the whole body, or None after answering 408/413 (or on a disconnect)."""

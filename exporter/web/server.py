@@ -11,6 +11,9 @@ class (``uvicorn.Config(http=...)``):
 * write timeout: an answer not written whole within ``write_timeout`` of the end of its
   request head (Go's ``http.Server.WriteTimeout``) has its connection closed, so a client
   that stops reading holds a connection for that long at most;
+* client_allowed_sans (web config): a TLS connection whose client certificate carries none
+  of the allowed subject alternative names reads ``403 Forbidden`` and is closed before any
+  request is read (exporter-toolkit fails its handshake);
 * connection cap: with ``max_connections`` open, a new connection closes the oldest one that
   is not in the middle of a request (idle or still sending headers), or is itself closed when
   every connection is busy. Either way the closed one reads ``503`` with ``Retry-After``.
@@ -26,6 +29,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +39,18 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from exporter.web.gate import ASGIApp, Gate
 from exporter.web.watch import LiveWebConfig
+from exporter.web.webconfig import WebSecurity, canonical_san
 
 log = logging.getLogger(__name__)
 # What a connection closed because of the connection cap reads before the close.
 OVER_CAPACITY = (
     b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"
     b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+)
+# What a TLS connection whose client certificate has none of client_allowed_sans reads.
+FORBIDDEN = (
+    b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b"Content-Length: 10\r\nConnection: close\r\n\r\nForbidden\n"
 )
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
@@ -147,8 +157,31 @@ def _refuse(conn: H11Protocol, *, quietly: bool = False) -> None:
     conn.transport.close()
 
 
-def _protocol(limits: Limits, connections: _Connections) -> type[H11Protocol]:
-    """Return uvicorn's h11 protocol with a read-header timeout and the connection cap."""
+def peer_allowed(transport: asyncio.BaseTransport, allowed: frozenset[str] | None) -> bool:
+    """Return whether the client certificate of a TLS connection has an allowed SAN.
+
+    As exporter-toolkit: DNS names, e-mail addresses, IP addresses and URIs, compared exactly;
+    without a certificate none is found.
+    """
+    ssl_object = transport.get_extra_info("ssl_object")
+    if allowed is None or ssl_object is None:
+        return True
+    cert = ssl_object.getpeercert() or {}
+    found = [
+        canonical_san(value) if kind == "IP Address" else value
+        for kind, value in cert.get("subjectAltName", ())
+        if kind in ("DNS", "email", "URI", "IP Address")
+    ]
+    return any(value in allowed for value in found)
+
+
+def _protocol(
+    limits: Limits,
+    connections: _Connections,
+    security: Callable[[], WebSecurity | None] = lambda: None,
+) -> type[H11Protocol]:
+    """Return uvicorn's h11 protocol with a read-header timeout, the connection cap and the
+    client_allowed_sans check."""
 
     class Guarded(H11Protocol):
         _head_timer: asyncio.TimerHandle | None = None
@@ -158,6 +191,12 @@ def _protocol(limits: Limits, connections: _Connections) -> type[H11Protocol]:
             super().connection_made(transport)
             self._arm()
             connections.opened(self)
+            current = security()
+            sans = current.tls.allowed_sans if current and current.tls else None
+            if not transport.is_closing() and not peer_allowed(transport, sans):
+                log.debug("connection refused: no allowed SAN in the client certificate")
+                transport.write(FORBIDDEN)
+                transport.close()
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
@@ -264,16 +303,22 @@ class Server:
     ) -> None:
         self._sock = _bind(address)
         _fit_open_files(limits.max_connections)
+
+        def security() -> WebSecurity | None:
+            # LiveWebConfig swaps _security whole on a valid reload (exporter.web.watch)
+            return web._security if web is not None else None
+
         self._gate = Gate(
             app,
             auth=lambda: web.auth if web is not None else None,
             max_requests=limits.max_requests,
             read_timeout=limits.read_timeout,
+            security=security,
         )
         self._connections = _Connections(limits.max_connections)
         config = uvicorn.Config(
             self._gate,
-            http=_protocol(limits, self._connections),
+            http=_protocol(limits, self._connections, security),
             lifespan="off",
             interface="asgi3",
             ws="none",
