@@ -16,6 +16,8 @@ import httpx
 import pytest
 import yaml
 
+from exporter.web.watch import LiveWebConfig
+from exporter.web.webconfig import load
 from tests.support.pki import issue
 from tests.support.procs import config_for, golden_account, run_cli
 from tests.support.realparts import poll
@@ -234,3 +236,24 @@ def test_client_certificates_required_after_a_reload(simulator, start_exporter, 
         what="a client without a certificate refused",
     )
     assert status("client") == 200 and status("stranger") == 0
+
+
+def test_a_reload_applies_cipher_preference_and_curve_to_the_listener(pki, tmp_path):
+    path = tmp_path / "web.yml"
+
+    def write(**tls: object) -> None:
+        base = {"cert_file": str(pki / "server.crt"), "key_file": str(pki / "server.key")}
+        path.write_text(yaml.safe_dump({"tls_server_config": {**base, **tls}}))
+
+    write(prefer_server_cipher_suites=True)
+    live = LiveWebConfig(str(path), load(str(path)))
+    front = live.tls_context
+    assert front is not None and front.options & ssl.OP_CIPHER_SERVER_PREFERENCE
+    write(prefer_server_cipher_suites=False, curve_preferences=["CurveP384"])
+    assert live.reload()
+    assert not front.options & ssl.OP_CIPHER_SERVER_PREFERENCE  # the listener's own context
+    assert live.security is not None and live.security.tls is not None
+    assert live.security.tls.curve == "secp384r1"
+    write(prefer_server_cipher_suites=True)
+    assert live.reload()
+    assert front.options & ssl.OP_CIPHER_SERVER_PREFERENCE

@@ -305,8 +305,7 @@ class Server:
         _fit_open_files(limits.max_connections)
 
         def security() -> WebSecurity | None:
-            # LiveWebConfig swaps _security whole on a valid reload (exporter.web.watch)
-            return web._security if web is not None else None
+            return web.security if web is not None else None
 
         self._gate = Gate(
             app,

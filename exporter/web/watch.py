@@ -56,6 +56,11 @@ class LiveWebConfig:
         return self._auth
 
     @property
+    def security(self) -> WebSecurity | None:
+        """Return the web configuration in force (swapped whole by a valid reload)."""
+        return self._security
+
+    @property
     def tls_context(self) -> ssl.SSLContext | None:
         """Return the listener's front SSLContext, or None without TLS."""
         return self._front
@@ -98,6 +103,12 @@ class LiveWebConfig:
                 self._front.verify_mode = new.tls.context.verify_mode
                 self._front.minimum_version = TLS_VERSIONS[new.tls.min_version]
                 self._front.maximum_version = new.tls.context.maximum_version
+                if new.tls.prefer_server_ciphers:
+                    self._front.options |= ssl.OP_CIPHER_SERVER_PREFERENCE
+                else:
+                    self._front.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+                if new.tls.curve is not None:
+                    self._front.set_ecdh_curve(new.tls.curve)
             self._auth = BasicAuth.for_users(new.users) if new.users else None
             self._security = new
             self._seen = self._fingerprint()

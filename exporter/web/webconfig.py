@@ -121,6 +121,10 @@ class TLSSettings:
     min_version: str = "TLS12"
     # client_allowed_sans: a client certificate must carry one of them (None: not checked)
     allowed_sans: frozenset[str] | None = None
+    # what a reload copies onto the listener's front context with the versions (its
+    # connections keep the front context's options and curve; exporter.web.watch)
+    prefer_server_ciphers: bool = True
+    curve: str | None = None  # the OpenSSL name of the curve applied (None: OpenSSL's list)
 
 
 @dataclass(frozen=True)
@@ -392,7 +396,9 @@ def _context(
     if ca is None and auth != "NoClientCert":
         ctx.load_default_certs(ssl.Purpose.CLIENT_AUTH)
     files = [p for p in (cert_file, key_file, ca_file) if p is not None]
-    return TLSSettings(ctx, auth, low, sans), files
+    curves = [n for n in s.get("curve_preferences") or [] if n in CURVES]
+    curve = CURVES[curves[0]] if curves else None
+    return TLSSettings(ctx, auth, low, sans, prefer is not False, curve), files
 
 
 def _build(
