@@ -26,8 +26,8 @@ from prometheus_client.registry import Collector
 
 from exporter import __version__, metrics
 from exporter.config import Config
-from exporter.engine import Result
 from exporter.metrics import Family
+from exporter.results import Result
 from exporter.sources import DockerImagesState, HostImagesState, SourceState, UHubState
 from exporter.stats import Stats
 from exporter.ucloud import STATES, UNKNOWN_STATE, as_columns

@@ -12,7 +12,6 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.openmetrics.exposition import generate_latest as om_generate_latest
 
 from exporter.collector import bucket_families
-from exporter.engine import Result
 from exporter.exposition import (
     CHUNK_BYTES,
     LineCache,
@@ -20,6 +19,7 @@ from exporter.exposition import (
     per_bucket_text,
     render,
 )
+from exporter.results import Result
 from exporter.ucloud import Bucket
 from tests.support.procs import config_for, golden_account
 

@@ -17,8 +17,8 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from exporter import metrics
 from exporter.budget import family_name, group_of, plan
 from exporter.collector import bucket_families
-from exporter.engine import Result
 from exporter.exposition import LineCache, per_bucket_chunks, per_bucket_counts, render
+from exporter.results import Result
 from exporter.simulator import Simulator, fleet_from_dict
 from exporter.ucloud import Bucket
 from exporter.validation import NameFilter
