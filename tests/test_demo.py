@@ -76,6 +76,7 @@ def test_the_demo_reads_a_profile_and_refreshes_an_instance_roles_keys() -> None
     assert not demo.home.exists()
 
 
+@pytest.mark.e2e
 def test_the_demo_process_shows_both_accounts_and_the_expiry_gauge(start_exporter) -> None:
     exp = start_exporter(None, "--demo")
     parsed = scrape_until(exp, "ucloud_image_bucket_credentials_expiry_timestamp_seconds")

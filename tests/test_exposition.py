@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
@@ -70,6 +71,7 @@ def test_writer_matches_the_library_in_both_formats(results):
     assert written == library(results, om_generate_latest)
 
 
+@pytest.mark.e2e
 def test_served_pages_match_filtered_and_formats(simulator, start_exporter):
     exp = start_exporter(
         config_for(simulator.url, [golden_account()], collect={"min_interval_seconds": 60})

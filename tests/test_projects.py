@@ -286,6 +286,7 @@ def test_project_settings_parse(tmp_path: Path):
     assert parsed.collect.empty_interval_seconds == 0
 
 
+@pytest.mark.e2e
 def test_config_check_says_which_projects_and_regions_each_account_lists(tmp_path: Path):
     path = tmp_path / "c.yaml"
     accounts = [account(project_id="auto", regions="auto"), {**account(project_id=["a", "b"]),

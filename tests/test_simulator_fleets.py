@@ -133,6 +133,7 @@ def test_logs_never_contain_secrets(client: httpx.Client, caplog: pytest.LogCapt
     assert GOLDEN_PRIVATE_KEY not in caplog.text
 
 
+@pytest.mark.e2e
 def test_cli_serves_until_sigterm() -> None:
     options = ["--regions", "2", "--buckets", "30", "--limit-clamp", "5"]
     with simulator_cli("--fleet", "synthetic", *options) as (proc, url):

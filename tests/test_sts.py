@@ -159,6 +159,7 @@ def test_malformed_credentials_are_decode_errors_without_values(creds, problem) 
     assert '"s"' not in str(caught.value) and "'t'" not in str(caught.value)
 
 
+@pytest.mark.e2e
 def test_the_simulator_cli_serves_instance_roles_with_their_lifetime() -> None:
     roles = ["--instance-role", f"r={GOLDEN_PUBLIC_KEY}", "--key-lifetime", "60"]
     with simulator_cli("--fleet", "golden", *roles, "--metadata-v1-only") as (_, url):
