@@ -49,6 +49,7 @@ def test_the_readme_simulator_config_lists_the_demo_fleet():
     assert sum(len(a.regions) for a in cfg.accounts) == 6  # "six targets"
 
 
+@pytest.mark.e2e
 def test_the_demo_reads_a_profile_and_refreshes_an_instance_roles_keys() -> None:
     """main: through the ucloud-cli profile files the demo wrote (private); staging: on an
     instance role whose short keys are refreshed while scrapes go on, none failing."""

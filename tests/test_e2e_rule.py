@@ -1,4 +1,5 @@
-"""A test that starts a process without the e2e marker fails (tests/support/e2e.py)."""
+"""A test that starts a process or the simulator without the e2e marker fails
+(tests/support/e2e.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import sys
 
 import pytest
 
+from exporter.simulator import Simulator, golden_fleet
+
 
 @pytest.fixture
 def child():
@@ -30,6 +33,11 @@ def test_unmarked_run():
 
 def test_unmarked_fixture(child):
     pass
+
+
+def test_unmarked_simulator():
+    with Simulator(golden_fleet()):
+        pass
 
 
 def test_in_process():
@@ -58,9 +66,11 @@ def test_a_process_started_without_the_marker_fails(tmp_path: Path) -> None:
         timeout=60,
     )
     out = run.stdout
-    assert "2 passed, 1 failed" in out or "1 failed, 2 passed, 1 error" in out, out
+    assert "2 failed, 2 passed, 1 error" in out, out
     assert "FAILED test_cases.py::test_unmarked_run" in out, out
     assert "ERROR test_cases.py::test_unmarked_fixture" in out, out  # in the fixture's setup
-    assert "test_unmarked_run started 1 process(es) without the e2e marker" in out
+    assert "test_unmarked_run started 1 process(es) or simulator(s) without the e2e marker" in out
+    assert "FAILED test_cases.py::test_unmarked_simulator" in out, out
+    assert "(first: 'the simulator at http" in out
     assert "PASSED test_cases.py::test_in_process" in out
     assert "PASSED test_cases.py::test_marked" in out

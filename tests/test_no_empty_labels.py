@@ -17,6 +17,8 @@ from exporter.web.app import App
 from tests.support.asgi import Answer, call
 from tests.support.procs import Samples
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 ROLE_URN = "ucs:iam::100:role/image-reader"
 #: Families each mode writes; the scrape waits until all of them are there.
 EVERY_MODE = (
