@@ -37,9 +37,9 @@ from exporter.collector import (
     target_families,
     uhub_families,
 )
-from exporter.engine import Result
 from exporter.imagelines import FAMILIES as IMAGE_FAMILIES
 from exporter.metrics import SERIES_DROPPED
+from exporter.results import Result
 from exporter.runtime import Runtime
 from exporter.simulator import Simulator
 from exporter.web.app import App, self_registry

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from benchmarks.harness import ExporterProcess, config, count_series, fleet
 from benchmarks.report import Table, median
-from exporter.listings import LOOPS, loop_kind
+from exporter.loops import LOOPS, loop_kind
 from exporter.simulator import Simulator
 from exporter.ucloud import TRANSPORTS
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 from exporter import config, logs
 from exporter.flags import parse_args
-from exporter.listings import loop_kind
+from exporter.loops import loop_kind
 from exporter.runtime import Runtime
 from exporter.web import webconfig
 from exporter.web.app import App

@@ -26,14 +26,15 @@ from prometheus_client.registry import Collector
 
 from exporter import __version__, metrics
 from exporter.config import Config
-from exporter.engine import Result
 from exporter.metrics import Family
+from exporter.results import Result
 from exporter.sources import DockerImagesState, HostImagesState, SourceState, UHubState
 from exporter.stats import Stats
 from exporter.ucloud import STATES, UNKNOWN_STATE, as_columns
 from exporter.validation import EVERY_NAME, NameFilter
 
 ALWAYS_TYPES = ("private", "public")  # "unknown" appears only while such buckets exist
+UNKNOWN = "unknown"  # a label whose value the API left out: a label value is never empty
 
 #: The Bucket field (a column of Buckets) of each per-bucket family (exporter.exposition
 #: writes these series itself). A bucket without a name, or without the value, has no series.
@@ -290,7 +291,7 @@ def host_families(
             ):
                 if value is not None:
                     f[family].add_metric(key, value)
-            info.add_metric((*key, i.name or "", i.os_name or ""), 1)
+            info.add_metric((*key, i.name or UNKNOWN, i.os_name or UNKNOWN), 1)
     yield from (counts, quota, *f.values(), info)
     yield from _counters(
         stats, m.HOST_TRUNCATED, m.HOST_INVALID_ENTRIES, m.HOST_PAGING_INCONSISTENCIES

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 from exporter.config import Account, Config
 from exporter.discovery import ProjectBook, RegionBook
 from exporter.keybook import KeyBook
-from exporter.listings import LOOPS, list_target, log_failure, new_loop
+from exporter.listings import list_target, log_failure
+from exporter.loops import LOOPS, new_loop
 from exporter.results import Result, Target, UnknownTargetError
 from exporter.sources import (
     DOCKER_IMAGES,

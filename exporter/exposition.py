@@ -33,7 +33,7 @@ from prometheus_client.utils import floatToGoString
 
 from exporter.collector import PER_BUCKET_VALUES, bucket_families
 from exporter.deflate import HEADER, Block, Gzip, block, inflate, inflate_chunks
-from exporter.engine import Result
+from exporter.results import Result
 from exporter.ucloud import Buckets, as_columns
 from exporter.validation import EVERY_NAME, NameFilter
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from exporter import __version__, logs
-from exporter.listings import LOOPS
+from exporter.loops import LOOPS
 from exporter.ucloud import TRANSPORTS
 from exporter.web.server import Limits, parse_listen_address
 

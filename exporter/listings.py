@@ -1,10 +1,7 @@
-"""List one target into a Result (the engine runs this once per target at a time), and the
-event loop the engine runs it on."""
+"""List one target into a Result (the engine runs this once per target at a time)."""
 
 from __future__ import annotations
 
-import asyncio
-import importlib.util
 import logging
 import time
 
@@ -14,10 +11,6 @@ from exporter.stats import Stats
 from exporter.ucloud import UCloudClient, UCloudError, as_columns, list_image_buckets
 
 log = logging.getLogger(__name__)
-# The event loops of --ucloud.event-loop, the default first. "auto" is uvloop when it is
-# installed (a dependency except on Windows, which it does not support), else asyncio's own,
-# as uvicorn's --loop auto: it takes 8-20 % off the CPU per API request (docs/benchmarks.md).
-LOOPS = ("auto", "asyncio", "uvloop")
 
 
 async def list_target(
@@ -67,27 +60,6 @@ async def list_target(
         )
     stats.record(target.key, ok=result.ok, listing=listing)
     return result
-
-
-def loop_kind(name: str) -> str:
-    """Return the event loop ``name`` (one of ``LOOPS``) stands for: ``auto`` is resolved."""
-    if name == "auto":
-        return "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
-    return name
-
-
-def new_loop(name: str) -> asyncio.AbstractEventLoop:
-    """Return a new event loop of the kind ``name`` (one of ``LOOPS``); no policy is set."""
-    name = loop_kind(name)
-    if name == "uvloop":
-        try:
-            import uvloop
-        except ImportError as exc:
-            raise ValueError("event loop uvloop: the uvloop package is not installed") from exc
-        return uvloop.new_event_loop()
-    if name == "asyncio":
-        return asyncio.new_event_loop()
-    raise ValueError(f"unknown event loop {name!r}; choose from {', '.join(LOOPS)}")
 
 
 def log_failure(target: Target, error: UCloudError) -> None:

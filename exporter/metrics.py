@@ -507,7 +507,10 @@ HOST_IMAGE_EOL = Family(
 HOST_IMAGE_INFO = Family(
     "ucloud_uhost_image_info",
     "gauge",
-    "One custom host image (value 1): name is ImageName, os is OsName (empty when missing).",
+    (
+        "One custom host image (value 1): name is ImageName, os is OsName; either is "
+        '"unknown" when the API leaves it out or empty (a label is never empty).'
+    ),
     (*HOST_IMAGE, "name", "os"),
     budget="host_images",
 )

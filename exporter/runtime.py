@@ -12,7 +12,7 @@ from prometheus_client.metrics_core import Metric
 from exporter import metrics
 from exporter.config import Config, ConfigError
 from exporter.engine import Engine
-from exporter.listings import LOOPS
+from exporter.loops import LOOPS
 from exporter.stats import Stats
 from exporter.ucloud import TRANSPORTS
 

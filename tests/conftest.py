@@ -1,4 +1,4 @@
-"""Shared fixtures: the simulator and exporter processes."""
+"""Shared fixtures: the simulator and exporter processes; the e2e marker's rule."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from typing import Any
 import pytest
 
 from exporter.simulator import Simulator, golden_fleet
+from tests.support.e2e import (  # noqa: F401 (the e2e marker's rule)
+    pytest_runtest_makereport,
+    pytest_runtest_setup,
+)
 from tests.support.gateway import client, sim  # noqa: F401 (the simulator tests' fixtures)
 from tests.support.pki import make_pki
 from tests.support.procs import Exporter

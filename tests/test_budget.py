@@ -78,6 +78,7 @@ def test_waiting_stops_early_enough_to_write_what_has_arrived():
         engine.close(wait=5)
 
 
+@pytest.mark.e2e
 def test_the_write_budget_counts_uhub_series_not_only_buckets(tmp_path):
     """Issue 20: the reserve counted buckets only, so a page with many UHub series waited for
     a hung target until its budget was spent, and was written after its deadline."""

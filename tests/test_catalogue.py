@@ -34,12 +34,14 @@ def exposed(simulator, start_exporter) -> Exposed:
     return out
 
 
+@pytest.mark.e2e
 def test_the_exposition_holds_exactly_the_catalogue(exposed: Exposed):
     ours = {name for name in exposed if not LIBRARY.match(name)}
     assert ours - set(BY_NAME) == set(), "exposed but not in exporter/metrics.py"
     assert set(BY_NAME) - ours == set(), "in exporter/metrics.py but never exposed"
 
 
+@pytest.mark.e2e
 def test_types_help_and_labels_match_the_catalogue(exposed: Exposed):
     for name, (kind, documentation, labels) in exposed.items():
         if LIBRARY.match(name):

@@ -32,6 +32,7 @@ def start_app(tmp_path: Path) -> Iterator[Callable[[dict[str, Any]], Scraper]]:
         yield start
 
 
+@pytest.mark.e2e
 def test_weird_bucket_names_round_trip(simulator, start_app):
     exp = start_app(config_for(simulator.url, [golden_account()]))
     names = {
@@ -49,6 +50,7 @@ def test_weird_bucket_names_round_trip(simulator, start_app):
     assert any(len(n) >= 200 for n in names) and "镜像仓库/测试" in names
 
 
+@pytest.mark.e2e
 def test_nothing_stale_after_recovery_and_failure(simulator, start_app):
     exp = start_app(config_for(simulator.url, [golden_account(regions=["cn-sh2"])]))
     assert (
@@ -78,6 +80,7 @@ def test_nothing_stale_after_recovery_and_failure(simulator, start_app):
     )  # retries: 1
 
 
+@pytest.mark.e2e
 def test_wrong_keys_and_project_are_reported(simulator, start_app):
     accounts = [
         golden_account(name="badsig", private_key="wrong", regions=["hk"]),
@@ -118,6 +121,7 @@ def test_unreachable_api(start_app):
     )
 
 
+@pytest.mark.e2e
 def test_min_interval_serves_from_memory(simulator, start_app):
     exp = start_app(
         config_for(
@@ -135,6 +139,7 @@ def test_min_interval_serves_from_memory(simulator, start_app):
     assert value(first, name, **key) == value(second, name, **key) is not None
 
 
+@pytest.mark.e2e
 def test_include_exclude_filters(simulator, start_app):
     exp = start_app(
         config_for(

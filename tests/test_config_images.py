@@ -69,6 +69,7 @@ def test_each_problem_is_one_line_naming_its_key_path(
     assert any(p.startswith(f"c.yaml: {problem}") for p in info.value.problems), info.value.problems
 
 
+@pytest.mark.e2e
 def test_config_check_says_which_sources_an_account_has(tmp_path: Path):
     path = tmp_path / "c.yaml"
     accounts = [

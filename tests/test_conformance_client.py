@@ -84,6 +84,7 @@ def sdk(url: str, **config: Any) -> Client:
     )
 
 
+@pytest.mark.e2e
 def test_sdk_reads_get_region_as_our_client_does(sim: Simulator) -> None:
     client = sdk(sim.url)
     answers = watched(client)
@@ -100,6 +101,7 @@ def test_sdk_reads_get_region_as_our_client_does(sim: Simulator) -> None:
     assert set(found) == set(REGIONS)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("limit", [2, 100])
 def test_sdk_pages_image_buckets_as_our_client_lists_them(sim: Simulator, limit: int) -> None:
     client = sdk(sim.url)
@@ -108,6 +110,7 @@ def test_sdk_pages_image_buckets_as_our_client_lists_them(sim: Simulator, limit:
         assert_same_buckets(listing, sdk_buckets(client, region, limit))
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("time_format", UHUB_TIME_FORMATS)
 def test_sdk_loads_uhub_answers_and_sees_our_registry(time_format: str) -> None:
     fleet = golden_fleet()
@@ -128,6 +131,7 @@ def test_sdk_loads_uhub_answers_and_sees_our_registry(time_format: str) -> None:
     assert_same_registry(registry, seen)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("http", TRANSPORTS)
 def test_our_requests_are_signed_and_encoded_as_the_sdks(sim: Simulator, http: str) -> None:
     odd = replace(ACCOUNT, name="odd", bucket_type="User", bucket_name="镜像 仓库/a+b&c=d~%20")

@@ -52,6 +52,8 @@ from tests.support.sdk import (
     watched,
 )
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 T0 = 1_700_000_000
 ODD = "镜像仓库/测试"  # golden cn-bj2 buckets whose names need encoding
 QUOTE = 'golden/quote"name'

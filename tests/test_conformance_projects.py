@@ -60,6 +60,8 @@ from tests.support.sdk import (
     watched,
 )
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 OTHER, EMPTY = "org-golden-team", "org-golden-empty"
 ACCOUNT = golden_account(uhub=True)
 

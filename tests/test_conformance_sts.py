@@ -26,6 +26,8 @@ from exporter.ucloud._sts import parse_credentials
 from tests.support.recorder import Recorder
 from tests.support.temporary import ROLE_URN, assumed, sts_simulator
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 QUIET = logging.getLogger("tests.conformance.sts")
 QUIET.setLevel(logging.WARNING)
 ACCOUNT = Account(

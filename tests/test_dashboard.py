@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from exporter import metrics
 from tests.support import panels
 from tests.support.panels import variable_selectors
@@ -362,6 +364,7 @@ def test_bucket_filter_variable() -> None:
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_committed_dashboard_matches_generator() -> None:
     result = subprocess.run(
         [sys.executable, str(GENERATOR), "--check"],
@@ -375,6 +378,7 @@ def test_committed_dashboard_matches_generator() -> None:
     )
 
 
+@pytest.mark.e2e
 def test_generator_detects_a_stale_file(tmp_path: Path) -> None:
     stale = tmp_path / "dashboard.json"
     stale.write_text("{}\n", encoding="utf-8")

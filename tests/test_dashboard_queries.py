@@ -258,6 +258,7 @@ def test_uhub_panels_count_each_object_once_across_replicas() -> None:
     assert checked >= 8
 
 
+@pytest.mark.e2e
 def test_every_expression_parses(tmp_path: Path) -> None:
     promtool = require_binary("promtool")
     rules = []

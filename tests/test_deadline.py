@@ -24,6 +24,8 @@ from tests.support.faultrig import (
 )
 from tests.support.procs import Exporter, config_for
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 MARGIN = 1.0  # seconds over the budget the answer may take on a busy machine
 
 

@@ -49,6 +49,7 @@ def test_the_readme_simulator_config_lists_the_demo_fleet():
     assert sum(len(a.regions) for a in cfg.accounts) == 6  # "six targets"
 
 
+@pytest.mark.e2e
 def test_the_demo_reads_a_profile_and_refreshes_an_instance_roles_keys() -> None:
     """main: through the ucloud-cli profile files the demo wrote (private); staging: on an
     instance role whose short keys are refreshed while scrapes go on, none failing."""
@@ -76,6 +77,7 @@ def test_the_demo_reads_a_profile_and_refreshes_an_instance_roles_keys() -> None
     assert not demo.home.exists()
 
 
+@pytest.mark.e2e
 def test_the_demo_process_shows_both_accounts_and_the_expiry_gauge(start_exporter) -> None:
     exp = start_exporter(None, "--demo")
     parsed = scrape_until(exp, "ucloud_image_bucket_credentials_expiry_timestamp_seconds")

@@ -375,6 +375,7 @@ def over_sim(sim: Simulator, bucket: str, **options: Any) -> DockerImages:
     return docker_images_over(sim.url, bucket, account=secret, region="cn-bj2", **options)
 
 
+@pytest.mark.e2e
 def test_the_simulators_images_every_field() -> None:
     with Simulator(sim_fleet()) as sim:
         web = over_sim(sim, "web", page_size=7)
@@ -390,6 +391,7 @@ def test_the_simulators_images_every_field() -> None:
     assert gone.gone and missing.gone
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("quirks", "count", "kinds"),
     [
@@ -415,6 +417,7 @@ def test_every_simulator_quirk(quirks: Quirks, count: int, kinds: set[str]) -> N
         assert {i.tags for i in found.images} == {None}
 
 
+@pytest.mark.e2e
 def test_a_bucket_deleted_mid_refresh_and_a_fault() -> None:
     fleet = sim_fleet()
     with Simulator(fleet) as sim:

@@ -42,6 +42,7 @@ def start(simulator: Simulator, tmp_path: Path) -> Iterator[Start]:
         yield build
 
 
+@pytest.mark.e2e
 def test_an_empty_target_is_listed_once_within_the_interval(simulator, start):
     app, _, _ = start(["hk"], empty_interval_seconds=600)
     first = seen(app, simulator, "hk")
@@ -52,6 +53,7 @@ def test_an_empty_target_is_listed_once_within_the_interval(simulator, start):
         assert (later.up, later.last_success, later.listings) == (1, first.last_success, 1)
 
 
+@pytest.mark.e2e
 def test_an_empty_target_is_listed_again_after_the_interval(simulator, start):
     app, _, _ = start(["hk"], empty_interval_seconds=1)
     first = seen(app, simulator, "hk")
@@ -63,6 +65,7 @@ def test_an_empty_target_is_listed_again_after_the_interval(simulator, start):
     assert again.last_success > first.last_success
 
 
+@pytest.mark.e2e
 def test_a_bucket_added_to_an_empty_target_appears_within_the_interval(simulator, start):
     app, _, _ = start(["hk"], empty_interval_seconds=1)
     assert seen(app, simulator, "hk").buckets == frozenset()
@@ -81,6 +84,7 @@ def test_a_bucket_added_to_an_empty_target_appears_within_the_interval(simulator
     assert seen(app, simulator, "hk").listings == 3  # no longer empty: listed every scrape
 
 
+@pytest.mark.e2e
 def test_a_target_with_buckets_is_listed_every_scrape(simulator, start):
     app, _, _ = start(["cn-sh2", "hk"], empty_interval_seconds=600, min_interval_seconds=0)
     for scrape in range(1, 4):
@@ -88,6 +92,7 @@ def test_a_target_with_buckets_is_listed_every_scrape(simulator, start):
         assert simulator.request_count(action=LISTING, region="hk") == 1
 
 
+@pytest.mark.e2e
 def test_a_failed_listing_is_never_held(simulator, start):
     app, _, _ = start(["hk"], empty_interval_seconds=600)
     simulator.add_fault(Fault(retcode=5000, times=2), region="hk", action=LISTING)
@@ -99,6 +104,7 @@ def test_a_failed_listing_is_never_held(simulator, start):
     assert (held.up, held.last_success, held.listings) == (1, retried.last_success, 3)
 
 
+@pytest.mark.e2e
 def test_zero_lists_every_scrape_and_a_reload_to_600_holds(simulator, start):
     app, runtime, path = start(["hk"], empty_interval_seconds=0)
     for scrape in range(1, 4):
@@ -110,6 +116,7 @@ def test_zero_lists_every_scrape_and_a_reload_to_600_holds(simulator, start):
     assert [seen(app, simulator, "hk").listings for _ in range(3)] == [3, 3, 3]
 
 
+@pytest.mark.e2e
 def test_a_probe_sees_the_held_result(simulator, start):
     app, _, _ = start(["hk"], empty_interval_seconds=600)
     first = seen(app, simulator, "hk")
@@ -118,6 +125,7 @@ def test_a_probe_sees_the_held_result(simulator, start):
         assert (later.up, later.last_success, later.listings) == (1, first.last_success, 1)
 
 
+@pytest.mark.e2e
 def test_an_unchanged_reload_keeps_the_held_result(simulator, start):
     app, runtime, path = start(["hk"], empty_interval_seconds=600)
     first = seen(app, simulator, "hk")
@@ -127,6 +135,7 @@ def test_an_unchanged_reload_keeps_the_held_result(simulator, start):
     assert (later.up, later.last_success, later.listings) == (1, first.last_success, 1)
 
 
+@pytest.mark.e2e
 def test_the_longer_of_min_interval_and_the_empty_interval_holds(simulator, start):
     app, _, _ = start(["hk"], empty_interval_seconds=1.5, min_interval_seconds=0.5)
     assert seen(app, simulator, "hk").listings == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 
 import httpx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
@@ -12,7 +13,6 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.openmetrics.exposition import generate_latest as om_generate_latest
 
 from exporter.collector import bucket_families
-from exporter.engine import Result
 from exporter.exposition import (
     CHUNK_BYTES,
     LineCache,
@@ -20,6 +20,7 @@ from exporter.exposition import (
     per_bucket_text,
     render,
 )
+from exporter.results import Result
 from exporter.ucloud import Bucket
 from tests.support.procs import config_for, golden_account
 
@@ -70,6 +71,7 @@ def test_writer_matches_the_library_in_both_formats(results):
     assert written == library(results, om_generate_latest)
 
 
+@pytest.mark.e2e
 def test_served_pages_match_filtered_and_formats(simulator, start_exporter):
     exp = start_exporter(
         config_for(simulator.url, [golden_account()], collect={"min_interval_seconds": 60})

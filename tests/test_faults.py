@@ -37,6 +37,8 @@ from tests.support.faultrig import (
 from tests.support.faults import CASES, CREATED, IMAGES, FaultCase, Target
 from tests.support.procs import Exporter
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 
 class Rig:
     """One simulator and one exporter process shared by the catalogue cases."""

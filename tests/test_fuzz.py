@@ -285,6 +285,7 @@ def test_bad_flags_are_argparse_errors(argv):
         assert lines[-1].startswith("ucloud-image-exporter: error: ")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "argv",
     [

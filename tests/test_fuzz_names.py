@@ -20,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
 
 from exporter.collector import bucket_families
-from exporter.engine import Result
 from exporter.exposition import per_bucket_text
+from exporter.results import Result
 from exporter.ucloud import Bucket, Listing
 from tests.support.inprocess import FUZZ, list_over
 

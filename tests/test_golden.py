@@ -17,6 +17,8 @@ import pytest
 from tests.support.procs import config_for, golden_account
 from tests.support.realparts import require_binary
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 GOLDEN = Path(__file__).resolve().parent / "golden" / "exposition.prom"
 # Series whose values differ run to run: timings, wall-clock times, the process itself.
 UNSTABLE = re.compile(

@@ -281,6 +281,7 @@ def sim_fleet(quirks: Quirks | None = None, generated: int = 45) -> Fleet:
     return Fleet([owner])
 
 
+@pytest.mark.e2e
 def test_the_simulators_images_every_field() -> None:
     with Simulator(sim_fleet()) as sim:
         gd = host_images_over(sim.url, account=SIM_ACCOUNT, region="cn-gd")
@@ -298,6 +299,7 @@ def test_the_simulators_images_every_field() -> None:
     assert bj2.images[6].state == "Making" and bj2.images[3].size_bytes == 40 * GIB
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("quirks", "count", "kinds"),
     [

@@ -18,6 +18,8 @@ from exporter.simulator import Simulator, fleet_from_dict
 from tests.support import procs
 from tests.support.procs import Exporter, config_for
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 PUBLIC, PRIVATE = "hostile-public-key", "hostile-private-key"
 HEALTHY = ("cn-bj2", "cn-sh2", "hk", "sg")
 HEALTHY_BUCKETS = 5

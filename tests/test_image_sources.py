@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from prometheus_client.metrics_core import Metric
 
 from exporter import config as config_module
@@ -98,6 +99,7 @@ def simulator(**fleet: Any) -> Iterator[Simulator]:
         sim.stop()
 
 
+@pytest.mark.e2e
 def test_rotation_reaches_every_bucket_within_the_per_refresh_cap():
     with (
         simulator(buckets=25, images=3, tags=2) as sim,
@@ -121,6 +123,7 @@ def test_rotation_reaches_every_bucket_within_the_per_refresh_cap():
         assert images["ucloud_image_bucket_docker_images_listed_buckets"][0][1] == 25
 
 
+@pytest.mark.e2e
 def test_an_unchanged_reload_costs_no_call_and_keeps_the_cursor():
     with simulator(buckets=25, images=1, tags=1) as sim:
         raw = raw_config(sim.url, docker_images=True)
@@ -138,6 +141,7 @@ def test_an_unchanged_reload_costs_no_call_and_keeps_the_cursor():
             assert len(state.data.buckets) == 20  # the second share, not the first again
 
 
+@pytest.mark.e2e
 def test_a_bucket_deleted_mid_refresh_is_forgotten_and_counted_not_failed():
     with (
         simulator(buckets=5, images=2, tags=1) as sim,
@@ -160,6 +164,7 @@ def test_a_bucket_deleted_mid_refresh_is_forgotten_and_counted_not_failed():
         ]
 
 
+@pytest.mark.e2e
 def test_one_failing_bucket_costs_no_other_bucket():
     with (
         simulator(buckets=4, images=2, tags=1) as sim,
@@ -181,6 +186,7 @@ def test_one_failing_bucket_costs_no_other_bucket():
         )
 
 
+@pytest.mark.e2e
 def test_filters_decide_which_buckets_are_listed_and_which_images_kept():
     with simulator(buckets=6, images=3, tags=1) as sim:
         names = sorted(b.name for b in sim.fleet.buckets(KEY, REGION))
@@ -199,6 +205,7 @@ def test_filters_decide_which_buckets_are_listed_and_which_images_kept():
             assert kept == {"image-00003"}  # of image-00001..3: anchored, so not image-000010
 
 
+@pytest.mark.e2e
 def test_host_images_fail_per_region_and_leave_buckets_alone():
     with simulator(buckets=3, images=1, tags=1, host_images=4) as sim:
         raw = raw_config(sim.url, docker_images=True, host_images=True)
@@ -222,6 +229,7 @@ def test_host_images_fail_per_region_and_leave_buckets_alone():
             assert {"Available", "Making", "Unavailable", "Copying"} <= states
 
 
+@pytest.mark.e2e
 def test_a_failing_bucket_source_leaves_host_images_alone():
     with simulator(buckets=3, images=1, tags=1, host_images=2) as sim:
         sim.add_fault(Fault(retcode=43000, message="InternalError"), action="GetDockerImageList")
@@ -246,6 +254,7 @@ def test_quotas_follow_the_section_then_the_account_and_unknown_regions_have_non
     assert cfg.host_images.quota(other, "cn-bj2") == 30
 
 
+@pytest.mark.e2e
 def test_a_stalled_image_listing_never_holds_a_scrape():
     with simulator(buckets=2, images=1, tags=1) as sim:
         sim.add_fault(Fault(delay=30.0), action="GetDockerImageList")
@@ -259,6 +268,7 @@ def test_a_stalled_image_listing_never_holds_a_scrape():
             assert [r.ok for r in results] == [True]
 
 
+@pytest.mark.e2e
 def test_a_stalled_image_listing_ends_at_the_listing_timeout_keeping_its_images():
     with simulator(buckets=3, images=1, tags=1) as sim:
         raw = raw_config(sim.url, docker_images=True)
@@ -275,6 +285,7 @@ def test_a_stalled_image_listing_ends_at_the_listing_timeout_keeping_its_images(
             assert state.data.buckets == before.data.buckets  # every bucket kept its images
 
 
+@pytest.mark.e2e
 def test_the_images_held_per_account_are_capped_and_the_cut_counted_once_logged(caplog):
     with simulator(buckets=6, images=4, tags=1) as sim:
         raw = raw_config(sim.url, docker_images=True)
@@ -321,6 +332,7 @@ ODD = {
 }  # fmt: skip
 
 
+@pytest.mark.e2e
 def test_odd_but_legal_answers_are_served_counted_and_never_fail_the_sources():
     sim = Simulator(fleet_from_dict(ODD)).start()
     try:

@@ -21,6 +21,8 @@ from tests.support.procs import (
     wait_until,
 )
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 
 def test_every_metric_of_the_contract(simulator, start_exporter):
     exp = start_exporter(config_for(simulator.url, [golden_account()]))

@@ -21,6 +21,8 @@ from tests.support.process import proc_stats
 from tests.support.procs import Exporter, config_for, golden_account
 from tests.support.stalled import read_all, request_head, send_raw, server_sockets, stalled
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 KEYS = {"public_key": "isolation-public", "private_key": "isolation-private"}
 BIG = {"cn-bj2": {"synthetic": 20_000}, "cn-sh2": {"synthetic": 20_000}}  # a ~9 MB text page
 SLOW_REGION = {"synthetic": 5, "quirks": {"delay_seconds": 30}}  # each page takes 30 s

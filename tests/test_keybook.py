@@ -35,6 +35,7 @@ def expiry(runtime: Runtime) -> dict[str, float]:
     return {s.labels["account"]: s.value for s in found[0].samples}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("account", [instance_account(), assuming_account()])
 def test_keys_are_refreshed_before_they_expire_under_continuous_scrapes(account) -> None:
     with sts_simulator(lifetime=3) as (sim, sts):
@@ -52,6 +53,7 @@ def test_keys_are_refreshed_before_they_expire_under_continuous_scrapes(account)
             engine.close()
 
 
+@pytest.mark.e2e
 def test_a_failing_refresh_keeps_the_old_key_until_it_expires_then_recovers(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -106,6 +108,7 @@ def test_the_first_fetch_is_in_the_background_and_a_scrape_waits_for_it() -> Non
         assert 1 <= meta.calls <= 3
 
 
+@pytest.mark.e2e
 def test_a_reload_storm_fetches_no_key_again(tmp_path: Path) -> None:
     with sts_simulator(lifetime=600) as (sim, sts):
         accounts = [instance_account(), assuming_account()]
@@ -122,6 +125,7 @@ def test_a_reload_storm_fetches_no_key_again(tmp_path: Path) -> None:
             assert set(expiry(runtime)) == {"inst", "assumer"}
 
 
+@pytest.mark.e2e
 def test_a_changed_source_fetches_again_and_the_gauge_follows(tmp_path: Path) -> None:
     with (
         sts_simulator(lifetime=600) as (sim, sts),
@@ -140,6 +144,7 @@ def test_a_changed_source_fetches_again_and_the_gauge_follows(tmp_path: Path) ->
         assert expiry(runtime) == {}  # absent for long-lived keys
 
 
+@pytest.mark.e2e
 def test_a_gateway_refusing_assume_role_fails_as_credentials_naming_the_role() -> None:
     with sts_simulator() as (sim, _):
         account = assuming_account(assume_role={"role_urn": "ucs:iam::100:role/nobody"})
@@ -170,6 +175,7 @@ def test_a_source_of_ever_shorter_keys_is_asked_at_most_once_a_second() -> None:
         assert 2 <= meta.calls <= 6  # not one every few milliseconds
 
 
+@pytest.mark.e2e
 def test_metadata_and_assume_role_calls_are_observed_at_account_level() -> None:
     with sts_simulator(lifetime=600) as (sim, _):
         accounts = [

@@ -76,6 +76,7 @@ def squeeze(value: Any) -> Any:
     return value
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed (optional)")
 def test_kubectl_kustomize_renders_the_same():
     result = subprocess.run(
@@ -98,6 +99,7 @@ def readme_overlay() -> str:
     return overlay
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed (optional)")
 def test_readme_overlay_sets_namespace_image_and_release_label(tmp_path: Path):
     shutil.copytree(
@@ -201,6 +203,7 @@ def test_prometheusrule_carries_exactly_the_rule_files():
     assert rule["spec"]["groups"] == rule_file_groups()
 
 
+@pytest.mark.e2e
 def test_prometheusrule_is_up_to_date():
     result = subprocess.run(
         [sys.executable, str(K8S / "generate_rules.py"), "--check"],
@@ -212,6 +215,7 @@ def test_prometheusrule_is_up_to_date():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.e2e
 def test_generate_check_would_catch_a_stale_file(tmp_path: Path):
     stale = tmp_path / "prometheusrule.yaml"
     stale.write_text((K8S / "prometheusrule.yaml").read_text().replace("for: 5m", "for: 6m"))
@@ -226,6 +230,7 @@ def test_generate_check_would_catch_a_stale_file(tmp_path: Path):
     assert "stale" in result.stderr
 
 
+@pytest.mark.e2e
 def test_prometheusrule_spec_passes_promtool(tmp_path: Path):
     promtool = require_binary("promtool")
     rules = tmp_path / "rules.yml"

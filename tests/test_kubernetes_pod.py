@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.support.manifests import (
@@ -152,6 +153,7 @@ def test_projected_files_readable_by_the_exporter_user():
     assert pod_spec()["securityContext"]["fsGroup"] == 10001
 
 
+@pytest.mark.e2e
 def test_config_passes_config_check_as_the_pod_sees_it(tmp_path: Path):
     lay_out_pod_filesystem(tmp_path)
     result = run_cli(
@@ -165,6 +167,7 @@ def test_config_passes_config_check_as_the_pod_sees_it(tmp_path: Path):
     assert "OK" in result.stdout
 
 
+@pytest.mark.e2e
 def test_config_check_would_catch_missing_keys(tmp_path: Path):
     lay_out_pod_filesystem(tmp_path)
     (pod_config_path(tmp_path).parent / "keys" / "private_key").unlink()
@@ -179,6 +182,7 @@ def test_config_check_would_catch_missing_keys(tmp_path: Path):
     assert "private_key_file" in result.stderr
 
 
+@pytest.mark.e2e
 def test_exporter_answers_the_probes_as_the_pod_runs_it(tmp_path: Path):
     lay_out_pod_filesystem(tmp_path)
     args = [

@@ -1,14 +1,18 @@
 """The code's layout, from its imports (parsed with ast, nothing imported).
 
-Data flows one way: config → ucloud → engine → collector → exposition → web → cli. Nothing
-lower imports anything higher; ``exporter.metrics`` imports nothing of the project; the
-simulator is an island (it imports nothing of the exporter outside itself). Test modules
-import ``tests.support``, never another test module, ``loadtest`` or ``benchmarks``.
+Data flows one way: config → ucloud → listings → engine → runtime → collector → exposition →
+web → cli. Nothing lower imports anything higher, so engine, runtime and collector each have
+a layer of their own and a cycle between any two of them breaks the rule; no two parts of
+``exporter`` import each other even within a layer; ``exporter.metrics`` imports nothing of
+the project; the simulator is an island (it imports nothing of the exporter outside itself).
+Test modules import ``tests.support``, never another test module, ``loadtest`` or
+``benchmarks``.
 """
 
 from __future__ import annotations
 
 import ast
+import graphlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,17 +31,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "exporter.accounts",
     ),
     ("exporter.ucloud",),
-    (
-        "exporter.results",
-        "exporter.stats",
-        "exporter.discovery",
-        "exporter.keybook",
-        "exporter.sources",
-        "exporter.listings",
-        "exporter.engine",
-        "exporter.runtime",
-    ),
-    ("exporter.collector",),
+    ("exporter.results", "exporter.stats", "exporter.loops"),
+    ("exporter.discovery", "exporter.keybook", "exporter.sources", "exporter.listings"),
+    ("exporter.engine",),  # runs the listings and background sources on its event loop
+    ("exporter.runtime",),  # owns the engine: configuration, reloads, the shared state
+    ("exporter.collector",),  # turns Results and source states into metric families
     ("exporter.exposition", "exporter.deflate", "exporter.imagelines"),
     ("exporter.web",),
     ("exporter.cli", "exporter.flags", "exporter.demo", "exporter.__main__"),
@@ -112,6 +110,12 @@ def test_violations_are_found() -> None:
     assert exporter_violations("exporter.engine", ["exporter.simulator"]) == ["exporter.simulator"]
     assert exporter_violations("exporter.web.app", ["exporter.runtime", "exporter"]) == []
     assert exporter_violations("exporter.cli", ["exporter.web", "exporter.demo"]) == []
+    # engine, runtime and collector: any import back down the flow is a violation
+    assert exporter_violations("exporter.engine", ["exporter.runtime"]) == ["exporter.runtime"]
+    assert exporter_violations("exporter.runtime", ["exporter.collector"]) == ["exporter.collector"]
+    assert exporter_violations("exporter.engine", ["exporter.collector"]) == ["exporter.collector"]
+    assert exporter_violations("exporter.listings", ["exporter.engine"]) == ["exporter.engine"]
+    assert exporter_violations("exporter.runtime", ["exporter.engine", "exporter.loops"]) == []
 
 
 EXPORTER = sorted((ROOT / "exporter").rglob("*.py"))
@@ -121,6 +125,39 @@ EXPORTER = sorted((ROOT / "exporter").rglob("*.py"))
 def test_data_flows_one_way(path: Path) -> None:
     name = module_name(path)
     assert exporter_violations(name, list(imports(path))) == [], name
+
+
+def part(name: str) -> str:
+    """Return the part of ``exporter`` a module belongs to: ``exporter.ucloud._client`` is
+    ``exporter.ucloud``."""
+    return ".".join(name.split(".")[:2])
+
+
+def cycle(edges: dict[str, set[str]]) -> list[str]:
+    """Return one cycle of the graph ``edges`` (each node's successors), [] if it has none."""
+    try:
+        graphlib.TopologicalSorter(edges).prepare()
+    except graphlib.CycleError as exc:
+        return list(exc.args[1])
+    return []
+
+
+def test_cycles_are_found() -> None:
+    assert cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+    assert set(cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}})) == {"a", "b", "c"}
+
+
+def test_no_two_parts_import_each_other() -> None:
+    """A cycle the layers cannot see (two modules of one layer) is refused too."""
+    edges: dict[str, set[str]] = {}
+    for path in EXPORTER:
+        mine = part(module_name(path))
+        edges.setdefault(mine, set()).update(
+            part(m)
+            for m in imports(path)
+            if within(m, "exporter") and m != "exporter" and part(m) != mine
+        )
+    assert cycle(edges) == []
 
 
 #: What ``exporter.credentials`` may import of the project: it reads where keys come from and

@@ -38,6 +38,7 @@ def served() -> Iterator[tuple[Simulator, STS]]:
         yield sim, sts
 
 
+@pytest.mark.e2e
 def test_v2_gives_a_temporary_key_with_token_and_expiry(served) -> None:
     sim, sts = served
     before = time.time()
@@ -48,12 +49,14 @@ def test_v2_gives_a_temporary_key_with_token_and_expiry(served) -> None:
     assert repr(key) == f"Key(expires={key.expires!r}, issued={key.issued!r})"
 
 
+@pytest.mark.e2e
 def test_the_default_role_is_asked_without_a_name(served) -> None:
     sim, sts = served
     assert fetch(sim.url).expires is not None
     assert sts.calls == {"v2": 1}
 
 
+@pytest.mark.e2e
 def test_v1_is_asked_where_v2_answers_404(served) -> None:
     sim, sts = served
     sts.v1_only = True
@@ -62,6 +65,7 @@ def test_v1_is_asked_where_v2_answers_404(served) -> None:
     assert sts.calls == {"v2": 1, "v1": 1}
 
 
+@pytest.mark.e2e
 def test_a_refused_role_is_one_line_with_its_retcode_and_message(served) -> None:
     sim, _ = served
     with pytest.raises(SourceError) as caught:

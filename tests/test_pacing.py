@@ -8,6 +8,7 @@ import time
 from contextlib import AsyncExitStack
 
 import httpx
+import pytest
 
 from exporter.config import Account, Secret, UCloudSettings
 from exporter.simulator import Simulator, fleet_from_dict
@@ -81,6 +82,7 @@ def test_the_rate_limit_spaces_requests():
     assert 0.45 < asyncio.run(go()) < 1.5
 
 
+@pytest.mark.e2e
 def test_a_throttling_api_is_paced_down_and_the_listing_finishes():
     """The simulator answers RetCode 153 beyond 50 requests a second (burst 25), 100 ms RTT."""
     regions = {f"r{i}": {"synthetic": 2000} for i in range(5)}  # 5 x 20 pages of 100

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from exporter.simulator import GOLDEN_PUBLIC_KEY, Fault
 from tests.support.procs import config_for, golden_account, samples, value
+
+pytestmark = pytest.mark.e2e  # every test here starts a process
 
 
 def names(text: str) -> set[str]:

@@ -229,6 +229,7 @@ def test_no_keys_anywhere_names_every_source(tmp_path: Path) -> None:
     ), lines
 
 
+@pytest.mark.e2e
 def test_config_check_names_each_credential_source(tmp_path: Path) -> None:
     credential, _ = write_ucloud_home(tmp_path / "home")
     path = tmp_path / "config.yaml"
@@ -259,6 +260,7 @@ def test_config_check_names_each_credential_source(tmp_path: Path) -> None:
     assert PROFILE_SECRET not in done.stdout + done.stderr
 
 
+@pytest.mark.e2e
 def test_the_exporter_scrapes_with_a_profile_only_config(tmp_path: Path) -> None:
     """A real process: HOME with ucloud-cli's files, UCLOUD_PROFILE, a config of names only."""
     fleet = Fleet(

@@ -92,6 +92,7 @@ def up_targets(m: Samples) -> dict[tuple[str, str, str], float]:
     }
 
 
+@pytest.mark.e2e
 def test_project_id_auto_makes_one_target_per_project_and_region(served, tmp_path):
     cfg = config_for(served.url, [account(project_id="auto"), BYSTANDER])
     with runtime_on(tmp_path, cfg) as (runtime, _):
@@ -115,6 +116,7 @@ def test_project_id_auto_makes_one_target_per_project_and_region(served, tmp_pat
     assert not [k for k in m if ("project", "") in k[1] or ("region", "") in k[1]]
 
 
+@pytest.mark.e2e
 def test_a_project_list_lists_only_those_projects_and_never_calls_get_project_list(
     served, tmp_path
 ):
@@ -128,6 +130,7 @@ def test_a_project_list_lists_only_those_projects_and_never_calls_get_project_li
     assert not any(name == "ucloud_image_bucket_project_discovery_success" for name, _ in m)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("order", ["default_first", "default_last", "shuffled"])
 def test_no_project_id_resolves_the_default_project_once(tmp_path, order):
     with Simulator(project_fleet(order=order)) as sim:
@@ -139,6 +142,7 @@ def test_no_project_id_resolves_the_default_project_once(tmp_path, order):
     assert up_targets(pages[-1]) == {("main", "org-a", "cn-bj2"): 1, ("main", "org-a", "hk"): 1}
 
 
+@pytest.mark.e2e
 def test_a_key_that_may_not_list_projects_is_labelled_default_and_logged_once(tmp_path, caplog):
     with Simulator(project_fleet(may_list=False)) as sim:
         cfg = config_for(sim.url, [account()])
@@ -155,6 +159,7 @@ def test_a_key_that_may_not_list_projects_is_labelled_default_and_logged_once(tm
     assert len(warned) == 1 and "RetCode 299" in warned[0].getMessage()
 
 
+@pytest.mark.e2e
 def test_a_probe_chooses_a_project_and_an_unknown_one_is_a_400(served, tmp_path):
     cfg = config_for(served.url, [account(project_id="auto")])
     with runtime_on(tmp_path, cfg) as (runtime, _):
@@ -170,6 +175,7 @@ def test_a_probe_chooses_a_project_and_an_unknown_one_is_a_400(served, tmp_path)
     assert unknown.status == 400 and "project 'org-zzz'" in unknown.text
 
 
+@pytest.mark.e2e
 def test_uhub_is_listed_per_project(served, tmp_path):
     cfg = config_for(served.url, [account(project_id="auto", uhub=True)])
     with runtime_on(tmp_path, cfg) as (runtime, _):
@@ -188,6 +194,7 @@ def test_uhub_is_listed_per_project(served, tmp_path):
     assert value(m, "ucloud_uhub_repos", account="main", project="org-c") == 0
 
 
+@pytest.mark.e2e
 def test_a_reload_storm_never_lists_the_projects_again(served, tmp_path):
     cfg = config_for(served.url, [account(project_id="auto"), BYSTANDER])
     with runtime_on(tmp_path, cfg) as (runtime, path):
@@ -203,6 +210,7 @@ def test_a_reload_storm_never_lists_the_projects_again(served, tmp_path):
     assert len([t for t in up_targets(m) if t[0] == "main"]) == 6
 
 
+@pytest.mark.e2e
 def test_a_hanging_get_project_list_costs_only_its_account_and_the_scrape_ends_in_time(
     served, tmp_path
 ):
@@ -218,6 +226,7 @@ def test_a_hanging_get_project_list_costs_only_its_account_and_the_scrape_ends_i
     assert up_targets(answer.samples()) == {("other", "org-default", "cn-bj2"): 1}
 
 
+@pytest.mark.e2e
 def test_a_failing_refresh_keeps_the_known_projects_and_a_lying_answer_is_refused(served, tmp_path):
     collect = {"project_refresh_seconds": 1, "empty_interval_seconds": 0}
     cfg = config_for(served.url, [account(project_id="auto")], collect=collect)
@@ -240,6 +249,7 @@ def test_a_failing_refresh_keeps_the_known_projects_and_a_lying_answer_is_refuse
     assert value(m, "ucloud_image_bucket_project_discovery_success", account="main") == 1
 
 
+@pytest.mark.e2e
 def test_a_project_that_goes_away_takes_its_series_with_it(tmp_path):
     fleet = project_fleet()
     with Simulator(fleet) as sim:
@@ -286,6 +296,7 @@ def test_project_settings_parse(tmp_path: Path):
     assert parsed.collect.empty_interval_seconds == 0
 
 
+@pytest.mark.e2e
 def test_config_check_says_which_projects_and_regions_each_account_lists(tmp_path: Path):
     path = tmp_path / "c.yaml"
     accounts = [account(project_id="auto", regions="auto"), {**account(project_id=["a", "b"]),
@@ -301,6 +312,7 @@ def test_config_check_says_which_projects_and_regions_each_account_lists(tmp_pat
     ]
 
 
+@pytest.mark.e2e
 def test_a_hanging_default_project_resolution_does_not_hold_the_listings(served, tmp_path):
     """An account without project_id is listed (as project="default") while GetProjectList
     hangs, instead of failing every scrape until the call times out."""
@@ -315,6 +327,7 @@ def test_a_hanging_default_project_resolution_does_not_hold_the_listings(served,
                                             ("main", "default", "hk"): 1}  # fmt: skip
 
 
+@pytest.mark.e2e
 def test_uhub_max_images_bounds_the_account_not_each_of_its_projects(tmp_path):
     """``uhub.max_images`` is per account and refresh: projects must not multiply it."""
     main = Account(KEY, SECRET, {"org-a"}, {"hk": []}, default_project="org-a",

@@ -152,6 +152,7 @@ def sim() -> Iterator[Simulator]:
         yield served
 
 
+@pytest.mark.e2e
 def test_our_client_reads_the_simulators_projects(sim: Simulator) -> None:
     assert projects_over(sim.url) == (
         Project("org-main", "Default", True),
@@ -161,6 +162,7 @@ def test_our_client_reads_the_simulators_projects(sim: Simulator) -> None:
     assert sim.request_count(action="GetProjectList") == 1
 
 
+@pytest.mark.e2e
 def test_the_default_project_need_not_come_first() -> None:
     with Simulator(fleet(project_order="default_last")) as sim:
         projects = projects_over(sim.url)
@@ -169,6 +171,7 @@ def test_the_default_project_need_not_come_first() -> None:
     ]  # fmt: skip
 
 
+@pytest.mark.e2e
 def test_a_key_not_permitted_to_list_projects() -> None:
     with Simulator(fleet(may_list_projects=False)) as sim:
         with pytest.raises(APIError) as caught:
@@ -199,6 +202,7 @@ def ten_mb_name() -> dict[str, Any]:
     return {"ProjectCount": 1, "ProjectSet": [entry("org-a", ProjectName="n" * 10_000_000)]}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("body", [hundred_thousand, ten_mb_name])
 def test_an_answer_over_max_response_bytes_is_refused_by_name(
     sim: Simulator, body: Callable[[], dict[str, Any]]
@@ -211,6 +215,7 @@ def test_an_answer_over_max_response_bytes_is_refused_by_name(
     assert caught.value.request_id  # the gateway's, for UCloud support
 
 
+@pytest.mark.e2e
 def test_within_a_raised_cap_100k_projects_are_still_refused(sim: Simulator) -> None:
     sim.add_fault(hostile(hundred_thousand()), action="GetProjectList")
     with pytest.raises(DecodeError) as caught:
@@ -218,6 +223,7 @@ def test_within_a_raised_cap_100k_projects_are_still_refused(sim: Simulator) -> 
     assert str(caught.value) == f"ProjectSet holds 100000 entries, more than {MAX_PROJECTS}"
 
 
+@pytest.mark.e2e
 def test_within_a_raised_cap_a_10mb_name_is_cut(sim: Simulator) -> None:
     sim.add_fault(hostile(ten_mb_name()), action="GetProjectList")
     (project,) = projects_over(sim.url, max_response_bytes=16 * 1024 * 1024)

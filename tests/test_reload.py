@@ -5,9 +5,12 @@ from __future__ import annotations
 import signal
 
 import httpx
+import pytest
 import yaml
 
 from tests.support.procs import config_for, golden_account, samples, value, wait_until
+
+pytestmark = pytest.mark.e2e  # every test here starts a process
 
 
 def reload_metrics(exp):

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from exporter import config
@@ -42,6 +43,7 @@ def detach(runtime: Runtime, simulator: Simulator, *, delay: float) -> None:
     assert ups(runtime.engine.collect(timeout=0.1)) == [("cn-sh2", True, None)]
 
 
+@pytest.mark.e2e
 def test_an_unchanged_reload_keeps_the_detached_listing_and_the_last_result(
     simulator: Simulator, tmp_path: Path
 ) -> None:
@@ -55,6 +57,7 @@ def test_an_unchanged_reload_keeps_the_detached_listing_and_the_last_result(
         assert simulator.request_count(region="cn-sh2") == asked  # no second listing started
 
 
+@pytest.mark.e2e
 def test_a_listing_goes_on_through_a_reload_that_changes_timeouts(
     simulator: Simulator, tmp_path: Path
 ) -> None:
@@ -71,6 +74,7 @@ def test_a_listing_goes_on_through_a_reload_that_changes_timeouts(
         assert simulator.request_count(region="cn-sh2") == 4  # 2 pages, twice: none repeated
 
 
+@pytest.mark.e2e
 def test_cached_results_cost_no_call_after_a_reload_until_the_account_changes(
     simulator: Simulator, tmp_path: Path
 ) -> None:
@@ -93,6 +97,7 @@ def test_cached_results_cost_no_call_after_a_reload_until_the_account_changes(
         assert simulator.request_count(action="GetImageBucketList") == 2 * asked
 
 
+@pytest.mark.e2e
 def test_a_reload_keeps_discovered_regions_while_get_region_fails(
     simulator: Simulator, tmp_path: Path
 ) -> None:
@@ -113,6 +118,7 @@ def test_a_reload_keeps_discovered_regions_while_get_region_fails(
         assert value(answer.samples(), "ucloud_image_bucket_up", account="golden", region="hk") == 1
 
 
+@pytest.mark.e2e
 def test_a_removed_target_stays_gone_from_the_counters_while_its_listing_drains(
     simulator: Simulator, tmp_path: Path
 ) -> None:
@@ -189,6 +195,7 @@ def test_concurrent_reloads_share_one_pending_rebuild(tmp_path: Path) -> None:
         runtime.close()
 
 
+@pytest.mark.e2e
 def test_a_changed_ucloud_section_gets_a_new_client_and_keeps_the_results(
     simulator: Simulator, tmp_path: Path
 ) -> None:
@@ -211,6 +218,7 @@ def test_a_changed_ucloud_section_gets_a_new_client_and_keeps_the_results(
         assert simulator.request_count() == 2 * asked
 
 
+@pytest.mark.e2e
 def test_a_removed_account_leaves_no_series_behind(simulator: Simulator, tmp_path: Path) -> None:
     other = golden_account(name="other", regions=["cn-sh2"])
     cfg = config_for(simulator.url, [golden_account(regions=["hk"]), other])
@@ -226,6 +234,7 @@ def test_a_removed_account_leaves_no_series_behind(simulator: Simulator, tmp_pat
         )
 
 
+@pytest.mark.e2e
 def test_a_scrape_begun_before_a_reload_lists_no_removed_target(
     simulator: Simulator, tmp_path: Path
 ) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from exporter.simulator import Simulator
@@ -21,6 +22,8 @@ from tests.support.procs import (
     value,
     wait_until,
 )
+
+pytestmark = pytest.mark.e2e  # every test here starts a process
 
 RELOAD_TIME = "ucloud_image_bucket_config_last_reload_success_timestamp_seconds"
 POSTS, SENDERS, SIGHUPS = 200, 4, 5

@@ -145,6 +145,7 @@ def test_a_failed_uhub_refresh_logs_the_gateway_s_request_id(
     assert record.__dict__["action"] == "GetRepo"
 
 
+@pytest.mark.e2e
 def test_the_exporter_logs_the_simulator_s_request_id_for_an_unknown_region(tmp_path) -> None:
     with Simulator(golden_fleet()) as sim:
         account = golden_account(regions=["cn-bj2", "xx-nowhere"])

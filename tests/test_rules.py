@@ -28,12 +28,14 @@ from tests.support.rules import (
 # --------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_promtool_check_rules() -> None:
     promtool = require_binary("promtool")
     out = run(promtool, "check", "rules", ALERTS, RECORDING)
     assert "SUCCESS" in out.stdout
 
 
+@pytest.mark.e2e
 def test_promtool_check_config() -> None:
     # rule_files in prometheus.yml are relative to the config file, so the
     # check also loads alerts.yml and recording.yml.
@@ -42,11 +44,13 @@ def test_promtool_check_config() -> None:
     assert "2 rule files found" in out.stdout
 
 
+@pytest.mark.e2e
 def test_amtool_check_config() -> None:
     amtool = require_binary("amtool")
     run(amtool, "check-config", PROM / "alertmanager.yml")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("labels", "receiver"),
     [
@@ -72,6 +76,7 @@ def test_alertmanager_routing(labels: list[str], receiver: str) -> None:
     assert out.stdout.split() == [receiver]
 
 
+@pytest.mark.e2e
 def test_promtool_unit_tests_pass() -> None:
     assert UNIT_TESTS, "no rule unit tests under prometheus/tests/"
     promtool = require_binary("promtool")

@@ -42,6 +42,8 @@ from tests.support.temporary import (
     sts_simulator,
 )
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 SECRETS = (VICTIM_SECRET, BYSTANDER_SECRET)
 
 

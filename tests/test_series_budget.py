@@ -17,8 +17,8 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from exporter import metrics
 from exporter.budget import family_name, group_of, plan
 from exporter.collector import bucket_families
-from exporter.engine import Result
 from exporter.exposition import LineCache, per_bucket_chunks, per_bucket_counts, render
+from exporter.results import Result
 from exporter.simulator import Simulator, fleet_from_dict
 from exporter.ucloud import Bucket
 from exporter.validation import NameFilter
@@ -276,6 +276,7 @@ def _budget_logs(caplog):
     return [r for r in caplog.records if r.name == LOGGER and "series budget" in r.getMessage()]
 
 
+@pytest.mark.e2e
 def test_past_max_series_the_per_bucket_families_go_whole_counts_stay_logged_once(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger=LOGGER)
     with (
@@ -313,6 +314,7 @@ def test_past_max_series_the_per_bucket_families_go_whole_counts_stay_logged_onc
         assert len(logs) == 2 and "serves every family again" in logs[1].getMessage()
 
 
+@pytest.mark.e2e
 def test_per_bucket_series_false_leaves_out_every_per_bucket_and_per_image_family(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger=LOGGER)
     fleet = _fleet(b_repo_images=7)
@@ -344,6 +346,7 @@ def test_per_bucket_series_false_leaves_out_every_per_bucket_and_per_image_famil
     )
 
 
+@pytest.mark.e2e
 def test_an_accounts_bucket_filter_keeps_its_buckets_out_of_series_not_out_of_the_count(tmp_path):
     accounts = _accounts(
         a_filter={"exclude": "bucket-0000[1-5]"}, b_filter={"include": "bucket-0001.*"}
@@ -386,6 +389,7 @@ def test_an_accounts_bucket_filter_keeps_its_buckets_out_of_series_not_out_of_th
         assert len(_buckets_of(m, metrics.IMAGES.name, "b")) == 20
 
 
+@pytest.mark.e2e
 def test_name_scrapes_and_probes_keep_to_the_budget_too_in_openmetrics(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger=LOGGER)
     with (
@@ -410,6 +414,7 @@ def test_name_scrapes_and_probes_keep_to_the_budget_too_in_openmetrics(tmp_path,
         assert pages == ["/metrics", "/probe?account=a&project=&region=hk"]  # one per page
 
 
+@pytest.mark.e2e
 def test_a_huge_fleet_past_a_small_budget_is_counted_never_written(tmp_path):
     """Hostile: 20,000 buckets, max_series 100. The per-bucket series are counted from the
     columns and never written (the line cache stays empty); the page stays small."""
@@ -444,6 +449,7 @@ class _Spy(WriteCost):
         super().learn(page, series, seconds)
 
 
+@pytest.mark.e2e
 def test_the_write_cost_counts_the_series_written_after_the_budget(tmp_path):
     spy = _Spy()
     with (

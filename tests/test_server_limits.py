@@ -17,6 +17,8 @@ import pytest
 from exporter.simulator import Simulator, golden_fleet
 from tests.support.procs import config_for, golden_account
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 ACTION = "GetImageBucketList"
 
 

@@ -67,6 +67,7 @@ def test_string_to_sign_matches_docs() -> None:
 # --- gateway error paths ---------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("params", "retcode", "message"),
     [
@@ -100,6 +101,7 @@ def test_error_retcodes(
     assert "ImageSet" not in body
 
 
+@pytest.mark.e2e
 def test_valid_project_and_default_project_succeed(client: httpx.Client) -> None:
     assert post(client, listing(Region="cn-sh2", ProjectId=GOLDEN_PROJECT))["RetCode"] == 0
     body = post(client, listing(Region="cn-sh2"))
@@ -108,6 +110,7 @@ def test_valid_project_and_default_project_succeed(client: httpx.Client) -> None
     assert "Message" not in body
 
 
+@pytest.mark.e2e
 def test_invalid_json_body_is_a_parameter_error(client: httpx.Client) -> None:
     response = client.post("/", content=b"{nope", headers={"Content-Type": "application/json"})
     assert response.status_code == 200
@@ -117,6 +120,7 @@ def test_invalid_json_body_is_a_parameter_error(client: httpx.Client) -> None:
 # --- listing ---------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_golden_listing_items(client: httpx.Client) -> None:
     body = post(client, listing(Region="cn-bj2"))
     assert body["TotalCount"] == 6
@@ -126,6 +130,7 @@ def test_golden_listing_items(client: httpx.Client) -> None:
     ]
 
 
+@pytest.mark.e2e
 def test_paging_offset_limit_total(client: httpx.Client) -> None:
     first = post(client, listing(Region="cn-bj2", Limit=4))
     second = post(client, listing(Region="cn-bj2", Limit=4, Offset=4))
@@ -136,6 +141,7 @@ def test_paging_offset_limit_total(client: httpx.Client) -> None:
     assert post(client, listing(Region="cn-bj2", Limit=0))["ImageSet"] == []
 
 
+@pytest.mark.e2e
 def test_default_limit_and_clamp() -> None:
     fleet = synthetic_fleet(regions=1, buckets_per_region=50, public_key="k", private_key="s")
     with (
@@ -159,6 +165,7 @@ def test_default_limit_and_clamp() -> None:
         assert seen == [f"bucket-{i:05d}" for i in range(1, 51)]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("filters", "expected"),
     [
@@ -179,11 +186,13 @@ def test_filters(client: httpx.Client, filters: dict[str, str], expected: list[s
     assert body["TotalCount"] == len(expected)
 
 
+@pytest.mark.e2e
 def test_an_empty_region_lists_nothing(client: httpx.Client) -> None:
     body = post(client, listing(Region="hk"))
     assert (body["RetCode"], body["TotalCount"], body["ImageSet"]) == (0, 0, [])
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("region", ["xx-nowhere", "cn-gd"])  # unknown; real, not the account's
 def test_a_region_the_account_does_not_have_is_a_parameter_error(
     client: httpx.Client, region: str
@@ -196,6 +205,7 @@ def test_a_region_the_account_does_not_have_is_a_parameter_error(
     }
 
 
+@pytest.mark.e2e
 def test_get_form_and_json_agree(client: httpx.Client) -> None:
     params = listing(Region="cn-bj2", Limit=3, Offset=2, BucketName="镜像仓库/测试")
     by_get = client.get("/", params=params).json()
@@ -208,6 +218,7 @@ def test_get_form_and_json_agree(client: httpx.Client) -> None:
     assert names(body) == [GOLDEN_BJ2[1][0], GOLDEN_BJ2[2][0]]
 
 
+@pytest.mark.e2e
 def test_keep_alive_reuses_one_connection(sim: Simulator) -> None:
     sim.reset_counts()
     with httpx.Client(base_url=sim.url, verify=TLS) as http:
@@ -219,6 +230,7 @@ def test_keep_alive_reuses_one_connection(sim: Simulator) -> None:
     assert sim.max_in_flight == 1
 
 
+@pytest.mark.e2e
 def test_latency_and_max_in_flight(sim: Simulator) -> None:
     sim.latency = 0.2
     sim.reset_counts()
@@ -240,6 +252,7 @@ def test_latency_and_max_in_flight(sim: Simulator) -> None:
     assert 0.2 <= elapsed < 0.7
 
 
+@pytest.mark.e2e
 def test_latency_is_the_time_to_the_answer_and_a_slower_answer_is_not_delayed_more(
     sim: Simulator, client: httpx.Client
 ) -> None:
@@ -254,6 +267,7 @@ def test_latency_is_the_time_to_the_answer_and_a_slower_answer_is_not_delayed_mo
         assert least <= time.monotonic() - started < most, region
 
 
+@pytest.mark.e2e
 def test_request_counts(sim: Simulator, client: httpx.Client) -> None:
     post(client, listing(Region="cn-bj2"))
     post(client, listing(Region="cn-bj2", Offset=3))
@@ -269,6 +283,7 @@ def test_request_counts(sim: Simulator, client: httpx.Client) -> None:
     assert sim.request_count() == 0
 
 
+@pytest.mark.e2e
 def test_get_region(client: httpx.Client) -> None:
     body = post(client, signed({"Action": "GetRegion"}))
     assert (body["RetCode"], body["Action"]) == (0, "GetRegionResponse")
@@ -287,6 +302,7 @@ def test_get_region(client: httpx.Client) -> None:
 # --- request id --------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_every_answer_carries_a_fresh_request_uuid(client: httpx.Client, sim: Simulator) -> None:
     sim.add_fault(Fault(retcode=150, times=1), region="cn-sh2")
     sim.add_fault(Fault(http_status=502, times=1), region="cn-sh2")

@@ -69,6 +69,7 @@ def account(**quirks: Quirks) -> Account:
 # --- fields and paging -------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_fields_of_an_image_and_the_default_page() -> None:
     with serving(account()) as (_, http):
         body = ask(http, ACTION, Region="cn-bj2", BucketName="web")
@@ -87,6 +88,7 @@ def test_fields_of_an_image_and_the_default_page() -> None:
     assert len({i["ResourceId"] for i in body["ImageSet"]}) == 20  # one per image
 
 
+@pytest.mark.e2e
 def test_offset_limit_and_a_walk_through_every_page() -> None:
     with serving(account()) as (_, http):
         page = ask(http, ACTION, Region="cn-bj2", BucketName="web", Offset=40, Limit=10)
@@ -99,6 +101,7 @@ def test_offset_limit_and_a_walk_through_every_page() -> None:
         assert (empty["RetCode"], empty["TotalCount"], empty["ImageSet"]) == (0, 0, [])
 
 
+@pytest.mark.e2e
 def test_project_id_selects_the_projects_bucket() -> None:
     with serving(account()) as (_, http):
         other = ask(http, ACTION, Region="cn-bj2", BucketName="web", ProjectId="org-other")
@@ -111,6 +114,7 @@ def test_project_id_selects_the_projects_bucket() -> None:
     assert unknown["RetCode"] == 292
 
 
+@pytest.mark.e2e
 def test_the_simulators_limit_clamp_caps_a_page() -> None:
     with serving(account()) as (sim, http):
         sim.limit_clamp = 5
@@ -121,6 +125,7 @@ def test_the_simulators_limit_clamp_caps_a_page() -> None:
 # --- errors ------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("params", "retcode", "message"),
     [
@@ -141,6 +146,7 @@ def test_ugc_error_codes(params: dict[str, Any], retcode: int, message: str) -> 
     assert (PARA_MISS, BUCKET_NOT_EXIST, PARA_ERROR) == (43006, 43023, 43033)
 
 
+@pytest.mark.e2e
 def test_a_bucket_deleted_between_the_listing_and_the_call_answers_43023() -> None:
     with serving(account()) as (sim, http):
         listed = ask(http, "GetImageBucketList", Region="cn-bj2")
@@ -154,6 +160,7 @@ def test_a_bucket_deleted_between_the_listing_and_the_call_answers_43023() -> No
 # --- quirks ------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_region_quirks_shape_the_answer() -> None:
     lying = Quirks(total_count=3, ignore_offset=True, page_entries=4, omit_fields=("UpdateTime",))
     with serving(account(**{"cn-bj2": lying})) as (_, http):
@@ -165,6 +172,7 @@ def test_region_quirks_shape_the_answer() -> None:
     assert bucket_list["TotalCount"] == 4  # the bucket listing keeps its own (no) quirks
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("name_key", "keys"),
     [("", {"BucketName"}), ("BucketName", {"BucketName"}), ("ImageName", {"ImageName"}),
@@ -177,6 +185,7 @@ def test_both_spellings_of_the_name(name_key: str, keys: set[str]) -> None:
     assert all(first[k] == "app-00" for k in keys)
 
 
+@pytest.mark.e2e
 def test_one_off_fault_quirks_omit_the_total_and_ignore_the_limit() -> None:
     with serving(account()) as (sim, http):
         sim.add_fault(
@@ -189,6 +198,7 @@ def test_one_off_fault_quirks_omit_the_total_and_ignore_the_limit() -> None:
     assert normal["TotalCount"] == 45 and len(normal["ImageSet"]) == 2
 
 
+@pytest.mark.e2e
 def test_quirks_delay_and_a_retcode_fault() -> None:
     with serving(account(**{"cn-bj2": Quirks(delay_seconds=0.3)})) as (sim, http):
         began = time.monotonic()
@@ -222,6 +232,7 @@ def test_generated_images_are_made_on_demand() -> None:
             GeneratedDockerImages(*bad, T0, T0)
 
 
+@pytest.mark.e2e
 def test_the_benchmark_fleet_holds_no_image_until_asked() -> None:
     tracemalloc.start()
     began = time.monotonic()
@@ -253,6 +264,7 @@ def test_the_benchmark_fleet_holds_no_image_until_asked() -> None:
 # --- fleet files and the demo fleet ------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_fleet_file_docker_images() -> None:
     fleet = fleet_from_dict(
         fleet_file(
@@ -313,6 +325,7 @@ def test_fleet_file_mistakes_name_their_key(region: dict[str, Any], error: str) 
         fleet_from_dict(fleet_file(**region))
 
 
+@pytest.mark.e2e
 def test_the_demo_fleet_has_images_in_a_few_buckets() -> None:
     fleet = demo_fleet(now=FIXED_EPOCH)
     key = DEMO_ACCOUNTS[0][1]
@@ -334,6 +347,7 @@ def test_the_demo_fleet_has_images_in_a_few_buckets() -> None:
 # --- the official SDK --------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_the_sdks_invoke_pages_every_image_of_a_bucket() -> None:
     """The SDK has no UGC service: its generic ``invoke`` sends GetDockerImageList and pages it
     plainly; it sees exactly the bucket's images, fields of the documented types."""

@@ -23,6 +23,7 @@ from tests.support.gateway import GOLDEN_BJ2, LIST, TLS, listing, names, post, s
 # --- faults ----------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_fault_retcode_and_times(client: httpx.Client, sim: Simulator) -> None:
     sim.add_fault(Fault(retcode=153, message="throttled", times=2))
     bodies = [post(client, listing(Region="cn-sh2")) for _ in range(3)]
@@ -30,6 +31,7 @@ def test_fault_retcode_and_times(client: httpx.Client, sim: Simulator) -> None:
     assert bodies[0] == {"RetCode": 153, "Action": f"{LIST}Response", "Message": "throttled"}
 
 
+@pytest.mark.e2e
 def test_fault_matching_and_clear(client: httpx.Client, sim: Simulator) -> None:
     sim.add_fault(Fault(retcode=150), region="cn-sh2")
     sim.add_fault(Fault(retcode=130), account="someone-else")
@@ -42,6 +44,7 @@ def test_fault_matching_and_clear(client: httpx.Client, sim: Simulator) -> None:
     assert post(client, listing(Region="cn-sh2"))["RetCode"] == 0
 
 
+@pytest.mark.e2e
 def test_fault_applies_after_authentication(client: httpx.Client, sim: Simulator) -> None:
     sim.add_fault(Fault(retcode=150, times=1))
     bad = signed({"Action": LIST, "Region": "cn-bj2"}, private_key="wrong")
@@ -50,6 +53,7 @@ def test_fault_applies_after_authentication(client: httpx.Client, sim: Simulator
     assert post(client, listing(Region="cn-bj2"))["RetCode"] == 0
 
 
+@pytest.mark.e2e
 def test_fault_delay_applies_even_before_auth(client: httpx.Client, sim: Simulator) -> None:
     sim.add_fault(Fault(delay=0.3))
     started = time.monotonic()
@@ -57,6 +61,7 @@ def test_fault_delay_applies_even_before_auth(client: httpx.Client, sim: Simulat
     assert time.monotonic() - started >= 0.3
 
 
+@pytest.mark.e2e
 def test_fault_delay_causes_read_timeout(sim: Simulator) -> None:
     sim.add_fault(Fault(delay=0.5, times=1))
     with httpx.Client(base_url=sim.url, timeout=httpx.Timeout(5, read=0.1), verify=TLS) as http:
@@ -65,6 +70,7 @@ def test_fault_delay_causes_read_timeout(sim: Simulator) -> None:
         assert http.post("/", data=listing(Region="cn-sh2")).json()["RetCode"] == 0
 
 
+@pytest.mark.e2e
 def test_fault_http_status(client: httpx.Client, sim: Simulator) -> None:
     sim.add_fault(Fault(http_status=503, times=1))
     sim.add_fault(Fault(http_status=429, retcode=153, message="slow down", times=1))
@@ -76,6 +82,7 @@ def test_fault_http_status(client: httpx.Client, sim: Simulator) -> None:
     assert client.post("/", data=listing(Region="cn-sh2")).status_code == 200
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "raw", [b'{"RetCode": 0, "ImageSet": [', b"\xff\xfe garbage", b"x" * 3_000_000]
 )
@@ -86,6 +93,7 @@ def test_fault_raw_body(client: httpx.Client, sim: Simulator, raw: bytes) -> Non
     assert post(client, signed({"Action": "GetRegion"}))["RetCode"] == 0
 
 
+@pytest.mark.e2e
 def test_fault_mutate(client: httpx.Client, sim: Simulator) -> None:
     def lie(body: dict[str, Any]) -> dict[str, Any]:
         return {**body, "TotalCount": 999, "ImageSet": body["ImageSet"][:1]}
@@ -97,6 +105,7 @@ def test_fault_mutate(client: httpx.Client, sim: Simulator) -> None:
     assert error == {"RetCode": 230, "Action": f"{LIST}Response", "Message": error["Message"]}
 
 
+@pytest.mark.e2e
 def test_fault_close_connection(client: httpx.Client, sim: Simulator) -> None:
     sim.add_fault(Fault(close_connection=True, times=1))
     with pytest.raises(httpx.RemoteProtocolError):
@@ -114,6 +123,7 @@ def test_fault_validation() -> None:
 # --- fleet changes while serving -------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_add_and_remove_buckets_mid_listing(client: httpx.Client, sim: Simulator) -> None:
     first = post(client, listing(Region="cn-bj2", Limit=3))
     sim.fleet.add_bucket(GOLDEN_PUBLIC_KEY, "cn-bj2", Bucket("new/one", "Private", 1, 1))
@@ -132,6 +142,7 @@ def test_add_and_remove_buckets_mid_listing(client: httpx.Client, sim: Simulator
         sim.fleet.add_bucket("nobody", "cn-bj2", Bucket("x", "Private", 0, 0))
 
 
+@pytest.mark.e2e
 def test_drift_only_on_first_page() -> None:
     with Simulator(golden_fleet(), drift=True, seed=3) as simulator:
         fleet = simulator.fleet

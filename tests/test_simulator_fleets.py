@@ -112,6 +112,7 @@ def test_fleet_rejects_duplicate_keys() -> None:
 # --- server lifecycle and hygiene ------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_stop_closes_pooled_connections() -> None:
     simulator = Simulator(golden_fleet()).start()
     with httpx.Client(base_url=simulator.url, verify=TLS) as http:
@@ -122,6 +123,7 @@ def test_stop_closes_pooled_connections() -> None:
             http.post("/", data=listing(Region="cn-sh2"))
 
 
+@pytest.mark.e2e
 def test_logs_never_contain_secrets(client: httpx.Client, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="exporter.simulator")
     params = listing(Region="cn-bj2")
@@ -133,6 +135,7 @@ def test_logs_never_contain_secrets(client: httpx.Client, caplog: pytest.LogCapt
     assert GOLDEN_PRIVATE_KEY not in caplog.text
 
 
+@pytest.mark.e2e
 def test_cli_serves_until_sigterm() -> None:
     options = ["--regions", "2", "--buckets", "30", "--limit-clamp", "5"]
     with simulator_cli("--fleet", "synthetic", *options) as (proc, url):
@@ -145,6 +148,7 @@ def test_cli_serves_until_sigterm() -> None:
         assert (body["RetCode"], body["TotalCount"], len(body["ImageSet"])) == (0, 30, 5)
 
 
+@pytest.mark.e2e
 def test_json_round_trip_of_weird_names(client: httpx.Client) -> None:
     raw = client.post("/", data=listing(Region="cn-bj2")).content
     assert "镜像仓库/测试".encode() in raw  # UTF-8 on the wire, not \u escapes

@@ -93,6 +93,7 @@ def ids(body: dict[str, Any]) -> list[str]:
 # --- fields, filters and paging ----------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_fields_of_an_image_and_the_default_page() -> None:
     with serving(account()) as (_, http):
         body = ask(http, ACTION, Region="cn-bj2", ImageType="Custom")
@@ -109,6 +110,7 @@ def test_fields_of_an_image_and_the_default_page() -> None:
     assert body["ImageSet"][0]["Zone"] == "cn-bj2-01"  # zone "": the region's first
 
 
+@pytest.mark.e2e
 def test_every_state_and_a_walk_through_every_page() -> None:
     with serving(account()) as (_, http):
         walked = walk(http, ACTION, limit=6, Region="cn-bj2", ImageType="Custom")
@@ -126,6 +128,7 @@ def test_every_state_and_a_walk_through_every_page() -> None:
     assert tail["ImageSet"][0]["ImageSize"] == 0
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
@@ -149,6 +152,7 @@ def test_filters(params: dict[str, Any], expected: int) -> None:
     assert (body["RetCode"], body["TotalCount"], len(body["ImageSet"])) == (0, expected, expected)
 
 
+@pytest.mark.e2e
 def test_projects_and_regions() -> None:
     with serving(account()) as (_, http):
         other = ask(http, ACTION, Region="cn-bj2", ProjectId="org-other")
@@ -162,6 +166,7 @@ def test_projects_and_regions() -> None:
     assert generated["TotalCount"] == 3000
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("params", "message"),
     [
@@ -182,6 +187,7 @@ def test_errors(params: dict[str, Any], message: str) -> None:
 # --- quirks ------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_region_quirks_shape_the_image_listing() -> None:
     odd = Quirks(total_count=7, ignore_offset=True, page_entries=3, omit_fields=("MaintainEol",))
     with serving(account(**{"cn-bj2": odd})) as (_, http):
@@ -193,6 +199,7 @@ def test_region_quirks_shape_the_image_listing() -> None:
     assert (sg["TotalCount"], ids(sg)) == (3000, ["uimage-sg-00011", "uimage-sg-00012"])
 
 
+@pytest.mark.e2e
 def test_fault_quirks_omit_zero_and_the_total() -> None:
     with serving(account()) as (sim, http):
         sim.add_fault(Fault(quirks=Quirks(omit_total=True, omit_zero=True)), action=ACTION)
@@ -202,6 +209,7 @@ def test_fault_quirks_omit_zero_and_the_total() -> None:
     assert "ImageSize" not in body["ImageSet"][0] and body["ImageSet"][0]["State"] == "Making"
 
 
+@pytest.mark.e2e
 def test_quirks_delay_and_a_region_fault() -> None:
     with serving(account(sg=Quirks(delay_seconds=0.3))) as (sim, http):
         began = time.monotonic()
@@ -248,6 +256,7 @@ def test_eol_date_is_the_date_at_utc_plus_8() -> None:
 # --- fleet files and the demo fleet ------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_fleet_file_host_images() -> None:
     listed = [
         {"id": "uimage-a", "name": "base", "create_time": T0, "os_name": "Ubuntu 22.04",
@@ -319,6 +328,7 @@ def eol_days(image: HostImage, now: int) -> float:
     return (when.timestamp() - now) / DAY
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("now", [FIXED_EPOCH, None])
 def test_the_demo_fleet_is_near_its_quota_and_an_eol(now: int | None) -> None:
     fleet = demo_fleet(now=now)
@@ -346,6 +356,7 @@ def test_the_demo_fleet_is_near_its_quota_and_an_eol(now: int | None) -> None:
 # --- the official SDK --------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_the_sdks_uhost_client_loads_every_page() -> None:
     """The SDK's ``uhost().describe_image`` loads each answer through its schema
     (UHostImageSet); each carries every field the schema requires, and the SDK sees exactly the

@@ -89,6 +89,7 @@ def bucket_names(client: httpx.Client, region: str, project: str | None) -> list
     return [b["BucketName"] for b in body["ImageSet"]]
 
 
+@pytest.mark.e2e
 def test_get_project_list_answers_every_project(served: tuple[Simulator, httpx.Client]) -> None:
     sim, client = served
     body = call(client, Action="GetProjectList")
@@ -113,6 +114,7 @@ def test_get_project_list_answers_every_project(served: tuple[Simulator, httpx.C
     assert sim.request_count(action="GetProjectList") == 3
 
 
+@pytest.mark.e2e
 def test_project_id_selects_the_projects_own_buckets(
     served: tuple[Simulator, httpx.Client],
 ) -> None:
@@ -129,6 +131,7 @@ def test_project_id_selects_the_projects_own_buckets(
     assert (body["RetCode"], body["Message"]) == (230, "Params [Region] not valid")
 
 
+@pytest.mark.e2e
 def test_get_region_is_account_wide(served: tuple[Simulator, httpx.Client]) -> None:
     _, client = served
     answers = [call(client, Action="GetRegion", **extra)["Regions"]
@@ -137,6 +140,7 @@ def test_get_region_is_account_wide(served: tuple[Simulator, httpx.Client]) -> N
     assert list(dict.fromkeys(r["Region"] for r in answers[0])) == ["cn-bj2", "hk", "sg"]
 
 
+@pytest.mark.e2e
 def test_project_id_selects_the_projects_own_registry(
     served: tuple[Simulator, httpx.Client],
 ) -> None:
@@ -155,6 +159,7 @@ def test_project_id_selects_the_projects_own_registry(
     assert body["RetCode"] == 231
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("action", ["GetProjectList", "GetRegion", LIST, "GetRepo"])
 def test_an_unknown_project_is_292(served: tuple[Simulator, httpx.Client], action: str) -> None:
     _, client = served
@@ -162,6 +167,7 @@ def test_an_unknown_project_is_292(served: tuple[Simulator, httpx.Client], actio
     assert (body["RetCode"], body["Message"]) == (292, "project not exist")
 
 
+@pytest.mark.e2e
 def test_a_key_not_permitted_to_list_projects() -> None:
     with (
         Simulator(fleet(may_list_projects=False)) as sim,
@@ -177,6 +183,7 @@ def test_a_key_not_permitted_to_list_projects() -> None:
         assert bucket_names(client, "cn-bj2", "org-b") == ["b1", "b2"]  # the rest works
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("order", "expected"),
     [
@@ -194,6 +201,7 @@ def test_project_order(order: str, expected: list[str]) -> None:
     assert [p["ProjectId"] for p in body["ProjectSet"] if p["IsDefault"]] == ["org-main"]
 
 
+@pytest.mark.e2e
 def test_shuffled_order_never_puts_the_default_first_and_is_stable() -> None:
     seen = []
     for key in ("k1", "k2", "k3", "k4"):
@@ -216,6 +224,7 @@ def test_shuffled_order_never_puts_the_default_first_and_is_stable() -> None:
     assert len(set(seen)) > 1  # not one fixed permutation for every account
 
 
+@pytest.mark.e2e
 def test_quirks_shape_get_project_list(served: tuple[Simulator, httpx.Client]) -> None:
     sim, client = served
     sim.add_fault(Fault(quirks=Quirks(omit_total=True, omit_fields=("ProjectName",)), times=1))
@@ -385,6 +394,7 @@ def test_project_fleet_holds_buckets_in_only_some_targets() -> None:
         project_fleet(buckets_per_target=0)
 
 
+@pytest.mark.e2e
 def test_project_fleet_served() -> None:
     generated = project_fleet(projects=4, regions=3, occupied=4, buckets_per_target=2, seed=1)
     key, secret = "bench-public-key", "bench-private-key"

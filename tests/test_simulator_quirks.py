@@ -64,27 +64,32 @@ def bucket_names(body: dict[str, Any]) -> list[str]:
     return [item["BucketName"] for item in body["ImageSet"]]
 
 
+@pytest.mark.e2e
 def test_lying_total_count(sim: Simulator) -> None:
     _, body = ask(sim, "cn-bj2", Offset=0, Limit=100)
     assert body["TotalCount"] == 100_000 and len(body["ImageSet"]) == 5
 
 
+@pytest.mark.e2e
 def test_ignored_offset(sim: Simulator) -> None:
     _, first = ask(sim, "cn-sh2", Offset=0, Limit=10)
     _, later = ask(sim, "cn-sh2", Offset=20, Limit=10)
     assert bucket_names(first) == bucket_names(later) == [f"bucket-{i:05d}" for i in range(1, 11)]
 
 
+@pytest.mark.e2e
 def test_ignored_limit_and_omitted_total(sim: Simulator) -> None:
     _, body = ask(sim, "hk", Offset=5, Limit=2)
     assert "TotalCount" not in body and len(body["ImageSet"]) == 25
 
 
+@pytest.mark.e2e
 def test_oversized_pages(sim: Simulator) -> None:
     _, body = ask(sim, "sg", Offset=0, Limit=2)
     assert body["TotalCount"] == 30 and len(body["ImageSet"]) == 25
 
 
+@pytest.mark.e2e
 def test_omitted_fields_and_lone_surrogates(sim: Simulator) -> None:
     raw, body = ask(sim, "cn-gd")
     assert b'"bad\\ud800name"' in raw  # legal JSON: an escaped lone surrogate
@@ -94,18 +99,21 @@ def test_omitted_fields_and_lone_surrogates(sim: Simulator) -> None:
     ]
 
 
+@pytest.mark.e2e
 def test_delay(sim: Simulator) -> None:
     started = time.monotonic()
     ask(sim, "jpn-tky")
     assert time.monotonic() - started >= 0.5
 
 
+@pytest.mark.e2e
 def test_quirks_as_a_one_off_fault(sim: Simulator) -> None:
     sim.add_fault(Fault(quirks=Quirks(total_count=3), times=1), region="sg")
     assert ask(sim, "sg")[1]["TotalCount"] == 3
     assert ask(sim, "sg")[1]["TotalCount"] == 30
 
 
+@pytest.mark.e2e
 def test_lying_total_count_costs_at_most_twenty_calls(sim: Simulator) -> None:
     """The issue's example: TotalCount 100,000, 5 real buckets, default settings."""
     account = ConfigAccount(

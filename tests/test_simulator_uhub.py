@@ -94,6 +94,7 @@ def walk(client: httpx.Client, action: str, key: str, *, limit: int, **params: A
 # --- the three actions -----------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_get_repo_lists_private_or_public_repositories(hub: httpx.Client) -> None:
     private = ask(hub, "GetRepo", Type="private")
     assert (private["RetCode"], private["Action"]) == (0, "GetRepoResponse")
@@ -114,6 +115,7 @@ def test_get_repo_lists_private_or_public_repositories(hub: httpx.Client) -> Non
     assert all(set(item) == REPO_FIELDS for item in private["RepoSet"] + public["RepoSet"])
 
 
+@pytest.mark.e2e
 def test_get_repo_image_shape_and_default_page(hub: httpx.Client) -> None:
     body = ask(hub, "GetRepoImage", RepoName="web")
     assert (body["RetCode"], body["Action"], body["TotalCount"]) == (0, "GetRepoImageResponse", 45)
@@ -131,6 +133,7 @@ def test_get_repo_image_shape_and_default_page(hub: httpx.Client) -> None:
     assert (empty["TotalCount"], empty["ImageSet"]) == (0, [])
 
 
+@pytest.mark.e2e
 def test_offset_and_limit(hub: httpx.Client) -> None:
     page = ask(hub, "GetRepoImage", RepoName="web", Offset=40, Limit=10)
     assert field(page, "ImageSet", "ImageName") == [f"svc-{i}" for i in range(40, 45)]
@@ -141,6 +144,7 @@ def test_offset_and_limit(hub: httpx.Client) -> None:
     assert len(ask(hub, "GetRepo", Type="private", Limit=1)["RepoSet"]) == 1
 
 
+@pytest.mark.e2e
 def test_limit_clamp_applies_to_uhub() -> None:
     account = Account(GOLDEN_PUBLIC_KEY, GOLDEN_PRIVATE_KEY, repos=registry())
     with (
@@ -151,6 +155,7 @@ def test_limit_clamp_applies_to_uhub() -> None:
     assert (len(body["TagSet"]), body["TotalCount"]) == (5, 760)
 
 
+@pytest.mark.e2e
 def test_get_image_tag_generates_tags(hub: httpx.Client) -> None:
     first = ask(hub, "GetImageTag", RepoName="web", ImageName="busy")
     assert (first["RetCode"], first["Action"]) == (0, "GetImageTagResponse")
@@ -167,6 +172,7 @@ def test_get_image_tag_generates_tags(hub: httpx.Client) -> None:
     assert ask(hub, "GetImageTag", RepoName="web", ImageName="busy") == first  # deterministic
 
 
+@pytest.mark.e2e
 def test_tag_name_filter(hub: httpx.Client) -> None:
     every = ask(hub, "GetImageTag", RepoName="tools", ImageName="debug")["TagSet"]
     assert [t["TagName"] for t in every] == ["latest", "v3", "v2", "v1"]
@@ -178,6 +184,7 @@ def test_tag_name_filter(hub: httpx.Client) -> None:
         assert (none["RetCode"], none["TotalCount"], none["TagSet"]) == (0, 0, [])
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("latest", ["latest", "v1", "v2", "v3", "v999", "v03"])
 def test_tag_names_are_unique_whatever_the_latest_tag(hub_sim: Simulator, latest: str) -> None:
     account = hub_sim.fleet.account(GOLDEN_PUBLIC_KEY)
@@ -193,6 +200,7 @@ def test_tag_names_are_unique_whatever_the_latest_tag(hub_sim: Simulator, latest
             assert field(found, "TagSet", "TagName") == [name]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("time_format", "expected"),
     [
@@ -228,6 +236,7 @@ def test_every_time_format_names_the_same_instant() -> None:
 # --- errors ----------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("params", "retcode", "message"),
     [
@@ -260,6 +269,7 @@ def test_errors(hub: httpx.Client, params: dict[str, str], retcode: int, message
     }
 
 
+@pytest.mark.e2e
 def test_signature_is_checked(hub: httpx.Client) -> None:
     bad = signed({"Action": "GetRepoImage", "RepoName": "web"}, private_key="wrong")
     assert post(hub, bad)["RetCode"] == 171
@@ -268,6 +278,7 @@ def test_signature_is_checked(hub: httpx.Client) -> None:
     assert ask(hub, "GetRepo", ProjectId=GOLDEN_PROJECT)["RetCode"] == 0
 
 
+@pytest.mark.e2e
 def test_a_get_request_works_too(hub: httpx.Client) -> None:
     body = hub.get("/", params=signed({"Action": "GetRepo", "Type": "private"})).json()
     assert body["TotalCount"] == 2
@@ -276,6 +287,7 @@ def test_a_get_request_works_too(hub: httpx.Client) -> None:
 # --- faults, quirks, throttling --------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_faults_match_uhub_actions_without_a_region(hub_sim: Simulator, hub: httpx.Client) -> None:
     hub_sim.add_fault(Fault(retcode=150), region="cn-bj2")  # never matches UHub
     hub_sim.add_fault(Fault(retcode=153, message="slow down", times=1), action="GetRepoImage")
@@ -290,6 +302,7 @@ def test_faults_match_uhub_actions_without_a_region(hub_sim: Simulator, hub: htt
     assert hub_sim.request_count(action="GetRepo", region="cn-bj2") == 0
 
 
+@pytest.mark.e2e
 def test_quirks_as_a_fault_on_a_uhub_action(hub_sim: Simulator, hub: httpx.Client) -> None:
     odd = Quirks(total_count=3, omit_zero=True, omit_fields=("LatestTag",), page_entries=2)
     hub_sim.add_fault(Fault(quirks=odd, times=1), action="GetRepoImage")
@@ -306,6 +319,7 @@ def test_quirks_as_a_fault_on_a_uhub_action(hub_sim: Simulator, hub: httpx.Clien
     assert normal["TotalCount"] == 45 and normal["ImageSet"][0]["PullCount"] == 0
 
 
+@pytest.mark.e2e
 def test_paging_quirks_on_tags(hub_sim: Simulator, hub: httpx.Client) -> None:
     hub_sim.add_fault(
         Fault(quirks=Quirks(ignore_offset=True, omit_total=True)), action="GetImageTag"
@@ -320,6 +334,7 @@ def test_paging_quirks_on_tags(hub_sim: Simulator, hub: httpx.Client) -> None:
     )
 
 
+@pytest.mark.e2e
 def test_quirk_delay_on_a_uhub_action(hub_sim: Simulator, hub: httpx.Client) -> None:
     hub_sim.add_fault(Fault(quirks=Quirks(delay_seconds=0.3), times=1), action="GetRepo")
     started = time.monotonic()
@@ -327,6 +342,7 @@ def test_quirk_delay_on_a_uhub_action(hub_sim: Simulator, hub: httpx.Client) -> 
     assert time.monotonic() - started >= 0.3
 
 
+@pytest.mark.e2e
 def test_throttling_counts_uhub_requests() -> None:
     account = Account(GOLDEN_PUBLIC_KEY, GOLDEN_PRIVATE_KEY, repos=registry(), throttle=(0.1, 2))
     with (
@@ -403,6 +419,7 @@ def with_image(**changes: Any) -> dict[str, Any]:
     return with_account(repos=[{"name": "web", "images": [{"name": "app", **changes}]}])
 
 
+@pytest.mark.e2e
 def test_fleet_file_repos_from_disk(tmp_path: Path) -> None:
     (tmp_path / "fleet.yaml").write_text(yaml.safe_dump(with_account(uhub_time_format="rfc3339")))
     with (
@@ -446,6 +463,7 @@ def test_fleet_file_repo_errors_name_the_key(data: Any, message: str) -> None:
         fleet_from_dict(data)
 
 
+@pytest.mark.e2e
 def test_fleet_file_generated_images_are_made_on_demand() -> None:
     """600,000 images from one number: pages, TotalCount, tags and lookups, nothing held."""
     t0 = 1_700_000_000
@@ -519,6 +537,7 @@ def test_demo_registry_is_deterministic() -> None:
     assert max(i.update_time for r in today for i in r.images) > time.time() - 31 * DAY
 
 
+@pytest.mark.e2e
 def test_demo_registry_over_http() -> None:
     _, public_key, private_key, _ = DEMO_ACCOUNTS[0]
     with (

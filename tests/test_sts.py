@@ -68,6 +68,7 @@ def served() -> Iterator[tuple[Simulator, STS]]:
         yield sim, sts
 
 
+@pytest.mark.e2e
 def test_assume_role_gives_a_key_that_lists_with_its_token(served) -> None:
     sim, sts = served
     key = assumed(sim.url, GOLDEN, AssumeRole(URN))
@@ -77,6 +78,7 @@ def test_assume_role_gives_a_key_that_lists_with_its_token(served) -> None:
     assert sts.calls == {"AssumeRole": 1}
 
 
+@pytest.mark.e2e
 def test_a_gateway_refusing_assume_role_is_an_api_error(served) -> None:
     sim, _ = served
     with pytest.raises(APIError) as caught:
@@ -85,6 +87,7 @@ def test_a_gateway_refusing_assume_role_is_an_api_error(served) -> None:
     assert caught.value.action == "AssumeRole"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("token", "expected"),
     [(None, (171, "security token invalid")), ("wrong", (171, "security token invalid"))],
@@ -99,6 +102,7 @@ def test_a_temporary_key_without_its_token_is_refused(served, token, expected) -
     assert caught.value.is_auth
 
 
+@pytest.mark.e2e
 def test_an_expired_temporary_key_is_refused(served) -> None:
     sim, sts = served
     sts.lifetime = 1
@@ -159,6 +163,7 @@ def test_malformed_credentials_are_decode_errors_without_values(creds, problem) 
     assert '"s"' not in str(caught.value) and "'t'" not in str(caught.value)
 
 
+@pytest.mark.e2e
 def test_the_simulator_cli_serves_instance_roles_with_their_lifetime() -> None:
     roles = ["--instance-role", f"r={GOLDEN_PUBLIC_KEY}", "--key-lifetime", "60"]
     with simulator_cli("--fleet", "golden", *roles, "--metadata-v1-only") as (_, url):

@@ -103,6 +103,7 @@ def test_instance_roles_default_to_the_internal_gateway_unless_one_is_set() -> N
     assert parse(roles, env=env).ucloud.base_url == "https://env.example"
 
 
+@pytest.mark.e2e
 def test_config_check_names_sources_and_reaches_none_of_them(tmp_path: Path) -> None:
     with hostile("stall", stall_seconds=20) as service:
         cfg = {

@@ -22,6 +22,8 @@ from exporter.simulator import golden_fleet as make_golden_fleet
 from tests.support.process import proc_stats
 from tests.support.procs import config_for, golden_account, samples, scrape_until, value
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 T0 = 1_700_000_000
 ACTIONS = ("GetRepo", "GetRepoImage", "GetImageTag")
 REGIONS = ("cn-bj2", "cn-sh2", "hk")

@@ -198,6 +198,7 @@ def test_a_reload_keeps_the_registries_of_accounts_still_listed():
     assert UHubBook(client, parse(), Stats(), configured_projects, previous=[kept]).states() == []
 
 
+@pytest.mark.e2e
 def test_config_check_says_which_accounts_list_uhub(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text(

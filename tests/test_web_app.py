@@ -35,6 +35,7 @@ def app(runtime: Runtime) -> App:
     return App(runtime, telemetry_path="/custom")
 
 
+@pytest.mark.e2e
 def test_telemetry_path_has_every_target_and_the_self_metrics(app: App) -> None:
     answer = call(app, "/custom")
     assert answer.status == 200 and answer.headers["content-type"].startswith("text/plain")
@@ -47,6 +48,7 @@ def test_telemetry_path_has_every_target_and_the_self_metrics(app: App) -> None:
     assert int(answer.headers["content-length"]) == len(answer.body)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("path", "method", "expected"),
     [
@@ -67,12 +69,14 @@ def test_unknown_paths_and_methods(
     assert simulator.request_count() == 0
 
 
+@pytest.mark.e2e
 def test_health_and_readiness(app: App) -> None:
     for path in ("/-/healthy", "/-/ready"):
         answer = call(app, path)
         assert (answer.status, answer.text) == (200, "OK\n")
 
 
+@pytest.mark.e2e
 def test_head_answers_headers_only_without_a_collection(app: App, simulator: Simulator) -> None:
     simulator.reset_counts()
     for path, query in (("/custom", ""), ("/probe", "account=golden")):
@@ -86,6 +90,7 @@ def test_head_answers_headers_only_without_a_collection(app: App, simulator: Sim
     assert landing.status == 200 and landing.body == b""
 
 
+@pytest.mark.e2e
 def test_gzip_and_openmetrics_negotiation(app: App) -> None:
     zipped = call(app, "/custom", headers={"Accept-Encoding": "gzip"})
     assert zipped.headers["content-encoding"] == "gzip" and zipped.body[:2] == b"\x1f\x8b"
@@ -97,6 +102,7 @@ def test_gzip_and_openmetrics_negotiation(app: App) -> None:
     assert metrics.IMAGES.name in om.text  # the per-bucket series go before # EOF
 
 
+@pytest.mark.e2e
 def test_probe_one_target(app: App) -> None:
     answer = call(app, "/probe", query="account=golden&region=cn-sh2")
     assert answer.status == 200
@@ -111,6 +117,7 @@ def test_probe_one_target(app: App) -> None:
     }
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("query", "needle"),
     [
@@ -132,6 +139,7 @@ def test_probe_parameters_are_checked_before_any_call(
     assert not caplog.records  # a bad query is an answer, not a fault to log
 
 
+@pytest.mark.e2e
 def test_probe_refuses_a_region_the_fleet_has_but_the_config_lacks(
     simulator: Simulator, tmp_path: Path
 ) -> None:
@@ -143,6 +151,7 @@ def test_probe_refuses_a_region_the_fleet_has_but_the_config_lacks(
     assert simulator.request_count() == 0
 
 
+@pytest.mark.e2e
 def test_landing_page_names_targets_escapes_and_never_leaks(
     simulator: Simulator, tmp_path: Path
 ) -> None:
@@ -156,12 +165,14 @@ def test_landing_page_names_targets_escapes_and_never_leaks(
     assert GOLDEN_PRIVATE_KEY not in answer.text
 
 
+@pytest.mark.e2e
 def test_reload_needs_the_lifecycle_flag(runtime: Runtime) -> None:
     for method in ("POST", "PUT"):
         answer = call(App(runtime), "/-/reload", method=method)
         assert answer.status == 403 and "not enabled" in answer.text
 
 
+@pytest.mark.e2e
 def test_reload_applies_a_valid_file_and_keeps_the_old_one_otherwise(
     simulator: Simulator, tmp_path: Path
 ) -> None:
@@ -186,6 +197,7 @@ def test_reload_applies_a_valid_file_and_keeps_the_old_one_otherwise(
         assert value(m, metrics.UP.name, account="renamed", region="cn-sh2") == 1
 
 
+@pytest.mark.e2e
 def test_reload_of_the_web_config_counts_too(runtime: Runtime) -> None:
     outcomes = iter([True, False])
     app = App(runtime, enable_lifecycle=True, reload_web=lambda: next(outcomes))

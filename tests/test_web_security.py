@@ -45,6 +45,7 @@ def refused(call: Callable[[], httpx.Response]) -> bool:
         return True
 
 
+@pytest.mark.e2e
 def test_tls_with_basic_auth_and_a_silent_client(secured, pki):
     exp = secured({"tls_server_config": tls_config(pki), "basic_auth_users": {"alice": HASH}})
     url = f"https://127.0.0.1:{exp.port}"
@@ -76,6 +77,7 @@ def test_tls_with_basic_auth_and_a_silent_client(secured, pki):
     assert PASSWORD not in logs and HASH not in logs
 
 
+@pytest.mark.e2e
 def test_min_version_tls13_refuses_a_tls12_client(secured, pki):
     exp = secured({"tls_server_config": tls_config(pki, min_version="TLS13")})
     url = f"https://127.0.0.1:{exp.port}/-/healthy"
@@ -92,6 +94,7 @@ def test_min_version_tls13_refuses_a_tls12_client(secured, pki):
     assert "Traceback" not in exp.logs()
 
 
+@pytest.mark.e2e
 def test_require_and_verify_client_cert(secured, pki):
     exp = secured(
         {
@@ -112,6 +115,7 @@ def test_require_and_verify_client_cert(secured, pki):
     assert "Traceback" not in exp.logs()
 
 
+@pytest.mark.e2e
 def test_basic_auth_on_every_endpoint(secured):
     other = bcrypt.hashpw(b"bobs-password", bcrypt.gensalt(rounds=4)).decode()
     exp = secured({"basic_auth_users": {"alice": HASH, "bob": other}})
@@ -139,6 +143,7 @@ def test_basic_auth_on_every_endpoint(secured):
     assert "Traceback" not in logs and PASSWORD not in logs and "bobs-password" not in logs
 
 
+@pytest.mark.e2e
 def test_mixed_or_high_costs_warn_at_start(simulator, start_exporter, tmp_path):
     high = bcrypt.hashpw(b"pw", bcrypt.gensalt(rounds=13)).decode()
     warned = webconfig.parse(
@@ -157,6 +162,7 @@ def test_mixed_or_high_costs_warn_at_start(simulator, start_exporter, tmp_path):
     assert high not in exp.logs()
 
 
+@pytest.mark.e2e
 def test_bad_web_config_exits_1_at_start_and_in_check(simulator, tmp_path, pki):
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(config_for(simulator.url, [golden_account()])))
@@ -187,6 +193,7 @@ def test_bad_web_config_exits_1_at_start_and_in_check(simulator, tmp_path, pki):
     )
 
 
+@pytest.mark.e2e
 def test_missing_bcrypt_is_a_config_error(tmp_path):
     web = web_config(tmp_path, {"basic_auth_users": {"alice": HASH}})
     code = (

@@ -22,6 +22,8 @@ from tests.support.pki import issue
 from tests.support.procs import config_for, golden_account, run_cli
 from tests.support.realparts import poll
 
+pytestmark = pytest.mark.e2e  # every test here starts a process
+
 PASSWORD = "pw-" + "x" * 8
 
 
