@@ -33,7 +33,7 @@ from exporter.ucloud import (
 )
 
 log = logging.getLogger(__name__)
-__all__ = ["MAX_COLLECT_SECONDS", "Engine", "Result", "Target", "UnknownTargetError"]
+__all__ = ["MAX_COLLECT_SECONDS", "Engine"]
 T = TypeVar("T")
 # The longest a collection may take, whatever Prometheus's timeout header says (thread waits
 # overflow beyond threading.TIMEOUT_MAX; no scrape should take longer anyway).

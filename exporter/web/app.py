@@ -46,8 +46,9 @@ from exporter.collector import (
     uhub_families,
     uhub_series,
 )
-from exporter.engine import Engine, Result, Target, UnknownTargetError
+from exporter.engine import Engine
 from exporter.imagelines import ImageLines, image_counts, image_pieces
+from exporter.results import Result, Target, UnknownTargetError
 from exporter.runtime import Runtime
 from exporter.web.budget import MIN_SCRAPE_BUDGET, WriteCost, scrape_budget
 from exporter.web.gate import BUSY, Message, Receive, Scope, Send, answer, text
