@@ -35,9 +35,10 @@ from exporter.config import Secret
 from exporter.simulator.signing import flatten_params
 from exporter.ucloud import UCloudAuth, sign
 from exporter.ucloud._auth import format_value, signed_form
+from tests.support.examples import examples
 
 PUBLIC, PRIVATE = "pub-键 +/=", "priv-SECRET"
-EXAMPLES = settings(max_examples=300, deadline=None)
+EXAMPLES = settings(max_examples=examples(300), deadline=None)
 
 # Text as a Python client can send it: any code point but a lone surrogate (UTF-8 cannot
 # carry one: the SDK's requests and our encoder both raise UnicodeEncodeError).
@@ -92,7 +93,7 @@ def test_signed_body_is_the_sdks_pair_for_pair(params: dict[str, Any]) -> None:
     assert fields["PublicKey"] == PUBLIC
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.dictionaries(keys, text, max_size=8))
 def test_ucloud_auth_body_is_the_sdks_pair_for_pair(params: dict[str, str]) -> None:
     """``UCloudAuth`` (httpx re-encoding a signed form) sends the SDK's body too."""
@@ -135,7 +136,7 @@ nested = st.dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(nested)
 def test_flattened_parameters_sign_as_the_sdk_signs_them(params: dict[str, Any]) -> None:
     """Flattened the SDK's way (``Key.N``, ``Key.N.Field``), our signer and body agree."""
@@ -145,7 +146,7 @@ def test_flattened_parameters_sign_as_the_sdk_signs_them(params: dict[str, Any])
     assert pairs(ours) == pairs(sdk_signed_form(params))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(nested)
 def test_simulator_flattens_a_json_body_as_the_sdk_flattens_a_form(params: dict[str, Any]) -> None:
     """The simulator reads a JSON request body into the parameters the SDK would send."""

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.deflate import HEADER, Block, Gzip, block, inflate
+from tests.support.examples import examples
 
 pieces = st.lists(
     st.tuples(st.booleans(), st.binary(max_size=3000) | st.text(max_size=500).map(str.encode)),
@@ -26,7 +27,7 @@ def member(parts: list[tuple[bool, bytes]]) -> bytes:
     return b"".join([*body, writer.finish()])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(parts=pieces)
 def test_a_member_of_copied_blocks_and_plain_pieces_is_the_data(parts):
     data = b"".join(d for _, d in parts)

@@ -32,7 +32,6 @@ import functools
 import importlib
 import inspect
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -220,20 +219,22 @@ def spans(path: Path) -> Iterator[tuple[int, str]]:
             yield n, m.group(1).strip()
 
 
+def _generated(part: str) -> bool:
+    """Whether a path part is a cache, a virtualenv, git's own or build output."""
+    return part.startswith(".venv") or part.endswith(".egg-info") or part in {
+        ".git", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis",
+    }  # fmt: skip
+
+
 @functools.cache
 def tracked() -> tuple[str, ...]:
-    """Every path git tracks (every file, outside git), plus its folders (trailing slash)."""
-    try:
-        out = subprocess.run(
-            ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.split()
-    except (OSError, subprocess.CalledProcessError):
-        skip = {".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
-        out = [
-            str(f.relative_to(ROOT))
-            for f in ROOT.rglob("*")
-            if f.is_file() and not skip & set(f.relative_to(ROOT).parts)
-        ]
+    """Every file of the tree (no caches, virtualenvs or build output: no process started, so
+    the fast loop may run it), plus its folders (trailing slash)."""
+    out = [
+        str(f.relative_to(ROOT))
+        for f in ROOT.rglob("*")
+        if f.is_file() and not any(_generated(part) for part in f.relative_to(ROOT).parts)
+    ]
     folders = {str(Path(p).parent) + "/" for p in out} | {
         "/".join(p.split("/")[:i]) + "/" for p in out for i in range(1, p.count("/") + 1)
     }

@@ -22,6 +22,7 @@ from exporter.exposition import (
 )
 from exporter.results import Result
 from exporter.ucloud import Bucket
+from tests.support.examples import examples
 from tests.support.procs import config_for, golden_account
 
 text = st.text(st.characters(codec="utf-8"), max_size=40)
@@ -63,7 +64,7 @@ def library(results, encoder):
     return encoder(registry).decode().removesuffix("# EOF\n")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(results=results)
 def test_writer_matches_the_library_in_both_formats(results):
     written = per_bucket_text(results)
@@ -129,7 +130,7 @@ def test_a_big_page_is_written_in_chunks_never_as_one_piece():
         assert gzip.decompress(b"".join(zipped)) == page
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(scrapes=st.lists(results, min_size=1, max_size=4))
 def test_cached_lines_are_the_lines_written_afresh(scrapes):
     cache = LineCache()

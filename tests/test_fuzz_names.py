@@ -23,6 +23,7 @@ from exporter.collector import bucket_families
 from exporter.exposition import per_bucket_text
 from exporter.results import Result
 from exporter.ucloud import Bucket, Listing
+from tests.support.examples import examples
 from tests.support.inprocess import FUZZ, list_over
 
 # -- bucket names through the exposition -------------------------------------------------
@@ -94,7 +95,7 @@ def _listed(raw_names: list[str]) -> Listing:
 
 
 @settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )

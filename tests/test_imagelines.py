@@ -14,6 +14,7 @@ from exporter.imagelines import FAMILIES, ImageLines, image_pieces, image_series
 from exporter.sources import DockerImagesState, InsideBuckets
 from exporter.stats import Stats
 from exporter.ucloud import DockerImage
+from tests.support.examples import examples
 
 text = st.text(st.characters(codec="utf-8"), max_size=20)
 values = st.none() | st.integers(0, 2**64) | st.sampled_from([0, 10**6, 1_700_000_123, 2**53])
@@ -48,7 +49,7 @@ def library(states, encoder):
     return encoder(registry).decode().removesuffix("# EOF\n")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(states=states)
 def test_writer_matches_the_library_in_both_formats(states):
     written = image_text(states)
@@ -59,7 +60,7 @@ def test_writer_matches_the_library_in_both_formats(states):
     )
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(states=states)
 def test_cached_lines_are_the_lines_written_afresh(states):
     cache = ImageLines()

@@ -25,6 +25,7 @@ from exporter.validation import NameFilter
 from exporter.web.app import App
 from exporter.web.budget import WriteCost
 from tests.support.asgi import call, runtime_on
+from tests.support.examples import examples
 from tests.support.procs import config_for, value
 
 COUNTS = {
@@ -165,7 +166,7 @@ results_st = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(results=results_st, scrapes=st.lists(filters_st, min_size=1, max_size=3))
 def test_filtered_lines_are_the_librarys_counted_without_writing_and_cached_per_filter(
     results, scrapes

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from exporter.config import Secret
 from exporter.ucloud import UCloudAuth, sign
 from exporter.ucloud._auth import form
+from tests.support.examples import examples
 
 VECTORS = [
     (
@@ -75,7 +76,7 @@ def test_auth_signs_form_body_and_hides_private_key():
     assert "priv-SECRET" not in repr(auth)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     fields=st.dictionaries(
         st.text(max_size=12) | st.sampled_from(["Action", "Region", "Offset", "a-b_c.d~e"]),

@@ -210,6 +210,7 @@ def test_missing_bcrypt_is_a_config_error(tmp_path):
     ) in result.stderr
 
 
+@pytest.mark.e2e
 def test_handshake_runs_off_the_accept_loop_with_a_timeout(pki, tmp_path):
     from exporter.web.server import Limits, serve
     from exporter.web.watch import LiveWebConfig

@@ -26,6 +26,9 @@ from exporter.web.webconfig import RateLimit, canonical_san, go_duration
 from tests.support.pki import client, issue, rel, tls_config, web_dir
 from tests.support.webserve import running, running_security
 
+# A real uvicorn server on loopback with real TLS clients (tests/support/e2e.py).
+pytestmark = pytest.mark.e2e
+
 
 def write(tmp_path: Path, data: dict[str, Any]) -> Path:
     path = web_dir(tmp_path) / "web.yml"

@@ -35,6 +35,9 @@ from exporter.web import webconfig
 from tests.support.realparts import poll
 from tests.support.webserve import HELLO, running
 
+# A real uvicorn server on loopback with real TLS clients (tests/support/e2e.py).
+pytestmark = pytest.mark.e2e
+
 DATA = Path(__file__).parent / "testdata" / "exporter_toolkit"
 TLS11 = ssl.TLSVersion.TLSv1_1
 # Go's cipher and curve constants used by the client side of the rows, in OpenSSL's names.

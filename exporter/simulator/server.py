@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import random
 import socket
+import sys
 import threading
 import time
 from collections import Counter
@@ -22,6 +23,11 @@ from exporter.simulator.sts import STS, STS_ACTIONS
 from exporter.simulator.uhub import UHUB_ACTIONS
 
 __all__ = ["Simulator"]
+
+
+#: The audit event ``Simulator.start`` raises (``sys.audit``): tests count the simulators
+#: they start (tests/support/e2e.py).
+SIMULATOR_STARTED = "exporter.simulator.start"
 
 
 class Simulator:
@@ -70,6 +76,7 @@ class Simulator:
 
     def start(self) -> Simulator:
         """Serve in a daemon thread; return self."""
+        sys.audit(SIMULATOR_STARTED, self.url)
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._server.serve_forever,

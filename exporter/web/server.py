@@ -27,6 +27,7 @@ import logging
 import resource
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -382,10 +383,16 @@ class Server:
         self._sock.close()
 
 
+#: The audit event ``serve`` raises (``sys.audit``) with the address: tests count the real
+#: servers they start (tests/support/e2e.py).
+SERVER_STARTED = "exporter.web.serve"
+
+
 def serve(
     app: ASGIApp, address: str, web: LiveWebConfig | None = None, *, limits: Limits | None = None
 ) -> Server:
     """Bind ``address`` and serve ``app`` (TLS, basic auth per ``web``) in a thread."""
+    sys.audit(SERVER_STARTED, address)
     server = Server(app, address, limits=limits or Limits(), web=web).start()
     log.info(
         "TLS is %s",

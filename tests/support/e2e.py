@@ -1,50 +1,51 @@
 """The e2e marker is on every test that starts a process or the simulator (a hook for
 conftest.py).
 
-Every child process (``subprocess.run``, ``Popen``, asyncio's subprocesses) goes through
-``Popen.__init__``, and every simulated UCloud API through ``Simulator.start``: each one
-started while a test's setup, call or teardown runs is noted, and a test without the e2e
-marker that started one fails. ``pytest -m "not e2e"``, the fast loop, thus starts none: not
+Every child process (``subprocess.run``, ``Popen``, asyncio's subprocesses) raises the audit
+event ``subprocess.Popen``, every simulated UCloud API ``exporter.simulator.start`` and every
+real HTTP server in process ``exporter.web.serve``: an audit hook notes each one started
+while a test's setup, call or teardown runs, and a test without the e2e marker that started
+one fails. ``pytest -m "not e2e"``, the fast loop, thus starts none: not
 the exporter, Prometheus, promtool, Alertmanager, hadolint, a benchmark or load-test run, nor
 the simulator. The simulator runs in a thread, not a process, but it is the far end of a
 real loopback connection and the tests on it run on real time (timeouts, retries, key
 lifetimes): with them the fast loop took 140 s, without them 66 s (serial, on a shared
 2-core machine). Small loopback stand-ins for one protocol detail (tests/support/recorder.py,
-metadata.py, stalled.py) are not counted.
+metadata.py, stalled.py) are not counted; the real uvicorn server with real TLS clients
+(``exporter.web.server.serve`` in process: the web-config tables, TLS and auth tests) is,
+for the same reason as the simulator.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
+import sys
 from collections.abc import Generator
 from typing import Any
 
 import pytest
 
-from exporter.simulator import Simulator
+from exporter.simulator.server import SIMULATOR_STARTED
+from exporter.web.server import SERVER_STARTED
 
 #: What each process started since the last phase's report was asked to run.
 _started: list[str] = []
-_popen_init = subprocess.Popen.__init__
+#: Audit events that start what the rule counts, besides ``subprocess.Popen``: the simulator
+#: (``Simulator.start``) and the exporter's real HTTP server (``exporter.web.server.serve``).
+STARTS = (SIMULATOR_STARTED, SERVER_STARTED)
 
 
-def _noting_init(self: subprocess.Popen[Any], args: Any, *rest: Any, **kw: Any) -> None:
-    whole = isinstance(args, (str, bytes, os.PathLike))
-    _started.append((str(args) if whole else " ".join(map(str, args)))[:120])
-    _popen_init(self, args, *rest, **kw)
+def _audit(event: str, args: tuple[Any, ...]) -> None:
+    """Note a child process or a counted start (``sys.addaudithook``: no library patched)."""
+    if event == "subprocess.Popen":
+        program = args[1] if len(args) > 1 else args[0]
+        whole = isinstance(program, (str, bytes, os.PathLike))
+        _started.append((str(program) if whole else " ".join(map(str, program)))[:120])
+    elif event in STARTS:
+        _started.append(f"{event} {args[0] if args else ''}".strip())
 
 
-subprocess.Popen.__init__ = _noting_init  # type: ignore[method-assign]
-_simulator_start = Simulator.start
-
-
-def _noting_start(self: Simulator) -> Simulator:
-    _started.append(f"the simulator at {self.url}")
-    return _simulator_start(self)
-
-
-Simulator.start = _noting_start  # type: ignore[method-assign]
+sys.addaudithook(_audit)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -27,6 +27,7 @@ from exporter.ucloud import (
     list_image_buckets,
     list_registry,
 )
+from tests.support.examples import examples
 
 T = TypeVar("T")
 #: An account with one region "r", for listings against ``httpx.MockTransport``.
@@ -35,7 +36,7 @@ ACCOUNT = Account(
 )
 #: Bounded examples, no per-example deadline (the machine is shared).
 FUZZ = settings(
-    max_examples=150,
+    max_examples=examples(150),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
