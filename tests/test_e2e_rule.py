@@ -40,6 +40,18 @@ def test_unmarked_simulator():
         pass
 
 
+async def nothing(scope, receive, send):
+    pass
+
+
+def test_unmarked_server():
+    from exporter.web.server import serve
+
+    server = serve(nothing, "127.0.0.1:0")
+    server.shutdown()
+    server.server_close()
+
+
 def test_in_process():
     assert 1 + 1 == 2
 
@@ -66,11 +78,13 @@ def test_a_process_started_without_the_marker_fails(tmp_path: Path) -> None:
         timeout=60,
     )
     out = run.stdout
-    assert "2 failed, 2 passed, 1 error" in out, out
+    assert "3 failed, 2 passed, 1 error" in out, out
     assert "FAILED test_cases.py::test_unmarked_run" in out, out
     assert "ERROR test_cases.py::test_unmarked_fixture" in out, out  # in the fixture's setup
     assert "test_unmarked_run started 1 process(es) or simulator(s) without the e2e marker" in out
     assert "FAILED test_cases.py::test_unmarked_simulator" in out, out
-    assert "(first: 'the simulator at http" in out
+    assert "(first: 'exporter.simulator.start http" in out
+    assert "FAILED test_cases.py::test_unmarked_server" in out, out
+    assert "(first: 'exporter.web.serve 127.0.0.1:0" in out
     assert "PASSED test_cases.py::test_in_process" in out
     assert "PASSED test_cases.py::test_marked" in out
