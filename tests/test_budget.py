@@ -120,5 +120,6 @@ def test_the_write_budget_counts_uhub_series_not_only_buckets(tmp_path):
         elapsed = time.monotonic() - started
     assert answer.status == 200
     assert answer.text.count("ucloud_uhub_image_updated_timestamp_seconds{") == 10_000
-    # 4 s of budget, 1.25 s held back for 20,000 series: waiting stopped at about 2.75 s
-    assert 2.4 < elapsed < 3.4, elapsed
+    # 4 s of budget, 1.25 s held back for 20,000 series: waiting stopped at about 2.75 s, then
+    # the render (a loaded machine's slower); without the reserve it waits the whole 4 s
+    assert 2.4 < elapsed < 3.9, elapsed

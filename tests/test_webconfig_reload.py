@@ -195,8 +195,9 @@ def test_unknown_users_do_not_stall_a_cached_valid_user(simulator, start_exporte
         c.close()
     assert valid.status_code == 200 and took < 1, took
     assert set(statuses) <= {401, 503} and len(statuses) == 50
-    # Unknown users cost a cost-10 check each, in parallel; not 50 cost-12 checks in a row.
-    assert max(done) - start < 6, max(done) - start
+    # Unknown users cost a cost-10 check each, in parallel (about 2 s on 2 cores); not 50
+    # cost-12 checks in a row (about 14 s). 10 s leaves room for a loaded CI machine.
+    assert max(done) - start < 10, max(done) - start
 
 
 def test_client_certificates_required_after_a_reload(simulator, start_exporter, tmp_path, pki):
