@@ -45,7 +45,7 @@ CHUNK_BYTES = 256 * 1024  # an answer's chunks are about this size (one target's
 _go_float: Callable[[float], str] = floatToGoString  # the library's own number format
 
 
-def _escape(value: str) -> str:
+def escape(value: str) -> str:
     """Escape a label value (the same rule in the text format and OpenMetrics)."""
     if "\\" in value or "\n" in value or '"' in value:
         return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
@@ -194,13 +194,13 @@ def _target_lines(name: str, result: Result, field: str, buckets: Buckets | None
     out by slice assignment and joined once, so the per-line work happens in C.
     """
     buckets = as_columns(result.buckets or ()) if buckets is None else buckets
-    head = f'{name}{{account="{_escape(result.account)}",bucket="'
-    rest = f'",project="{_escape(result.project)}",region="{_escape(result.region)}",type="'
-    middles = [f'{rest}{_escape(kind)}"}} ' for kind in buckets.kinds]
+    head = f'{name}{{account="{escape(result.account)}",bucket="'
+    rest = f'",project="{escape(result.project)}",region="{escape(result.region)}",type="'
+    middles = [f'{rest}{escape(kind)}"}} ' for kind in buckets.kinds]
     columns: tuple[Sequence[str | None], ...] = (
         _escaped(buckets.names),
         list(map(middles.__getitem__, buckets.codes)),
-        _numbers(buckets.column(field)),
+        go_numbers(buckets.column(field)),
     )
     if None in columns[0] or None in columns[2]:  # a bucket without a name or this value
         kept = [row for row in zip(*columns, strict=True) if None not in row]
@@ -214,7 +214,7 @@ def _escaped(names: Sequence[str | None]) -> Sequence[str | None]:
     """Return the label values escaped (``names`` itself when none needs it)."""
     joined = "".join(map(str, names))
     if "\\" in joined or "\n" in joined or '"' in joined:
-        return [None if n is None else _escape(n) for n in names]
+        return [None if n is None else escape(n) for n in names]
     return names
 
 
@@ -224,7 +224,7 @@ _GO_EXPONENT = ["" if k < 7 else _go_float(10 ** (k - 1))[1:] + "\n" for k in ra
 _EXACT_FLOAT = 2**53  # below it every int is a float exactly, and has at most 16 digits
 
 
-def _numbers(values: Iterable[int | None]) -> list[str | None]:
+def go_numbers(values: Iterable[int | None]) -> list[str | None]:
     """Write each value as ``floatToGoString`` does, with a newline; None stays None.
 
     The library converts to float and applies Go's rules (``1.7e+09`` from a million on).

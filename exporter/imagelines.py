@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 from exporter import metrics
 from exporter.deflate import Block, block
-from exporter.exposition import _escape, _numbers
+from exporter.exposition import escape, go_numbers
 from exporter.metrics import Family
 from exporter.sources import DockerImagesState, InsideBuckets
 from exporter.ucloud import DockerImage
@@ -51,7 +51,7 @@ def image_text(states: Sequence[DockerImagesState]) -> str:
 
 def image_series(states: Sequence[DockerImagesState]) -> int:
     """Return how many samples ``image_pieces`` writes (without writing them)."""
-    return sum(s.data.series() for s in states if s.data is not None)
+    return sum(image_counts(states, ImageLines()).values())
 
 
 def image_counts(states: Sequence[DockerImagesState], cache: ImageLines) -> dict[str, int]:
@@ -117,15 +117,15 @@ def _lines(name: str, state: DockerImagesState, field: str) -> str:
     account, bucket, image, project, region), images in bucket order, without None values."""
     if state.data is None:
         return ""
-    account, project = _escape(state.account), _escape(state.project)
+    account, project = escape(state.account), escape(state.project)
     parts: list[str] = []
     for (region, bucket), images in sorted(state.data.buckets.items()):
-        head = f'{name}{{account="{account}",bucket="{_escape(bucket)}",image="'
-        tail = f'",project="{project}",region="{_escape(region)}"}} '
+        head = f'{name}{{account="{account}",bucket="{escape(bucket)}",image="'
+        tail = f'",project="{project}",region="{escape(region)}"}} '
         chosen: list[DockerImage] = [i for i in images if getattr(i, field) is not None]
         if not chosen:
             continue
-        values = _numbers(getattr(i, field) for i in chosen)
+        values = go_numbers(getattr(i, field) for i in chosen)
         for image, value in zip(chosen, values, strict=True):
-            parts += (head, _escape(image.name), tail, value or "")
+            parts += (head, escape(image.name), tail, value or "")
     return "".join(parts)

@@ -49,17 +49,6 @@ class InsideBuckets:
     error: UCloudError | None = None  # the first bucket's failure, if any
     failed: int = 0  # buckets whose call failed (they keep their last images)
 
-    def series(self) -> int:
-        """Return how many per-image samples these images make (for a page's budget)."""
-        return sum(
-            (i.tags is not None)
-            + (i.updated is not None)
-            + (i.newest_tag is not None)
-            + (i.oldest_tag is not None)
-            for images in self.buckets.values()
-            for i in images
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class Share:

@@ -304,15 +304,6 @@ class SourceBook(Generic[T]):
             if isinstance(call.plan, Exception):  # the round could not be planned
                 raise call.plan
             got = (await source.fetch(call, account, project),)
-            partly = source.failure(got[0])
-            if partly is not None:
-                raise _Partly(partly)
-        except _Partly as exc:
-            reason = exc.error.reason
-            source.log.warning(
-                "%s refresh failed in part: %s", source.title, exc.error,
-                extra={**where, "action": exc.error.action, **exc.error.log_fields()},
-            )  # fmt: skip
         except UCloudError as exc:
             reason = exc.reason
             source.log.warning(
@@ -324,6 +315,13 @@ class SourceBook(Generic[T]):
         except Exception as exc:  # a bug must cost one account's data, not the loop
             reason = InternalError.reason
             source.log.exception("%s refresh crashed: %r", source.title, exc, extra=where)
+        partly = source.failure(got[0]) if got is not None else None
+        if partly is not None:  # the data is kept, the refresh counts as failed
+            reason = partly.reason
+            source.log.warning(
+                "%s refresh failed in part: %s", source.title, partly,
+                extra={**where, "action": partly.action, **partly.log_fields()},
+            )  # fmt: skip
         old: SourceState[T] = self._states.get(key) or SourceState(*key)
         if got is not None:
             source.fetched(self._stats, config, key, got[0], old.data)
@@ -339,11 +337,3 @@ class SourceBook(Generic[T]):
         if account.name in self._accounts:  # not removed by a reload meanwhile
             self._states[key] = state
         return state
-
-
-class _Partly(Exception):
-    """A fetch whose data is kept although some of it failed (``Source.failure``)."""
-
-    def __init__(self, error: UCloudError) -> None:
-        super().__init__(str(error))
-        self.error = error
